@@ -1,0 +1,68 @@
+"""The pamiq-console engine: inference and training threads in one process.
+
+Public names follow PAMIQ-Core, so ``from pamiq_core import X`` becomes
+``from engine import X``. The engine never imports a UI library.
+"""
+
+from . import data, interaction, model, time
+from .control import (
+    PauseTimeoutError,
+    ShutdownRequested,
+    SystemState,
+    SystemStoppedError,
+    pause_point,
+)
+from .data import DataBuffer, DataCollector, DataUser
+from .events import Event, EventBus, Subscription
+from .interaction import (
+    Agent,
+    Environment,
+    FixedIntervalInteraction,
+    Interaction,
+    IntervalAdjustor,
+    SleepIntervalAdjustor,
+)
+from .launch import launch
+from .launch_config import LaunchConfig
+from .model import InferenceModel, TrainingModel
+from .state import PersistentStateMixin
+from .state_store import StateError
+from .status import SystemStatus
+from .system import System, SystemFailedError
+from .thread_events import ThreadEventMixin
+from .trainability import TrainabilityReport
+
+__all__ = [
+    "Agent",
+    "DataBuffer",
+    "DataCollector",
+    "DataUser",
+    "Environment",
+    "Event",
+    "EventBus",
+    "FixedIntervalInteraction",
+    "InferenceModel",
+    "Interaction",
+    "IntervalAdjustor",
+    "LaunchConfig",
+    "PauseTimeoutError",
+    "PersistentStateMixin",
+    "ShutdownRequested",
+    "SleepIntervalAdjustor",
+    "StateError",
+    "Subscription",
+    "System",
+    "SystemFailedError",
+    "SystemState",
+    "SystemStatus",
+    "SystemStoppedError",
+    "ThreadEventMixin",
+    "TrainabilityReport",
+    "TrainingModel",
+    "data",
+    "interaction",
+    "launch",
+    "model",
+    "pause_point",
+    "time",
+]

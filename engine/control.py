@@ -1,0 +1,261 @@
+"""The control state machine shared by all worker threads.
+
+ACTIVE -> PAUSING -> PAUSED -> RESUMING -> ACTIVE, and any state -> STOPPING ->
+STOPPED. Every transition happens under one condition variable, so a request
+can never fall between a worker's check and its wait. Workers look at a plain
+boolean (``attention``) at each pause point and take the lock only when it is
+set, which keeps the inference loop's fast path to one attribute read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from enum import StrEnum
+
+from . import _runtime
+from .events import EventBus, SystemStateChanged
+from .time import TimeController
+
+
+class SystemState(StrEnum):
+    """The states of the control state machine."""
+
+    ACTIVE = "active"
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    RESUMING = "resuming"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class ShutdownRequested(BaseException):  # noqa: N818 - it is a signal, not an error
+    """Raised at a pause point when the system is stopping.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that a trainer's
+    ``except Exception`` cannot swallow it and keep a stopping system alive.
+    """
+
+
+class PauseTimeoutError(RuntimeError):
+    """Some workers did not reach a pause point in time.
+
+    Attributes:
+        waiting_for: Names of the workers that had not paused.
+    """
+
+    def __init__(self, waiting_for: list[str], timeout: float) -> None:
+        self.waiting_for = waiting_for
+        names = ", ".join(f"{n} thread" for n in waiting_for)
+        super().__init__(
+            f"{names} did not reach a pause point within {timeout:g} s "
+            "(a long train() should call pause_point())"
+        )
+
+
+class SystemStoppedError(RuntimeError):
+    """An operation was asked of a system that is stopping or stopped."""
+
+
+def pause_point() -> None:
+    """Let the system pause (or stop) here if it has been asked to.
+
+    Call it inside long loops in ``Trainer.train()`` (the torch and config-driven
+    trainers call it after every optimizer step). On a thread that is not an
+    engine worker it does nothing. When the system is stopping it raises
+    :class:`ShutdownRequested`, which unwinds ``train()``.
+    """
+    worker = _runtime.current_worker()
+    if worker is not None:
+        worker.pause_point()
+
+
+class Worker:
+    """A worker thread's registration with the controller."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        name: str,
+        on_paused: Callable[[], None],
+        on_resumed: Callable[[], None],
+        wake: Callable[[], None],
+    ) -> None:
+        self.name = name
+        self._controller = controller
+        self._on_paused = on_paused
+        self._on_resumed = on_resumed
+        self.wake = wake
+        self.paused = False
+        self.exited = False
+
+    def pause_point(self) -> None:
+        """Block while paused; raise :class:`ShutdownRequested` when stopping."""
+        if self._controller.attention:
+            self._controller._checkpoint(self)
+
+    def wait_interruptibly(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when cut short by a pause or stop request."""
+        return self._controller._interrupt.wait(seconds)
+
+    def bind(self) -> None:
+        """Make this the worker of the calling thread."""
+        _runtime.bind_worker(self)
+
+    def exit(self) -> None:
+        """Report that the thread has finished."""
+        _runtime.bind_worker(None)
+        self._controller._worker_exited(self)
+
+
+class Controller:
+    """Owns the system state and coordinates pause, resume and shutdown."""
+
+    def __init__(self, clock: TimeController, events: EventBus) -> None:
+        self._clock = clock
+        self._events = events
+        self._cond = threading.Condition()
+        self._state = SystemState.ACTIVE
+        self._workers: list[Worker] = []
+        self._interrupt = threading.Event()
+        self.attention = False
+        self.stop_reason: str | None = None
+
+    @property
+    def state(self) -> SystemState:
+        """The current state."""
+        return self._state
+
+    def register(
+        self,
+        name: str,
+        on_paused: Callable[[], None] = lambda: None,
+        on_resumed: Callable[[], None] = lambda: None,
+        wake: Callable[[], None] = lambda: None,
+    ) -> Worker:
+        """Register a worker before its thread starts."""
+        worker = Worker(self, name, on_paused, on_resumed, wake)
+        with self._cond:
+            self._workers.append(worker)
+        return worker
+
+    def _set_state(self, state: SystemState) -> None:
+        # Caller holds the lock.
+        self._state = state
+        self.attention = state is not SystemState.ACTIVE
+        if self.attention:
+            self._interrupt.set()
+        else:
+            self._interrupt.clear()
+        self._cond.notify_all()
+        self._events.publish(SystemStateChanged(state=state.value))
+
+    def _live_workers(self) -> list[Worker]:
+        return [w for w in self._workers if not w.exited]
+
+    def pause(self, timeout: float = 10.0) -> None:
+        """Pause every worker and the clock; return once all are paused.
+
+        Raises:
+            PauseTimeoutError: If some worker did not reach a pause point within
+                ``timeout``; the system stays PAUSING (it pauses when they get
+                there) until :meth:`resume` is called.
+            SystemStoppedError: If the system is stopping or stopped.
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: self._state is not SystemState.RESUMING)
+            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+                raise SystemStoppedError(f"the system is {self._state.value}")
+            if self._state is SystemState.PAUSED:
+                return
+            if self._state is SystemState.ACTIVE:
+                self._set_state(SystemState.PAUSING)
+                for worker in self._workers:
+                    worker.wake()
+            done = self._cond.wait_for(
+                lambda: (
+                    self._state is not SystemState.PAUSING
+                    or all(w.paused for w in self._live_workers())
+                ),
+                timeout,
+            )
+            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+                raise SystemStoppedError(f"the system is {self._state.value}")
+            if self._state is SystemState.PAUSED:
+                return
+            if not done:
+                late = [w.name for w in self._live_workers() if not w.paused]
+                raise PauseTimeoutError(late, timeout)
+            self._clock.pause()
+            self._set_state(SystemState.PAUSED)
+
+    def resume(self) -> None:
+        """Resume a paused (or pausing) system; return once every worker runs again."""
+        with self._cond:
+            if self._state not in (SystemState.PAUSING, SystemState.PAUSED):
+                return
+            self._clock.resume()
+            self._set_state(SystemState.RESUMING)
+            self._cond.wait_for(lambda: not any(w.paused for w in self._workers))
+            if self._state is SystemState.RESUMING:
+                self._set_state(SystemState.ACTIVE)
+
+    def shutdown(self, reason: str = "requested") -> None:
+        """Ask every worker to stop at its next pause point (idempotent)."""
+        with self._cond:
+            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+                return
+            self.stop_reason = reason
+            self._set_state(SystemState.STOPPING)
+            for worker in self._workers:
+                worker.wake()
+
+    def mark_stopped(self) -> None:
+        """Record that the workers have exited and the final work is done."""
+        with self._cond:
+            self._set_state(SystemState.STOPPED)
+
+    def wait_for_state(
+        self, predicate: Callable[[SystemState], bool], timeout: float | None = None
+    ) -> bool:
+        """Wait until ``predicate(state)`` holds; return whether it did in time."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self._state), timeout)
+
+    def _checkpoint(self, worker: Worker) -> None:
+        with self._cond:
+            state = self._state
+        if state in (SystemState.STOPPING, SystemState.STOPPED):
+            raise ShutdownRequested
+        if state not in (SystemState.PAUSING, SystemState.PAUSED):
+            return
+        # User callbacks run outside the lock so they may take their time.
+        worker._on_paused()
+        with self._cond:
+            worker.paused = True
+            self._cond.notify_all()
+            if self._state is SystemState.PAUSING and all(
+                w.paused for w in self._live_workers()
+            ):
+                self._clock.pause()
+                self._set_state(SystemState.PAUSED)
+            self._cond.wait_for(
+                lambda: self._state not in (SystemState.PAUSING, SystemState.PAUSED)
+            )
+            worker.paused = False
+            self._cond.notify_all()
+            stopping = self._state in (SystemState.STOPPING, SystemState.STOPPED)
+        if stopping:
+            raise ShutdownRequested
+        worker._on_resumed()
+
+    def _worker_exited(self, worker: Worker) -> None:
+        with self._cond:
+            worker.exited = True
+            worker.paused = False
+            if self._state is SystemState.PAUSING and all(
+                w.paused for w in self._live_workers()
+            ):
+                self._clock.pause()
+                self._set_state(SystemState.PAUSED)
+            self._cond.notify_all()

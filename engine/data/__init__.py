@@ -1,0 +1,25 @@
+"""Data buffers and the collector/user hand-off."""
+
+from . import impls
+from .buffer import DataBuffer
+from .container import DataCollectorsDict, DataUsersDict
+from .impls import (
+    DictRandomReplacementBuffer,
+    DictSequentialBuffer,
+    RandomReplacementBuffer,
+    SequentialBuffer,
+)
+from .interface import DataCollector, DataUser
+
+__all__ = [
+    "DataBuffer",
+    "DataCollector",
+    "DataCollectorsDict",
+    "DataUser",
+    "DataUsersDict",
+    "DictRandomReplacementBuffer",
+    "DictSequentialBuffer",
+    "RandomReplacementBuffer",
+    "SequentialBuffer",
+    "impls",
+]

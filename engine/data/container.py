@@ -1,0 +1,79 @@
+"""Name-to-user and name-to-collector mappings."""
+
+from __future__ import annotations
+
+from collections import UserDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from ..state import PersistentStateMixin
+from .buffer import DataBuffer
+from .interface import DataCollector, DataUser
+
+
+class DataCollectorsDict(UserDict[str, DataCollector[Any]]):
+    """Collectors by name; each may be acquired by one agent only."""
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        super().__init__(*args, **kwds)
+        self._acquired: set[str] = set()
+
+    def acquire(self, collector_name: str) -> DataCollector[Any]:
+        """Take a collector for exclusive use.
+
+        Raises:
+            KeyError: If it does not exist or was already acquired.
+        """
+        if collector_name in self._acquired:
+            raise KeyError(f"data collector '{collector_name}' is already acquired")
+        if collector_name not in self.data:
+            known = ", ".join(sorted(self.data)) or "none"
+            raise KeyError(
+                f"data collector '{collector_name}' not found (known: {known})"
+            )
+        self._acquired.add(collector_name)
+        return self.data[collector_name]
+
+
+class DataUsersDict(UserDict[str, DataUser[Any]], PersistentStateMixin):
+    """Data users by name, with the matching :class:`DataCollectorsDict`."""
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        self._data_collectors_dict = DataCollectorsDict()
+        super().__init__(*args, **kwds)
+
+    @property
+    def data_collectors_dict(self) -> DataCollectorsDict:
+        """The collectors, by the same names."""
+        return self._data_collectors_dict
+
+    @override
+    def __setitem__(self, key: str, item: DataUser[Any]) -> None:
+        super().__setitem__(key, item)
+        self._data_collectors_dict[key] = item.collector
+
+    @classmethod
+    def from_data_buffers(
+        cls, buffers: Mapping[str, DataBuffer[Any, Any]] | None = None
+    ) -> DataUsersDict:
+        """Create a user (and collector) for each buffer."""
+        users = cls()
+        for name, buffer in (buffers or {}).items():
+            users[name] = DataUser(buffer)
+        return users
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save each user under ``path/<name>``."""
+        path.mkdir()
+        for name, user in self.data.items():
+            user.save_state(path / name)
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load each user from ``path/<name>``."""
+        for name, user in self.data.items():
+            user.load_state(path / name)

@@ -1,0 +1,175 @@
+"""Collector/user hand-off between the inference and training threads.
+
+The agent calls :meth:`DataCollector.collect` on the inference thread: an
+append under a short lock. The trainer calls :meth:`DataUser.update` on the
+training thread: it swaps the pending queue out in O(1) and feeds the items to
+the buffer. Every collected item gets a sequence number, so "new data since the
+last training" is a subtraction that can never miss an item collected while a
+trainer was checking its condition.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+from typing_extensions import override
+
+from .. import time
+from ..state import PersistentStateMixin
+from .buffer import DataBuffer
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class DataCollector(Generic[T]):
+    """Inference-side end of a buffer: collects items for the training thread.
+
+    Args:
+        max_queue_size: Bound on items pending between updates (None: unbounded).
+    """
+
+    def __init__(self, max_queue_size: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[T, float]] = deque(maxlen=max_queue_size)
+        self._max_queue_size = max_queue_size
+        self._seq = 0
+        self._wake_at = math.inf
+        self._wake: Callable[[], None] | None = None
+
+    def collect(self, data: T) -> None:
+        """Hand one item to the training side (thread-safe, O(1))."""
+        with self._lock:
+            self._queue.append((data, time.time()))
+            self._seq += 1
+            if self._seq >= self._wake_at:
+                self._wake_at = math.inf
+                if self._wake is not None:
+                    self._wake()
+
+    @property
+    def collected_total(self) -> int:
+        """Sequence number of the newest item: how many were ever collected."""
+        return self._seq
+
+    @property
+    def pending(self) -> int:
+        """How many items wait for the next update."""
+        return len(self._queue)
+
+    def _take(self) -> deque[tuple[T, float]]:
+        with self._lock:
+            taken = self._queue
+            self._queue = deque(maxlen=self._max_queue_size)
+            return taken
+
+    def _set_wake(self, wake: Callable[[], None] | None) -> None:
+        self._wake = wake
+
+    def _request_wake(self, at_seq: int) -> bool:
+        """Arrange a wake-up when item ``at_seq`` arrives; True if it already has."""
+        with self._lock:
+            if self._seq >= at_seq:
+                return True
+            self._wake_at = min(self._wake_at, at_seq)
+            return False
+
+    def _reset_sequence(self, seq: int) -> None:
+        with self._lock:
+            self._seq = seq
+
+
+class DataUser(PersistentStateMixin, Generic[R]):
+    """Training-side end of a buffer.
+
+    Args:
+        buffer: The buffer that stores the data.
+    """
+
+    def __init__(self, buffer: DataBuffer[Any, R]) -> None:
+        self._buffer = buffer
+        self._timestamps: deque[float] = deque(maxlen=self._timestamp_bound(buffer))
+        self._collector = DataCollector[Any](buffer.max_queue_size)
+
+    @staticmethod
+    def _timestamp_bound(buffer: DataBuffer[Any, Any]) -> int | None:
+        bound = buffer.capacity
+        return bound if bound is not None else buffer.max_queue_size
+
+    @property
+    def buffer(self) -> DataBuffer[Any, R]:
+        """The underlying buffer."""
+        return self._buffer
+
+    @property
+    def collector(self) -> DataCollector[Any]:
+        """The matching inference-side collector."""
+        return self._collector
+
+    def update(self) -> None:
+        """Move everything collected so far into the buffer."""
+        taken = self._collector._take()
+        add = self._buffer.add
+        stamps = self._timestamps
+        for data, stamp in taken:
+            add(data)
+            stamps.append(stamp)
+
+    def get_data(self) -> R:
+        """Update, then return the buffer's data."""
+        self.update()
+        return self._buffer.get_data()
+
+    def count_data_added_since(self, timestamp: float) -> int:
+        """Count items in the buffer collected after ``timestamp`` (engine time).
+
+        Kept for PAMIQ-Core compatibility; trainers count by sequence number.
+        """
+        count = 0
+        for stamp in reversed(self._timestamps):
+            if stamp <= timestamp:
+                break
+            count += 1
+        return count
+
+    @property
+    def collected_total(self) -> int:
+        """How many items were ever collected (including pending ones)."""
+        return self._collector.collected_total
+
+    def size_including_pending(self) -> int:
+        """Buffer size as it will be after the next update (capped at capacity)."""
+        size = len(self._buffer) + self._collector.pending
+        capacity = self._buffer.capacity
+        return min(size, capacity) if capacity is not None else size
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save the buffer, timestamps and sequence counter under ``path/``."""
+        self.update()
+        path.mkdir()
+        self._buffer.save_state(path / "buffer")
+        np.save(path / "timestamps.npy", np.asarray(self._timestamps, dtype=np.float64))
+        (path / "user.json").write_text(
+            json.dumps({"collected_total": self._collector.collected_total})
+        )
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load what :meth:`save_state` wrote; items pending now are discarded."""
+        self._buffer.load_state(path / "buffer")
+        stamps = np.load(path / "timestamps.npy", allow_pickle=False)
+        self._timestamps = deque(stamps.tolist(), maxlen=self._timestamps.maxlen)
+        meta = json.loads((path / "user.json").read_text())
+        self._collector._take()
+        self._collector._reset_sequence(int(meta["collected_total"]))

@@ -1,0 +1,220 @@
+"""The engine's event stream: typed events and bounded, thread-safe subscriptions.
+
+Publishing never blocks on a subscriber: each subscription has its own bounded
+queue, and when it is full the oldest event is dropped (and counted). A slow
+console therefore never slows the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every engine event.
+
+    Attributes:
+        wall_time: Real wall-clock time (seconds since the epoch) of the event.
+    """
+
+    kind: ClassVar[str] = "event"
+    wall_time: float = field(default_factory=_time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict including ``kind``."""
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemStateChanged(Event):
+    """The system moved to a new control state (active, paused, stopping...)."""
+
+    kind: ClassVar[str] = "state"
+    state: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSynced(Event):
+    """A training model published new weights to its inference model."""
+
+    kind: ClassVar[str] = "sync"
+    model: str
+    version: int
+    duration: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingRunFinished(Event):
+    """A trainer completed one ``run()`` (setup, train, sync, teardown)."""
+
+    kind: ClassVar[str] = "training"
+    trainer: str
+    run: int
+    duration: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainabilityChanged(Event):
+    """A trainer became trainable or stopped being trainable."""
+
+    kind: ClassVar[str] = "trainability"
+    trainer: str
+    trainable: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateSaved(Event):
+    """A state directory was written completely."""
+
+    kind: ClassVar[str] = "saved"
+    path: str
+    duration: float
+    paused_for: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateLoaded(Event):
+    """A state directory was verified and applied."""
+
+    kind: ClassVar[str] = "loaded"
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorOccurred(Event):
+    """An exception escaped a component on some thread, or an operation failed."""
+
+    kind: ClassVar[str] = "error"
+    thread: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metric(Event):
+    """A named scalar reported by a trainer (loss, learning rate...)."""
+
+    kind: ClassVar[str] = "metric"
+    source: str
+    name: str
+    value: float
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogMessage(Event):
+    """A human-readable notice from the engine."""
+
+    kind: ClassVar[str] = "log"
+    level: str
+    message: str
+
+
+class Subscription:
+    """A bounded queue of events for one consumer; iterate or call :meth:`get`."""
+
+    def __init__(self, bus: EventBus, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        self._bus = bus
+        self._queue: deque[Event] = deque(maxlen=maxsize)
+        self._cond = threading.Condition(threading.Lock())
+        self._closed = False
+        self.dropped = 0
+
+    def _put(self, event: Event) -> None:
+        with self._cond:
+            if len(self._queue) == self._queue.maxlen:
+                self.dropped += 1
+            self._queue.append(event)
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Event | None:
+        """Return the next event, waiting up to ``timeout`` seconds; None if none came."""
+        with self._cond:
+            if not self._queue and not self._closed:
+                self._cond.wait(timeout)
+            return self._queue.popleft() if self._queue else None
+
+    def drain(self) -> list[Event]:
+        """Return every queued event without waiting."""
+        with self._cond:
+            events = list(self._queue)
+            self._queue.clear()
+            return events
+
+    def close(self) -> None:
+        """Stop receiving events and wake any waiting :meth:`get`."""
+        self._bus._unsubscribe(self)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __iter__(self) -> Iterator[Event]:
+        while not self._closed or self._queue:
+            event = self.get(timeout=0.5)
+            if event is not None:
+                yield event
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventBus:
+    """Fans events out to subscriptions and callbacks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscriptions: tuple[Subscription, ...] = ()
+        self._callbacks: tuple[Callable[[Event], None], ...] = ()
+
+    def subscribe(self, maxsize: int = 1000) -> Subscription:
+        """Return a new subscription holding at most ``maxsize`` unread events."""
+        sub = Subscription(self, maxsize)
+        with self._lock:
+            self._subscriptions = (*self._subscriptions, sub)
+        return sub
+
+    def add_callback(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on the publishing thread; return a remover.
+
+        The callback must be quick and must not block (Textual's ``post_message``
+        qualifies); exceptions it raises are swallowed so they cannot hurt the engine.
+        """
+        with self._lock:
+            self._callbacks = (*self._callbacks, callback)
+
+        def remove() -> None:
+            with self._lock:
+                self._callbacks = tuple(c for c in self._callbacks if c is not callback)
+
+        return remove
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
+
+    def publish(self, event: Event) -> None:
+        """Deliver ``event`` to every subscriber without blocking on any of them."""
+        for sub in self._subscriptions:
+            sub._put(event)
+        for callback in self._callbacks:
+            try:
+                callback(event)
+            except Exception:  # noqa: S110 - a broken observer must not stop the engine
+                pass

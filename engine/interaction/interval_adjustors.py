@@ -1,0 +1,90 @@
+"""Keep a loop at a fixed interval by scheduling against deadlines.
+
+The next deadline is the previous deadline plus the interval, never "now plus
+the interval", so time spent in the step or oversleeping does not accumulate
+into drift. A loop that falls far behind (more than ``max_lag_intervals``, for
+example after a debugger stop) starts a fresh schedule instead of bursting.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+from typing_extensions import override
+
+from .. import time
+
+
+class IntervalAdjustor(ABC):
+    """Waits until the next tick of a fixed-interval schedule.
+
+    Args:
+        interval: Seconds (engine time) between ticks.
+        offset: Seconds taken off the first interval only.
+        max_lag_intervals: How many intervals a loop may fall behind and still
+            catch up with back-to-back steps before the schedule restarts.
+    """
+
+    _last_reset_time: float = -math.inf
+
+    def __init__(
+        self, interval: float, offset: float = 0.0, max_lag_intervals: float = 10.0
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be > 0, got {interval!r}")
+        self._interval = interval
+        self._offset = offset
+        self._time_to_wait = interval - offset
+        self._max_lag = max_lag_intervals * interval
+        self._deadline = -math.inf
+        self._last_tick = -math.inf
+
+    @property
+    def interval(self) -> float:
+        """Seconds between ticks."""
+        return self._interval
+
+    @property
+    def deadline(self) -> float:
+        """Engine time (``perf_counter``) of the next tick."""
+        return self._deadline
+
+    def reset(self) -> float:
+        """Start a new schedule now; return the start time."""
+        now = time.perf_counter()
+        self._last_reset_time = now
+        self._last_tick = now
+        self._deadline = now + self._time_to_wait
+        return now
+
+    @abstractmethod
+    def adjust_impl(self) -> None:
+        """Wait until :attr:`deadline`."""
+
+    def adjust(self) -> float:
+        """Wait for the next tick; return seconds since the previous one."""
+        if self._deadline == -math.inf:
+            self.reset()
+        if self._deadline - time.perf_counter() > self._interval:
+            # The clock was set back (a state was loaded): start a fresh schedule.
+            self.reset()
+        self.adjust_impl()
+        now = time.perf_counter()
+        elapsed = now - self._last_tick
+        self._last_tick = now
+        self._last_reset_time = now
+        self._deadline += self._interval
+        if now - self._deadline > self._max_lag:
+            self._deadline = now + self._interval
+        return elapsed
+
+
+class SleepIntervalAdjustor(IntervalAdjustor):
+    """Sleeps (in engine time, so it follows scale and pause) until the deadline."""
+
+    @override
+    def adjust_impl(self) -> None:
+        remaining = self._deadline - time.perf_counter()
+        if remaining > 0:
+            time.sleep(remaining)

@@ -1,0 +1,111 @@
+"""Launch settings (PAMIQ-Core's ``LaunchConfig`` plus our own)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .state_store import DEFAULT_NAME_FORMAT
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """How a system runs, saves and stops.
+
+    PAMIQ-Core's fields keep their names and defaults. ``web_api_address`` and
+    ``web_api_command_queue_size`` are accepted for compatibility; the control
+    endpoint is served by ``pamiq-console run`` instead.
+
+    Attributes:
+        states_dir: Where states are saved.
+        state_name_format: ``strftime`` format of state directory names.
+        saved_state_path: A state to load before starting.
+        save_state_condition: Called about once a second; True triggers a save.
+        states_keeper: Object with ``append(path)`` and ``cleanup()`` told of each save.
+        save_state_interval: Seconds of wall time between periodic saves (inf: none).
+        timeout_for_all_threads_pause: Seconds a pause may wait for the workers.
+        max_attempts_to_pause_all_threads: Pause attempts before a save gives up.
+        max_uptime: Engine seconds after which the system stops (inf: never).
+        web_api_address: Accepted and ignored (see above).
+        web_api_command_queue_size: Accepted and ignored.
+        log_tick_time_statistics_interval: Accepted and ignored (see ``status()``).
+        time_scale: Engine seconds per real second.
+        name: The run's name, shown in status and manifests.
+        resume: Load the newest complete state in ``states_dir`` before starting.
+        max_keep_states: Keep only the newest N states (None: keep all).
+        save_final_state: Save a state when the system stops.
+        gil_switch_interval: ``sys.setswitchinterval`` while running, so a busy
+            trainer cannot delay the agent by whole milliseconds (None: leave it).
+        trainability_poll_interval: How often a trainer with a custom
+            ``is_trainable`` is re-checked while nothing trains.
+        durable_saves: fsync saved states (survive power loss, not just crashes).
+    """
+
+    states_dir: str | Path = Path("./states")
+    state_name_format: str = DEFAULT_NAME_FORMAT
+    saved_state_path: str | Path | None = None
+    save_state_condition: Callable[[], bool] | None = None
+    states_keeper: Any = None
+    save_state_interval: float = math.inf
+    timeout_for_all_threads_pause: float = 60.0
+    max_attempts_to_pause_all_threads: int = 3
+    max_uptime: float = math.inf
+    web_api_address: tuple[str, int] | None = None
+    web_api_command_queue_size: int = 1
+    log_tick_time_statistics_interval: float = 60.0
+    time_scale: float = 1.0
+    name: str = "pamiq"
+    resume: bool = False
+    max_keep_states: int | None = None
+    save_final_state: bool = True
+    gil_switch_interval: float | None = 0.0005
+    trainability_poll_interval: float = 0.5
+    durable_saves: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.time_scale > 0:
+            raise ValueError(
+                f"LaunchConfig.time_scale must be > 0, got {self.time_scale}"
+            )
+        if not self.max_uptime > 0:
+            raise ValueError(
+                f"LaunchConfig.max_uptime must be > 0, got {self.max_uptime}"
+            )
+        if not self.save_state_interval > 0:
+            raise ValueError(
+                f"LaunchConfig.save_state_interval must be > 0, got {self.save_state_interval}"
+            )
+        if self.max_keep_states is not None and self.max_keep_states < 1:
+            raise ValueError(
+                f"LaunchConfig.max_keep_states must be >= 1, got {self.max_keep_states}"
+            )
+        if self.gil_switch_interval is not None and not self.gil_switch_interval > 0:
+            raise ValueError(
+                f"LaunchConfig.gil_switch_interval must be > 0, got {self.gil_switch_interval}"
+            )
+        if self.resume and self.saved_state_path is not None:
+            raise ValueError(
+                "LaunchConfig: give resume=True or saved_state_path, not both"
+            )
+
+    @classmethod
+    def from_value(
+        cls, config: Mapping[str, Any] | LaunchConfig | None
+    ) -> LaunchConfig:
+        """Accept a config, a mapping of its fields, or None (defaults).
+
+        Raises:
+            TypeError: For a key that is not a field.
+        """
+        if config is None:
+            return cls()
+        if isinstance(config, LaunchConfig):
+            return config
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise TypeError(f"LaunchConfig has no field(s) {', '.join(unknown)}")
+        return cls(**config)

@@ -1,0 +1,59 @@
+"""Name-to-model mappings wired into agents and trainers."""
+
+from __future__ import annotations
+
+from collections import UserDict
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from ..state import PersistentStateMixin
+from .interface import InferenceModel, TrainingModel
+
+
+class InferenceModelsDict(UserDict[str, InferenceModel]):
+    """The inference models an agent can use, by name."""
+
+
+class TrainingModelsDict(UserDict[str, TrainingModel[Any]], PersistentStateMixin):
+    """Training models by name; keeps the matching :class:`InferenceModelsDict`.
+
+    Looking up an ``inference_thread_only`` model raises ``KeyError``: trainers
+    must not train it.
+    """
+
+    def __init__(self, *args: Any, **kwds: Any) -> None:
+        self._inference_models_dict = InferenceModelsDict()
+        super().__init__(*args, **kwds)
+
+    @property
+    def inference_models_dict(self) -> InferenceModelsDict:
+        """The inference models, by the same names."""
+        return self._inference_models_dict
+
+    @override
+    def __getitem__(self, key: str) -> TrainingModel[Any]:
+        model = super().__getitem__(key)
+        if model.inference_thread_only:
+            raise KeyError(f"model '{key}' is inference thread only")
+        return model
+
+    @override
+    def __setitem__(self, key: str, model: TrainingModel[Any]) -> None:
+        super().__setitem__(key, model)
+        if model.has_inference_model:
+            self._inference_models_dict[key] = model.inference_model
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save each model under ``path/<name>``."""
+        path.mkdir()
+        for name, model in self.data.items():
+            model.save_state(path / name)
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load each model from ``path/<name>``."""
+        for name, model in self.data.items():
+            model.load_state(path / name)

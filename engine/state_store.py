@@ -1,0 +1,361 @@
+"""Saved states on disk: atomic writes, manifests with checksums, verification, retention.
+
+A state is a directory ``<states_dir>/<timestamp>.state/`` holding one entry per
+component plus ``manifest.json``. It is written under a hidden temporary name
+and renamed only once every file and the manifest are on disk, so a crash
+leaves either the old states or a complete new one. A directory without a
+valid manifest is never treated as a state.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import time as _time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .state import PersistentStateMixin
+
+MANIFEST = "manifest.json"
+FORMAT = "pamiq-console/state"
+FORMAT_VERSION = 1
+DEFAULT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S,%f.state"
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+
+
+class StateError(Exception):
+    """A state could not be saved, read, verified or applied (one-line message)."""
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """What the manifest says about one state directory.
+
+    Attributes:
+        path: The state directory.
+        manifest: The parsed manifest (empty when it could not be read).
+        problem: Why it is not a usable state ("" when the manifest reads fine).
+    """
+
+    path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def name(self) -> str:
+        """Directory name."""
+        return self.path.name
+
+    @property
+    def created(self) -> float:
+        """Creation time (seconds since the epoch), or the directory's mtime."""
+        created = self.manifest.get("created_unix")
+        return float(created) if created is not None else self.path.stat().st_mtime
+
+    @property
+    def size_bytes(self) -> int:
+        """Total size of the files listed in the manifest."""
+        return sum(
+            int(f.get("size", 0)) for f in self.manifest.get("files", {}).values()
+        )
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Read and check the manifest of the state at ``path``.
+
+    Raises:
+        StateError: If the state or its manifest is missing, unreadable or foreign.
+    """
+    if not path.is_dir():
+        raise StateError(f"{path}: no such state directory")
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise StateError(f"{manifest_path}: missing (incomplete or foreign state)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StateError(f"{manifest_path}: unreadable manifest ({e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise StateError(f"{manifest_path}: not a pamiq-console state manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise StateError(
+            f"{manifest_path}: format version {version!r} is newer than this "
+            f"pamiq-console supports ({FORMAT_VERSION})"
+        )
+    if not isinstance(manifest.get("files"), dict) or not isinstance(
+        manifest.get("components"), list
+    ):
+        raise StateError(f"{manifest_path}: manifest lacks its file or component list")
+    return manifest
+
+
+def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
+    """Check every file of a state against its manifest.
+
+    Args:
+        path: The state directory.
+        components: Components that must be present (those the system will load).
+
+    Returns:
+        The manifest.
+
+    Raises:
+        StateError: Naming the first missing, truncated, corrupt or foreign file,
+            or a missing component.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    listed: dict[str, dict[str, Any]] = manifest["files"]
+    for rel, meta in listed.items():
+        file = path / rel
+        if not file.resolve().is_relative_to(path.resolve()):
+            raise StateError(
+                f"{path / MANIFEST}: lists a file outside the state: {rel}"
+            )
+        if not file.is_file():
+            raise StateError(f"{file}: missing")
+        size = file.stat().st_size
+        if size != meta.get("size"):
+            raise StateError(
+                f"{file}: truncated or changed ({size} bytes, manifest says {meta.get('size')})"
+            )
+        if _sha256(file) != meta.get("sha256"):
+            raise StateError(f"{file}: corrupt (checksum does not match the manifest)")
+    for file in _files_under(path):
+        rel = file.relative_to(path).as_posix()
+        if rel != MANIFEST and rel not in listed:
+            raise StateError(f"{file}: foreign file, not part of the saved state")
+    missing = [c for c in components if c not in manifest["components"]]
+    if missing:
+        raise StateError(
+            f"{path / MANIFEST}: state lacks component(s) {', '.join(missing)}"
+        )
+    return manifest
+
+
+def list_states(states_dir: Path) -> list[StateInfo]:
+    """Every ``*.state`` directory in ``states_dir``, oldest first (unverified)."""
+    states_dir = Path(states_dir)
+    if not states_dir.is_dir():
+        return []
+    infos = []
+    for path in states_dir.iterdir():
+        if (
+            not path.is_dir()
+            or path.name.startswith(".")
+            or not path.name.endswith(".state")
+        ):
+            continue
+        try:
+            infos.append(StateInfo(path, read_manifest(path)))
+        except StateError as e:
+            infos.append(StateInfo(path, {}, str(e)))
+    return sorted(infos, key=lambda i: (i.created, i.name))
+
+
+def newest_state(states_dir: Path) -> Path | None:
+    """The newest state whose manifest reads fine, or None."""
+    complete = [i for i in list_states(states_dir) if not i.problem]
+    return complete[-1].path if complete else None
+
+
+def remove_state(path: Path) -> None:
+    """Delete a state so that it never looks whole while half-deleted."""
+    doomed = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path.rename(doomed)
+    shutil.rmtree(doomed)
+
+
+def prune_states(states_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` complete states; return what was deleted."""
+    if keep < 0:
+        raise ValueError(f"keep must be >= 0, got {keep}")
+    complete = [i.path for i in list_states(states_dir) if not i.problem]
+    doomed = complete[: max(0, len(complete) - keep)]
+    for path in doomed:
+        remove_state(path)
+    return doomed
+
+
+class PendingState:
+    """A state being written under its temporary name."""
+
+    def __init__(self, tmp: Path, final: Path) -> None:
+        self.tmp = tmp
+        self.final = final
+
+
+class StateStore:
+    """Writes and applies states of the registered components.
+
+    Args:
+        states_dir: Where states live (created when first needed).
+        state_name_format: ``strftime`` format of state directory names.
+        max_keep: Keep only the newest N states after each save (None: keep all).
+        durable: fsync files and directories so states survive power loss.
+    """
+
+    def __init__(
+        self,
+        states_dir: str | Path,
+        state_name_format: str = DEFAULT_NAME_FORMAT,
+        max_keep: int | None = None,
+        durable: bool = True,
+    ) -> None:
+        if max_keep is not None and max_keep < 1:
+            raise ValueError(f"max_keep must be >= 1, got {max_keep}")
+        self.states_dir = Path(states_dir)
+        self.state_name_format = state_name_format
+        self.max_keep = max_keep
+        self.durable = durable
+        self._components: dict[str, PersistentStateMixin] = {}
+
+    def register(self, name: str, component: PersistentStateMixin) -> None:
+        """Add a component saved under ``<state>/<name>``."""
+        if name in self._components:
+            raise KeyError(f"component '{name}' is already registered")
+        self._components[name] = component
+
+    @property
+    def components(self) -> list[str]:
+        """Registered component names."""
+        return list(self._components)
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete half-written states left by processes that no longer exist."""
+        removed = []
+        if not self.states_dir.is_dir():
+            return removed
+        for path in self.states_dir.iterdir():
+            match = _TMP_RE.match(path.name)
+            if match is None or not path.is_dir():
+                continue
+            pid = int(match["pid"])
+            if pid == os.getpid() or not _pid_alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
+
+    def begin(self) -> PendingState:
+        """Create the temporary directory of a new state."""
+        self.states_dir.mkdir(parents=True, exist_ok=True)
+        name = _dt.datetime.now().strftime(self.state_name_format)
+        final = self.states_dir / name
+        suffix = 1
+        while final.exists():
+            final = self.states_dir / f"{name}-{suffix}"
+            suffix += 1
+        tmp = self.states_dir / f".{final.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        return PendingState(tmp, final)
+
+    def write_components(self, pending: PendingState) -> None:
+        """Have every component write itself into the pending state."""
+        for name, component in self._components.items():
+            try:
+                component.save_state(pending.tmp / name)
+            except Exception as e:
+                raise StateError(
+                    f"saving component '{name}' failed: {type(e).__name__}: {e}"
+                ) from e
+
+    def discard(self, pending: PendingState) -> None:
+        """Throw away a pending state."""
+        shutil.rmtree(pending.tmp, ignore_errors=True)
+
+    def finish(self, pending: PendingState, meta: dict[str, Any] | None = None) -> Path:
+        """Checksum, write the manifest, and publish the state under its final name."""
+        files = {}
+        for file in _files_under(pending.tmp):
+            if self.durable:
+                _fsync_path(file)
+            files[file.relative_to(pending.tmp).as_posix()] = {
+                "size": file.stat().st_size,
+                "sha256": _sha256(file),
+            }
+        now = _time.time()
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": _dt.datetime.fromtimestamp(now).astimezone().isoformat(),
+            "created_unix": now,
+            "components": list(self._components),
+            "files": files,
+            **(meta or {}),
+        }
+        manifest_path = pending.tmp / MANIFEST
+        manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        if self.durable:
+            _fsync_path(manifest_path)
+            for directory in sorted(
+                {f.parent for f in _files_under(pending.tmp)}, reverse=True
+            ):
+                _fsync_path(directory, directory=True)
+        pending.tmp.rename(pending.final)
+        if self.durable:
+            _fsync_path(self.states_dir, directory=True)
+        if self.max_keep is not None:
+            prune_states(self.states_dir, self.max_keep)
+        return pending.final
+
+    def save(self, meta: dict[str, Any] | None = None) -> Path:
+        """Write a complete state in one go (the caller keeps the system still)."""
+        pending = self.begin()
+        try:
+            self.write_components(pending)
+            return self.finish(pending, meta)
+        except BaseException:
+            self.discard(pending)
+            raise
+
+    def verify(self, path: str | Path) -> dict[str, Any]:
+        """Verify a state holds every registered component; return its manifest."""
+        return verify_state(Path(path), self._components)
+
+    def apply(self, path: str | Path) -> None:
+        """Load every registered component from a (verified) state."""
+        path = Path(path)
+        for name, component in self._components.items():
+            try:
+                component.load_state(path / name)
+            except Exception as e:
+                raise StateError(
+                    f"{path / name}: loading component '{name}' failed: {type(e).__name__}: {e}"
+                ) from e
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

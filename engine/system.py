@@ -1,0 +1,508 @@
+"""A running system: components wired to an inference thread, a training thread and control.
+
+``System`` is the handle the console and tests use (start, pause, save, load,
+status, events, shutdown); :func:`engine.launch` is the blocking PAMIQ-Core
+style entry point built on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+import time as _time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from . import time
+from .control import Controller, PauseTimeoutError, SystemState, SystemStoppedError
+from .data import DataBuffer, DataUsersDict
+from .events import (
+    ErrorOccurred,
+    EventBus,
+    LogMessage,
+    Metric,
+    ModelSynced,
+    StateLoaded,
+    StateSaved,
+)
+from .interaction import Interaction
+from .launch_config import LaunchConfig
+from .model import TrainingModel, TrainingModelsDict
+from .state import PersistentStateMixin
+from .state_store import StateError, StateStore, newest_state
+from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
+from .trainers_dict import TrainerLike, TrainersDict
+from .workers import InferenceWorker, TrainingWorker, _overrides_is_trainable, report_of
+
+
+class SystemFailedError(RuntimeError):
+    """A worker thread raised; the system stopped (after its final save)."""
+
+
+class _SystemCounters(PersistentStateMixin):
+    """Saves step count and uptime so a resumed run continues its numbers."""
+
+    def __init__(self, system: System) -> None:
+        self._system = system
+
+    @override
+    def save_state(self, path: Path) -> None:
+        path.with_suffix(".json").write_text(
+            json.dumps({"steps": self._system.steps, "uptime": self._system.uptime})
+        )
+
+    @override
+    def load_state(self, path: Path) -> None:
+        data = json.loads(path.with_suffix(".json").read_text())
+        self._system._restore_counters(int(data["steps"]), float(data["uptime"]))
+
+
+class System:
+    """Wires components together and runs them.
+
+    Args:
+        interaction: The agent-environment loop (inference thread).
+        models: Training models by name; their inference models go to the agent.
+        buffers: Data buffers by name; collectors go to the agent, users to trainers.
+        trainers: Trainers by name, run round-robin on the training thread.
+        config: Launch settings (a :class:`LaunchConfig` or a mapping of its fields).
+    """
+
+    def __init__(
+        self,
+        interaction: Interaction[Any, Any],
+        models: Mapping[str, TrainingModel[Any]],
+        buffers: Mapping[str, DataBuffer[Any, Any]],
+        trainers: Mapping[str, TrainerLike],
+        config: Mapping[str, Any] | LaunchConfig | None = None,
+    ) -> None:
+        self.config = LaunchConfig.from_value(config)
+        self.events = EventBus()
+        self.clock = time.get_global_time_controller()
+        self.controller = Controller(self.clock, self.events)
+        self.interaction = interaction
+        self.models = TrainingModelsDict(models)
+        self.data_users = DataUsersDict.from_data_buffers(buffers)
+        self.trainers = TrainersDict(trainers)
+
+        interaction.agent.attach_inference_models(self.models.inference_models_dict)
+        interaction.agent.attach_data_collectors(self.data_users.data_collectors_dict)
+        self.trainers.attach_training_models(self.models)
+        self.trainers.attach_data_users(self.data_users)
+        for name, trainer in self.trainers.items():
+            bind = getattr(trainer, "_bind", None)
+            if bind is not None:
+                bind(name, self._publish_metric)
+        for name, model in self.models.data.items():
+            model.add_sync_listener(self._sync_listener(name))
+
+        self.store = StateStore(
+            self.config.states_dir,
+            self.config.state_name_format,
+            max_keep=self.config.max_keep_states,
+            durable=self.config.durable_saves,
+        )
+        self.store.register("interaction", interaction)
+        self.store.register("models", self.models)
+        self.store.register("data", self.data_users)
+        self.store.register("trainers", self.trainers)
+        self.store.register("time", self.clock)
+        self.store.register("system", _SystemCounters(self))
+
+        self._inference = InferenceWorker(
+            interaction, self.controller, self._worker_failed
+        )
+        self._training = TrainingWorker(
+            self.trainers,
+            self.data_users,
+            self.controller,
+            self.events,
+            self._worker_failed,
+            poll_interval=self.config.trainability_poll_interval,
+        )
+        self._control = threading.Thread(
+            target=self._control_loop, name="control", daemon=True
+        )
+        self._op_lock = threading.RLock()
+        self._started = False
+        self._failures: list[str] = []
+        self._failure_exc: BaseException | None = None
+        self._base_uptime = 0.0
+        self._start_clock: float | None = None
+        self._step_offset = 0
+        self._last_save: str | None = None
+        self._rate_lock = threading.Lock()
+        self._rate_samples: deque[tuple[float, int]] = deque()
+        self._saved_switch_interval: float | None = None
+
+    # -- events -------------------------------------------------------------------
+
+    def _sync_listener(self, name: str) -> Any:
+        def listener(model: TrainingModel[Any], duration: float) -> None:
+            self.events.publish(
+                ModelSynced(model=name, version=model.sync_version, duration=duration)
+            )
+
+        return listener
+
+    def _publish_metric(self, source: str, name: str, value: float, step: int) -> None:
+        self.events.publish(Metric(source=source, name=name, value=value, step=step))
+
+    def _worker_failed(self, thread: str, exc: BaseException, tb: str) -> None:
+        message = f"{thread} thread failed: {type(exc).__name__}: {exc}"
+        with self._op_lock:
+            self._failures.append(message)
+            if self._failure_exc is None:
+                self._failure_exc = exc
+        self.events.publish(ErrorOccurred(thread=thread, message=message, traceback=tb))
+        self.controller.shutdown(reason=message)
+
+    def _log(self, message: str, level: str = "info") -> None:
+        self.events.publish(LogMessage(level=level, message=message))
+
+    # -- counters -----------------------------------------------------------------
+
+    @property
+    def steps(self) -> int:
+        """Interaction steps taken, including those of loaded states."""
+        return self._step_offset + self._inference.steps
+
+    @property
+    def uptime(self) -> float:
+        """Engine seconds run (pauses excluded), including those of loaded states."""
+        if self._start_clock is None:
+            return self._base_uptime
+        return self._base_uptime + self.clock.perf_counter() - self._start_clock
+
+    def _restore_counters(self, steps: int, uptime: float) -> None:
+        self._step_offset = steps - self._inference.steps
+        self._base_uptime = uptime
+        if self._start_clock is not None:
+            self._start_clock = self.clock.perf_counter()
+
+    @property
+    def state(self) -> SystemState:
+        """The control state."""
+        return self.controller.state
+
+    @property
+    def failures(self) -> list[str]:
+        """Messages of worker failures."""
+        return list(self._failures)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the configured state (if any) and start the threads; returns at once.
+
+        Raises:
+            StateError: If the state to load fails verification or loading.
+            RuntimeError: If already started.
+        """
+        if self._started:
+            raise RuntimeError("the system was already started")
+        self.clock.set_time_scale(self.config.time_scale)
+        self.clock.resume()
+        self.store.remove_stale_temporaries()
+        to_load: Path | None = None
+        if self.config.saved_state_path is not None:
+            to_load = Path(self.config.saved_state_path)
+        elif self.config.resume:
+            to_load = newest_state(self.store.states_dir)
+            if to_load is None:
+                self._log(f"no saved state in {self.store.states_dir}; starting fresh")
+        if to_load is not None:
+            self.load_state(to_load)
+        if self.config.gil_switch_interval is not None:
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.config.gil_switch_interval)
+        self._started = True
+        self._start_clock = self.clock.perf_counter()
+        self._inference.start()
+        self._training.start()
+        self._control.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the system has stopped; return whether it did within ``timeout``."""
+        return self.controller.wait_for_state(
+            lambda s: s is SystemState.STOPPED, timeout
+        )
+
+    def run(self) -> None:
+        """Start, block until stopped (Ctrl-C stops in order), and raise if a thread failed.
+
+        Raises:
+            SystemFailedError: If a worker thread raised.
+        """
+        self.start()
+        try:
+            while not self.wait(timeout=None):
+                pass
+        except KeyboardInterrupt:
+            self._log("keyboard interrupt: stopping")
+            self.shutdown("keyboard interrupt")
+            self.wait()
+        if self._failure_exc is not None:
+            raise SystemFailedError("; ".join(self._failures)) from self._failure_exc
+
+    def shutdown(self, reason: str = "requested") -> None:
+        """Ask the system to stop; returns at once (use :meth:`wait`)."""
+        if not self._started:
+            self.controller.shutdown(reason)
+            self.controller.mark_stopped()
+            return
+        self.controller.shutdown(reason)
+
+    def pause(self, timeout: float | None = None) -> None:
+        """Pause every thread and the clock; return once paused.
+
+        Raises:
+            PauseTimeoutError: If a thread did not reach a pause point in time.
+            SystemStoppedError: If the system is stopping or stopped.
+        """
+        self.controller.pause(
+            self.config.timeout_for_all_threads_pause if timeout is None else timeout
+        )
+        self._log("paused")
+
+    def resume(self) -> None:
+        """Resume a paused system."""
+        self.controller.resume()
+        self._log("resumed")
+
+    # -- state --------------------------------------------------------------------
+
+    def _pause_for_operation(self, what: str) -> bool:
+        """Pause if running; return whether we paused (and must resume)."""
+        if not self._started or self.controller.state is SystemState.PAUSED:
+            return False
+        if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
+            raise SystemStoppedError(
+                f"cannot {what}: the system is {self.controller.state}"
+            )
+        attempts = max(1, self.config.max_attempts_to_pause_all_threads)
+        for attempt in range(attempts):
+            try:
+                self.controller.pause(self.config.timeout_for_all_threads_pause)
+                return True
+            except PauseTimeoutError as e:
+                if attempt == attempts - 1:
+                    self.controller.resume()
+                    raise StateError(f"cannot {what}: {e}") from None
+        return True
+
+    def save_state(self) -> Path:
+        """Save a state; the system is paused only while components write it.
+
+        Checksums, fsync and the final rename happen after it resumes.
+
+        Returns:
+            The new state directory.
+
+        Raises:
+            StateError: If pausing or writing failed (no partial state is left).
+        """
+        with self._op_lock:
+            started = _time.perf_counter()
+            paused_by_us = self._pause_for_operation("save the state")
+            pending = self.store.begin()
+            try:
+                self.store.write_components(pending)
+                meta = self._manifest_meta()
+            except BaseException:
+                self.store.discard(pending)
+                raise
+            finally:
+                paused_for = _time.perf_counter() - started
+                if paused_by_us:
+                    self.controller.resume()
+            try:
+                path = self.store.finish(pending, meta)
+            except BaseException:
+                self.store.discard(pending)
+                raise
+            self._after_save(path, _time.perf_counter() - started, paused_for)
+            return path
+
+    def _manifest_meta(self) -> dict[str, Any]:
+        return {
+            "name": self.config.name,
+            "uptime": self.uptime,
+            "steps": self.steps,
+            "time_scale": self.clock.get_time_scale(),
+        }
+
+    def _after_save(self, path: Path, duration: float, paused_for: float) -> None:
+        self._last_save = str(path)
+        keeper = self.config.states_keeper
+        if keeper is not None:
+            keeper.append(path)
+            keeper.cleanup()
+        self.events.publish(
+            StateSaved(path=str(path), duration=duration, paused_for=paused_for)
+        )
+
+    def load_state(self, path: str | Path) -> None:
+        """Verify a state, then apply it; on any failure the system is left as it was.
+
+        Raises:
+            StateError: Naming the file or component that failed.
+        """
+        path = Path(path)
+        with self._op_lock:
+            self.store.verify(path)
+            paused_by_us = self._pause_for_operation("load a state")
+            try:
+                backup = self.store.begin()
+                try:
+                    self.store.write_components(backup)
+                    try:
+                        self.store.apply(path)
+                    except StateError as e:
+                        self.store.apply(backup.tmp)
+                        raise StateError(
+                            f"{e} (the running system was left as it was)"
+                        ) from e
+                finally:
+                    self.store.discard(backup)
+            finally:
+                if paused_by_us:
+                    self.controller.resume()
+            self.events.publish(StateLoaded(path=str(path)))
+
+    # -- control thread ------------------------------------------------------------
+
+    def _control_loop(self) -> None:
+        config = self.config
+        next_save = _time.monotonic() + config.save_state_interval
+        condition_check = 1.0 if config.save_state_condition is not None else math.inf
+        next_condition = _time.monotonic() + condition_check
+        try:
+            while True:
+                now = _time.monotonic()
+                remaining_uptime = (config.max_uptime - self._session_uptime()) / (
+                    self.clock.get_time_scale()
+                )
+                timeout = min(next_save - now, next_condition - now, remaining_uptime)
+                stopping = self.controller.wait_for_state(
+                    lambda s: s in (SystemState.STOPPING, SystemState.STOPPED),
+                    None if math.isinf(timeout) else max(timeout, 0.0),
+                )
+                if stopping:
+                    break
+                now = _time.monotonic()
+                if self._session_uptime() >= config.max_uptime:
+                    self._log(
+                        f"max uptime of {config.max_uptime:g} s reached: stopping"
+                    )
+                    self.controller.shutdown("max uptime reached")
+                    continue
+                due = now >= next_save
+                if now >= next_condition:
+                    next_condition = now + condition_check
+                    due = due or bool(
+                        config.save_state_condition and config.save_state_condition()
+                    )
+                if due:
+                    next_save = _time.monotonic() + config.save_state_interval
+                    self._periodic_save()
+        finally:
+            self._finish()
+
+    def _session_uptime(self) -> float:
+        if self._start_clock is None:
+            return 0.0
+        return self.clock.perf_counter() - self._start_clock
+
+    def _periodic_save(self) -> None:
+        try:
+            self.save_state()
+        except (StateError, SystemStoppedError, OSError) as e:
+            self.events.publish(
+                ErrorOccurred(thread="control", message=f"periodic save failed: {e}")
+            )
+
+    def _finish(self) -> None:
+        self._inference.join()
+        self._training.join()
+        try:
+            if self.config.save_final_state:
+                with self._op_lock:
+                    started = _time.perf_counter()
+                    path = self.store.save(self._manifest_meta())
+                    duration = _time.perf_counter() - started
+                self._after_save(path, duration, 0.0)
+        except Exception as e:
+            message = f"final save failed: {type(e).__name__}: {e}"
+            self._failures.append(message)
+            self.events.publish(ErrorOccurred(thread="control", message=message))
+        finally:
+            if self._saved_switch_interval is not None:
+                sys.setswitchinterval(self._saved_switch_interval)
+            self.controller.mark_stopped()
+
+    # -- status ---------------------------------------------------------------------
+
+    def steps_per_second(self) -> float:
+        """Step rate over roughly the last two seconds of real time."""
+        now = _time.monotonic()
+        steps = self.steps
+        with self._rate_lock:
+            samples = self._rate_samples
+            samples.append((now, steps))
+            while len(samples) > 2 and now - samples[1][0] >= 2.0:
+                samples.popleft()
+            first_t, first_steps = samples[0]
+        if now - first_t <= 0 or self.controller.state is not SystemState.ACTIVE:
+            return 0.0
+        return (steps - first_steps) / (now - first_t)
+
+    def status(self) -> SystemStatus:
+        """An immutable snapshot of the whole system (safe from any thread)."""
+        buffers = {}
+        for name, user in self.data_users.data.items():
+            buffers[name] = BufferStatus(
+                size=user.size_including_pending(),
+                capacity=user.buffer.capacity,
+                collected=user.collected_total,
+                pending=user.collector.pending,
+            )
+        trainers = {}
+        for name, trainer in self.trainers.items():
+            record = self._training.records[name]
+            trainers[name] = TrainerStatus(
+                condition=report_of(trainer),
+                runs=record.runs,
+                last_duration=record.last_duration,
+                last_metrics=dict(getattr(trainer, "last_metrics", {})),
+                custom_condition=_overrides_is_trainable(trainer),
+            )
+        models = {
+            name: ModelStatus(
+                version=model.sync_version,
+                last_sync_time=model.last_sync_time,
+                last_sync_duration=model.last_sync_duration,
+                inference_thread_only=model.inference_thread_only,
+            )
+            for name, model in self.models.data.items()
+        }
+        return SystemStatus(
+            name=self.config.name,
+            state=self.controller.state.value,
+            uptime=self.uptime,
+            time_scale=self.clock.get_time_scale(),
+            steps=self.steps,
+            steps_per_second=self.steps_per_second(),
+            wall_time=_time.time(),
+            buffers=buffers,
+            trainers=trainers,
+            models=models,
+            errors=tuple(self._failures),
+            last_save=self._last_save,
+        )

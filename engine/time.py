@@ -1,0 +1,188 @@
+"""A scaled, pausable clock (PAMIQ-Core's ``pamiq_core.time``).
+
+Every engine component reads time through this module, so the whole system can
+run faster or slower than real time (``set_time_scale``) and stands still while
+it is paused. ``fixed_*`` are the real clocks, untouched by scale and pause.
+
+Reads take no lock: writers publish a fresh immutable anchor tuple per clock,
+and a reader works from whichever tuple it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time as _time
+from pathlib import Path
+
+from typing_extensions import override
+
+from . import _runtime
+from .state import PersistentStateMixin
+
+fixed_time = _time.time
+fixed_perf_counter = _time.perf_counter
+fixed_monotonic = _time.monotonic
+fixed_sleep = _time.sleep
+
+# (raw value at the anchor, scaled value at the anchor, scale, paused)
+_Anchor = tuple[float, float, float, bool]
+
+
+class TimeController(PersistentStateMixin):
+    """The clock behind the module-level functions."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scale = 1.0
+        self._paused = False
+        self._time_anchor: _Anchor = (_time.time(), _time.time(), 1.0, False)
+        now_perf = _time.perf_counter()
+        self._perf_anchor: _Anchor = (now_perf, now_perf, 1.0, False)
+        now_mono = _time.monotonic()
+        self._mono_anchor: _Anchor = (now_mono, now_mono, 1.0, False)
+        self._epoch = 0
+
+    @staticmethod
+    def _read(anchor: _Anchor, raw_now: float) -> float:
+        raw, scaled, scale, paused = anchor
+        if paused:
+            return scaled
+        return scaled + (raw_now - raw) * scale
+
+    def _reanchor(self, *, scale: float, paused: bool) -> None:
+        # Caller holds the lock.
+        t, p, m = _time.time(), _time.perf_counter(), _time.monotonic()
+        self._time_anchor = (t, self._read(self._time_anchor, t), scale, paused)
+        self._perf_anchor = (p, self._read(self._perf_anchor, p), scale, paused)
+        self._mono_anchor = (m, self._read(self._mono_anchor, m), scale, paused)
+        self._scale = scale
+        self._paused = paused
+
+    def time(self) -> float:
+        """Scaled wall-clock time in seconds since the epoch."""
+        return self._read(self._time_anchor, _time.time())
+
+    def perf_counter(self) -> float:
+        """Scaled high-resolution counter in seconds."""
+        return self._read(self._perf_anchor, _time.perf_counter())
+
+    def monotonic(self) -> float:
+        """Scaled monotonic clock in seconds."""
+        return self._read(self._mono_anchor, _time.monotonic())
+
+    def get_time_scale(self) -> float:
+        """Return how many scaled seconds pass per real second."""
+        return self._scale
+
+    def set_time_scale(self, time_scale: float) -> None:
+        """Set how many scaled seconds pass per real second.
+
+        Raises:
+            ValueError: If ``time_scale`` is not positive.
+        """
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be > 0, got {time_scale!r}")
+        with self._lock:
+            self._reanchor(scale=float(time_scale), paused=self._paused)
+
+    def is_paused(self) -> bool:
+        """Return whether the clock is paused."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Stop the scaled clocks (idempotent)."""
+        with self._lock:
+            if not self._paused:
+                self._reanchor(scale=self._scale, paused=True)
+
+    def resume(self) -> None:
+        """Restart the scaled clocks where they stopped (idempotent)."""
+        with self._lock:
+            if self._paused:
+                self._reanchor(scale=self._scale, paused=False)
+
+    def sleep(self, secs: float) -> None:
+        """Sleep ``secs`` of scaled time.
+
+        On an engine worker thread the sleep is a pause point: a pause request
+        wakes it, it waits out the pause (scaled time stands still meanwhile)
+        and then sleeps what remained; a shutdown request unwinds it.
+        """
+        if secs <= 0:
+            return
+        deadline = self.perf_counter() + secs
+        epoch = self._epoch
+        remaining = secs
+        worker = _runtime.current_worker()
+        while True:
+            now = self.perf_counter()
+            if self._epoch != epoch:
+                # The clock was set (a state was loaded): keep what was left to sleep.
+                deadline, epoch = now + remaining, self._epoch
+            remaining = deadline - now
+            if remaining <= 0:
+                return
+            real = remaining / self._scale
+            if self._paused and worker is None:
+                # Scaled time stands still; poll coarsely until it moves again.
+                _time.sleep(0.05)
+            elif worker is None:
+                _time.sleep(real)
+            elif worker.wait_interruptibly(real):
+                worker.pause_point()
+
+    def state_dict(self) -> dict[str, float]:
+        """Return the scaled clock readings and scale."""
+        return {
+            "time": self.time(),
+            "perf_counter": self.perf_counter(),
+            "monotonic": self.monotonic(),
+            "time_scale": self._scale,
+        }
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        """Continue the scaled clocks from readings made by :meth:`state_dict`."""
+        with self._lock:
+            t, p, m = _time.time(), _time.perf_counter(), _time.monotonic()
+            scale = float(state["time_scale"])
+            self._time_anchor = (t, float(state["time"]), scale, self._paused)
+            self._perf_anchor = (p, float(state["perf_counter"]), scale, self._paused)
+            self._mono_anchor = (m, float(state["monotonic"]), scale, self._paused)
+            self._scale = scale
+            self._epoch += 1
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Write the clock readings to ``path`` as ``<path>.json``."""
+        path.with_suffix(".json").write_text(json.dumps(self.state_dict()))
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Read clock readings written by :meth:`save_state`."""
+        state = json.loads(path.with_suffix(".json").read_text())
+        missing = {"time", "perf_counter", "monotonic", "time_scale"} - set(state)
+        if missing:
+            raise ValueError(f"clock state lacks {sorted(missing)}")
+        self.load_state_dict(state)
+
+
+_time_controller = TimeController()
+
+
+def get_global_time_controller() -> TimeController:
+    """Return the process-wide clock."""
+    return _time_controller
+
+
+time = _time_controller.time
+perf_counter = _time_controller.perf_counter
+monotonic = _time_controller.monotonic
+sleep = _time_controller.sleep
+get_time_scale = _time_controller.get_time_scale
+set_time_scale = _time_controller.set_time_scale
+is_paused = _time_controller.is_paused
+pause = _time_controller.pause
+resume = _time_controller.resume
+state_dict = _time_controller.state_dict
+load_state_dict = _time_controller.load_state_dict

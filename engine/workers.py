@@ -1,0 +1,204 @@
+"""The inference and training threads."""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .control import Controller, ShutdownRequested
+from .data import DataUsersDict
+from .events import EventBus, TrainabilityChanged, TrainingRunFinished
+from .interaction import Interaction
+from .trainability import TrainabilityReport
+from .trainers_dict import TrainersDict
+
+FailureHandler = Callable[[str, BaseException, str], None]
+
+
+class InferenceWorker(threading.Thread):
+    """Runs ``interaction.step()`` back to back; nothing else happens on this thread.
+
+    The loop checks one boolean per step; pausing, stopping and the clock's
+    interruptible sleep do the rest.
+    """
+
+    def __init__(
+        self,
+        interaction: Interaction[Any, Any],
+        controller: Controller,
+        on_failure: FailureHandler,
+    ) -> None:
+        super().__init__(name="inference", daemon=True)
+        self._interaction = interaction
+        self._controller = controller
+        self._on_failure = on_failure
+        self.steps = 0
+        self._worker = controller.register(
+            "inference",
+            on_paused=interaction.on_paused,
+            on_resumed=interaction.on_resumed,
+        )
+
+    def run(self) -> None:
+        """Thread body."""
+        worker = self._worker
+        worker.bind()
+        controller = self._controller
+        interaction = self._interaction
+        try:
+            interaction.setup()
+            step = interaction.step
+            while True:
+                if controller.attention:
+                    worker.pause_point()
+                step()
+                self.steps += 1
+        except ShutdownRequested:
+            pass
+        except BaseException as e:
+            self._on_failure("inference", e, traceback.format_exc())
+        finally:
+            try:
+                interaction.teardown()
+            except Exception as e:
+                self._on_failure("inference", e, traceback.format_exc())
+            worker.exit()
+
+
+class TrainerRecord:
+    """What the training thread remembers about one trainer."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.last_duration: float | None = None
+        self.last_trainable: bool | None = None
+
+
+class TrainingWorker(threading.Thread):
+    """Runs trainers round-robin; waits for data instead of polling when none can train.
+
+    Args:
+        trainers: The trainers, in run order.
+        data_users: Their data users (collectors wake this thread when a trainer's
+            data condition can have become true).
+        controller: The control state machine.
+        events: Where run and trainability events go.
+        on_failure: Called with (thread, exception, traceback) when a trainer raises.
+        poll_interval: Longest wait while some trainer overrides ``is_trainable``
+            (its condition cannot be predicted, so it is re-checked this often).
+        idle_timeout: Longest wait otherwise (a safety net; wake-ups are event driven).
+    """
+
+    def __init__(
+        self,
+        trainers: TrainersDict,
+        data_users: DataUsersDict,
+        controller: Controller,
+        events: EventBus,
+        on_failure: FailureHandler,
+        poll_interval: float = 0.5,
+        idle_timeout: float = 5.0,
+    ) -> None:
+        super().__init__(name="training", daemon=True)
+        self._trainers = trainers
+        self._data_users = data_users
+        self._controller = controller
+        self._events = events
+        self._on_failure = on_failure
+        self._wake = threading.Event()
+        self.records = {name: TrainerRecord() for name in trainers}
+        self._custom = any(_overrides_is_trainable(t) for t in trainers.values())
+        self._timeout = poll_interval if self._custom else idle_timeout
+        for user in data_users.values():
+            user.collector._set_wake(self._wake.set)
+        self._worker = controller.register(
+            "training",
+            on_paused=trainers.on_paused,
+            on_resumed=trainers.on_resumed,
+            wake=self._wake.set,
+        )
+
+    def run(self) -> None:
+        """Thread body."""
+        worker = self._worker
+        worker.bind()
+        current = "training"
+        try:
+            while True:
+                worker.pause_point()
+                trained = False
+                for name, trainer in self._trainers.items():
+                    worker.pause_point()
+                    current = name
+                    start = _time.perf_counter()
+                    ran = trainer.run()
+                    if ran:
+                        trained = True
+                        self._finished(name, _time.perf_counter() - start)
+                    self._note_trainability(name, trainer, ran)
+                current = "training"
+                if not trained:
+                    self._wait_for_work()
+        except ShutdownRequested:
+            pass
+        except BaseException as e:
+            where = (
+                "training"
+                if current == "training"
+                else f"training (trainer '{current}')"
+            )
+            self._on_failure(where, e, traceback.format_exc())
+        finally:
+            worker.exit()
+
+    def _finished(self, name: str, duration: float) -> None:
+        record = self.records[name]
+        record.runs += 1
+        record.last_duration = duration
+        self._events.publish(
+            TrainingRunFinished(trainer=name, run=record.runs, duration=duration)
+        )
+
+    def _note_trainability(self, name: str, trainer: Any, ran: bool) -> None:
+        record = self.records[name]
+        if ran:
+            trainable, reason = True, ""
+        else:
+            report = report_of(trainer)
+            trainable = False
+            reason = report.reason or "is_trainable() returned False"
+        if record.last_trainable is not trainable:
+            record.last_trainable = trainable
+            self._events.publish(
+                TrainabilityChanged(trainer=name, trainable=trainable, reason=reason)
+            )
+
+    def _wait_for_work(self) -> None:
+        self._wake.clear()
+        if self._controller.attention:
+            return
+        for trainer in self._trainers.values():
+            target = getattr(trainer, "_wake_target", lambda: None)()
+            if target is None:
+                continue
+            user_name, at_seq = target
+            if self._data_users[user_name].collector._request_wake(at_seq):
+                return
+        self._wake.wait(self._timeout)
+
+
+def report_of(trainer: Any) -> TrainabilityReport:
+    """The trainer's condition report, or an unconditional one for foreign trainers."""
+    report = getattr(trainer, "trainability_report", None)
+    return report() if report is not None else TrainabilityReport.unconditional()
+
+
+def _overrides_is_trainable(trainer: Any) -> bool:
+    from_class = type(trainer).is_trainable
+    for klass in type(trainer).__mro__:
+        if klass.__module__ == "trainers.base" and klass.__name__ == "Trainer":
+            return from_class is not klass.__dict__["is_trainable"]
+    return True

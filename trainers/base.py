@@ -1,0 +1,275 @@
+"""The trainer base class (the seed API, PAMIQ-Core's ``Trainer``)."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from engine import time
+from engine.control import pause_point
+from engine.data import DataUser, DataUsersDict
+from engine.model import TrainingModel, TrainingModelsDict
+from engine.state import PersistentStateMixin
+from engine.thread_events import ThreadEventMixin
+from engine.trainability import TrainabilityReport
+
+MetricSink = Callable[[str, str, float, int], None]
+
+
+class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
+    """Abstract base trainer; :meth:`run` is called repeatedly on the training thread.
+
+    Override :meth:`train` (required) and, as needed, :meth:`on_training_models_attached`,
+    :meth:`on_data_users_attached`, :meth:`is_trainable`, :meth:`setup` and
+    :meth:`teardown`. Models and data users become available once attached.
+
+    New data is counted by sequence number, so an item collected while the
+    trainer checks its condition is never lost from the count.
+
+    Args:
+        training_condition_data_user: Name of the data user whose size and new
+            data decide trainability. If None, the trainer is always trainable.
+        min_buffer_size: Items the buffer must hold.
+        min_new_data_count: Items that must have arrived since the last training.
+    """
+
+    def __init__(
+        self,
+        training_condition_data_user: str | None = None,
+        min_buffer_size: int = 0,
+        min_new_data_count: int = 0,
+    ) -> None:
+        super().__init__()
+        if min_buffer_size < 0 or min_new_data_count < 0:
+            raise ValueError("min_buffer_size and min_new_data_count must be >= 0")
+        self._retrieved_model_names: set[str] = set()
+        self._training_condition_data_user = training_condition_data_user
+        self._min_buffer_size = min_buffer_size
+        self._min_new_data_count = min_new_data_count
+        self._previous_training_time = float("-inf")
+        self._consumed_seq = 0
+        self._training_models: TrainingModelsDict = TrainingModelsDict()
+        self._data_users: DataUsersDict = DataUsersDict()
+        self._name = type(self).__name__
+        self._metric_sink: MetricSink | None = None
+        self._metric_step = 0
+        self.last_metrics: dict[str, float] = {}
+
+    # -- wiring -----------------------------------------------------------------
+
+    def attach_training_models(self, training_models: TrainingModelsDict) -> None:
+        """Attach the training models, then call :meth:`on_training_models_attached`."""
+        self._training_models = training_models
+        self.on_training_models_attached()
+
+    def on_training_models_attached(self) -> None:
+        """Override to fetch models with :meth:`get_training_model`."""
+
+    def attach_data_users(self, data_users: DataUsersDict) -> None:
+        """Attach the data users, then call :meth:`on_data_users_attached`."""
+        if (
+            self._training_condition_data_user is not None
+            and self._training_condition_data_user not in data_users
+        ):
+            known = ", ".join(sorted(data_users)) or "none"
+            raise KeyError(
+                f"trainer {self._name}: training_condition_data_user "
+                f"'{self._training_condition_data_user}' is not a buffer (known: {known})"
+            )
+        self._data_users = data_users
+        self.on_data_users_attached()
+
+    def on_data_users_attached(self) -> None:
+        """Override to fetch data users with :meth:`get_data_user`."""
+
+    def get_training_model(self, name: str) -> TrainingModel[Any]:
+        """Return the training model ``name``; it will be synced after each training.
+
+        Raises:
+            KeyError: If there is no such model or it is inference-thread only.
+        """
+        if name not in self._training_models:
+            known = ", ".join(sorted(self._training_models)) or "none"
+            raise KeyError(f"training model '{name}' not found (known: {known})")
+        model = self._training_models[name]
+        self._retrieved_model_names.add(name)
+        return model
+
+    def get_data_user(self, name: str) -> DataUser[Any]:
+        """Return the data user ``name``.
+
+        Raises:
+            KeyError: If there is no such buffer.
+        """
+        try:
+            return self._data_users[name]
+        except KeyError:
+            known = ", ".join(sorted(self._data_users)) or "none"
+            raise KeyError(f"data user '{name}' not found (known: {known})") from None
+
+    # -- trainability -----------------------------------------------------------
+
+    def trainability_report(self) -> TrainabilityReport:
+        """Describe the data conditions without changing anything (safe from any thread)."""
+        name = self._training_condition_data_user
+        if name is None:
+            return TrainabilityReport.unconditional()
+        user = self._data_users.get(name)
+        if user is None:
+            return TrainabilityReport(
+                name,
+                0,
+                self._min_buffer_size,
+                0,
+                self._min_new_data_count,
+                False,
+                f"buffer '{name}' is not attached",
+            )
+        new = user.collected_total - self._consumed_seq
+        size = user.size_including_pending()
+        reasons = []
+        if size < self._min_buffer_size:
+            reasons.append(f"buffer '{name}' has {size}/{self._min_buffer_size} items")
+        if new < self._min_new_data_count:
+            reasons.append(f"{new}/{self._min_new_data_count} new items")
+        return TrainabilityReport(
+            name,
+            size,
+            self._min_buffer_size,
+            new,
+            self._min_new_data_count,
+            not reasons,
+            "; ".join(reasons),
+        )
+
+    def is_trainable(self) -> bool:
+        """Return whether to train now; when True, the new data counts as used.
+
+        Without a condition data user the trainer is always trainable.
+        """
+        name = self._training_condition_data_user
+        if name is None:
+            return True
+        user = self.get_data_user(name)
+        # Read the sequence number before update(): every item up to it is then
+        # in the buffer, and anything later is counted as new next time.
+        total = user.collected_total
+        user.update()
+        trainable = (
+            len(user) >= self._min_buffer_size
+            and total - self._consumed_seq >= self._min_new_data_count
+        )
+        if trainable:
+            self._consumed_seq = total
+            self._previous_training_time = time.time()
+        return trainable
+
+    def _wake_target(self) -> tuple[str, int] | None:
+        """The collected-item count at which this trainer may become trainable."""
+        name = self._training_condition_data_user
+        if name is None or name not in self._data_users:
+            return None
+        user = self._data_users[name]
+        total = user.collected_total
+        missing_size = max(0, self._min_buffer_size - user.size_including_pending())
+        return name, max(
+            self._consumed_seq + self._min_new_data_count, total + missing_size
+        )
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Called before each :meth:`train`."""
+
+    @abstractmethod
+    def train(self) -> None:
+        """Train the models; called repeatedly. :meth:`sync_models` follows it."""
+
+    def sync_models(self) -> None:
+        """Publish the retrieved training models' weights to their inference models."""
+        for name in self._retrieved_model_names:
+            self._training_models[name].sync()
+
+    def teardown(self) -> None:
+        """Called after each :meth:`train` (also when it raised)."""
+
+    def run(self) -> bool:
+        """Train once if trainable.
+
+        Returns:
+            True if training ran, False if the conditions were not met.
+        """
+        if not self.is_trainable():
+            return False
+        self.setup()
+        try:
+            self.train()
+            self.sync_models()
+        finally:
+            self.teardown()
+        return True
+
+    def pause_point(self) -> None:
+        """Let the system pause or stop here; call it inside long training loops."""
+        pause_point()
+
+    # -- metrics ----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The name the trainer was registered under (its class name until then)."""
+        return self._name
+
+    def _bind(self, name: str, metric_sink: MetricSink | None) -> None:
+        self._name = name
+        self._metric_sink = metric_sink
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None
+    ) -> None:
+        """Report scalar metrics (shown in the console, written to metrics.jsonl).
+
+        Args:
+            metrics: Name to value.
+            step: The step they belong to; defaults to a counter of calls.
+        """
+        if step is None:
+            self._metric_step += 1
+            step = self._metric_step
+        for key, value in metrics.items():
+            value = float(value)
+            self.last_metrics[key] = value
+            if self._metric_sink is not None:
+                self._metric_sink(self._name, key, value, step)
+
+    # -- state ------------------------------------------------------------------
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save the previous training time and the new-data counter under ``path/``."""
+        path.mkdir()
+        (path / "previous_training_time").write_text(
+            str(self._previous_training_time), encoding="utf-8"
+        )
+        (path / "trainer.json").write_text(
+            json.dumps(
+                {"consumed_seq": self._consumed_seq, "metric_step": self._metric_step}
+            )
+        )
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load what :meth:`save_state` wrote."""
+        self._previous_training_time = float(
+            (path / "previous_training_time").read_text("utf-8")
+        )
+        extra = path / "trainer.json"
+        if extra.exists():
+            meta = json.loads(extra.read_text())
+            self._consumed_seq = int(meta["consumed_seq"])
+            self._metric_step = int(meta.get("metric_step", 0))
