@@ -29,7 +29,7 @@ class SystemState(StrEnum):
     STOPPED = "stopped"
 
 
-class ShutdownRequested(BaseException):  # noqa: N818 - it is a signal, not an error
+class ShutdownRequested(BaseException):
     """Raised at a pause point when the system is stopping.
 
     A ``BaseException`` (like ``KeyboardInterrupt``) so that a trainer's

@@ -216,5 +216,5 @@ class EventBus:
         for callback in self._callbacks:
             try:
                 callback(event)
-            except Exception:  # noqa: S110 - a broken observer must not stop the engine
+            except Exception:
                 pass

@@ -73,7 +73,7 @@ def _tensor_to_numpy(tensor: Any) -> tuple[np.ndarray, str]:
 
 
 def _numpy_to_tensor(array: np.ndarray, dtype: str) -> Any:
-    import torch  # noqa: PLC0415 - a state holding tensors needs torch to load
+    import torch
 
     tensor = torch.from_numpy(np.array(array))
     if dtype == "torch.bfloat16":

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
-from typing_extensions import Self, override
+from typing_extensions import override
 
 from ..state import PersistentStateMixin
 from ..thread_events import ThreadEventMixin

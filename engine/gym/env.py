@@ -1,0 +1,53 @@
+"""A gymnasium environment as an engine ``Environment``."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import gymnasium as gym
+from typing_extensions import override
+
+from ..interaction import Environment
+from .types import EnvReset, EnvStep, GymAction, GymObs
+
+O = TypeVar("O")  # noqa: E741 - PAMIQ-Core's name
+A = TypeVar("A")
+
+
+class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
+    """Wraps a gymnasium environment; episodes restart automatically.
+
+    Args:
+        env: A gymnasium environment, or an id for ``gymnasium.make``.
+        **gym_make_kwds: Passed to ``gymnasium.make`` when ``env`` is an id.
+    """
+
+    _obs: GymObs
+
+    def __init__(self, env: gym.Env[O, A] | str, **gym_make_kwds: Any) -> None:
+        super().__init__()
+        self.env: gym.Env[O, A] = gym.make(env, **gym_make_kwds) if isinstance(env, str) else env
+
+    @override
+    def setup(self) -> None:
+        super().setup()
+        self._obs = EnvReset(*self.env.reset())
+
+    @override
+    def observe(self) -> GymObs:
+        """The last reset, step, or (step, reset) pair at an episode's end."""
+        return self._obs
+
+    @override
+    def affect(self, action: GymAction[A]) -> None:
+        obs, reward, terminated, truncated, info = self.env.step(action.action)
+        step = EnvStep(obs, float(reward), bool(terminated), bool(truncated), info)
+        if step.done or action.need_reset:
+            self._obs = (step, EnvReset(*self.env.reset()))
+        else:
+            self._obs = step
+
+    @override
+    def teardown(self) -> None:
+        super().teardown()
+        self.env.close()
