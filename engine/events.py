@@ -7,6 +7,7 @@ console therefore never slows the engine.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time as _time
 from collections import deque
@@ -214,7 +215,5 @@ class EventBus:
         for sub in self._subscriptions:
             sub._put(event)
         for callback in self._callbacks:
-            try:
+            with contextlib.suppress(Exception):
                 callback(event)
-            except Exception:
-                pass

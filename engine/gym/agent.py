@@ -33,7 +33,12 @@ class GymAgent(Agent[GymObs, GymAction[A]], Generic[O, A]):
 
     @abstractmethod
     def on_step(
-        self, obs: O, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]
+        self,
+        obs: O,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
     ) -> A:
         """Return the next action after a step."""
 
@@ -42,7 +47,9 @@ class GymAgent(Agent[GymObs, GymAction[A]], Generic[O, A]):
         return self.on_reset(reset.obs, reset.info)
 
     def _on_step(self, step: EnvStep[O]) -> A:
-        return self.on_step(step.obs, step.reward, step.terminated, step.truncated, step.info)
+        return self.on_step(
+            step.obs, step.reward, step.terminated, step.truncated, step.info
+        )
 
     @override
     def step(self, observation: GymObs) -> GymAction[A]:

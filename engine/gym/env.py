@@ -26,7 +26,9 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
 
     def __init__(self, env: gym.Env[O, A] | str, **gym_make_kwds: Any) -> None:
         super().__init__()
-        self.env: gym.Env[O, A] = gym.make(env, **gym_make_kwds) if isinstance(env, str) else env
+        self.env: gym.Env[O, A] = (
+            gym.make(env, **gym_make_kwds) if isinstance(env, str) else env
+        )
 
     @override
     def setup(self) -> None:
