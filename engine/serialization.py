@@ -35,7 +35,8 @@ class _Writer:
     def add(self, array: np.ndarray) -> int:
         if array.dtype.hasobject:
             raise UnsupportedValueError("NumPy arrays of Python objects need pickle")
-        array = np.ascontiguousarray(array)
+        if not array.flags.c_contiguous:
+            array = array.copy(order="C")
         pad = -self._offset % _ALIGN
         if pad:
             self._stream.write(b"\0" * pad)
@@ -108,6 +109,8 @@ def _homogeneous_tensors(items: list[Any]) -> bool:
 def _encode(value: Any, out: _Writer) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, np.generic):  # before int/float: np.float64 subclasses float
+        return {"t": "np", "i": out.add(np.asarray(value))}
     if isinstance(value, int | float):
         # Exact types only: subclasses (IntEnum...) would not come back as themselves.
         if type(value) in (int, float):
@@ -117,8 +120,6 @@ def _encode(value: Any, out: _Writer) -> Any:
         )
     if isinstance(value, np.ndarray):
         return {"t": "nd", "i": out.add(value)}
-    if isinstance(value, np.generic):
-        return {"t": "np", "i": out.add(np.asarray(value))}
     if _is_tensor(value):
         array, dtype = _tensor_to_numpy(value)
         return {"t": "tensor", "i": out.add(array), "dtype": dtype}
@@ -187,7 +188,9 @@ class _Reader:
         count = int(np.prod(m["shape"], dtype=np.int64))
         if m["offset"] + count * dtype.itemsize > len(self._blob):
             raise ValueError("array data runs past the end of the .bin file")
-        return np.frombuffer(self._blob, dtype, count, m["offset"]).reshape(m["shape"])
+        return np.frombuffer(self._blob, dtype, count, m["offset"]).reshape(
+            tuple(m["shape"])
+        )
 
 
 def _decode(node: Any, src: _Reader) -> Any:

@@ -66,7 +66,9 @@ class IntervalAdjustor(ABC):
         """Wait for the next tick; return seconds since the previous one."""
         if self._deadline == -math.inf:
             self.reset()
-        if self._deadline - time.perf_counter() > self._interval:
+        if self._deadline - time.perf_counter() > 2 * self._interval + abs(
+            self._offset
+        ):
             # The clock was set back (a state was loaded): start a fresh schedule.
             self.reset()
         self.adjust_impl()

@@ -1,0 +1,169 @@
+"""The training side of a torch model (PAMIQ-Core's ``TorchTrainingModel``)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import nn
+from typing_extensions import override
+
+from ..model import TrainingModel
+from .device import default_infer_procedure, get_device
+from .inference import InferenceProcedureCallable, TorchInferenceModel
+from .weights import load_weights, save_weights
+
+T = TypeVar("T", bound=nn.Module)
+
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+def _tensors(module: nn.Module) -> list[torch.Tensor]:
+    return [*module.parameters(), *module.buffers()]
+
+
+class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
+    """A torch module trained on the training thread and published to the agent.
+
+    The training module keeps its identity for the model's whole life: syncs
+    copy its weights into the inference side (never swap it), so optimizers
+    built on its parameters stay valid. The inference side is double-buffered
+    (see :mod:`engine.torch.inference`), so a sync never makes the agent wait.
+    Memory: a synced model exists three times (training, current, spare).
+
+    Args:
+        model: The module to train.
+        has_inference_model: Create an inference model for the agent.
+        inference_thread_only: The agent uses this very module and it is never
+            trained or synced (a frozen pretrained network).
+        device: Move the module here; None keeps it where it is.
+        dtype: Cast floating-point parameters and buffers to this dtype.
+        inference_procedure: How the agent's calls run the module: a callable
+            ``procedure(module, *args, **kwds)`` or the name of a method of the
+            module's class.
+        pretrained_parameter_file: Weights to load at construction
+            (``.safetensors``, or a state dict read with ``weights_only=True``).
+        compile: Call ``module.compile()`` on every copy.
+
+    Raises:
+        AttributeError: If ``inference_procedure`` names no attribute of the class.
+        ValueError: If ``inference_procedure`` names a non-callable attribute, or
+            for the invalid flag combination (see :class:`TrainingModel`).
+    """
+
+    def __init__(
+        self,
+        model: T,
+        has_inference_model: bool = True,
+        inference_thread_only: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        inference_procedure: InferenceProcedureCallable[T]
+        | str = default_infer_procedure,
+        pretrained_parameter_file: str | Path | None = None,
+        compile: bool = False,
+    ) -> None:
+        super().__init__(has_inference_model, inference_thread_only)
+        if isinstance(inference_procedure, str):
+            inference_procedure = _method_procedure(model, inference_procedure)
+        if device is not None:
+            model.to(device=device)
+        if dtype is not None:
+            model.to(dtype=dtype)
+        self.model = model
+        self._inference_procedure = inference_procedure
+        self._compile = compile
+        if pretrained_parameter_file is not None:
+            load_weights(model, pretrained_parameter_file)
+        if compile:
+            model.compile()
+
+    def _copy(self) -> T:
+        module = copy.deepcopy(self.model)
+        if self._compile:
+            module.compile()
+        return module
+
+    @override
+    def _create_inference_model(self) -> TorchInferenceModel[T]:
+        module = self.model if self.inference_thread_only else self._copy()
+        return TorchInferenceModel(module, self._inference_procedure)
+
+    def _copy_into(self, target: nn.Module) -> bool:
+        sources = _tensors(self.model)
+        targets = _tensors(target)
+        if len(sources) != len(targets) or any(
+            s.shape != t.shape or s.dtype != t.dtype or s.device != t.device
+            for s, t in zip(sources, targets, strict=True)
+        ):
+            return False
+        with torch.no_grad():
+            for s, t in zip(sources, targets, strict=True):
+                t.copy_(s)
+        return True
+
+    @override
+    def sync_impl(self, inference_model: TorchInferenceModel[T]) -> None:
+        """Copy the training weights into the spare inference copy, then swap it in.
+
+        Waits (on the training thread only) for inference calls still running
+        on the spare copy; the agent's calls never wait.
+
+        Args:
+            inference_model: This model's inference model.
+        """
+        inference_model._publish(self._copy_into, self._copy)
+
+    @override
+    def forward(self, *args: Any, **kwds: Any) -> Any:
+        """Call the training module."""
+        return self.model(*args, **kwds)
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the training module."""
+        return get_device(self.model)
+
+    @staticmethod
+    def weights_file(path: Path) -> Path:
+        """The file under which the state for ``path`` is stored."""
+        return path.parent / (path.name + WEIGHTS_SUFFIX)
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save the training module's weights to ``<path>.safetensors``.
+
+        Args:
+            path: Base path chosen by the engine.
+        """
+        save_weights(self.model, self.weights_file(path))
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load ``<path>.safetensors`` into the training module and publish it.
+
+        The training module keeps its identity and device; the agent sees the
+        loaded weights at once (without a version bump: this is not a sync).
+
+        Args:
+            path: Base path chosen by the engine.
+        """
+        load_weights(self.model, self.weights_file(path))
+        if self._need_sync and self._inference_model is not None:
+            self.sync_impl(self._inference_model)
+
+
+def _method_procedure(model: nn.Module, name: str) -> InferenceProcedureCallable[Any]:
+    cls = type(model)
+    if not hasattr(cls, name):
+        raise AttributeError(
+            f"inference_procedure: {cls.__name__} has no method named '{name}'"
+        )
+    method = getattr(cls, name)
+    if not callable(method):
+        raise ValueError(
+            f"inference_procedure: {cls.__name__}.{name} is not a callable method"
+        )
+    return method

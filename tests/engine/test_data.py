@@ -1,0 +1,94 @@
+"""Collector/user hand-off, sequence counting and buffer state."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from engine import time
+from engine.data import DataCollectorsDict, DataUser, DataUsersDict, SequentialBuffer
+
+
+def test_collected_items_reach_the_buffer_on_update() -> None:
+    user = DataUser(SequentialBuffer[int](10))
+    for i in range(3):
+        user.collector.collect(i)
+    assert len(user) == 0 and user.collector.pending == 3
+    assert user.size_including_pending() == 3
+    assert user.get_data() == [0, 1, 2]
+    assert user.collector.pending == 0 and user.collected_total == 3
+
+
+def test_pending_queue_is_bounded_but_the_count_is_not() -> None:
+    user = DataUser(SequentialBuffer[int](4))
+    for i in range(10):
+        user.collector.collect(i)
+    assert user.collector.pending == 4
+    assert user.collected_total == 10
+    assert user.get_data() == [6, 7, 8, 9]
+
+
+def test_count_data_added_since_uses_engine_time() -> None:
+    user = DataUser(SequentialBuffer[int](10))
+    user.collector.collect(0)
+    middle = time.time()
+    while time.time() == middle:  # timestamps must differ from `middle`
+        pass
+    user.collector.collect(1)
+    user.collector.collect(2)
+    user.update()
+    assert user.count_data_added_since(middle) == 2
+    assert user.count_data_added_since(float("-inf")) == 3
+
+
+def test_concurrent_collection_loses_nothing() -> None:
+    user = DataUser(SequentialBuffer[int](100_000))
+    done = threading.Event()
+    n = 50_000
+
+    def produce() -> None:
+        for i in range(n):
+            user.collector.collect(i)
+        done.set()
+
+    threading.Thread(target=produce).start()
+    while not done.is_set():
+        user.update()
+    assert done.wait(10)
+    assert user.get_data() == list(range(n))
+
+
+def test_a_collector_can_be_acquired_once() -> None:
+    users = DataUsersDict.from_data_buffers({"a": SequentialBuffer(3)})
+    collectors: DataCollectorsDict = users.data_collectors_dict
+    assert collectors.acquire("a") is users["a"].collector
+    with pytest.raises(KeyError, match="already acquired"):
+        collectors.acquire("a")
+    with pytest.raises(KeyError, match="known: a"):
+        collectors.acquire("b")
+
+
+def test_wake_request_fires_when_the_target_item_arrives() -> None:
+    user = DataUser(SequentialBuffer[int](10))
+    woken = threading.Event()
+    user.collector._set_wake(woken.set)
+    assert not user.collector._request_wake(2)
+    user.collector.collect(0)
+    assert not woken.is_set()
+    user.collector.collect(1)
+    assert woken.is_set()
+    assert user.collector._request_wake(1)  # already reached
+
+
+def test_user_state_round_trip_keeps_items_and_counts(tmp_path) -> None:
+    user = DataUser(SequentialBuffer[dict](10))
+    for i in range(5):
+        user.collector.collect({"x": i, "y": [i, i]})
+    user.save_state(tmp_path / "obs")
+    other = DataUser(SequentialBuffer[dict](10))
+    other.collector.collect({"x": -1, "y": []})  # pending data is replaced by the state
+    other.load_state(tmp_path / "obs")
+    assert other.get_data() == [{"x": i, "y": [i, i]} for i in range(5)]
+    assert other.collected_total == 5
+    assert other.count_data_added_since(float("-inf")) == 5

@@ -1,0 +1,320 @@
+"""Integration tests: a real system with real threads, synchronised by events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import StateError, SystemFailedError, SystemState, launch
+from engine.control import PauseTimeoutError
+from engine.events import ModelSynced, StateLoaded, StateSaved, TrainingRunFinished
+from engine.state_store import list_states, newest_state
+
+from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system
+
+WAIT = 10.0
+
+
+def wait_for_event(sub, kind: type, timeout: float = WAIT):
+    """Return the first event of type ``kind`` from the subscription, or fail."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        event = sub.get(timeout=remaining)
+        if isinstance(event, kind):
+            return event
+    pytest.fail(f"no {kind.__name__} event within {timeout} s")
+
+
+def stop(system) -> None:
+    system.shutdown()
+    assert system.wait(WAIT), "system did not stop"
+
+
+def test_agent_acts_and_trainer_trains_concurrently(tmp_path: Path) -> None:
+    system, agent, env, model, trainer = make_system(tmp_path)
+    sub = system.events.subscribe()
+    system.start()
+    try:
+        run = wait_for_event(sub, TrainingRunFinished)
+        sync = wait_for_event(sub, ModelSynced)
+        assert run.trainer == "nudge"
+        assert sync.model == "scale" and sync.version >= 1
+        assert model.weight >= 1.0
+        status = system.status()
+        assert status.state == "active"
+        assert status.trainers["nudge"].runs >= 1
+        assert status.models["scale"].version >= 1
+        assert status.buffers["obs"].collected >= 10
+        assert status.buffers["obs"].capacity == 1000
+    finally:
+        stop(system)
+    assert system.state is SystemState.STOPPED
+
+
+def test_pause_stops_every_thread_and_the_clock_until_resume(tmp_path: Path) -> None:
+    system, agent, env, *_ = make_system(tmp_path)
+    system.start()
+    try:
+        assert agent.stepped.wait(WAIT)
+        system.pause()
+        assert system.state is SystemState.PAUSED
+        assert agent.paused.is_set()
+        assert system.clock.is_paused()
+        steps = system.steps
+        agent.stepped.clear()
+        assert not agent.stepped.wait(0.2), "the agent stepped while paused"
+        assert system.steps == steps
+        system.resume()
+        assert system.state is SystemState.ACTIVE
+        assert agent.resumed.is_set()
+        assert agent.stepped.wait(WAIT)
+    finally:
+        stop(system)
+
+
+def test_pause_reaches_a_trainer_inside_a_long_train(tmp_path: Path) -> None:
+    trainer = LongTrainer()
+    system, *_ = make_system(
+        tmp_path, trainer=trainer, timeout_for_all_threads_pause=5.0
+    )
+    system.start()
+    try:
+        assert trainer.inside.wait(WAIT)
+        system.pause(timeout=5.0)
+        chunks = trainer.chunks
+        assert system.state is SystemState.PAUSED
+        system.resume()
+        trainer.finish.set()
+        assert trainer.chunks >= chunks
+    finally:
+        stop(system)
+
+
+def test_shutdown_unwinds_a_long_train_promptly(tmp_path: Path) -> None:
+    trainer = LongTrainer()
+    system, *_ = make_system(tmp_path, trainer=trainer)
+    system.start()
+    assert trainer.inside.wait(WAIT)
+    system.shutdown()
+    assert system.wait(WAIT)
+    assert trainer.unwound.is_set()
+    assert not trainer.finish.is_set()
+
+
+def test_pause_timeout_names_the_thread_that_did_not_pause(tmp_path: Path) -> None:
+    class Stubborn(LongTrainer):
+        def train(self) -> None:
+            self.inside.set()
+            self.finish.wait(WAIT)  # never calls pause_point()
+
+    trainer = Stubborn()
+    system, *_ = make_system(tmp_path, trainer=trainer)
+    system.start()
+    try:
+        assert trainer.inside.wait(WAIT)
+        with pytest.raises(PauseTimeoutError, match="training thread"):
+            system.pause(timeout=0.1)
+        system.resume()
+        assert system.state is SystemState.ACTIVE
+    finally:
+        trainer.finish.set()
+        stop(system)
+
+
+def test_save_load_round_trip_while_running(tmp_path: Path) -> None:
+    system, agent, env, model, trainer = make_system(tmp_path)
+    sub = system.events.subscribe()
+    system.start()
+    try:
+        wait_for_event(sub, TrainingRunFinished)
+        path = system.save_state()
+        saved = wait_for_event(sub, StateSaved)
+        assert saved.path == str(path)
+        manifest = json.loads((path / "manifest.json").read_text())
+        weight_at_save = float((path / "models" / "scale.txt").read_text())
+        assert manifest["steps"] > 0
+        assert set(manifest["components"]) >= {
+            "interaction",
+            "models",
+            "data",
+            "trainers",
+        }
+        env_count_at_save = int((path / "interaction" / "environment.txt").read_text())
+        # Let the model move on, then go back while running.
+        trainer.ran.clear()
+        assert trainer.ran.wait(WAIT)
+        system.load_state(path)
+        wait_for_event(sub, StateLoaded)
+        assert system.state is SystemState.ACTIVE
+        # Loaded while paused, nothing moves afterwards: the values are exact.
+        system.pause()
+        system.load_state(path)
+        assert system.state is SystemState.PAUSED
+        assert model.weight == weight_at_save
+        assert env.count == env_count_at_save
+        assert system.steps == manifest["steps"]
+        system.resume()
+    finally:
+        stop(system)
+
+
+def test_failed_load_leaves_the_running_system_untouched(tmp_path: Path) -> None:
+    system, agent, env, model, trainer = make_system(tmp_path)
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)
+        path = system.save_state()
+        # A state that verifies but cannot be applied: the model file holds junk
+        # and the manifest is rewritten to match it.
+        broken = tmp_path / "broken.state"
+        import shutil
+
+        shutil.copytree(path, broken)
+        junk = broken / "models" / "scale.txt"
+        junk.write_text("not a number")
+        manifest = json.loads((broken / "manifest.json").read_text())
+        import hashlib
+
+        manifest["files"]["models/scale.txt"] = {
+            "size": junk.stat().st_size,
+            "sha256": hashlib.sha256(junk.read_bytes()).hexdigest(),
+        }
+        (broken / "manifest.json").write_text(json.dumps(manifest))
+        system.pause()  # keep it still so the comparison below is exact
+        before = (model.weight, env.count, system.steps)
+        with pytest.raises(StateError, match="left as it was"):
+            system.load_state(broken)
+        assert (model.weight, env.count, system.steps) == before
+        assert system.state is SystemState.PAUSED
+        system.resume()
+    finally:
+        stop(system)
+
+
+def test_corrupt_state_is_refused_with_the_file_named(tmp_path: Path) -> None:
+    system, *_ = make_system(tmp_path)
+    path = system.store.save()
+    target = path / "models" / "scale.txt"
+    target.write_text("1234.5")
+    with pytest.raises(StateError, match=r"scale\.txt"):
+        system.load_state(path)
+
+
+def test_trainer_crash_stops_in_order_with_final_save(tmp_path: Path) -> None:
+    system, *_ = make_system(tmp_path, trainer=FailingTrainer())
+    with pytest.raises(SystemFailedError, match="boom in train"):
+        system.run()
+    assert system.state is SystemState.STOPPED
+    assert any("boom in train" in f for f in system.failures)
+    assert newest_state(tmp_path / "states") is not None
+
+
+def test_max_uptime_stops_the_system_and_saves(tmp_path: Path) -> None:
+    system, *_ = make_system(tmp_path, max_uptime=0.2)
+    system.start()
+    assert system.wait(WAIT)
+    assert len(list_states(tmp_path / "states")) == 1
+
+
+def test_time_scale_speeds_up_engine_time(tmp_path: Path) -> None:
+    system, *_ = make_system(tmp_path, max_uptime=2.0, time_scale=20.0)
+    system.start()
+    assert system.wait(WAIT)
+    assert system.clock.get_time_scale() == 20.0
+
+
+def test_resume_loads_the_newest_state(tmp_path: Path) -> None:
+    first, _, env, model, trainer = make_system(tmp_path)
+    first.start()
+    assert trainer.ran.wait(WAIT)
+    stop(first)
+    final = newest_state(tmp_path / "states")
+    assert final is not None
+    saved_steps = json.loads((final / "manifest.json").read_text())["steps"]
+    saved_weight = float((final / "models" / "scale.txt").read_text())
+
+    second, _, env2, model2, _ = make_system(
+        tmp_path, resume=True, save_final_state=False
+    )
+    second.start()
+    try:
+        second.pause()
+        assert second.steps >= saved_steps
+        assert model2.weight >= saved_weight
+        assert env2.count >= saved_steps
+        second.resume()
+    finally:
+        stop(second)
+
+
+def test_periodic_saves_and_retention(tmp_path: Path) -> None:
+    system, *_ = make_system(
+        tmp_path, save_state_interval=0.05, max_keep_states=2, save_final_state=False
+    )
+    sub = system.events.subscribe()
+    system.start()
+    try:
+        for _ in range(4):
+            wait_for_event(sub, StateSaved)
+    finally:
+        stop(system)
+    assert len(list_states(tmp_path / "states")) == 2
+
+
+def test_launch_is_blocking_and_returns_after_max_uptime(tmp_path: Path) -> None:
+    _, agent, env, model, trainer = make_system(tmp_path)
+    from engine import Interaction
+    from engine.data import SequentialBuffer
+
+    launch(
+        interaction=Interaction(agent, env),
+        models={"scale": model},
+        buffers={"obs": SequentialBuffer(100)},
+        trainers={"nudge": NudgeTrainer()},
+        config={"states_dir": tmp_path / "launched", "max_uptime": 0.3},
+    )
+    assert newest_state(tmp_path / "launched") is not None
+
+
+def test_status_is_cheap_to_poll(tmp_path: Path) -> None:
+    import time
+
+    system, *_ = make_system(tmp_path)
+    system.start()
+    try:
+        start = time.perf_counter()
+        for _ in range(200):
+            status = system.status()
+        per_call = (time.perf_counter() - start) / 200
+        assert status.to_dict()["buffers"]["obs"]["capacity"] == 1000
+        assert per_call < 0.01  # a 10 Hz poll must cost well under 10 % of a core
+    finally:
+        stop(system)
+
+
+def test_save_while_stopped_is_refused_clearly(tmp_path: Path) -> None:
+    system, *_ = make_system(tmp_path, save_final_state=False)
+    system.start()
+    stop(system)
+    from engine import SystemStoppedError
+
+    with pytest.raises(SystemStoppedError, match="stopped"):
+        system.save_state()
+
+
+def test_nudge_trainer_trains_again_only_on_new_data(tmp_path: Path) -> None:
+    trainer = NudgeTrainer(min_new=10**9)
+    system, *_ = make_system(tmp_path, trainer=trainer)
+    system.start()
+    try:
+        status = system.status()
+        report = status.trainers["nudge"].condition
+        assert not report.trainable
+        assert "new items" in report.reason
+        assert status.trainers["nudge"].runs == 0
+    finally:
+        stop(system)
