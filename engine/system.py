@@ -131,6 +131,7 @@ class System:
         )
         self._op_lock = threading.RLock()
         self._started = False
+        self._failure_lock = threading.Lock()
         self._failures: list[str] = []
         self._failure_exc: BaseException | None = None
         self._base_uptime = 0.0
@@ -156,7 +157,8 @@ class System:
 
     def _worker_failed(self, thread: str, exc: BaseException, tb: str) -> None:
         message = f"{thread} thread failed: {type(exc).__name__}: {exc}"
-        with self._op_lock:
+        # Not _op_lock: a save holding it may be waiting for this very thread to pause.
+        with self._failure_lock:
             self._failures.append(message)
             if self._failure_exc is None:
                 self._failure_exc = exc
@@ -440,7 +442,8 @@ class System:
                 self._after_save(path, duration, 0.0)
         except Exception as e:
             message = f"final save failed: {type(e).__name__}: {e}"
-            self._failures.append(message)
+            with self._failure_lock:
+                self._failures.append(message)
             self.events.publish(ErrorOccurred(thread="control", message=message))
         finally:
             if self._saved_switch_interval is not None:

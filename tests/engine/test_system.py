@@ -318,3 +318,26 @@ def test_nudge_trainer_trains_again_only_on_new_data(tmp_path: Path) -> None:
         assert status.trainers["nudge"].runs == 0
     finally:
         stop(system)
+
+
+def test_a_trainer_failing_while_a_save_waits_for_it_stops_the_save_at_once(
+    tmp_path: Path,
+) -> None:
+    from engine import SystemStoppedError
+    from trainers import Trainer
+
+    class FailsWhenPausing(Trainer):
+        def train(self) -> None:
+            assert system.controller.wait_for_state(
+                lambda s: s is SystemState.PAUSING, WAIT
+            )
+            raise RuntimeError("failed during a pause")
+
+    system, *_ = make_system(
+        tmp_path, trainer=FailsWhenPausing(), save_final_state=False
+    )
+    system.start()
+    with pytest.raises(SystemStoppedError):
+        system.save_state()
+    assert system.wait(WAIT)
+    assert any("failed during a pause" in f for f in system.failures)

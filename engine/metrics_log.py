@@ -1,0 +1,160 @@
+"""Write the engine's metric events to ``metrics.jsonl`` (and TensorBoard when available).
+
+A :class:`MetricsLog` reads its own bounded subscription on a background
+thread, so a slow disk never slows the engine (an overflowing queue drops the
+oldest events and counts them). TensorBoard is used only when both
+``tensorboard`` and ``torch.utils.tensorboard`` import; nothing here imports
+torch until then.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from .events import EventBus, Metric, Subscription
+
+METRICS_FILE = "metrics.jsonl"
+TENSORBOARD_DIR = "tensorboard"
+
+
+def tensorboard_available() -> bool:
+    """Whether TensorBoard logging can be used (without importing it)."""
+    return (
+        importlib.util.find_spec("tensorboard") is not None
+        and importlib.util.find_spec("torch") is not None
+    )
+
+
+class MetricsLog:
+    """Appends every :class:`~engine.events.Metric` to ``<run_dir>/metrics.jsonl``.
+
+    Each line is ``{"wall_time", "source", "name", "value", "step"}``.
+
+    Args:
+        events: The system's event bus.
+        run_dir: The run's directory (created if missing).
+        tensorboard: Also write TensorBoard scalars to ``<run_dir>/tensorboard``:
+            True requires it, False never, None when available.
+        flush_interval: Longest time (s) a line may wait in the file buffer.
+        queue_size: Bound of the subscription queue.
+
+    Raises:
+        RuntimeError: For ``tensorboard=True`` when it is not installed.
+    """
+
+    def __init__(
+        self,
+        events: EventBus,
+        run_dir: str | Path,
+        tensorboard: bool | None = None,
+        flush_interval: float = 1.0,
+        queue_size: int = 10_000,
+    ) -> None:
+        if tensorboard and not tensorboard_available():
+            raise RuntimeError(
+                "tensorboard logging needs the tensorboard and torch packages"
+            )
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / METRICS_FILE
+        self._use_tensorboard = (
+            tensorboard_available() if tensorboard is None else tensorboard
+        )
+        self._flush_interval = flush_interval
+        self._subscription: Subscription = events.subscribe(queue_size)
+        self._thread = threading.Thread(
+            target=self._run, name="metrics-log", daemon=True
+        )
+        self.written = 0
+        self._started = False
+
+    @property
+    def dropped(self) -> int:
+        """Events lost because the queue overflowed."""
+        return self._subscription.dropped
+
+    def start(self) -> MetricsLog:
+        """Start the writer thread; returns self."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._started = True
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, then stop the writer thread."""
+        self._subscription.close()
+        if self._started:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> MetricsLog:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        writer = self._tensorboard_writer() if self._use_tensorboard else None
+        sub = self._subscription
+        with open(self.path, "a", encoding="utf-8") as file:
+            while True:
+                event = sub.get(timeout=self._flush_interval)
+                if event is None:
+                    file.flush()
+                    if sub.closed:
+                        break
+                    continue
+                if isinstance(event, Metric):
+                    self._write(file, writer, event)
+                for queued in sub.drain():
+                    if isinstance(queued, Metric):
+                        self._write(file, writer, queued)
+        if writer is not None:
+            writer.close()
+
+    def _write(self, file: IO[str], writer: Any, event: Metric) -> None:
+        record = {
+            "wall_time": event.wall_time,
+            "source": event.source,
+            "name": event.name,
+            "value": event.value,
+            "step": event.step,
+        }
+        file.write(json.dumps(record) + "\n")
+        self.written += 1
+        if writer is not None:
+            writer.add_scalar(
+                f"{event.source}/{event.name}",
+                event.value,
+                event.step,
+                walltime=event.wall_time,
+            )
+
+    def _tensorboard_writer(self) -> Any:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            return SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+        except ImportError:
+            # Half-installed TensorBoard: the JSON lines are the record that matters.
+            return None
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Read ``<run_dir>/metrics.jsonl`` (skipping a torn last line)."""
+    path = Path(run_dir) / METRICS_FILE
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

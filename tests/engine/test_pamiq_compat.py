@@ -1,0 +1,146 @@
+"""A program written against PAMIQ-Core's public API runs after changing its imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing_extensions import override
+
+# In PAMIQ-Core these were: from pamiq_core import ...; from pamiq_core.data.impls import ...
+from engine import (
+    Agent,
+    DataUser,
+    Environment,
+    FixedIntervalInteraction,
+    InferenceModel,
+    LaunchConfig,
+    TrainingModel,
+    launch,
+    time,
+)
+from engine.data.impls import DictSequentialBuffer
+from engine.state_store import newest_state
+from trainers import Trainer
+
+
+class Policy(InferenceModel):
+    def __init__(self, bias: float) -> None:
+        self.bias = bias
+
+    @override
+    def infer(self, observation: float) -> float:
+        return observation + self.bias
+
+
+class PolicyModel(TrainingModel[Policy]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = 0.0
+
+    @override
+    def _create_inference_model(self) -> Policy:
+        return Policy(self.bias)
+
+    @override
+    def forward(self, observation: float) -> float:
+        return observation + self.bias
+
+    @override
+    def sync_impl(self, inference_model: Policy) -> None:
+        inference_model.bias = self.bias
+
+
+class MyAgent(Agent[float, float]):
+    @override
+    def on_inference_models_attached(self) -> None:
+        self.policy = self.get_inference_model("policy")
+
+    @override
+    def on_data_collectors_attached(self) -> None:
+        self.collector = self.get_data_collector("experience")
+
+    @override
+    def step(self, observation: float) -> float:
+        action = self.policy(observation)
+        self.collector.collect({"observation": observation, "action": action})
+        return action
+
+
+class MyEnvironment(Environment[float, float]):
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    @override
+    def observe(self) -> float:
+        return self.value
+
+    @override
+    def affect(self, action: float) -> None:
+        self.value = action * 0.5
+
+
+class MyTrainer(Trainer):
+    @override
+    def on_training_models_attached(self) -> None:
+        self.model = self.get_training_model("policy")
+
+    @override
+    def on_data_users_attached(self) -> None:
+        self.experience: DataUser[dict[str, list[float]]] = self.get_data_user(
+            "experience"
+        )
+
+    @override
+    def train(self) -> None:
+        data = self.experience.get_data()
+        self.model.bias = 1.0 + 0.0 * len(data["action"])
+
+
+def test_pamiq_style_program_runs(tmp_path: Path) -> None:
+    launch(
+        interaction=FixedIntervalInteraction.with_sleep_adjustor(
+            MyAgent(), MyEnvironment(), interval=0.001
+        ),
+        models={"policy": PolicyModel()},
+        buffers={
+            "experience": DictSequentialBuffer(["observation", "action"], max_size=100)
+        },
+        trainers={
+            "policy": MyTrainer(
+                training_condition_data_user="experience",
+                min_buffer_size=10,
+                min_new_data_count=10,
+            )
+        },
+        config=LaunchConfig(
+            states_dir=tmp_path / "states",
+            max_uptime=0.3,
+            web_api_address=None,
+            log_tick_time_statistics_interval=60.0,
+        ),
+    )
+    state = newest_state(tmp_path / "states")
+    assert state is not None
+    assert (state / "trainers" / "policy" / "previous_training_time").exists()
+
+
+def test_time_module_has_pamiq_core_names() -> None:
+    for name in (
+        "time",
+        "perf_counter",
+        "monotonic",
+        "sleep",
+        "get_time_scale",
+        "set_time_scale",
+        "is_paused",
+        "pause",
+        "resume",
+        "fixed_time",
+        "fixed_perf_counter",
+        "fixed_monotonic",
+        "fixed_sleep",
+        "get_global_time_controller",
+        "state_dict",
+        "load_state_dict",
+    ):
+        assert callable(getattr(time, name)), name
