@@ -10,7 +10,9 @@ set, which keeps the inference loop's fast path to one attribute read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time as _time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
 from . import _runtime
@@ -88,19 +90,36 @@ class Worker:
         self.wake = wake
         self.paused = False
         self.exited = False
+        self._in_callback = False
 
     def pause_point(self) -> None:
         """Block while paused; raise :class:`ShutdownRequested` when stopping."""
-        if self._controller.attention:
+        if self._controller.attention and not self._in_callback:
             self._controller._checkpoint(self)
 
     def wait_interruptibly(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True when cut short by a pause or stop request."""
+        if self._in_callback:
+            _time.sleep(seconds)
+            return False
         return self._controller._interrupt.wait(seconds)
+
+    @contextmanager
+    def callbacks(self) -> Iterator[None]:
+        """Run pause/resume callbacks: pause points and sleeps inside are plain."""
+        self._in_callback = True
+        try:
+            yield
+        finally:
+            self._in_callback = False
 
     def bind(self) -> None:
         """Make this the worker of the calling thread."""
         _runtime.bind_worker(self)
+
+    def unbind(self) -> None:
+        """Stop being the calling thread's worker (before teardown code runs)."""
+        _runtime.bind_worker(None)
 
     def exit(self) -> None:
         """Report that the thread has finished."""
@@ -120,6 +139,8 @@ class Controller:
         self._interrupt = threading.Event()
         self.attention = False
         self.stop_reason: str | None = None
+        self._user_paused = False
+        self._holds = 0
 
     @property
     def state(self) -> SystemState:
@@ -154,7 +175,10 @@ class Controller:
         return [w for w in self._workers if not w.exited]
 
     def pause(self, timeout: float = 10.0) -> None:
-        """Pause every worker and the clock; return once all are paused.
+        """Pause every worker and the clock on the operator's behalf; return once paused.
+
+        The system stays paused until :meth:`resume`, even if an operation that
+        also needed it paused (a save, a load) finishes in between.
 
         Raises:
             PauseTimeoutError: If some worker did not reach a pause point within
@@ -163,49 +187,106 @@ class Controller:
             SystemStoppedError: If the system is stopping or stopped.
         """
         with self._cond:
-            self._cond.wait_for(lambda: self._state is not SystemState.RESUMING)
-            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
-                raise SystemStoppedError(f"the system is {self._state.value}")
-            if self._state is SystemState.PAUSED:
-                return
-            if self._state is SystemState.ACTIVE:
-                self._set_state(SystemState.PAUSING)
-                for worker in self._workers:
-                    worker.wake()
-            done = self._cond.wait_for(
-                lambda: (
-                    self._state is not SystemState.PAUSING
-                    or all(w.paused for w in self._live_workers())
-                ),
-                timeout,
-            )
-            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
-                raise SystemStoppedError(f"the system is {self._state.value}")
-            if self._state is SystemState.PAUSED:
-                return
-            if not done:
-                late = [w.name for w in self._live_workers() if not w.paused]
-                raise PauseTimeoutError(late, timeout)
-            self._clock.pause()
-            self._set_state(SystemState.PAUSED)
+            self._check_not_stopping()
+            self._user_paused = True
+            self._enter_pause(timeout)
 
     def resume(self) -> None:
-        """Resume a paused (or pausing) system; return once every worker runs again."""
+        """Withdraw the operator's pause; the system runs again once no operation holds it."""
         with self._cond:
-            if self._state not in (SystemState.PAUSING, SystemState.PAUSED):
-                return
-            self._clock.resume()
-            self._set_state(SystemState.RESUMING)
-            self._cond.wait_for(lambda: not any(w.paused for w in self._workers))
-            if self._state is SystemState.RESUMING:
-                self._set_state(SystemState.ACTIVE)
+            self._user_paused = False
+            if self._holds == 0:
+                self._leave_pause()
+
+    @contextmanager
+    def hold(self, timeout: float) -> Iterator[None]:
+        """Keep the system paused for the duration of an operation (save, load).
+
+        Holds and the operator's pause are independent: the system resumes when
+        neither wants it paused, and a shutdown waits for the holds to end before
+        it releases the workers, so no component runs while another is saved.
+
+        Raises:
+            PauseTimeoutError: As :meth:`pause` (the hold is released).
+            SystemStoppedError: If the system is stopping or stopped.
+        """
+        with self._cond:
+            self._check_not_stopping()
+            self._holds += 1
+            try:
+                self._enter_pause(timeout)
+            except BaseException:
+                self._release_hold()
+                raise
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._release_hold()
+
+    def _release_hold(self) -> None:
+        # Caller holds the lock.
+        self._holds -= 1
+        if self._holds == 0 and not self._user_paused:
+            self._leave_pause()
+        self._cond.notify_all()
+
+    def _check_not_stopping(self) -> None:
+        if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+            raise SystemStoppedError(f"the system is {self._state.value}")
+
+    def _enter_pause(self, timeout: float) -> None:
+        # Caller holds the lock.
+        self._cond.wait_for(lambda: self._state is not SystemState.RESUMING)
+        self._check_not_stopping()
+        if self._state is SystemState.PAUSED:
+            return
+        if self._state is SystemState.ACTIVE:
+            self._set_state(SystemState.PAUSING)
+            for worker in self._workers:
+                worker.wake()
+        done = self._cond.wait_for(
+            lambda: (
+                self._state is not SystemState.PAUSING
+                or all(w.paused for w in self._live_workers())
+            ),
+            timeout,
+        )
+        self._check_not_stopping()
+        if self._state is SystemState.PAUSED:
+            return
+        if not done:
+            late = [w.name for w in self._live_workers() if not w.paused]
+            raise PauseTimeoutError(late, timeout)
+        self._clock.pause()
+        self._set_state(SystemState.PAUSED)
+
+    def _leave_pause(self) -> None:
+        # Caller holds the lock.
+        if self._state not in (SystemState.PAUSING, SystemState.PAUSED):
+            return
+        self._clock.resume()
+        self._set_state(SystemState.RESUMING)
+        self._cond.wait_for(lambda: not any(w.paused for w in self._workers))
+        if self._state is SystemState.RESUMING:
+            self._set_state(SystemState.ACTIVE)
+
+    @property
+    def user_paused(self) -> bool:
+        """Whether the operator has paused the system (and not resumed it)."""
+        return self._user_paused
 
     def shutdown(self, reason: str = "requested") -> None:
-        """Ask every worker to stop at its next pause point (idempotent)."""
+        """Ask every worker to stop at its next pause point (idempotent).
+
+        Workers parked in a pause stay parked until running operations release
+        their holds. The clock runs again so that teardown code can sleep.
+        """
         with self._cond:
             if self._state in (SystemState.STOPPING, SystemState.STOPPED):
                 return
             self.stop_reason = reason
+            self._clock.resume()
             self._set_state(SystemState.STOPPING)
             for worker in self._workers:
                 worker.wake()
@@ -229,8 +310,10 @@ class Controller:
             raise ShutdownRequested
         if state not in (SystemState.PAUSING, SystemState.PAUSED):
             return
-        # User callbacks run outside the lock so they may take their time.
-        worker._on_paused()
+        # User callbacks run outside the lock so they may take their time; inside
+        # them pause points and sleeps are plain (no re-entry into the checkpoint).
+        with worker.callbacks():
+            worker._on_paused()
         with self._cond:
             worker.paused = True
             self._cond.notify_all()
@@ -240,14 +323,20 @@ class Controller:
                 self._clock.pause()
                 self._set_state(SystemState.PAUSED)
             self._cond.wait_for(
-                lambda: self._state not in (SystemState.PAUSING, SystemState.PAUSED)
+                lambda: (
+                    not (
+                        self._state in (SystemState.PAUSING, SystemState.PAUSED)
+                        or (self._state is SystemState.STOPPING and self._holds > 0)
+                    )
+                )
             )
             worker.paused = False
             self._cond.notify_all()
             stopping = self._state in (SystemState.STOPPING, SystemState.STOPPED)
         if stopping:
             raise ShutdownRequested
-        worker._on_resumed()
+        with worker.callbacks():
+            worker._on_resumed()
 
     def _worker_exited(self, worker: Worker) -> None:
         with self._cond:

@@ -262,7 +262,19 @@ class StateStore:
         return removed
 
     def begin(self) -> PendingState:
-        """Create the temporary directory of a new state."""
+        """Create the temporary directory of a new state.
+
+        Raises:
+            StateError: If the states directory cannot be written.
+        """
+        try:
+            return self._begin()
+        except OSError as e:
+            raise StateError(
+                f"{self.states_dir}: cannot create a state here ({e.strerror or e})"
+            ) from e
+
+    def _begin(self) -> PendingState:
         self.states_dir.mkdir(parents=True, exist_ok=True)
         name = _dt.datetime.now().strftime(self.state_name_format)
         final = self.states_dir / name
@@ -314,26 +326,31 @@ class StateStore:
         manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if self.durable:
             _fsync_path(manifest_path)
-            for directory in sorted(
-                {f.parent for f in _files_under(pending.tmp)}, reverse=True
-            ):
+            directories = [p for p in pending.tmp.rglob("*") if p.is_dir()]
+            for directory in [*sorted(directories, reverse=True), pending.tmp]:
                 _fsync_path(directory, directory=True)
         pending.tmp.rename(pending.final)
         if self.durable:
             _fsync_path(self.states_dir, directory=True)
-        if self.max_keep is not None:
-            prune_states(self.states_dir, self.max_keep)
         return pending.final
+
+    def apply_retention(self) -> list[Path]:
+        """Delete states beyond ``max_keep``; return what was deleted."""
+        if self.max_keep is None:
+            return []
+        return prune_states(self.states_dir, self.max_keep)
 
     def save(self, meta: dict[str, Any] | None = None) -> Path:
         """Write a complete state in one go (the caller keeps the system still)."""
         pending = self.begin()
         try:
             self.write_components(pending)
-            return self.finish(pending, meta)
+            path = self.finish(pending, meta)
         except BaseException:
             self.discard(pending)
             raise
+        self.apply_retention()
+        return path
 
     def verify(self, path: str | Path) -> dict[str, Any]:
         """Verify a state holds every registered component; return its manifest."""

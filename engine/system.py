@@ -12,8 +12,10 @@ import math
 import sys
 import threading
 import time as _time
+import traceback
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ from .interaction import Interaction
 from .launch_config import LaunchConfig
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
-from .state_store import StateError, StateStore, newest_state
+from .state_store import StateError, StateStore, list_states
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
 from .workers import InferenceWorker, TrainingWorker, _overrides_is_trainable, report_of
@@ -216,7 +218,7 @@ class System:
         if self.config.saved_state_path is not None:
             to_load = Path(self.config.saved_state_path)
         elif self.config.resume:
-            to_load = newest_state(self.store.states_dir)
+            to_load = self._newest_verified_state()
             if to_load is None:
                 self._log(f"no saved state in {self.store.states_dir}; starting fresh")
         if to_load is not None:
@@ -229,6 +231,19 @@ class System:
         self._inference.start()
         self._training.start()
         self._control.start()
+
+    def _newest_verified_state(self) -> Path | None:
+        for info in reversed(list_states(self.store.states_dir)):
+            if info.problem:
+                self._log(f"skipping {info.path}: {info.problem}", "warning")
+                continue
+            try:
+                self.store.verify(info.path)
+            except StateError as e:
+                self._log(f"skipping {e}", "warning")
+                continue
+            return info.path
+        return None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""
@@ -280,24 +295,31 @@ class System:
 
     # -- state --------------------------------------------------------------------
 
-    def _pause_for_operation(self, what: str) -> bool:
-        """Pause if running; return whether we paused (and must resume)."""
-        if not self._started or self.controller.state is SystemState.PAUSED:
-            return False
+    @contextmanager
+    def _held_still(self, what: str) -> Iterator[None]:
+        """Keep the system paused while ``what`` runs (no-op before start)."""
+        if not self._started:
+            yield
+            return
         if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
             raise SystemStoppedError(
                 f"cannot {what}: the system is {self.controller.state}"
             )
         attempts = max(1, self.config.max_attempts_to_pause_all_threads)
+        hold = None
         for attempt in range(attempts):
             try:
-                self.controller.pause(self.config.timeout_for_all_threads_pause)
-                return True
+                hold = self.controller.hold(self.config.timeout_for_all_threads_pause)
+                hold.__enter__()
+                break
             except PauseTimeoutError as e:
                 if attempt == attempts - 1:
-                    self.controller.resume()
                     raise StateError(f"cannot {what}: {e}") from None
-        return True
+        try:
+            yield
+        finally:
+            assert hold is not None
+            hold.__exit__(None, None, None)
 
     def save_state(self) -> Path:
         """Save a state; the system is paused only while components write it.
@@ -309,23 +331,26 @@ class System:
 
         Raises:
             StateError: If pausing or writing failed (no partial state is left).
+            SystemStoppedError: If the system is stopping or stopped.
         """
         with self._op_lock:
             started = _time.perf_counter()
-            paused_by_us = self._pause_for_operation("save the state")
-            pending = self.store.begin()
-            try:
-                self.store.write_components(pending)
-                meta = self._manifest_meta()
-            except BaseException:
-                self.store.discard(pending)
-                raise
-            finally:
+            with self._held_still("save the state"):
+                pending = self.store.begin()
+                try:
+                    self.store.write_components(pending)
+                    meta = self._manifest_meta()
+                except BaseException:
+                    self.store.discard(pending)
+                    raise
                 paused_for = _time.perf_counter() - started
-                if paused_by_us:
-                    self.controller.resume()
             try:
                 path = self.store.finish(pending, meta)
+            except OSError as e:
+                self.store.discard(pending)
+                raise StateError(
+                    f"{pending.final}: writing the state failed ({e})"
+                ) from e
             except BaseException:
                 self.store.discard(pending)
                 raise
@@ -342,41 +367,54 @@ class System:
 
     def _after_save(self, path: Path, duration: float, paused_for: float) -> None:
         self._last_save = str(path)
-        keeper = self.config.states_keeper
-        if keeper is not None:
-            keeper.append(path)
-            keeper.cleanup()
         self.events.publish(
             StateSaved(path=str(path), duration=duration, paused_for=paused_for)
         )
+        # The state is published; trouble pruning old ones must not undo that.
+        try:
+            self.store.apply_retention()
+            keeper = self.config.states_keeper
+            if keeper is not None:
+                keeper.append(path)
+                keeper.cleanup()
+        except Exception as e:
+            self.events.publish(
+                ErrorOccurred(
+                    thread="control", message=f"removing old states failed: {e}"
+                )
+            )
 
     def load_state(self, path: str | Path) -> None:
         """Verify a state, then apply it; on any failure the system is left as it was.
 
         Raises:
             StateError: Naming the file or component that failed.
+            SystemStoppedError: If the system is stopping or stopped.
         """
         path = Path(path)
         with self._op_lock:
             self.store.verify(path)
-            paused_by_us = self._pause_for_operation("load a state")
-            try:
+            with self._held_still("load a state"):
                 backup = self.store.begin()
                 try:
                     self.store.write_components(backup)
                     try:
                         self.store.apply(path)
                     except StateError as e:
-                        self.store.apply(backup.tmp)
-                        raise StateError(
-                            f"{e} (the running system was left as it was)"
-                        ) from e
+                        self._roll_back(backup.tmp, e)
                 finally:
                     self.store.discard(backup)
-            finally:
-                if paused_by_us:
-                    self.controller.resume()
             self.events.publish(StateLoaded(path=str(path)))
+
+    def _roll_back(self, backup: Path, error: StateError) -> None:
+        try:
+            self.store.apply(backup)
+        except StateError as rollback_error:
+            raise StateError(
+                f"{error}; restoring the previous state also failed ({rollback_error}), "
+                "so the system may be partly loaded"
+            ) from error
+        raise StateError(f"{error} (the running system was left as it was)") from error
 
     # -- control thread ------------------------------------------------------------
 
@@ -414,6 +452,8 @@ class System:
                 if due:
                     next_save = _time.monotonic() + config.save_state_interval
                     self._periodic_save()
+        except Exception as e:
+            self._worker_failed("control", e, traceback.format_exc())
         finally:
             self._finish()
 
@@ -425,7 +465,7 @@ class System:
     def _periodic_save(self) -> None:
         try:
             self.save_state()
-        except (StateError, SystemStoppedError, OSError) as e:
+        except (StateError, SystemStoppedError) as e:
             self.events.publish(
                 ErrorOccurred(thread="control", message=f"periodic save failed: {e}")
             )

@@ -61,9 +61,11 @@ class InferenceWorker(threading.Thread):
         except BaseException as e:
             self._on_failure("inference", e, traceback.format_exc())
         finally:
+            # Teardown runs as plain code: its sleeps must not act as pause points.
+            worker.unbind()
             try:
                 interaction.teardown()
-            except Exception as e:
+            except BaseException as e:
                 self._on_failure("inference", e, traceback.format_exc())
             worker.exit()
 

@@ -36,7 +36,8 @@ class DataBuffer(ABC, PersistentStateMixin, Generic[T, R]):
     @property
     def capacity(self) -> int | None:
         """How many items the buffer holds at most, when it knows (for status)."""
-        return getattr(self, "max_size", self._max_queue_size)
+        max_size = getattr(self, "max_size", None)
+        return max_size if isinstance(max_size, int) else None
 
     @abstractmethod
     def add(self, data: T) -> None:

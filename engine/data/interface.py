@@ -78,6 +78,10 @@ class DataCollector(Generic[T]):
         with self._lock:
             if self._seq >= at_seq:
                 return True
+            if self._max_queue_size is not None:
+                # Wake before the bounded pending queue starts dropping items.
+                room = self._max_queue_size - len(self._queue)
+                at_seq = min(at_seq, self._seq + max(1, room))
             self._wake_at = min(self._wake_at, at_seq)
             return False
 

@@ -92,3 +92,40 @@ def test_user_state_round_trip_keeps_items_and_counts(tmp_path) -> None:
     assert other.get_data() == [{"x": i, "y": [i, i]} for i in range(5)]
     assert other.collected_total == 5
     assert other.count_data_added_since(float("-inf")) == 5
+
+
+def test_a_custom_buffer_without_max_size_reports_no_capacity() -> None:
+    from engine.data import DataBuffer
+
+    class Bag(DataBuffer[int, list[int]]):
+        def __init__(self) -> None:
+            super().__init__(max_queue_size=5)
+            self.items: list[int] = []
+
+        def add(self, data: int) -> None:
+            self.items.append(data)
+
+        def get_data(self) -> list[int]:
+            return self.items
+
+        def __len__(self) -> int:
+            return len(self.items)
+
+    user = DataUser(Bag())
+    assert user.buffer.capacity is None
+    for i in range(3):
+        user.collector.collect(i)
+    user.update()
+    for i in range(5):
+        user.collector.collect(i)
+    assert user.size_including_pending() == 8  # not capped at the queue bound
+
+
+def test_wake_comes_before_the_bounded_queue_overflows() -> None:
+    user = DataUser(SequentialBuffer[int](4))
+    woken = threading.Event()
+    user.collector._set_wake(woken.set)
+    assert not user.collector._request_wake(100)
+    for i in range(4):
+        user.collector.collect(i)
+    assert woken.is_set()

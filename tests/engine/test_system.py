@@ -341,3 +341,101 @@ def test_a_trainer_failing_while_a_save_waits_for_it_stops_the_save_at_once(
         system.save_state()
     assert system.wait(WAIT)
     assert any("failed during a pause" in f for f in system.failures)
+
+
+def test_a_save_neither_drops_nor_lets_go_of_the_operators_pause(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    system, agent, env, *_ = make_system(tmp_path, save_final_state=False)
+    saving, release = threading.Event(), threading.Event()
+    original = env.save_state
+
+    def slow_save(path: Path) -> None:
+        saving.set()
+        assert release.wait(WAIT)
+        original(path)
+
+    env.save_state = slow_save  # type: ignore[method-assign]
+    system.start()
+    try:
+        assert agent.stepped.wait(WAIT)
+        saver = threading.Thread(target=system.save_state)
+        saver.start()
+        assert saving.wait(WAIT)
+        system.pause()
+        system.resume()  # the operator changes their mind while the save runs
+        agent.stepped.clear()
+        assert not agent.stepped.wait(0.1), "the agent ran while components were saved"
+        release.set()
+        saver.join(WAIT)
+        assert agent.stepped.wait(WAIT)
+        system.pause()
+        system.save_state()
+        assert system.state is SystemState.PAUSED, "a save resumed a paused system"
+        system.resume()
+    finally:
+        release.set()
+        stop(system)
+
+
+def test_an_unwritable_states_dir_fails_the_save_and_keeps_running(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    system, agent, *_ = make_system(
+        tmp_path, states_dir=blocker, save_final_state=False
+    )
+    system.start()
+    try:
+        with pytest.raises(StateError, match="cannot create a state here"):
+            system.save_state()
+        assert system.state is SystemState.ACTIVE
+        agent.stepped.clear()
+        assert agent.stepped.wait(WAIT)
+    finally:
+        stop(system)
+
+
+def test_callbacks_and_teardown_may_sleep(tmp_path: Path) -> None:
+    from engine import time as engine_time
+
+    system, agent, env, *_ = make_system(tmp_path, save_final_state=False)
+    env.on_paused = lambda: engine_time.sleep(0.01)  # type: ignore[method-assign]
+    env.on_resumed = lambda: engine_time.sleep(0.01)  # type: ignore[method-assign]
+    env.teardown = lambda: engine_time.sleep(0.01)  # type: ignore[method-assign]
+    system.start()
+    assert agent.stepped.wait(WAIT)
+    system.pause()
+    system.resume()
+    system.pause()
+    stop(system)  # shut down from paused: teardown sleeps on a running clock
+    assert system.failures == []
+    assert not system.clock.is_paused()
+
+
+def test_an_error_in_the_control_thread_stops_the_system(tmp_path: Path) -> None:
+    def broken_condition() -> bool:
+        raise ValueError("condition exploded")
+
+    system, *_ = make_system(tmp_path, save_state_condition=broken_condition)
+    with pytest.raises(SystemFailedError, match="condition exploded"):
+        system.run()
+    assert any("control thread failed" in f for f in system.failures)
+
+
+def test_resume_skips_a_corrupt_newest_state(tmp_path: Path) -> None:
+    first, *_ = make_system(tmp_path)
+    older = first.store.save()
+    newer = first.store.save()
+    (newer / "models" / "scale.txt").write_text("garbage")
+    second, *_ = make_system(tmp_path, resume=True, save_final_state=False)
+    sub = second.events.subscribe()
+    second.start()
+    try:
+        loaded = wait_for_event(sub, StateLoaded)
+        assert loaded.path == str(older)
+    finally:
+        stop(second)
