@@ -4,16 +4,20 @@ The inference model holds two copies of the network. One is *current*: every
 inference call runs on it. The other is the *spare*: a sync copies fresh weights
 into it and then makes it current with one reference assignment. Each copy
 carries a list of tokens, one per inference call running on it; the training
-thread copies into the spare only once that list is empty. An inference call
+thread copies into the spare only once that list is empty. (Only when the spare
+is still in use at a sync, because syncs come back to back, is a third copy
+made, so the training thread does not wait either; see ``_publish``.) An inference call
 adds its token and then re-checks that the copy is still current (retrying if
 not), so it never runs on a copy being overwritten, and it never waits: only
-the training thread ever waits. ``list.append``/``list.pop`` are atomic, which
-keeps this correct with several inference threads too.
+the training thread ever waits, and a call that leaves a copy the training
+thread waits for wakes it (one attribute read per call otherwise).
+``list.append``/``list.pop`` are atomic, which keeps this correct with several
+inference threads too.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
@@ -25,6 +29,8 @@ from typing_extensions import override
 from ..model import InferenceModel
 
 T = TypeVar("T", bound=nn.Module)
+
+_WAIT_SAFETY_TIMEOUT = 0.01
 T_contra = TypeVar("T_contra", bound=nn.Module, contravariant=True)
 
 
@@ -39,15 +45,26 @@ class InferenceProcedureCallable(Protocol[T_contra]):
 class _Slot(Generic[T]):
     """One copy of the network and the tokens of the calls running on it."""
 
-    __slots__ = ("module", "users")
+    __slots__ = ("module", "users", "waiter")
 
     def __init__(self, module: T) -> None:
         self.module = module
         self.users: list[None] = []
+        self.waiter: threading.Event | None = None
+
+    def release(self) -> None:
+        self.users.pop()
+        waiter = self.waiter
+        if waiter is not None:
+            waiter.set()
 
 
 class TorchInferenceModel(InferenceModel, Generic[T]):
     """A torch module used by the agent; inference runs under ``torch.inference_mode``.
+
+    Attributes:
+        max_retired_copies: Copies kept besides the current one (1 is double
+            buffering; a second is made only if a sync finds the first in use).
 
     Args:
         model: The module to run (put in eval mode).
@@ -59,8 +76,10 @@ class TorchInferenceModel(InferenceModel, Generic[T]):
     ) -> None:
         model.eval()
         self._current: _Slot[T] = _Slot(model)
-        self._spare: _Slot[T] | None = None
+        # Copies no new call can pick; the oldest first.
+        self._retired: list[_Slot[T]] = []
         self._inference_procedure = inference_procedure
+        self.max_retired_copies = 2
 
     def _acquire(self) -> _Slot[T]:
         while True:
@@ -70,7 +89,7 @@ class TorchInferenceModel(InferenceModel, Generic[T]):
                 return slot
             # A sync swapped copies between our read and our token: that copy
             # may be overwritten next, so take the new current one instead.
-            slot.users.pop()
+            slot.release()
 
     @property
     def _raw_model(self) -> T:
@@ -93,7 +112,7 @@ class TorchInferenceModel(InferenceModel, Generic[T]):
             with torch.inference_mode():
                 return self._inference_procedure(slot.module, *args, **kwds)
         finally:
-            slot.users.pop()
+            slot.release()
 
     @contextmanager
     def unwrap(self, inference_mode: bool = True) -> Iterator[T]:
@@ -111,35 +130,55 @@ class TorchInferenceModel(InferenceModel, Generic[T]):
             with torch.inference_mode(inference_mode):
                 yield slot.module
         finally:
-            slot.users.pop()
+            slot.release()
 
     def _publish(
         self, copy_into: Callable[[T], bool], make_spare: Callable[[], T]
     ) -> None:
-        """Write new weights into the spare copy and make it current (training side).
+        """Write new weights into a retired copy and make it current (training side).
+
+        A retired copy that no call is using is written at once. When every
+        retired copy is still in use (syncs back to back with a slow or
+        GIL-starved agent), one more copy is made, up to
+        :attr:`max_retired_copies`; beyond that the oldest is waited for.
 
         Args:
             copy_into: Copies the new weights into a module; returns False when
-                the module's layout does not match (a fresh spare is then made).
-            make_spare: Builds a new spare module holding the new weights.
+                the module's layout does not match (a fresh copy is then made).
+            make_spare: Builds a new module holding the new weights.
         """
-        spare = self._spare
-        if spare is None:
-            spare = _Slot(make_spare())
-            spare.module.eval()
-        else:
-            _wait_until_unused(spare)
-            if not copy_into(spare.module):
-                spare = _Slot(make_spare())
-                spare.module.eval()
-        self._spare = self._current
-        self._current = spare
+        target = next((s for s in self._retired if not s.users), None)
+        if target is None and len(self._retired) < self.max_retired_copies:
+            fresh: _Slot[T] = _Slot(make_spare())
+            fresh.module.eval()
+            self._retire_current(fresh)
+            return
+        if target is None:
+            target = self._retired[0]
+            _wait_until_unused(target)
+        self._retired.remove(target)
+        if not copy_into(target.module):
+            target = _Slot(make_spare())
+            target.module.eval()
+        self._retire_current(target)
+
+    def _retire_current(self, new: _Slot[T]) -> None:
+        self._retired.append(self._current)
+        self._current = new
 
 
 def _wait_until_unused(slot: _Slot[Any]) -> None:
     # Only calls that started before the previous swap can still hold the spare,
     # so this wait is at most one inference call long (usually zero).
-    delay = 0.0
-    while slot.users:
-        time.sleep(delay)
-        delay = min(max(delay * 2, 1e-5), 1e-3)
+    if not slot.users:
+        return
+    # Publish the waiter before re-checking: a call that leaves after this
+    # check reads the waiter and sets it; one that left before is not counted.
+    event = threading.Event()
+    slot.waiter = event
+    try:
+        while slot.users:
+            event.wait(_WAIT_SAFETY_TIMEOUT)
+            event.clear()
+    finally:
+        slot.waiter = None

@@ -100,8 +100,10 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
         ):
             return False
         with torch.no_grad():
-            for s, t in zip(sources, targets, strict=True):
-                t.copy_(s)
+            # One call for all tensors: each torch call releases the GIL, and
+            # taking it back from a busy inference thread can cost a whole
+            # switch interval, so a per-tensor loop would pay that per tensor.
+            torch._foreach_copy_(targets, sources)
         return True
 
     @override

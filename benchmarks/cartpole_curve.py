@@ -1,0 +1,198 @@
+"""Learning curve of DQN on CartPole-v1, acting and training concurrently in a real ``System``.
+
+Runs up to ``--max-seconds`` of wall time, records every episode's return
+against wall time, and reports when the mean return over 20 consecutive
+episodes first reaches the target (475). Results go to
+``benchmarks/results/cartpole_curve.{csv,json}``.
+
+    .venv/bin/python -m benchmarks.cartpole_curve
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import Interaction, System
+from engine.data import SequentialBuffer
+from engine.events import Metric, TrainingRunFinished
+from engine.gym import GymEnvironment
+from engine.torch import TorchTrainingModel
+from trainers.config import TrainingConfiguration
+from trainers.dqn import DQNAgent, DQNTrainer, QNetwork
+
+RESULTS = Path(__file__).parent / "results"
+TARGET = 475.0
+WINDOW = 20
+
+AGENT_ARGS: dict[str, Any] = {
+    "model": "q_network",
+    "collector": "replay",
+    "epsilon_start": 1.0,
+    "epsilon_end": 0.01,
+    "epsilon_decay_steps": 20_000,
+    "episode_collector": "episodes",
+    "seed": 0,
+}
+TRAINER_ARGS: dict[str, Any] = {
+    "model": "q_network",
+    "data_user": "replay",
+    "gamma": 0.99,
+    "tau": 0.005,
+    "double_dqn": True,
+    "min_buffer_size": 1000,
+    "episode_data_user": "episodes",
+    "torch_num_threads": 1,
+}
+TRAINING: dict[str, Any] = {
+    "lr": 5e-4,
+    "batch_size": 128,
+    "optimizer": "adam",
+    "training_steps": 32,
+    "max_grad_norm": 10.0,
+    "seed": 0,
+    "log_every": 32,
+}
+NETWORK: dict[str, Any] = {"obs_dim": 4, "num_actions": 2, "hidden_sizes": [128, 128]}
+REPLAY_SIZE = 50_000
+
+
+def build_system(
+    states_dir: Path,
+    agent_args: Mapping[str, Any] = AGENT_ARGS,
+    trainer_args: Mapping[str, Any] = TRAINER_ARGS,
+    training: Mapping[str, Any] = TRAINING,
+    network: Mapping[str, Any] = NETWORK,
+    replay_size: int = REPLAY_SIZE,
+) -> tuple[System, DQNAgent]:
+    """Wire the DQN components exactly as ``sample_configs/cartpole_dqn.toml`` does."""
+    agent = DQNAgent(**agent_args)
+    interaction = Interaction(agent, GymEnvironment("CartPole-v1"))
+    model = TorchTrainingModel(QNetwork(**network))
+    trainer = DQNTrainer(TrainingConfiguration(**training), **trainer_args)
+    system = System(
+        interaction,
+        {"q_network": model},
+        {
+            "replay": SequentialBuffer(replay_size),
+            "episodes": SequentialBuffer(1000),
+        },
+        {"dqn": trainer},
+        {"states_dir": states_dir, "save_final_state": False},
+    )
+    return system, agent
+
+
+def first_success(returns: list[float]) -> int | None:
+    """Index of the episode that completes the first window with mean >= TARGET."""
+    if len(returns) < WINDOW:
+        return None
+    means = np.convolve(returns, np.ones(WINDOW) / WINDOW, mode="valid")
+    hits = np.flatnonzero(means >= TARGET)
+    return int(hits[0]) + WINDOW - 1 if hits.size else None
+
+
+def run(
+    max_seconds: float = 300.0, stop_at_target: bool = True, **overrides: Any
+) -> dict[str, Any]:
+    """Train until the target is reached (or ``max_seconds`` pass); return the curve."""
+    with tempfile.TemporaryDirectory() as tmp:
+        system, agent = build_system(Path(tmp), **overrides)
+        sub = system.events.subscribe(maxsize=100_000)
+        start = time.time()
+        system.start()
+        reached: float | None = None
+        runs = 0
+        last_print = start
+        try:
+            while time.time() - start < max_seconds:
+                event = sub.get(timeout=0.5)
+                if isinstance(event, TrainingRunFinished):
+                    runs += 1
+                elif (
+                    isinstance(event, Metric) and event.name == "episode_return_mean20"
+                ):
+                    pass
+                returns = [r for _, r in agent.episode_returns]
+                hit = first_success(returns)
+                if hit is not None and reached is None:
+                    reached = agent.episode_returns[hit][0] - start
+                    print(
+                        f"target reached: mean {TARGET} over {WINDOW} episodes after {reached:.1f} s"
+                    )
+                    if stop_at_target:
+                        break
+                if time.time() - last_print > 10:
+                    last_print = time.time()
+                    recent = returns[-WINDOW:]
+                    print(
+                        f"{last_print - start:6.1f}s steps={system.steps} runs={runs} "
+                        f"episodes={len(returns)} mean{WINDOW}={np.mean(recent) if recent else 0:.1f} "
+                        f"eps={agent.epsilon:.3f}",
+                        flush=True,
+                    )
+        finally:
+            system.shutdown()
+            system.wait(30)
+    episodes = [(t - start, r) for t, r in agent.episode_returns]
+    returns = [r for _, r in episodes]
+    means = [
+        float(np.mean(returns[max(0, i - WINDOW + 1) : i + 1]))
+        for i in range(len(returns))
+    ]
+    return {
+        "target": TARGET,
+        "window": WINDOW,
+        "reached_after_s": reached,
+        "best_mean20": max(means) if means else None,
+        "wall_s": time.time() - start,
+        "steps": system.steps,
+        "training_runs": runs,
+        "episodes": [
+            {"wall_s": t, "return": r, "mean20": m}
+            for (t, r), m in zip(episodes, means, strict=True)
+        ],
+    }
+
+
+def write_results(result: dict[str, Any], stem: str = "cartpole_curve") -> Path:
+    """Write the curve as CSV and the whole result as JSON under benchmarks/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / f"{stem}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["wall_s", "return", "mean20"])
+        for e in result["episodes"]:
+            writer.writerow([f"{e['wall_s']:.3f}", e["return"], f"{e['mean20']:.2f}"])
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    return RESULTS / f"{stem}.json"
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--keep-going", action="store_true", help="run past the target")
+    args = parser.parse_args()
+    result = run(args.max_seconds, stop_at_target=not args.keep_going)
+    path = write_results(result)
+    if result["reached_after_s"] is not None:
+        print(
+            f"reached mean {TARGET} after {result['reached_after_s']:.1f} s wall time"
+        )
+    else:
+        print(
+            f"not reached in {result['wall_s']:.0f} s; best mean20 {result['best_mean20']}"
+        )
+    print(f"steps={result['steps']} training runs={result['training_runs']} -> {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""TrainingConfiguration: defaults, clear errors, optimizer and scheduler building."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from trainers.config import TrainingConfiguration, describe_validation_error
+
+
+def problems(**values: object) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        TrainingConfiguration.model_validate(values)
+    return describe_validation_error(info.value, "trainers.dqn.training")
+
+
+def test_unknown_key() -> None:
+    assert problems(learning_rate=0.1) == [
+        "trainers.dqn.training.learning_rate: Extra inputs are not permitted"
+    ]
+
+
+def test_bad_optimizer() -> None:
+    (line,) = problems(optimizer="lion")
+    assert line.startswith("trainers.dqn.training.optimizer: Input should be 'adam'")
+
+
+def test_accumulation_below_one() -> None:
+    assert problems(gradient_accumulation_steps=0) == [
+        "trainers.dqn.training.gradient_accumulation_steps: "
+        "Input should be greater than or equal to 1"
+    ]
+
+
+def test_optimizer_kwargs_are_checked_by_name() -> None:
+    (line,) = problems(optimizer="sgd", optimizer_kwargs={"betas": [0.9, 0.99]})
+    assert "sgd does not accept betas" in line and "momentum" in line
+
+
+def test_scheduler_errors_name_the_field() -> None:
+    (line,) = problems(lr_scheduler={"name": "cosine"})
+    assert "total_steps" in line and "Field required" in line
+    (line,) = problems(lr_scheduler="exponential")
+    assert "lr_scheduler" in line and "'cosine'" in line
+
+
+def test_every_error_is_one_line() -> None:
+    lines = problems(lr=-1, batch_size=0, extra=1)
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+
+
+def test_frozen_and_scheduler_by_name() -> None:
+    config = TrainingConfiguration(lr_scheduler="none")
+    with pytest.raises(ValidationError):
+        config.lr = 1.0  # type: ignore[misc]
+    assert config.create_lr_scheduler(config.create_optimizer([torch.zeros(1)])) is None
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop", "adagrad"])
+def test_builds_each_optimizer(name: str) -> None:
+    config = TrainingConfiguration(optimizer=name, lr=0.01)  # type: ignore[arg-type]
+    optimizer = config.create_optimizer([torch.zeros(2, requires_grad=True)])
+    assert type(optimizer).__name__.lower() == name
+    assert optimizer.param_groups[0]["lr"] == 0.01
+
+
+def test_schedules_follow_their_formulas() -> None:
+    def lrs(schedule: object, steps: int) -> list[float]:
+        config = TrainingConfiguration.model_validate(
+            {"optimizer": "sgd", "lr": 1.0, "lr_scheduler": schedule}
+        )
+        optimizer = config.create_optimizer([torch.zeros(1, requires_grad=True)])
+        scheduler = config.create_lr_scheduler(optimizer)
+        out = []
+        for _ in range(steps):
+            out.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        return out
+
+    assert lrs({"name": "linear_warmup", "warmup_steps": 4}, 6) == [
+        0.25,
+        0.5,
+        0.75,
+        1,
+        1,
+        1,
+    ]
+    assert lrs({"name": "step", "step_size": 2, "gamma": 0.5}, 5) == [
+        1,
+        1,
+        0.5,
+        0.5,
+        0.25,
+    ]
+    cosine = lrs({"name": "cosine", "total_steps": 4, "min_lr": 0.1}, 6)
+    assert cosine[0] == 1.0 and cosine[2] == pytest.approx(0.55)
+    assert cosine[4:] == [pytest.approx(0.1)] * 2

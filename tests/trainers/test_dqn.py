@@ -1,0 +1,93 @@
+"""DQN: the TD target, and a short run through the real engine System."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.cartpole_curve import TARGET, build_system, first_success
+from engine.events import ModelSynced, TrainingRunFinished
+from engine.model import TrainingModelsDict
+from engine.torch import TorchTrainingModel
+from trainers.dqn import DQNTrainer, QNetwork, Transitions
+
+WAIT = 20.0
+
+
+def wait_for(sub, kind: type, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        event = sub.get(timeout=remaining)
+        if isinstance(event, kind):
+            return event
+    pytest.fail(f"no {kind.__name__} event within {timeout} s")
+
+
+def test_double_dqn_target_stops_at_terminal_states() -> None:
+    torch.manual_seed(0)
+    trainer = DQNTrainer({"seed": 0}, torch_num_threads=None, gamma=0.5)
+    trainer.attach_training_models(
+        TrainingModelsDict({"q_network": TorchTrainingModel(QNetwork(2, 2, [4]))})
+    )
+    with torch.no_grad():
+        for net in (trainer.q_network, trainer.target_network):
+            for p in net.parameters():
+                p.zero_()
+            net.net[-1].bias.copy_(torch.tensor([1.0, 3.0]))
+    batch = Transitions(
+        obs=torch.zeros(2, 2),
+        action=torch.tensor([0, 1]),
+        reward=torch.tensor([1.0, 1.0]),
+        next_obs=torch.zeros(2, 2),
+        terminated=torch.tensor([0.0, 1.0]),
+    )
+    loss, logs = trainer.step(batch)
+    # targets: 1 + 0.5 * 3 = 2.5 (q=1) and 1 (terminal, q=3): errors 1.5 and 2.
+    expected = ((1.5 - 0.5) + (2.0 - 0.5)) / 2
+    assert float(loss.detach()) == pytest.approx(expected)
+    assert logs["q_mean"] == pytest.approx(2.0)
+
+
+def test_dqn_acts_trains_syncs_and_saves_through_the_system(tmp_path: Path) -> None:
+    system, agent = build_system(
+        tmp_path,
+        trainer_args={
+            "min_buffer_size": 200,
+            "episode_data_user": "episodes",
+            "torch_num_threads": None,
+        },
+        training={"batch_size": 32, "training_steps": 4, "seed": 0},
+        network={"hidden_sizes": [16]},
+    )
+    sub = system.events.subscribe()
+    system.start()
+    try:
+        run = wait_for(sub, TrainingRunFinished)
+        sync = wait_for(sub, ModelSynced)
+        assert run.trainer == "dqn" and sync.model == "q_network"
+        path = system.save_state()
+        assert (path / "models" / "q_network.safetensors").exists()
+        assert (path / "trainers" / "dqn" / "optimizer.optim.pt").exists()
+        assert (path / "trainers" / "dqn" / "target_network.safetensors").exists()
+        system.load_state(path)
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+    assert not system.failures
+    assert agent.steps >= 200
+
+
+def test_first_success_needs_a_full_window() -> None:
+    assert first_success([TARGET] * 19) is None
+    assert first_success([0.0] * 20 + [500.0] * 20) == 38
+
+
+@pytest.mark.slow
+def test_cartpole_reaches_mean_475_within_five_minutes() -> None:
+    from benchmarks.cartpole_curve import run
+
+    result = run(max_seconds=300)
+    assert result["reached_after_s"] is not None, result["best_mean20"]

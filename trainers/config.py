@@ -1,0 +1,230 @@
+"""``TrainingConfiguration``: what the config-driven trainer needs to train, checked up front.
+
+A pydantic v2 model (frozen, unknown keys rejected) that a TOML table maps onto
+one to one. It knows how to build the optimizer and LR scheduler it describes;
+torch is imported only then, so validating a configuration stays cheap.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch.optim import Optimizer
+    from torch.optim.lr_scheduler import LRScheduler
+
+OptimizerName: TypeAlias = Literal["adam", "adamw", "sgd", "rmsprop", "adagrad"]
+
+_OPTIMIZER_CLASSES = {
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoSchedule(_Strict):
+    """A constant learning rate."""
+
+    name: Literal["none"] = "none"
+
+    def factor(self, step: int) -> float:
+        """The multiplier of the base learning rate after ``step`` optimizer steps."""
+        del step
+        return 1.0
+
+
+class LinearWarmupSchedule(_Strict):
+    """Ramp linearly up to the base rate over ``warmup_steps``, then hold it.
+
+    Attributes:
+        warmup_steps: Optimizer steps until the full rate.
+    """
+
+    name: Literal["linear_warmup"]
+    warmup_steps: int = Field(ge=1)
+
+    def factor(self, step: int) -> float:
+        """The multiplier of the base learning rate after ``step`` optimizer steps."""
+        return min(1.0, (step + 1) / self.warmup_steps)
+
+
+class CosineSchedule(_Strict):
+    """Optional linear warmup, then cosine decay to ``min_lr`` at ``total_steps``.
+
+    Attributes:
+        total_steps: Optimizer steps (over all runs) at which ``min_lr`` is reached;
+            the rate stays there afterwards.
+        warmup_steps: Linear warmup steps before the decay.
+        min_lr: The final learning rate (absolute, not a fraction).
+    """
+
+    name: Literal["cosine"]
+    total_steps: int = Field(ge=1)
+    warmup_steps: int = Field(default=0, ge=0)
+    min_lr: float = Field(default=0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _warmup_fits(self) -> CosineSchedule:
+        if self.warmup_steps >= self.total_steps:
+            raise ValueError(
+                f"warmup_steps ({self.warmup_steps}) must be less than "
+                f"total_steps ({self.total_steps})"
+            )
+        return self
+
+    def factor(self, step: int, base_lr: float = 1.0) -> float:
+        """The multiplier of ``base_lr`` after ``step`` optimizer steps."""
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        span = self.total_steps - self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        floor = self.min_lr / base_lr if base_lr > 0 else 0.0
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class StepSchedule(_Strict):
+    """Multiply the rate by ``gamma`` every ``step_size`` optimizer steps.
+
+    Attributes:
+        step_size: Optimizer steps between decays.
+        gamma: The decay factor.
+    """
+
+    name: Literal["step"]
+    step_size: int = Field(ge=1)
+    gamma: float = Field(default=0.1, gt=0.0, le=1.0)
+
+    def factor(self, step: int) -> float:
+        """The multiplier of the base learning rate after ``step`` optimizer steps."""
+        return self.gamma ** (step // self.step_size)
+
+
+LRScheduleConfig: TypeAlias = Annotated[
+    NoSchedule | LinearWarmupSchedule | CosineSchedule | StepSchedule,
+    Field(discriminator="name"),
+]
+
+
+class TrainingConfiguration(_Strict):
+    """How the config-driven trainer optimizes (ASTRA-RL's ``TrainingConfiguration``).
+
+    Every field is used: ``batch_size`` is the size of each micro-batch the
+    trainer asks for, ``gradient_accumulation_steps`` micro-batches make one
+    optimizer step, and ``training_steps`` optimizer steps make one run.
+
+    Attributes:
+        lr: Base learning rate.
+        batch_size: Items per micro-batch.
+        optimizer: One of adam, adamw, sgd, rmsprop, adagrad.
+        optimizer_kwargs: Extra keyword arguments of that torch optimizer
+            (e.g. ``{weight_decay = 0.01}``); names are checked.
+        gradient_accumulation_steps: Micro-batches per optimizer step (>= 1).
+        training_steps: Optimizer steps per training run.
+        lr_scheduler: ``{name = "none" | "linear_warmup" | "cosine" | "step", ...}``
+            (or just the name when it needs no parameters); it advances once per
+            optimizer step, across runs.
+        max_grad_norm: Clip the global gradient norm to this (None: no clipping).
+        seed: Seed of the trainer's random generator (None: nondeterministic).
+        log_every: Optimizer steps between metric reports (averaged over them).
+    """
+
+    lr: float = Field(default=1e-3, gt=0.0)
+    batch_size: int = Field(default=32, ge=1)
+    optimizer: OptimizerName = "adamw"
+    optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    training_steps: int = Field(default=1, ge=1)
+    lr_scheduler: LRScheduleConfig = Field(default_factory=NoSchedule)
+    max_grad_norm: float | None = Field(default=None, gt=0.0)
+    seed: int | None = None
+    log_every: int = Field(default=1, ge=1)
+
+    @field_validator("lr_scheduler", mode="before")
+    @classmethod
+    def _schedule_by_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _optimizer_kwargs_exist(self) -> TrainingConfiguration:
+        if not self.optimizer_kwargs:
+            return self
+        accepted = _optimizer_parameters(self.optimizer)
+        if accepted is None:
+            return self
+        unknown = sorted(set(self.optimizer_kwargs) - accepted)
+        if unknown:
+            raise ValueError(
+                f"optimizer_kwargs: {self.optimizer} does not accept "
+                f"{', '.join(unknown)} (accepted: {', '.join(sorted(accepted))})"
+            )
+        return self
+
+    def create_optimizer(self, params: Iterable[torch.Tensor]) -> Optimizer:
+        """Build the configured torch optimizer over ``params``."""
+        import torch.optim
+
+        cls = getattr(torch.optim, _OPTIMIZER_CLASSES[self.optimizer])
+        optimizer: Optimizer = cls(list(params), lr=self.lr, **self.optimizer_kwargs)
+        return optimizer
+
+    def create_lr_scheduler(self, optimizer: Optimizer) -> LRScheduler | None:
+        """Build the configured scheduler for ``optimizer`` (None for "none")."""
+        from torch.optim.lr_scheduler import LambdaLR
+
+        schedule = self.lr_scheduler
+        if isinstance(schedule, NoSchedule):
+            return None
+        factor: Callable[[int], float]
+        if isinstance(schedule, CosineSchedule):
+            lr = self.lr
+            factor = lambda step: schedule.factor(step, lr)  # noqa: E731
+        else:
+            factor = schedule.factor
+        return LambdaLR(optimizer, factor)
+
+
+def _optimizer_parameters(name: str) -> set[str] | None:
+    try:
+        import torch.optim
+    except ImportError:
+        return None
+    cls = getattr(torch.optim, _OPTIMIZER_CLASSES[name])
+    params = inspect.signature(cls.__init__).parameters
+    return {p for p in params if p not in ("self", "params", "lr")}
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """Turn a pydantic error into one line per problem: ``key.path: message``.
+
+    Args:
+        error: The error pydantic raised.
+        prefix: A key path to put in front (e.g. ``"trainers.dqn.training"``).
+
+    Returns:
+        One line per problem.
+    """
+    lines = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(p) for p in (*([prefix] if prefix else []), *item["loc"]))
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{path or '<config>'}: {message}")
+    return lines

@@ -1,0 +1,351 @@
+"""Deep Q-learning on a gymnasium environment with discrete actions (CartPole-v1).
+
+Reads top to bottom: the Q-network, the epsilon-greedy agent that acts with
+the inference copy and collects transitions, and the Double-DQN trainer with a
+Polyak-averaged target network. The agent and the trainer run concurrently on
+the engine's two threads; the trainer syncs fresh weights after every run.
+
+Components (TOML targets): ``trainers.dqn:QNetwork`` (wrapped by
+``engine.torch:TorchTrainingModel``), ``trainers.dqn:DQNAgent`` with
+``engine.gym:GymEnvironment``, an ``engine.data:SequentialBuffer`` replay
+buffer, and ``trainers.dqn:DQNTrainer``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from typing_extensions import override
+
+from engine.data import DataCollector
+from engine.gym import GymAgent
+from engine.model import InferenceModel
+from engine.torch import load_weights, save_weights
+
+from .config import TrainingConfiguration
+from .config_driven import ConfigDrivenTrainer
+
+# ---------------------------------------------------------------------------
+# The network
+
+
+class QNetwork(nn.Module):
+    """An MLP from observations to one Q-value per action.
+
+    Args:
+        obs_dim: Observation size.
+        num_actions: Number of discrete actions.
+        hidden_sizes: Widths of the hidden layers.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int = 4,
+        num_actions: int = 2,
+        hidden_sizes: Sequence[int] = (128, 128),
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = obs_dim
+        for hidden in hidden_sizes:
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, num_actions))
+        self.net = nn.Sequential(*layers)
+
+    @override
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Return Q-values of shape ``(batch, num_actions)``."""
+        return self.net(obs)
+
+
+# ---------------------------------------------------------------------------
+# The agent
+
+
+class DQNAgent(GymAgent[np.ndarray, int]):
+    """Acts epsilon-greedily with the Q-network and collects transitions.
+
+    Each transition is a dict ``{obs, action, reward, next_obs, terminated}``.
+    Episode returns are kept in :attr:`episode_returns` (wall time, return) and,
+    when ``episode_collector`` is set, collected for the trainer to report.
+
+    Args:
+        model: Name of the Q-network's inference model.
+        collector: Name of the replay buffer's collector.
+        num_actions: Number of discrete actions.
+        epsilon_start: Exploration rate at the first step.
+        epsilon_end: Exploration rate after ``epsilon_decay_steps`` steps.
+        epsilon_decay_steps: Agent steps of linear decay.
+        episode_collector: Name of a buffer that receives each episode's return.
+        seed: Seed of the exploration random generator.
+    """
+
+    def __init__(
+        self,
+        model: str = "q_network",
+        collector: str = "replay",
+        num_actions: int = 2,
+        epsilon_start: float = 1.0,
+        epsilon_end: float = 0.05,
+        epsilon_decay_steps: int = 10_000,
+        episode_collector: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= epsilon_end <= 1.0 or not 0.0 <= epsilon_start <= 1.0:
+            raise ValueError("epsilon_start and epsilon_end must be within [0, 1]")
+        if epsilon_decay_steps < 1:
+            raise ValueError(
+                f"epsilon_decay_steps must be >= 1, got {epsilon_decay_steps}"
+            )
+        self.model_name = model
+        self.collector_name = collector
+        self.episode_collector_name = episode_collector
+        self.num_actions = num_actions
+        self.epsilon_start = epsilon_start
+        self.epsilon_end = epsilon_end
+        self.epsilon_decay_steps = epsilon_decay_steps
+        self.random = random.Random(seed)
+        self.steps = 0
+        self.episode_return = 0.0
+        self.episode_returns: list[tuple[float, float]] = []
+        self._obs: np.ndarray | None = None
+        self._action = 0
+
+    @override
+    def on_inference_models_attached(self) -> None:
+        super().on_inference_models_attached()
+        self.q_network: InferenceModel = self.get_inference_model(self.model_name)
+
+    @override
+    def on_data_collectors_attached(self) -> None:
+        super().on_data_collectors_attached()
+        self.collector: DataCollector[dict[str, Any]] = self.get_data_collector(
+            self.collector_name
+        )
+        self.episode_collector: DataCollector[float] | None = (
+            self.get_data_collector(self.episode_collector_name)
+            if self.episode_collector_name is not None
+            else None
+        )
+
+    @property
+    def epsilon(self) -> float:
+        """The current exploration rate."""
+        progress = min(1.0, self.steps / self.epsilon_decay_steps)
+        return self.epsilon_start + (self.epsilon_end - self.epsilon_start) * progress
+
+    def _act(self, obs: np.ndarray) -> int:
+        self.steps += 1
+        self._obs = obs
+        if self.random.random() < self.epsilon:
+            self._action = self.random.randrange(self.num_actions)
+        else:
+            q = self.q_network(torch.from_numpy(np.asarray(obs, np.float32)[None]))
+            self._action = int(q.argmax())
+        return self._action
+
+    @override
+    def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        self.episode_return = 0.0
+        return self._act(obs)
+
+    @override
+    def on_step(
+        self,
+        obs: np.ndarray,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+    ) -> int:
+        self.collector.collect(
+            {
+                "obs": self._obs,
+                "action": self._action,
+                "reward": reward,
+                "next_obs": obs,
+                "terminated": terminated,
+            }
+        )
+        self.episode_return += reward
+        if terminated or truncated:
+            self.episode_returns.append((time.time(), self.episode_return))
+            if self.episode_collector is not None:
+                self.episode_collector.collect(self.episode_return)
+            # The environment resets next and on_reset picks the real action.
+            return 0
+        return self._act(obs)
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save the step count and the exploration generator (JSON)."""
+        version, internal, gauss = self.random.getstate()
+        path.with_suffix(".json").write_text(
+            json.dumps(
+                {
+                    "steps": self.steps,
+                    "random": [version, list(internal), gauss],
+                }
+            )
+        )
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load what :meth:`save_state` wrote."""
+        state = json.loads(path.with_suffix(".json").read_text())
+        self.steps = int(state["steps"])
+        version, internal, gauss = state["random"]
+        self.random.setstate((version, tuple(internal), gauss))
+
+
+# ---------------------------------------------------------------------------
+# The trainer
+
+
+class Transitions(NamedTuple):
+    """A micro-batch of transitions, as tensors."""
+
+    obs: torch.Tensor
+    action: torch.Tensor
+    reward: torch.Tensor
+    next_obs: torch.Tensor
+    terminated: torch.Tensor
+
+
+class DQNTrainer(ConfigDrivenTrainer[Transitions]):
+    """Double DQN with a Polyak-averaged target network.
+
+    Each run takes ``config.training_steps`` optimizer steps on micro-batches of
+    ``config.batch_size`` transitions sampled uniformly from the replay buffer.
+
+    Args:
+        config: Optimizer, batch size and steps per run (a table in TOML).
+        model: Name of the Q-network training model.
+        data_user: Name of the replay buffer.
+        gamma: Discount factor.
+        tau: Target network update rate per optimizer step.
+        double_dqn: Choose next actions with the online network (Double DQN).
+        min_buffer_size: Transitions the buffer must hold before training.
+        min_new_data_count: New transitions needed between runs.
+        episode_data_user: Name of a buffer of episode returns to report as metrics.
+        torch_num_threads: ``torch.set_num_threads`` for the process, so the two
+            engine threads do not fight over cores (None: leave it).
+    """
+
+    def __init__(
+        self,
+        config: TrainingConfiguration | Mapping[str, Any],
+        model: str = "q_network",
+        data_user: str = "replay",
+        gamma: float = 0.99,
+        tau: float = 0.005,
+        double_dqn: bool = True,
+        min_buffer_size: int = 1000,
+        min_new_data_count: int = 0,
+        episode_data_user: str | None = None,
+        torch_num_threads: int | None = 1,
+    ) -> None:
+        super().__init__(config, model, data_user, min_buffer_size, min_new_data_count)
+        if not 0.0 < tau <= 1.0:
+            raise ValueError(f"tau must be within (0, 1], got {tau}")
+        self.model_name = model
+        self.data_user_name = data_user
+        self.episode_data_user_name = episode_data_user
+        self.gamma = gamma
+        self.tau = tau
+        self.double_dqn = double_dqn
+        self._reported_episodes = 0
+        if torch_num_threads is not None:
+            torch.set_num_threads(torch_num_threads)
+
+    @override
+    def on_training_models_attached(self) -> None:
+        super().on_training_models_attached()
+        self.q_network = self.get_torch_training_model(self.model_name).model
+        self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
+
+    @override
+    def batches(self, batch_size: int) -> Iterator[Transitions]:
+        data = self.get_data_user(self.data_user_name).get_data()
+        while True:
+            picks = torch.randint(len(data), (batch_size,), generator=self.generator)
+            items = [data[i] for i in picks.tolist()]
+            yield Transitions(
+                obs=torch.from_numpy(np.stack([t["obs"] for t in items])).float(),
+                action=torch.tensor([t["action"] for t in items], dtype=torch.int64),
+                reward=torch.tensor([t["reward"] for t in items], dtype=torch.float32),
+                next_obs=torch.from_numpy(
+                    np.stack([t["next_obs"] for t in items])
+                ).float(),
+                terminated=torch.tensor(
+                    [t["terminated"] for t in items], dtype=torch.float32
+                ),
+            )
+
+    @override
+    def step(self, batch: Transitions) -> tuple[torch.Tensor, Mapping[str, float]]:
+        q = self.q_network(batch.obs).gather(1, batch.action[:, None]).squeeze(1)
+        with torch.no_grad():
+            next_q_target = self.target_network(batch.next_obs)
+            if self.double_dqn:
+                next_action = self.q_network(batch.next_obs).argmax(1, keepdim=True)
+                next_q = next_q_target.gather(1, next_action).squeeze(1)
+            else:
+                next_q = next_q_target.max(1).values
+            target = batch.reward + self.gamma * (1.0 - batch.terminated) * next_q
+        loss = F.smooth_l1_loss(q, target)
+        return loss, {"q_mean": float(q.detach().mean())}
+
+    @override
+    def after_optimizer_step(self, step: int) -> None:
+        with torch.no_grad():
+            online = list(self.q_network.parameters())
+            target = list(self.target_network.parameters())
+            torch._foreach_lerp_(target, online, self.tau)
+
+    @override
+    def train(self) -> None:
+        super().train()
+        self._report_episodes()
+
+    def _report_episodes(self) -> None:
+        if self.episode_data_user_name is None:
+            return
+        user = self.get_data_user(self.episode_data_user_name)
+        total = user.collected_total
+        if total == self._reported_episodes:
+            return
+        self._reported_episodes = total
+        returns = user.get_data()[-20:]
+        self.log_metrics(
+            {
+                "episode_return": float(returns[-1]),
+                "episode_return_mean20": float(np.mean(returns)),
+                "episodes": float(total),
+            },
+            self.global_step,
+        )
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Also save the target network (safetensors)."""
+        super().save_state(path)
+        save_weights(self.target_network, path / "target_network.safetensors")
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load what :meth:`save_state` wrote."""
+        super().load_state(path)
+        load_weights(self.target_network, path / "target_network.safetensors")
