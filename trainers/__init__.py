@@ -1,5 +1,34 @@
-"""Trainers: the seed ``Trainer`` API, torch trainers, configuration and algorithms."""
+"""Trainers: the seed ``Trainer`` API, torch trainers, configuration and algorithms.
+
+Only :class:`Trainer` is imported eagerly; the torch-based names load on first
+use, so pure-Python runs never import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .base import Trainer
 
-__all__ = ["Trainer"]
+_LAZY = {
+    "TorchTrainer": "trainers.torch",
+    "OptimizersSetup": "trainers.torch",
+    "TrainingConfiguration": "trainers.config",
+    "ConfigDrivenTrainer": "trainers.config_driven",
+}
+
+__all__ = [
+    "ConfigDrivenTrainer",
+    "OptimizersSetup",
+    "TorchTrainer",
+    "Trainer",
+    "TrainingConfiguration",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trainers' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
