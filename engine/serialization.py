@@ -53,6 +53,31 @@ class _Writer:
         self._offset += array.nbytes
         return len(self.arrays) - 1
 
+    def add_rows(self, rows: list[np.ndarray]) -> int:
+        """Store same-shaped arrays as one stacked array without building it in memory."""
+        first = rows[0]
+        pad = -self._offset % _ALIGN
+        if pad:
+            self._stream.write(b"\0" * pad)
+            self._offset += pad
+        start = self._offset
+        for row in rows:
+            if not row.flags.c_contiguous:
+                row = row.copy(order="C")
+            if row.size:
+                self._stream.write(memoryview(row).cast("B"))
+        nbytes = first.nbytes * len(rows)
+        self.arrays.append(
+            {
+                "dtype": first.dtype.str,
+                "shape": [len(rows), *first.shape],
+                "offset": start,
+                "nbytes": nbytes,
+            }
+        )
+        self._offset = start + nbytes
+        return len(self.arrays) - 1
+
 
 def _torch() -> Any:
     # Only look at torch if the program already imported it.
@@ -155,7 +180,7 @@ def _encode_sequence(items: list[Any], out: _Writer, tag: str) -> Any:
             if column is not None:
                 return {"t": tag, "col": kind.__name__, "i": out.add(column)}
         if _homogeneous_arrays(items):
-            return {"t": tag, "col": "nd", "i": out.add(np.stack(items))}
+            return {"t": tag, "col": "nd", "i": out.add_rows(items)}
         if _homogeneous_tensors(items):
             array, dtype = _tensor_to_numpy(_torch().stack(items))
             return {"t": tag, "col": "tensor", "i": out.add(array), "dtype": dtype}

@@ -3,7 +3,8 @@
 The next deadline is the previous deadline plus the interval, never "now plus
 the interval", so time spent in the step or oversleeping does not accumulate
 into drift. A loop that falls far behind (more than ``max_lag_intervals``, for
-example after a debugger stop) starts a fresh schedule instead of bursting.
+example after a debugger stop) skips the ticks it missed instead of bursting,
+and stays on its original grid.
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ class IntervalAdjustor(ABC):
         self._last_reset_time = now
         self._deadline += self._interval
         if now - self._deadline > self._max_lag:
-            self._deadline = now + self._interval
+            # Skip the ticks lost in a long stall but stay on the original grid.
+            self._deadline += (
+                math.ceil((now - self._deadline) / self._interval) * self._interval
+            )
         return elapsed
 
 

@@ -177,11 +177,11 @@ def test_failed_load_leaves_the_running_system_untouched(tmp_path: Path) -> None
         junk = broken / "models" / "scale.txt"
         junk.write_text("not a number")
         manifest = json.loads((broken / "manifest.json").read_text())
-        import hashlib
+        from engine.state_store import CHECKSUM, file_checksum
 
         manifest["files"]["models/scale.txt"] = {
             "size": junk.stat().st_size,
-            "sha256": hashlib.sha256(junk.read_bytes()).hexdigest(),
+            CHECKSUM: file_checksum(junk),
         }
         (broken / "manifest.json").write_text(json.dumps(manifest))
         system.pause()  # keep it still so the comparison below is exact
