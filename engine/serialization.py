@@ -201,7 +201,7 @@ def _encode_sequence(items: list[Any], out: _Writer, tag: str) -> Any:
 
 
 class _Reader:
-    def __init__(self, meta: list[dict[str, Any]], blob: bytearray) -> None:
+    def __init__(self, meta: list[dict[str, Any]], blob: np.ndarray) -> None:
         self._meta = meta
         self._blob = blob
 
@@ -283,9 +283,13 @@ def load(stem: Path) -> Any:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"{stem.with_suffix('.json').name} is not a {FORMAT} file")
     bin_path = stem.with_suffix(".bin")
-    blob = bytearray(bin_path.stat().st_size)
-    with open(bin_path, "rb") as stream:
-        stream.readinto(blob)
+    # np.empty, not bytearray: no zero-filling pass over memory about to be overwritten.
+    blob = np.empty(bin_path.stat().st_size, dtype=np.uint8)
+    with open(bin_path, "rb", buffering=0) as stream:
+        view = memoryview(blob)
+        read = 0
+        while read < len(blob) and (n := stream.readinto(view[read:])):
+            read += n
     try:
         return _decode(doc["tree"], _Reader(doc["arrays"], blob))
     except (KeyError, TypeError, IndexError) as e:
