@@ -1,0 +1,200 @@
+"""Run the performance suite and print one table.
+
+    .venv/bin/python -m benchmarks            # everything (~3 min on 2 cores)
+    .venv/bin/python -m benchmarks --quick    # shorter runs (~1 min)
+    .venv/bin/python -m benchmarks --only 2 --only idle
+    .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
+
+Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
+full run also rewrites ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .figures import NEEDS_REFERENCE, Context, Settings, failed_rows, select
+from .stats import busy_share, machine_cpu_sample
+from .table import MISS, Row, notes_of, render_markdown, render_text, write_results
+
+RESULTS_DIR = procs.BENCH_DIR / "results"
+RESULTS_MD = procs.BENCH_DIR / "RESULTS.md"
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=procs.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def machine_meta(reference_python: str | None) -> dict[str, Any]:
+    """Where and on what the numbers were measured."""
+    ref_version = ""
+    if reference_python:
+        marker = Path(reference_python).parent.parent / ".ready"
+        ref_version = marker.read_text().strip() if marker.is_file() else ""
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "python": sys.version.split()[0],
+        "reference_python": ref_version.split()[0] if ref_version else None,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
+    """RESULTS.md: the latest table and how it was made."""
+    notes = notes_of(rows)
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `.venv/bin/python -m benchmarks` (see `benchmarks/README.md`); do not edit.",
+        "",
+        f"- When: {meta['finished']} ({meta['seconds']:.0f} s run, mode: {meta['mode']})",
+        f"- Commit: `{meta['commit'][:12] or 'unknown'}`{' (with local changes)' if meta['dirty'] else ''}",
+        f"- Machine: {meta['platform']}, {meta['cpus']} CPUs, load average at start "
+        f"{', '.join(f'{x:.2f}' for x in meta['load_average_at_start'])}",
+        f"- Ours on Python {meta['python']}; reference: PAMIQ-Core 0.6.0 on Python "
+        f"{meta['reference_python'] or '(not available)'}",
+        "- Ratio = ours / reference. Targets on `x ref` apply to the ratio.",
+        "",
+        render_markdown(rows),
+        "",
+    ]
+    busy = meta.get("machine_busy_percent_by_figure") or {}
+    if busy:
+        notes = [
+            *notes,
+            "machine busy during each figure (all CPUs, the benchmark included): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in busy.items()),
+        ]
+    if notes:
+        lines += ["Notes:", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="pamiq-console performance suite"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter runs, smaller state"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="FIGURE",
+        help="run only these figures (number or name: 1/step 2/realtime 3/idle "
+        "4/pause 5/sync 6/state 7/console); repeat or comma-separate",
+    )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
+    )
+    parser.add_argument(
+        "--results-dir", type=Path, default=RESULTS_DIR, help="where JSON results go"
+    )
+    parser.add_argument(
+        "--markdown",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        figures = select(args.only)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    settings = Settings(quick=args.quick)
+    reference_python, reason = None, "not measured (--no-reference)"
+    if not args.no_reference and any(f.number in NEEDS_REFERENCE for f in figures):
+        reference_python, reason = procs.reference_python()
+        if reference_python is None:
+            print(f"[bench] PAMIQ-Core: {reason}", file=sys.stderr)
+    ctx = Context(settings, reference_python, reason)
+
+    rows: list[Row] = []
+    machine_busy: dict[str, float] = {}
+    figure_seconds: dict[str, float] = {}
+    for figure in figures:
+        ctx.log(f"[bench] figure {figure.number}: {figure.title}")
+        before = machine_cpu_sample()
+        figure_started = time.perf_counter()
+        try:
+            rows += figure.build(ctx)
+        except Exception as e:
+            ctx.log(f"[bench]   failed: {e}")
+            rows += failed_rows(figure, e)
+        figure_seconds[figure.number] = round(time.perf_counter() - figure_started, 1)
+        busy = busy_share(before, machine_cpu_sample())
+        if busy is not None:
+            machine_busy[figure.number] = round(100.0 * busy, 1)
+            ctx.log(
+                f"[bench]   machine busy {100.0 * busy:.0f} % of all CPUs meanwhile"
+            )
+
+    seconds = time.perf_counter() - started
+    now = dt.datetime.now().astimezone()
+    meta = {
+        **machine_meta(reference_python),
+        "finished": now.isoformat(timespec="seconds"),
+        "seconds": seconds,
+        "mode": "quick" if args.quick else "full",
+        "only": [f.number for f in figures] if args.only else None,
+        "argv": sys.argv[1:] if argv is None else argv,
+        "machine_busy_percent_by_figure": machine_busy,
+        "seconds_by_figure": figure_seconds,
+        "load_average_at_end": list(os.getloadavg()),
+    }
+    print()
+    print(render_text(rows))
+    for note in notes_of(rows):
+        print(f"  note: {note}")
+    if machine_busy:
+        print(
+            "  machine busy (all CPUs, includes the benchmark itself): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in machine_busy.items())
+        )
+    latest, stamped = write_results(
+        rows, meta, args.results_dir, now.strftime("%Y%m%d-%H%M%S")
+    )
+    print(f"\nresults: {latest} (and {stamped.name}); {seconds:.0f} s")
+    write_md = args.markdown == "always" or (
+        args.markdown == "auto" and not args.quick and not args.only
+    )
+    if write_md:
+        RESULTS_MD.write_text(markdown_document(rows, meta), encoding="utf-8")
+        print(f"markdown: {RESULTS_MD}")
+    misses = [r for r in rows if r.status == MISS]
+    if misses:
+        print(f"{len(misses)} figure(s) miss their target", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Our workload programs; each runs in its own process and prints one JSON line."""

@@ -1,0 +1,432 @@
+"""The Textual dashboard of a live run.
+
+Threads and messages:
+
+* A :class:`SnapshotPoller` thread (not an engine thread) takes a status
+  snapshot and drains the event subscription several times a second, then posts
+  one :class:`Snapshot` message; the app applies it to every panel in one batch.
+  The engine only appends events to a bounded queue, so the UI can never slow it.
+* Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
+  report back with :class:`OpFinished` / :class:`RunStopped` messages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import Footer
+
+from engine import System, SystemState
+from engine.events import ErrorOccurred, Event, Metric
+from engine.state_store import list_states
+from engine.status import SystemStatus
+
+from .config import BuiltRun
+from .control_server import state_summary
+from .eventlog import Coalescer, LogLine
+from .widgets import (
+    BuffersPanel,
+    ConfirmQuit,
+    ErrorPanel,
+    EventLogPanel,
+    HelpScreen,
+    LoadPicker,
+    ModelsPanel,
+    StatusHeader,
+    TrainersPanel,
+)
+
+DEFAULT_POLL_HZ = 5.0
+METRIC_HISTORY = 60
+
+
+class Snapshot(Message):
+    """A status snapshot and the events since the previous one.
+
+    Args:
+        status: The system's status.
+        events: Events published since the last snapshot, oldest first.
+        dropped: Events lost because the subscription was full.
+    """
+
+    def __init__(
+        self, status: SystemStatus, events: list[Event], dropped: int = 0
+    ) -> None:
+        super().__init__()
+        self.status = status
+        self.events = events
+        self.dropped = dropped
+
+
+class OpFinished(Message):
+    """A worker finished an operation.
+
+    Args:
+        op: ``pause``, ``resume``, ``save`` or ``load``.
+        ok: Whether it worked.
+        detail: What happened (a path, or the error).
+    """
+
+    def __init__(self, op: str, ok: bool, detail: str) -> None:
+        super().__init__()
+        self.op = op
+        self.ok = ok
+        self.detail = detail
+
+
+class RunStopped(Message):
+    """The system stopped after the console asked it to (final state saved)."""
+
+
+class SnapshotPoller(threading.Thread):
+    """Posts a :class:`Snapshot` to the app ``hz`` times a second.
+
+    Args:
+        system: The system to watch.
+        app: Where to post.
+        hz: Snapshots per second.
+    """
+
+    def __init__(
+        self, system: System, app: App[Any], hz: float = DEFAULT_POLL_HZ
+    ) -> None:
+        super().__init__(name="console-poller", daemon=True)
+        self._system = system
+        self._app = app
+        self._period = 1.0 / hz
+        self._halt = threading.Event()
+        self._subscription = system.events.subscribe(maxsize=20_000)
+        self._dropped_seen = 0
+
+    def snapshot(self) -> Snapshot:
+        """Take one snapshot now."""
+        events = self._subscription.drain()
+        dropped = self._subscription.dropped - self._dropped_seen
+        self._dropped_seen += dropped
+        return Snapshot(self._system.status(), events, dropped)
+
+    def run(self) -> None:
+        """Post snapshots until stopped."""
+        while not self._halt.wait(self._period):
+            self._app.post_message(self.snapshot())
+
+    def stop(self) -> None:
+        """Stop posting and unsubscribe."""
+        self._halt.set()
+        self._subscription.close()
+
+
+class ConsoleApp(App[int]):
+    """The operator console of one system.
+
+    Args:
+        system: The (started) system to show and control.
+        poll_hz: Snapshots per second (>= 4 keeps the dashboard lively).
+        live: Start the poller; tests that feed snapshots by hand pass False.
+        clock: Wall-clock source for "ago" columns (tests freeze it).
+        exit_when_stopped: Leave when the system stops cleanly on its own
+            (``max_uptime``, ``pamiq-console shutdown``); errors keep it open.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pamiq-console"
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause/Resume"),
+        Binding("space", "toggle_pause", "Pause/Resume", show=False),
+        Binding("s", "save", "Save"),
+        Binding("l", "load", "Load"),
+        Binding("q", "request_quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+c", "stop_now", "Stop now", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        system: System,
+        *,
+        poll_hz: float = DEFAULT_POLL_HZ,
+        live: bool = True,
+        clock: Callable[[], float] = _time.time,
+        exit_when_stopped: bool = True,
+    ) -> None:
+        super().__init__()
+        self.system = system
+        self.poll_hz = poll_hz
+        self.live = live
+        self.clock = clock
+        self.exit_when_stopped = exit_when_stopped
+        self.status: SystemStatus | None = None
+        self.busy: str = ""
+        self.snapshots_applied = 0
+        self.stop_requested = False
+        self._poller: SnapshotPoller | None = None
+        self._coalescer = Coalescer(window=1.0)
+        self._metrics: dict[str, dict[str, deque[float]]] = defaultdict(dict)
+        self._tracebacks: dict[str, str] = {}
+
+    # -- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, error panel, buffers and models, trainers, event log, footer."""
+        yield StatusHeader(id="header")
+        yield ErrorPanel(id="errors")
+        with Horizontal(id="top"):
+            with Vertical(id="buffers-box", classes="box"):
+                yield BuffersPanel(id="buffers")
+            with Vertical(id="models-box", classes="box"):
+                yield ModelsPanel(id="models")
+        yield TrainersPanel(id="trainers", classes="box")
+        yield EventLogPanel(id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Title the boxes and start the poller."""
+        self.query_one("#buffers-box").border_title = "buffers"
+        self.query_one("#models-box").border_title = "models"
+        self.query_one("#trainers").border_title = "trainers"
+        self.query_one("#events").border_title = "events"
+        if self.live:
+            self._poller = SnapshotPoller(self.system, self, self.poll_hz)
+            self.apply_snapshot(self._poller.snapshot())
+            self._poller.start()
+
+    def on_unmount(self) -> None:
+        """Stop the poller."""
+        if self._poller is not None:
+            self._poller.stop()
+
+    # -- snapshots ----------------------------------------------------------------
+
+    def on_snapshot(self, message: Snapshot) -> None:
+        """Apply a snapshot posted by the poller (ignored once the app is closing)."""
+        if self._is_closing_down():
+            return
+        try:
+            self.apply_snapshot(message)
+        except NoMatches:
+            # A snapshot that arrived while the screen was being torn down: the
+            # next one (if any) brings the same data, so nothing is lost.
+            return
+
+    def _is_closing_down(self) -> bool:
+        return self._exit or not self.is_running
+
+    def apply_snapshot(self, snapshot: Snapshot, now: float | None = None) -> None:
+        """Update every panel from one snapshot, in one batch."""
+        now = self.clock() if now is None else now
+        lines: list[LogLine] = []
+        for event in snapshot.events:
+            if isinstance(event, Metric):
+                history = self._metrics[event.source].setdefault(
+                    event.name, deque(maxlen=METRIC_HISTORY)
+                )
+                history.append(event.value)
+                continue
+            if isinstance(event, ErrorOccurred) and event.traceback:
+                self._tracebacks[event.message] = event.traceback
+            lines.extend(self._coalescer.feed(event, now))
+        lines.extend(self._coalescer.flush(now))
+        if snapshot.dropped:
+            lines.append(
+                LogLine(
+                    now, "console", f"{snapshot.dropped} event(s) not shown (burst)"
+                )
+            )
+        status = snapshot.status
+        self.status = status
+        with self.batch_update():
+            header = self.query_one(StatusHeader)
+            header.busy = self.busy
+            header.update_status(status)
+            self.query_one(ErrorPanel).show_errors(status.errors, self._tracebacks)
+            self.query_one(BuffersPanel).update_status(status)
+            self.query_one(ModelsPanel).update_status(status, now)
+            self.query_one(TrainersPanel).update_status(status, self._metric_views())
+            self.query_one(EventLogPanel).add_lines(lines)
+        self.snapshots_applied += 1
+        if (
+            status.state == SystemState.STOPPED.value
+            and self.exit_when_stopped
+            and not self.stop_requested
+            and not status.errors
+        ):
+            self.exit(0)
+
+    def _metric_views(self) -> dict[str, tuple[str | None, list[float]]]:
+        views: dict[str, tuple[str | None, list[float]]] = {}
+        for trainer, metrics in self._metrics.items():
+            name = "loss" if "loss" in metrics else next(iter(metrics), None)
+            views[trainer] = (name, list(metrics[name]) if name else [])
+        return views
+
+    def log_line(self, kind: str, text: str) -> None:
+        """Add a console line to the event log."""
+        self.query_one(EventLogPanel).add_lines([LogLine(self.clock(), kind, text)])
+
+    # -- operations -----------------------------------------------------------------
+
+    def _begin(self, op: str, label: str) -> bool:
+        if self.busy:
+            self.notify(
+                f"busy ({self.busy}); try again in a moment", severity="warning"
+            )
+            return False
+        if self.system.state in (SystemState.STOPPING, SystemState.STOPPED):
+            self.notify(
+                f"cannot {op}: the system is {self.system.state.value}",
+                severity="warning",
+            )
+            return False
+        self.busy = label
+        self._show_busy()
+        return True
+
+    def _show_busy(self) -> None:
+        header = self.query_one(StatusHeader)
+        header.busy = self.busy
+        if self.status is not None:
+            header.update_status(self.status)
+
+    def action_toggle_pause(self) -> None:
+        """Pause a running system, or resume a paused one."""
+        if self.system.state is SystemState.PAUSED:
+            if self._begin("resume", "resuming..."):
+                self.run_operation("resume")
+        elif self._begin("pause", "pausing..."):
+            self.run_operation("pause")
+
+    def action_save(self) -> None:
+        """Save the state now."""
+        if self._begin("save", "saving..."):
+            self.run_operation("save")
+
+    def action_load(self) -> None:
+        """Open the state picker."""
+        states_dir = Path(self.system.store.states_dir)
+        states = [
+            state_summary(i.path, i.manifest, i.problem)
+            for i in list_states(states_dir)
+        ]
+
+        def chosen(path: Path | None) -> None:
+            if path is not None and self._begin("load", "loading..."):
+                self.run_operation("load", path)
+
+        self.push_screen(LoadPicker(states, states_dir), chosen)
+
+    def action_help(self) -> None:
+        """Show the help."""
+        self.push_screen(HelpScreen())
+
+    def action_request_quit(self) -> None:
+        """Ask, then stop the run with a final save and leave."""
+        if self.system.state is SystemState.STOPPED:
+            self.exit(self._exit_code())
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stop_run()
+
+        self.push_screen(ConfirmQuit(), answered)
+
+    def action_stop_now(self) -> None:
+        """Ctrl-C: stop in order (final save) without asking."""
+        if self.system.state is SystemState.STOPPED:
+            self.exit(self._exit_code())
+            return
+        self.stop_run()
+
+    def stop_run(self) -> None:
+        """Stop the system (final save) in a worker, then leave."""
+        if self.stop_requested:
+            return
+        self.stop_requested = True
+        self.busy = "stopping: saving the final state..."
+        self._show_busy()
+        self._stop_worker()
+
+    @work(thread=True, group="stop")
+    def _stop_worker(self) -> None:
+        self.system.shutdown("quit from the console")
+        self.system.wait()
+        self.post_message(RunStopped())
+
+    def on_run_stopped(self, _: RunStopped) -> None:
+        """Leave once the final state is saved."""
+        self.exit(self._exit_code())
+
+    def _exit_code(self) -> int:
+        return 1 if self.system.failures else 0
+
+    @work(thread=True, group="ops")
+    def run_operation(self, op: str, path: Path | None = None) -> None:
+        """Run a blocking operation off the UI thread and report with :class:`OpFinished`."""
+        try:
+            if op == "pause":
+                self.system.pause()
+                detail = "paused"
+            elif op == "resume":
+                self.system.resume()
+                detail = "resumed"
+            elif op == "save":
+                detail = f"saved {self.system.save_state().name}"
+            elif op == "load" and path is not None:
+                self.system.load_state(path)
+                detail = f"loaded {path.name}"
+            else:
+                raise ValueError(f"unknown operation {op!r}")
+        except Exception as e:
+            self.post_message(OpFinished(op, False, f"{type(e).__name__}: {e}"))
+        else:
+            self.post_message(OpFinished(op, True, detail))
+
+    def on_op_finished(self, message: OpFinished) -> None:
+        """Clear the busy mark and tell the user."""
+        self.busy = ""
+        self._show_busy()
+        if message.ok:
+            self.notify(message.detail, timeout=3)
+        else:
+            self.notify(
+                f"{message.op} failed: {message.detail}", severity="error", timeout=8
+            )
+            self.log_line("error", f"{message.op} failed: {message.detail}")
+
+
+def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
+    """Run the engine with the dashboard in this process until the run stops.
+
+    Returns:
+        The exit code: 0 after a clean stop, 1 if a thread failed.
+    """
+    from .runner import Run, stop_on_signals
+
+    run = Run(built)
+    run.start()
+    try:
+        with stop_on_signals(built.system):
+            app = ConsoleApp(built.system, poll_hz=poll_hz)
+            app.run()
+    finally:
+        run.stop_and_wait("console exiting")
+        run.close()
+    import sys
+
+    print(run.describe(), file=sys.stderr)
+    for failure in built.system.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if built.system.status().last_save:
+        print(f"last state: {built.system.status().last_save}", file=sys.stderr)
+    return run.exit_code

@@ -1,0 +1,427 @@
+"""The ``pamiq-console`` command line (Typer). Commands stay thin; the work lives elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.state_store import (
+    StateError,
+    list_states,
+    prune_states,
+    read_manifest,
+    verify_state,
+)
+
+from . import config as config_mod
+from .control_client import (
+    DEFAULT_RUNS_ROOT,
+    ControlClient,
+    ControlError,
+    NoRunError,
+    find_live_run,
+)
+from .control_server import state_summary
+from .render import (
+    format_time,
+    human_duration,
+    human_size,
+    states_table,
+    status_renderable,
+)
+from .rundir import RunDirError, find_runs, read_run_info
+
+app = typer.Typer(
+    name="pamiq-console",
+    help="Run, watch and control continual-learning systems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+states_app = typer.Typer(
+    help="Inspect and prune saved states (offline).", no_args_is_help=True
+)
+app.add_typer(states_app, name="states")
+
+EXIT_CONFIG = 2
+EXIT_NO_RUN = 1
+
+ConfigArg = Annotated[
+    Path, typer.Argument(help="The run's TOML config file.", show_default=False)
+]
+RunOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--run", help="Run directory (default: the newest live run under ./runs)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON result.")]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    print(message, file=sys.stderr)
+    return typer.Exit(code)
+
+
+def _load_config(
+    path: Path, overrides: dict[str, Any] | None = None
+) -> config_mod.BuiltRun:
+    try:
+        return config_mod.load(path, overrides)
+    except config_mod.ConfigError as e:
+        raise _fail(str(e), EXIT_CONFIG) from None
+
+
+# -- run and validate -------------------------------------------------------------
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Check a config completely (imports, arguments, types, names) without running it."""
+    built = _load_config(config)
+    s = built.settings
+    counts = {
+        "models": len(built.system.models),
+        "buffers": len(built.system.data_users),
+        "trainers": len(built.system.trainers),
+    }
+    parts = ", ".join(f"{n} {k}" for k, n in counts.items())
+    print(
+        f"{config}: ok (run '{s.name}': {parts}; run dir {s.run_dir}, states {s.states_dir})"
+    )
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    headless: Annotated[
+        bool, typer.Option(help="No dashboard; log events to stderr.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Load the newest saved state first.")
+    ] = False,
+    load: Annotated[
+        Path | None, typer.Option("--load", help="Load this state first.")
+    ] = None,
+    max_uptime: Annotated[
+        float | None, typer.Option(help="Stop after this many engine seconds.")
+    ] = None,
+    time_scale: Annotated[
+        float | None, typer.Option(help="Engine seconds per real second.")
+    ] = None,
+    states_dir: Annotated[
+        Path | None, typer.Option(help="Where states are saved.")
+    ] = None,
+) -> None:
+    """Start a run: the dashboard with the engine in this process (or --headless)."""
+    if resume and load is not None:
+        raise _fail("give --resume or --load STATE, not both", EXIT_CONFIG)
+    overrides: dict[str, Any] = {
+        "max_uptime": max_uptime,
+        "time_scale": time_scale,
+        "states_dir": None if states_dir is None else str(states_dir),
+        "resume": True if resume else None,
+    }
+    built = _load_config(config, overrides)
+    if load is not None:
+        try:
+            verify_state(load)
+        except StateError as e:
+            raise _fail(f"--load: {e}", EXIT_CONFIG) from None
+        built.settings = config_mod.with_launch(
+            built.settings, saved_state_path=load.absolute()
+        )
+        built.system.config = built.settings.launch
+    try:
+        if headless:
+            from .runner import run_headless
+
+            code = run_headless(built)
+        else:
+            from .app import run_dashboard
+
+            code = run_dashboard(built)
+    except (StateError, RunDirError) as e:
+        raise _fail(f"cannot start: {e}", EXIT_CONFIG) from None
+    raise typer.Exit(code)
+
+
+# -- talking to a live run ----------------------------------------------------------
+
+
+def _request(run_dir: Path | None, op: str, **args: Any) -> Any:
+    try:
+        info = find_live_run(run_dir, DEFAULT_RUNS_ROOT)
+        return ControlClient(info.socket).request(op, **args)
+    except NoRunError as e:
+        raise _fail(str(e), EXIT_NO_RUN) from None
+    except ControlError as e:
+        raise _fail(f"{op} failed: {e}", EXIT_NO_RUN) from None
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=1, default=str))
+
+
+@app.command()
+def status(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
+    """Show a live run's status."""
+    result = _request(run_dir, "status")
+    if as_json:
+        _print_json(result)
+    else:
+        _out().print(status_renderable(result))
+
+
+@app.command()
+def pause(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
+    """Pause a live run (returns once every thread has paused)."""
+    result = _request(run_dir, "pause")
+    _print_json(result) if as_json else print(f"paused (state: {result['state']})")
+
+
+@app.command()
+def resume(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
+    """Resume a paused run."""
+    result = _request(run_dir, "resume")
+    _print_json(result) if as_json else print(f"resumed (state: {result['state']})")
+
+
+@app.command()
+def save(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
+    """Save a live run's state now."""
+    result = _request(run_dir, "save")
+    _print_json(result) if as_json else print(f"saved {result['path']}")
+
+
+@app.command("load")
+def load_cmd(
+    state: Annotated[
+        str,
+        typer.Argument(help="State name or path in the run's states dir, or 'latest'."),
+    ],
+    run_dir: RunOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a saved state into a live run (verified first; refused states change nothing)."""
+    local = Path(state)
+    if state not in ("latest", "newest") and local.exists():
+        state = str(local.absolute())
+    result = _request(run_dir, "load", state=state)
+    _print_json(result) if as_json else print(f"loaded {result['path']}")
+
+
+@app.command()
+def shutdown(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
+    """Stop a live run in order (it saves a final state)."""
+    result = _request(run_dir, "shutdown")
+    _print_json(result) if as_json else print(f"stopping (state: {result['state']})")
+
+
+@app.command()
+def events(
+    run_dir: RunOpt = None,
+    limit: Annotated[int, typer.Option(help="How many recent events.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a live run's most recent events."""
+    result = _request(run_dir, "events", limit=limit)
+    if as_json:
+        _print_json(result)
+        return
+    for event in result:
+        rest = {
+            k: v
+            for k, v in event.items()
+            if k not in ("kind", "wall_time", "traceback")
+        }
+        fields = " ".join(f"{k}={v}" for k, v in rest.items())
+        print(f"{format_time(event['wall_time'])} {event['kind']:<12} {fields}")
+
+
+# -- offline state tools ------------------------------------------------------------
+
+StatesDirOpt = Annotated[
+    Path | None, typer.Option("--states-dir", help="A states directory.")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Use this config's states directory.")
+]
+
+
+def _states_dir(
+    states_dir: Path | None, run_dir: Path | None, config: Path | None
+) -> Path:
+    given = [x for x in (states_dir, run_dir, config) if x is not None]
+    if len(given) > 1:
+        raise _fail("give only one of --states-dir, --run and --config", EXIT_CONFIG)
+    if states_dir is not None:
+        return states_dir
+    if run_dir is not None:
+        info = read_run_info(run_dir)
+        if info is not None and info.states_dir is not None:
+            return info.states_dir
+        return run_dir / "states"
+    if config is not None:
+        try:
+            raw = config_mod.load_toml(config)
+            return config_mod.resolve_settings(raw, config).states_dir
+        except config_mod.ConfigError as e:
+            raise _fail(str(e), EXIT_CONFIG) from None
+    runs = find_runs(DEFAULT_RUNS_ROOT)
+    if runs and runs[0].states_dir is not None:
+        return runs[0].states_dir
+    raise _fail(
+        "no states directory: give --states-dir DIR, --run DIR or --config FILE",
+        EXIT_CONFIG,
+    )
+
+
+def _state_path(state: str, states_dir: Path) -> Path:
+    local = Path(state)
+    if local.is_dir() or local.is_absolute():
+        return local
+    return states_dir / state
+
+
+@states_app.command("list")
+def states_list(
+    states_dir: StatesDirOpt = None,
+    run_dir: RunOpt = None,
+    config: ConfigOpt = None,
+    verify: Annotated[
+        bool, typer.Option(help="Check every file's checksum too.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List saved states, oldest first."""
+    directory = _states_dir(states_dir, run_dir, config)
+    infos = list_states(directory)
+    summaries = [state_summary(i.path, i.manifest, i.problem) for i in infos]
+    verified: dict[str, str] | None = None
+    if verify:
+        verified = {}
+        for info in infos:
+            if info.problem:
+                continue
+            try:
+                verify_state(info.path)
+                verified[info.name] = ""
+            except StateError as e:
+                verified[info.name] = str(e)
+    if as_json:
+        for s in summaries:
+            if verified is not None and s["name"] in verified:
+                s["verified"] = not verified[s["name"]]
+        _print_json(summaries)
+        return
+    if not summaries:
+        print(f"no states in {directory}")
+        return
+    out = _out()
+    out.print(f"[bold]{directory}[/]: {len(summaries)} state(s)")
+    out.print(states_table(summaries, verified))
+
+
+@states_app.command("show")
+def states_show(
+    state: Annotated[
+        str, typer.Argument(help="State name (in the states dir) or path.")
+    ],
+    states_dir: StatesDirOpt = None,
+    run_dir: RunOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a state's manifest: times, counters, components and files."""
+    base = (
+        _states_dir(states_dir, run_dir, config)
+        if not Path(state).is_dir()
+        else Path(".")
+    )
+    path = _state_path(state, base)
+    try:
+        manifest = read_manifest(path)
+    except StateError as e:
+        raise _fail(str(e), EXIT_NO_RUN) from None
+    if as_json:
+        _print_json(manifest)
+        return
+    summary = state_summary(path, manifest)
+    out = _out()
+    table = Table(show_header=False, box=None)
+    table.add_row("state", str(path))
+    table.add_row("name", str(manifest.get("name", "-")))
+    table.add_row("created", str(manifest.get("created", "-")))
+    table.add_row("uptime", human_duration(manifest.get("uptime")))
+    table.add_row("steps", f"{manifest.get('steps', '-')}")
+    table.add_row("size", human_size(summary["size"]))
+    table.add_row("components", ", ".join(manifest.get("components", [])))
+    out.print(table)
+    files = Table("file", "size", "sha256")
+    for rel, meta in sorted(manifest.get("files", {}).items()):
+        files.add_row(
+            rel, human_size(meta.get("size", 0)), str(meta.get("sha256", ""))[:16]
+        )
+    out.print(files)
+
+
+@states_app.command("verify")
+def states_verify(
+    state: Annotated[
+        str, typer.Argument(help="State name (in the states dir) or path.")
+    ],
+    states_dir: StatesDirOpt = None,
+    run_dir: RunOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Check every file of a state against its manifest (exit 1 if it fails)."""
+    base = (
+        _states_dir(states_dir, run_dir, config)
+        if not Path(state).is_dir()
+        else Path(".")
+    )
+    path = _state_path(state, base)
+    try:
+        manifest = verify_state(path)
+    except StateError as e:
+        raise _fail(f"✗ {e}", EXIT_NO_RUN) from None
+    print(f"✓ {path}: {len(manifest['files'])} file(s) verified")
+
+
+@states_app.command("prune")
+def states_prune(
+    keep: Annotated[
+        int,
+        typer.Option("--keep", min=0, help="How many of the newest states to keep."),
+    ],
+    states_dir: StatesDirOpt = None,
+    run_dir: RunOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete all but the newest N complete states."""
+    directory = _states_dir(states_dir, run_dir, config)
+    removed = prune_states(directory, keep)
+    for path in removed:
+        print(f"removed {path}")
+    left = len([i for i in list_states(directory) if not i.problem])
+    print(f"{len(removed)} state(s) removed, {left} kept in {directory}")
+
+
+def main() -> None:
+    """Entry point of the ``pamiq-console`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,302 @@
+"""The control endpoint of a live run: newline-delimited JSON over a Unix socket.
+
+Each request is one JSON object on one line, answered by one line::
+
+    {"op": "status"}                  -> {"ok": true, "result": {...}}
+    {"op": "load", "state": "X.state"} -> {"ok": false, "error": "..."}
+
+An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``,
+``resume``, ``save``, ``load`` (``state``: a name or path inside the run's
+states directory, or ``"latest"``), ``states``, ``events`` (``limit``) and
+``shutdown``. A malformed request gets an error reply; nothing a client sends
+can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
+See docs/console.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socketserver
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from engine import System
+from engine.control import PauseTimeoutError, SystemStoppedError
+from engine.events import Event
+from engine.state_store import StateError, list_states, newest_state
+
+MAX_REQUEST_BYTES = 64 * 1024
+OPS = (
+    "ping",
+    "status",
+    "pause",
+    "resume",
+    "save",
+    "load",
+    "states",
+    "events",
+    "shutdown",
+)
+
+
+class RequestError(Exception):
+    """A request that cannot be served (sent back as ``{"ok": false}``)."""
+
+
+def state_summary(
+    path: Path, manifest: dict[str, Any], problem: str = ""
+) -> dict[str, Any]:
+    """The manifest data shown for a state (by ``states`` and the load picker)."""
+    size = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
+    return {
+        "name": path.name,
+        "path": str(path),
+        "created": manifest.get("created"),
+        "created_unix": manifest.get("created_unix"),
+        "uptime": manifest.get("uptime"),
+        "steps": manifest.get("steps"),
+        "size": size,
+        "components": manifest.get("components", []),
+        "problem": problem,
+    }
+
+
+class ControlHandler:
+    """Serves requests against one system (transport-independent; tests call it directly).
+
+    Args:
+        system: The running system.
+        run_info: Extra data returned by ``status`` under ``run``.
+        history: How many recent events ``events`` can return.
+    """
+
+    def __init__(
+        self, system: System, run_info: dict[str, Any] | None = None, history: int = 500
+    ) -> None:
+        self.system = system
+        self.run_info = dict(run_info or {})
+        self._events: deque[Event] = deque(maxlen=history)
+        self._remove_callback = system.events.add_callback(self._events.append)
+        self._ops: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "ping": lambda _: {"pid": os.getpid()},
+            "status": self._status,
+            "pause": self._pause,
+            "resume": self._resume,
+            "save": self._save,
+            "load": self._load,
+            "states": self._states,
+            "events": self._recent_events,
+            "shutdown": self._shutdown,
+        }
+
+    def close(self) -> None:
+        """Stop recording events."""
+        self._remove_callback()
+
+    @property
+    def states_dir(self) -> Path:
+        """The run's states directory."""
+        return Path(self.system.store.states_dir)
+
+    def handle_line(self, line: bytes | str) -> dict[str, Any]:
+        """Parse one request line and return the reply object (never raises)."""
+        request_id = None
+        try:
+            try:
+                request = json.loads(line)
+            except (ValueError, UnicodeDecodeError) as e:
+                raise RequestError(f"malformed request: not JSON ({e})") from None
+            if not isinstance(request, dict):
+                raise RequestError("malformed request: expected a JSON object")
+            request_id = request.get("id")
+            return self._with_id(request_id, self.handle(request))
+        except RequestError as e:
+            return self._with_id(request_id, {"ok": False, "error": str(e)})
+
+    @staticmethod
+    def _with_id(request_id: Any, reply: dict[str, Any]) -> dict[str, Any]:
+        if request_id is not None:
+            reply["id"] = request_id
+        return reply
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Serve a parsed request; errors become ``{"ok": false, "error": ...}``."""
+        op = request.get("op")
+        if not isinstance(op, str):
+            return {"ok": False, "error": "malformed request: missing 'op'"}
+        handler = self._ops.get(op)
+        if handler is None:
+            return {
+                "ok": False,
+                "error": f"unknown op {op!r} (known: {', '.join(OPS)})",
+            }
+        try:
+            return {"ok": True, "result": handler(request)}
+        except RequestError as e:
+            return {"ok": False, "error": str(e)}
+        except (StateError, SystemStoppedError, PauseTimeoutError) as e:
+            return {"ok": False, "error": str(e)}
+        except Exception as e:  # never let a request take the run down
+            return {"ok": False, "error": f"{op} failed: {type(e).__name__}: {e}"}
+
+    # -- operations -------------------------------------------------------------
+
+    def _status(self, _: dict[str, Any]) -> dict[str, Any]:
+        result = self.system.status().to_dict()
+        result["run"] = {**self.run_info, "states_dir": str(self.states_dir)}
+        return result
+
+    def _pause(self, request: dict[str, Any]) -> dict[str, Any]:
+        timeout = request.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or timeout <= 0
+        ):
+            raise RequestError("'timeout' must be a positive number of seconds")
+        self.system.pause(timeout)
+        return {"state": self.system.state.value}
+
+    def _resume(self, _: dict[str, Any]) -> dict[str, Any]:
+        self.system.resume()
+        return {"state": self.system.state.value}
+
+    def _save(self, _: dict[str, Any]) -> dict[str, Any]:
+        path = self.system.save_state()
+        return {"path": str(path), "name": path.name}
+
+    def resolve_state(self, state: Any) -> Path:
+        """The state directory a ``load`` names, if it lies inside the states directory.
+
+        Raises:
+            RequestError: If it is not a string, lies elsewhere, or does not exist.
+        """
+        if not isinstance(state, str) or not state:
+            raise RequestError("'state' must be a state name or path")
+        root = self.states_dir.resolve()
+        if state in ("latest", "newest"):
+            newest = newest_state(root)
+            if newest is None:
+                raise RequestError(f"no saved state in {root}")
+            return newest
+        candidate = Path(state)
+        if not candidate.is_absolute():
+            candidate = root / candidate
+        resolved = candidate.resolve()
+        if resolved.parent != root:
+            raise RequestError(
+                f"{state}: not a state of this run (states must be in {root})"
+            )
+        if not resolved.is_dir():
+            raise RequestError(f"{state}: no such state in {root}")
+        return resolved
+
+    def _load(self, request: dict[str, Any]) -> dict[str, Any]:
+        path = self.resolve_state(request.get("state"))
+        self.system.load_state(path)
+        return {"path": str(path), "name": path.name}
+
+    def _states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            state_summary(info.path, info.manifest, info.problem)
+            for info in list_states(self.states_dir)
+        ]
+
+    def _recent_events(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        limit = request.get("limit", 50)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise RequestError("'limit' must be a non-negative integer")
+        events = list(self._events)
+        return [e.to_dict() for e in events[len(events) - min(limit, len(events)) :]]
+
+    def _shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
+        self.system.shutdown("shutdown requested over the control socket")
+        return {"state": self.system.state.value}
+
+
+class _StreamHandler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    @override
+    def handle(self) -> None:
+        while True:
+            try:
+                line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
+            except OSError:
+                return
+            if not line:
+                return
+            if len(line) > MAX_REQUEST_BYTES and not line.endswith(b"\n"):
+                self._reply({"ok": False, "error": "request too long"})
+                return
+            if not line.strip():
+                continue
+            if not self._reply(self.server.handler.handle_line(line)):
+                return
+
+    def _reply(self, reply: dict[str, Any]) -> bool:
+        try:
+            self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+            self.wfile.flush()
+        except OSError:
+            return False
+        return True
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, handler: ControlHandler) -> None:
+        self.handler = handler
+        super().__init__(path, _StreamHandler)
+
+
+class ControlServer:
+    """Serves a :class:`ControlHandler` on a Unix socket (0600) in a background thread.
+
+    Args:
+        handler: What answers requests.
+        socket_path: Where to listen (its directory should be 0700).
+    """
+
+    def __init__(self, handler: ControlHandler, socket_path: Path) -> None:
+        self.handler = handler
+        self.socket_path = socket_path
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind, restrict the socket to its owner, and serve in a daemon thread.
+
+        Raises:
+            OSError: If the socket cannot be bound.
+        """
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        self._server = _Server(str(self.socket_path), self.handler)
+        # The directory is 0700, so nobody else can reach it before the chmod.
+        os.chmod(self.socket_path, 0o600)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="control-socket",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and remove the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        self.handler.close()

@@ -1,0 +1,163 @@
+"""One-line renderings of engine events, with bursts of frequent events coalesced.
+
+Shared by ``run --headless`` (stderr) and the dashboard's event log. Syncs and
+training runs can happen hundreds of times a second;
+they are summed up per source over a short window ("synced values x37") so the
+log stays readable. Metrics are not logged here (they feed the sparklines and
+``metrics.jsonl``).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+
+from engine.events import (
+    ErrorOccurred,
+    Event,
+    LogMessage,
+    Metric,
+    ModelSynced,
+    StateLoaded,
+    StateSaved,
+    SystemStateChanged,
+    TrainabilityChanged,
+    TrainingRunFinished,
+)
+
+COALESCED_KINDS = frozenset({"sync", "training"})
+_QUIET_STATES = frozenset({"pausing", "resuming"})
+_QUIET_LOGS = frozenset({"paused", "resumed"})
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A rendered event.
+
+    Attributes:
+        wall_time: When it happened (seconds since the epoch).
+        kind: The event kind (``sync``, ``saved``, ``error``...).
+        text: The message, without a timestamp.
+        count: How many events the line stands for.
+    """
+
+    wall_time: float
+    kind: str
+    text: str
+    count: int = 1
+
+    def stamped(self) -> str:
+        """``HH:MM:SS kind text``."""
+        clock = _time.strftime("%H:%M:%S", _time.localtime(self.wall_time))
+        return f"{clock} {self.kind:<12} {self.text}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def format_event(event: Event) -> str | None:
+    """The text of one event, or None for events that are not logged."""
+    if isinstance(event, ModelSynced):
+        return f"model {event.model} synced to v{event.version} ({_ms(event.duration)})"
+    if isinstance(event, TrainingRunFinished):
+        return f"trainer {event.trainer} run {event.run} took {_ms(event.duration)}"
+    if isinstance(event, TrainabilityChanged):
+        # Flips with every run; the trainers panel shows it continuously.
+        return None
+    if isinstance(event, StateSaved):
+        return (
+            f"saved {event.path} in {_ms(event.duration)} "
+            f"(paused {_ms(event.paused_for)})"
+        )
+    if isinstance(event, StateLoaded):
+        return f"loaded {event.path}"
+    if isinstance(event, ErrorOccurred):
+        return f"{event.thread}: {event.message}"
+    if isinstance(event, SystemStateChanged):
+        return None if event.state in _QUIET_STATES else f"system {event.state}"
+    if isinstance(event, LogMessage):
+        return None if event.message in _QUIET_LOGS else event.message
+    if isinstance(event, Metric):
+        return None
+    return str(event.to_dict())
+
+
+def _source(event: Event) -> str:
+    for attr in ("model", "trainer"):
+        value = getattr(event, attr, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+@dataclass
+class _Burst:
+    first: float
+    count: int
+    last: Event
+    text: str
+
+
+@dataclass
+class Coalescer:
+    """Turns events into log lines, summing bursts of frequent kinds.
+
+    The first event of a (kind, source) pair is shown at once; later ones within
+    ``window`` seconds are summed into one line when the window closes.
+
+    Args:
+        window: Seconds over which frequent events are summed.
+    """
+
+    window: float = 1.0
+    _bursts: dict[tuple[str, str], _Burst] = field(default_factory=dict)
+
+    def feed(self, event: Event, now: float | None = None) -> list[LogLine]:
+        """Take one event; return lines ready to show."""
+        now = _time.time() if now is None else now
+        text = format_event(event)
+        lines = self.flush(now)
+        if text is None:
+            return lines
+        if event.kind not in COALESCED_KINDS:
+            # Close open bursts first so the log stays in order.
+            lines.extend(self.flush(now, force=True))
+            lines.append(LogLine(event.wall_time, event.kind, text))
+            return lines
+        key = (event.kind, _source(event))
+        burst = self._bursts.get(key)
+        if burst is None:
+            # Show the first at once; open a window for the ones that follow.
+            self._bursts[key] = _Burst(now, 0, event, text)
+            lines.append(LogLine(event.wall_time, event.kind, text))
+        else:
+            burst.count += 1
+            burst.last = event
+            burst.text = text
+        return lines
+
+    def flush(self, now: float | None = None, force: bool = False) -> list[LogLine]:
+        """Return summaries of windows that have closed (all of them if ``force``)."""
+        now = _time.time() if now is None else now
+        lines = []
+        for key, burst in list(self._bursts.items()):
+            if not force and now - burst.first < self.window:
+                continue
+            if burst.count == 0 or force:
+                del self._bursts[key]
+                if burst.count == 0:
+                    continue
+            else:
+                # Keep summing: a steady stream gives one line per window.
+                self._bursts[key] = _Burst(now, 0, burst.last, burst.text)
+            suffix = f" (x{burst.count})" if burst.count > 1 else ""
+            lines.append(
+                LogLine(
+                    burst.last.wall_time,
+                    burst.last.kind,
+                    burst.text + suffix,
+                    burst.count,
+                )
+            )
+        return lines

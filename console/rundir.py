@@ -1,0 +1,191 @@
+"""Run directories: where a live run keeps its control socket, ``run.json`` and metrics.
+
+Layout of ``runs/<name>/`` (mode 0700)::
+
+    run.json        pid, name, config, states_dir, socket, started/stopped times
+    control.sock    the control endpoint (0600), unless the path is too long
+    metrics.jsonl   one JSON object per trainer metric
+    states/         saved states (the default states directory)
+
+A Unix socket path must fit in ``sun_path`` (108 bytes on Linux, including the
+terminating NUL). When ``<run_dir>/control.sock`` is longer than that, the
+socket lives in a private 0700 directory under ``$XDG_RUNTIME_DIR`` (or
+``/tmp/pamiq-console-<uid>``) and ``run.json`` points to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import time as _time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RUN_INFO = "run.json"
+SOCKET_NAME = "control.sock"
+METRICS = "metrics.jsonl"
+SUN_PATH_MAX = 107  # 108 bytes including the NUL
+
+
+class RunDirError(Exception):
+    """The run directory cannot be used (one-line message)."""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _private_dir(path: Path) -> Path:
+    """Create (or check) a directory only we may enter."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise RunDirError(f"{path}: not a directory owned by this user")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def socket_path_for(run_dir: Path) -> Path:
+    """The control socket path for ``run_dir`` (a short fallback if it would be too long)."""
+    path = run_dir.absolute() / SOCKET_NAME
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    short_dir = Path(base) / f"pamiq-console-{os.getuid()}"
+    digest = hashlib.sha256(os.fsencode(run_dir.absolute())).hexdigest()[:16]
+    return short_dir / f"{digest}.sock"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What ``run.json`` says about a run.
+
+    Attributes:
+        run_dir: The run directory.
+        data: The parsed ``run.json``.
+    """
+
+    run_dir: Path
+    data: dict[str, Any]
+
+    @property
+    def pid(self) -> int:
+        """The run's process id (0 if unknown)."""
+        return int(self.data.get("pid", 0))
+
+    @property
+    def socket(self) -> Path:
+        """The control socket."""
+        return Path(self.data.get("socket") or self.run_dir / SOCKET_NAME)
+
+    @property
+    def states_dir(self) -> Path | None:
+        """The run's states directory."""
+        value = self.data.get("states_dir")
+        return Path(value) if value else None
+
+    @property
+    def live(self) -> bool:
+        """Whether the process is alive, has not said it stopped, and its socket exists."""
+        return (
+            self.data.get("stopped") is None
+            and self.pid > 0
+            and pid_alive(self.pid)
+            and self.socket.exists()
+        )
+
+
+def read_run_info(run_dir: Path) -> RunInfo | None:
+    """Read ``run_dir/run.json`` (None if missing or unreadable)."""
+    try:
+        data = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return RunInfo(run_dir, data) if isinstance(data, dict) else None
+
+
+def find_runs(runs_root: Path) -> list[RunInfo]:
+    """Every run directory under ``runs_root`` with a ``run.json``, newest start first."""
+    if not runs_root.is_dir():
+        return []
+    infos = []
+    for child in runs_root.iterdir():
+        if child.is_dir():
+            info = read_run_info(child)
+            if info is not None:
+                infos.append(info)
+    return sorted(infos, key=lambda i: float(i.data.get("started", 0)), reverse=True)
+
+
+class RunDir:
+    """A live run's directory, owned by this process while it runs.
+
+    Args:
+        path: The run directory (created 0700 if needed).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.absolute()
+        self.socket_path = socket_path_for(self.path)
+        self._data: dict[str, Any] = {}
+
+    @property
+    def metrics_path(self) -> Path:
+        """Where trainer metrics are appended."""
+        return self.path / METRICS
+
+    def acquire(self, **info: Any) -> None:
+        """Claim the directory for this process and write ``run.json``.
+
+        Raises:
+            RunDirError: If another live process owns it or it cannot be made private.
+        """
+        try:
+            _private_dir(self.path)
+            existing = read_run_info(self.path)
+            if existing is not None and existing.live and existing.pid != os.getpid():
+                raise RunDirError(
+                    f"{self.path}: run already live (pid {existing.pid}); stop it "
+                    "first or give this run another name"
+                )
+            if self.socket_path.parent != self.path:
+                _private_dir(self.socket_path.parent)
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+        except OSError as e:
+            raise RunDirError(f"{self.path}: {e.strerror or e}") from None
+        self._data = {
+            "pid": os.getpid(),
+            "started": _time.time(),
+            "stopped": None,
+            "socket": str(self.socket_path),
+            **{k: str(v) if isinstance(v, Path) else v for k, v in info.items()},
+        }
+        self._write()
+
+    def release(self, exit_code: int) -> None:
+        """Record that the run stopped and remove the socket."""
+        with contextlib.suppress(OSError):
+            self.socket_path.unlink()
+        self._data.update(stopped=_time.time(), exit_code=exit_code)
+        with contextlib.suppress(OSError):
+            self._write()
+
+    def _write(self) -> None:
+        target = self.path / RUN_INFO
+        tmp = target.with_name(f".{RUN_INFO}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(self._data, indent=1), encoding="utf-8")
+        tmp.replace(target)

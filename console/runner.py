@@ -1,0 +1,219 @@
+"""A live run: the system, its run directory, control endpoint and metrics log.
+
+:class:`Run` is shared by ``run --headless`` (:func:`run_headless`) and the
+dashboard. It owns everything that lives exactly as long as the engine does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine import System
+from engine.events import Metric, Subscription
+
+from .config import BuiltRun
+from .control_server import ControlHandler, ControlServer
+from .eventlog import Coalescer, LogLine
+from .rundir import RunDir
+
+
+class MetricsWriter:
+    """Appends every trainer metric to ``metrics.jsonl`` from its own thread.
+
+    Args:
+        system: Whose events to read.
+        path: The file to append to.
+    """
+
+    def __init__(self, system: System, path: Path) -> None:
+        self.path = path
+        self._sub: Subscription = system.events.subscribe(maxsize=100_000)
+        self._thread = threading.Thread(
+            target=self._loop, name="metrics-writer", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start writing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write what is queued and stop."""
+        self._sub.close()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            while not self._sub.closed:
+                first = self._sub.get(timeout=None)
+                batch = ([first] if first is not None else []) + self._sub.drain()
+                for event in batch:
+                    if isinstance(event, Metric):
+                        out.write(json.dumps(event.to_dict()) + "\n")
+                out.flush()
+
+
+class Run:
+    """Runs a built config: run directory, engine, control socket, metrics.
+
+    Args:
+        built: The validated, built configuration.
+    """
+
+    def __init__(self, built: BuiltRun) -> None:
+        self.built = built
+        self.settings = built.settings
+        self.system: System = built.system
+        self.run_dir = RunDir(self.settings.run_dir)
+        self.handler: ControlHandler | None = None
+        self.server: ControlServer | None = None
+        self.metrics: MetricsWriter | None = None
+        self._started = False
+
+    def start(self) -> None:
+        """Claim the run directory, start the engine, then serve the control socket.
+
+        Raises:
+            RunDirError: If the run directory is in use.
+            StateError: If the state to load (``--load``/``--resume``) is refused.
+            OSError: If the socket cannot be bound.
+        """
+        settings = self.settings
+        self.run_dir.acquire(
+            name=settings.name,
+            config=str(settings.config_path.absolute()),
+            states_dir=str(Path(settings.states_dir).absolute()),
+            cwd=str(Path.cwd()),
+        )
+        try:
+            if settings.metrics:
+                self.metrics = MetricsWriter(self.system, self.run_dir.metrics_path)
+                self.metrics.start()
+            self.system.start()
+            self._started = True
+            self.handler = ControlHandler(
+                self.system,
+                {
+                    "name": settings.name,
+                    "pid": os.getpid(),
+                    "run_dir": str(self.run_dir.path),
+                    "config": str(settings.config_path),
+                },
+            )
+            self.server = ControlServer(self.handler, self.run_dir.socket_path)
+            self.server.start()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def exit_code(self) -> int:
+        """0 after a clean stop, 1 if a thread failed."""
+        return 1 if self.system.failures else 0
+
+    def stop_and_wait(self, reason: str = "requested") -> None:
+        """Stop the engine in order (final save) and wait for it."""
+        self.system.shutdown(reason)
+        if self._started:
+            self.system.wait()
+
+    def close(self) -> None:
+        """Release everything (call after the engine stopped)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
+        self.run_dir.release(self.exit_code)
+
+    def describe(self) -> str:
+        """One line saying where the run lives."""
+        return (
+            f"run '{self.settings.name}' (pid {os.getpid()}): run dir {_rel(self.run_dir.path)}, "
+            f"states {_rel(Path(self.settings.states_dir))}, socket {_rel(self.run_dir.socket_path)}"
+        )
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@contextlib.contextmanager
+def stop_on_signals(system: System) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM stop the system in order instead of killing it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        system.shutdown(f"{signal.Signals(signum).name} received")
+
+    previous = {
+        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
+    """Run without a UI, logging one line per event (bursts summed) to ``stream``.
+
+    Returns:
+        The exit code: 0 after a clean stop, 1 if a thread failed.
+    """
+    out = sys.stderr if stream is None else stream
+    system = built.system
+    run = Run(built)
+    subscription = system.events.subscribe(maxsize=10_000)
+    coalescer = Coalescer(window=1.0)
+
+    def emit(lines: list[LogLine]) -> None:
+        for line in lines:
+            print(line.stamped(), file=out, flush=True)
+
+    with stop_on_signals(system):
+        try:
+            run.start()
+        except BaseException:
+            subscription.close()
+            raise
+        print(run.describe(), file=out, flush=True)
+        next_rate_sample = 0.0
+        try:
+            while True:
+                event = subscription.get(timeout=0.25)
+                if time.monotonic() >= next_rate_sample:
+                    # Keep the engine's rate samples fresh for `status` requests.
+                    system.steps_per_second()
+                    next_rate_sample = time.monotonic() + 0.25
+                if event is not None:
+                    emit(coalescer.feed(event))
+                    continue
+                emit(coalescer.flush())
+                if system.wait(timeout=0):
+                    for event in subscription.drain():
+                        emit(coalescer.feed(event))
+                    break
+            emit(coalescer.flush(force=True))
+        finally:
+            subscription.close()
+            run.stop_and_wait("console exiting")
+            run.close()
+    for failure in system.failures:
+        print(f"error: {failure}", file=out, flush=True)
+    return run.exit_code

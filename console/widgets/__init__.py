@@ -1,0 +1,22 @@
+"""Dashboard widgets, one module per area of the screen."""
+
+from .buffers import BuffersPanel
+from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
+from .errors import ErrorPanel
+from .event_log import EventLogPanel
+from .header import StatusHeader
+from .models import ModelsPanel
+from .trainers import TrainerCard, TrainersPanel
+
+__all__ = [
+    "BuffersPanel",
+    "ConfirmQuit",
+    "ErrorPanel",
+    "EventLogPanel",
+    "HelpScreen",
+    "LoadPicker",
+    "ModelsPanel",
+    "StatusHeader",
+    "TrainerCard",
+    "TrainersPanel",
+]

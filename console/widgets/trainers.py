@@ -1,0 +1,132 @@
+"""Trainers: each condition as have/need with a check mark, why not, runs, loss sparkline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Sparkline, Static
+
+from engine.status import SystemStatus, TrainerStatus
+
+from ..render import human_duration
+
+
+def _mark(ok: bool) -> tuple[str, str]:
+    return ("✓", "bold green") if ok else ("✗", "bold red")
+
+
+def trainer_text(name: str, trainer: TrainerStatus) -> Text:
+    """The text part of a trainer card."""
+    c = trainer.condition
+    text = Text()
+    text.append(name, style="bold")
+    text.append("  ")
+    if c.trainable:
+        text.append("✓ trainable", style="bold green")
+    else:
+        text.append("✗ waiting", style="bold red")
+        if c.reason:
+            text.append(f": {c.reason}", style="red")
+    text.append(
+        f"   runs {trainer.runs:,}   last run {human_duration(trainer.last_duration)}"
+    )
+    text.append("\n")
+    if c.data_user is None:
+        text.append("  no data condition (always trainable)", style="dim")
+    else:
+        size_ok = c.buffer_size >= c.min_buffer_size
+        new_ok = c.new_data >= c.min_new_data_count
+        text.append(f"  buffer {c.data_user}: ")
+        text.append(f"{c.buffer_size:,}/{c.min_buffer_size:,} ")
+        text.append(*_mark(size_ok))
+        text.append("   new data: ")
+        text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
+        text.append(*_mark(new_ok))
+    if trainer.custom_condition:
+        text.append("   (custom is_trainable: may not be the whole story)", style="dim")
+    return text
+
+
+def metric_text(metric: str | None, values: Sequence[float]) -> Text:
+    """The label next to the sparkline."""
+    if metric is None or not values:
+        return Text("  no metrics yet", style="dim")
+    return Text.assemble(("  " + metric, "bold"), f" {values[-1]:.4g}")
+
+
+class TrainerCard(Widget):
+    """One trainer: its condition text and a sparkline of its loss.
+
+    Args:
+        trainer_name: The trainer's name.
+    """
+
+    DEFAULT_CSS = """
+    TrainerCard { height: auto; }
+    """
+
+    def __init__(self, trainer_name: str) -> None:
+        super().__init__(classes="trainer-card")
+        self.trainer_name = trainer_name
+        self._latest: tuple[TrainerStatus, str | None, Sequence[float]] | None = None
+        self._shown: object = None
+
+    def compose(self) -> ComposeResult:
+        """The text, then the metric label and sparkline."""
+        text, label, data = Text(), Text(), []
+        if self._latest is not None:
+            trainer, metric, values = self._latest
+            text = trainer_text(self.trainer_name, trainer)
+            label = metric_text(metric, values)
+            data = list(values)
+        yield Static(text, classes="trainer-text")
+        with Horizontal(classes="trainer-metric"):
+            yield Static(label, classes="metric-label")
+            yield Sparkline(data, classes="loss-sparkline")
+
+    def update_trainer(
+        self, trainer: TrainerStatus, metric: str | None, values: Sequence[float]
+    ) -> None:
+        """Render the trainer's status and metric history (kept until mounted)."""
+        self._latest = (trainer, metric, values)
+        if not self.children:
+            return  # compose() renders it
+        if self._shown == (trainer, len(values), values[-1] if values else None):
+            return
+        self._shown = (trainer, len(values), values[-1] if values else None)
+        self.query_one(".trainer-text", Static).update(
+            trainer_text(self.trainer_name, trainer), layout=False
+        )
+        self.query_one(".metric-label", Static).update(
+            metric_text(metric, values), layout=False
+        )
+        sparkline = self.query_one(Sparkline)
+        data = list(values)
+        if list(sparkline.data or []) != data:
+            sparkline.data = data
+
+
+class TrainersPanel(VerticalScroll):
+    """A card per trainer, created as trainers appear in snapshots."""
+
+    def update_status(
+        self,
+        status: SystemStatus,
+        metrics: dict[str, tuple[str | None, Sequence[float]]],
+    ) -> None:
+        """Render every trainer; ``metrics`` maps a trainer to (metric name, history)."""
+        cards = {card.trainer_name: card for card in self.query(TrainerCard)}
+        for name in status.trainers:
+            if name not in cards:
+                card = TrainerCard(name)
+                self.mount(card)
+                cards[name] = card
+        if not status.trainers and not self.query(".no-trainers"):
+            self.mount(Static(Text("no trainers", style="dim"), classes="no-trainers"))
+        for name, trainer in status.trainers.items():
+            metric, values = metrics.get(name, (None, ()))
+            cards[name].update_trainer(trainer, metric, values)

@@ -1,0 +1,255 @@
+"""The dashboard against a real engine: every panel and key binding (Textual Pilot)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from console_helpers import bandit_config, sync, wait_for
+from rich.console import Console
+from textual.widget import Widget
+
+from console import config as config_mod
+from console.app import ConsoleApp
+from console.widgets import (
+    BuffersPanel,
+    ConfirmQuit,
+    ErrorPanel,
+    EventLogPanel,
+    HelpScreen,
+    LoadPicker,
+    ModelsPanel,
+    StatusHeader,
+    TrainersPanel,
+)
+from engine import System, SystemState
+from engine.state_store import list_states
+
+SIZE = (120, 40)
+
+
+def text_of(widget: Widget) -> str:
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    if isinstance(widget, EventLogPanel):
+        return "\n".join(strip.text for strip in widget.lines)
+    if isinstance(widget, TrainersPanel):
+        return "\n".join(text_of(w) for w in widget.query("Static"))
+    console.print(widget.content)  # type: ignore[attr-defined]
+    return console.export_text()
+
+
+@pytest.fixture
+def system(config_file: Callable[..., Path]) -> Iterator[System]:
+    built = config_mod.load(config_file())
+    built.system.start()
+    yield built.system
+    built.system.shutdown("test over")
+    assert built.system.wait(timeout=30)
+
+
+def states_of(system: System) -> list[str]:
+    return [i.name for i in list_states(system.store.states_dir) if not i.problem]
+
+
+@sync
+async def test_panels_show_the_running_system(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.status is not None
+                and app.status.trainers["values"].runs >= 2
+                and "values" in app._metrics
+            ),
+            what="training runs",
+        )
+        await wait_for(
+            pilot,
+            lambda: "synced" in text_of(app.query_one(EventLogPanel)),
+            what="sync line",
+        )
+        header = text_of(app.query_one(StatusHeader))
+        assert (
+            "tiny" in header
+            and "ACTIVE" in header
+            and "steps/s" in header
+            and "time scale x1" in header
+        )
+        buffers = text_of(app.query_one(BuffersPanel))
+        assert "pulls" in buffers and "/200" in buffers and "█" in buffers
+        trainers = text_of(app.query_one(TrainersPanel))
+        assert (
+            "values" in trainers and "buffer pulls:" in trainers and "/20 " in trainers
+        )
+        assert "loss" in trainers
+        assert "✓" in trainers or "✗" in trainers
+        models = text_of(app.query_one(ModelsPanel))
+        assert "values" in models and " ago" in models
+        assert app.query_one(ErrorPanel).display is False
+        # The footer lists the keys.
+        keys = {b.key for b in app.BINDINGS}
+        assert {"p", "space", "s", "l", "q", "question_mark"} <= keys
+
+
+@sync
+async def test_refreshes_at_least_four_times_a_second(system: System) -> None:
+    app = ConsoleApp(system, poll_hz=5.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshots_applied >= 1)
+        start, first = time.monotonic(), app.snapshots_applied
+        await wait_for(pilot, lambda: app.snapshots_applied >= first + 8)
+        assert (app.snapshots_applied - first) / (time.monotonic() - start) >= 4.0
+
+
+@sync
+@pytest.mark.parametrize("key", ["p", "space"])
+async def test_pause_and_resume_keys(system: System, key: str) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        await wait_for(pilot, lambda: system.state is SystemState.PAUSED, what="paused")
+        await wait_for(pilot, lambda: "PAUSED" in text_of(app.query_one(StatusHeader)))
+        await wait_for(pilot, lambda: app.busy == "", what="pause finished")
+        await pilot.press(key)
+        await wait_for(
+            pilot, lambda: system.state is SystemState.ACTIVE, what="resumed"
+        )
+        await wait_for(
+            pilot, lambda: "system paused" in text_of(app.query_one(EventLogPanel))
+        )
+
+
+@sync
+async def test_save_key(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(states_of(system)) == 1, what="a saved state")
+        await wait_for(pilot, lambda: "saved " in text_of(app.query_one(EventLogPanel)))
+
+
+@sync
+async def test_load_key_opens_a_picker_and_loads(system: System) -> None:
+    saved = system.save_state()
+    loaded = system.events.subscribe()
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoadPicker))
+        picker = app.screen
+        assert isinstance(picker, LoadPicker)
+        assert [s["name"] for s in picker.states] == [saved.name]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LoadPicker))
+        await wait_for(
+            pilot,
+            lambda: any(e.kind == "loaded" for e in loaded.drain()),
+            what="a StateLoaded event",
+        )
+        await wait_for(pilot, lambda: app.busy == "")
+
+
+@sync
+async def test_load_picker_escape_cancels(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoadPicker))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LoadPicker))
+        assert app.busy == "" and system.state is SystemState.ACTIVE
+
+
+@sync
+async def test_help_key(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+@sync
+async def test_quit_asks_and_no_keeps_running(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmQuit))
+        assert system.state is SystemState.ACTIVE and app.is_running
+
+
+@sync
+async def test_quit_yes_stops_with_a_final_save(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, what="app exit", timeout=30)
+    assert app.return_value == 0
+    assert system.state is SystemState.STOPPED
+    assert len(states_of(system)) == 1
+
+
+@sync
+async def test_ctrl_c_stops_with_a_final_save(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not app.is_running, what="app exit", timeout=30)
+    assert app.return_value == 0
+    assert system.state is SystemState.STOPPED and len(states_of(system)) == 1
+
+
+@sync
+async def test_external_stop_closes_the_app(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshots_applied >= 1)
+        system.shutdown("stopped from elsewhere")
+        await wait_for(pilot, lambda: not app.is_running, what="app exit", timeout=30)
+    assert app.return_value == 0
+
+
+@sync
+async def test_thread_error_shows_an_error_panel(tmp_path: Path, parts: str) -> None:
+    trainers = (
+        f'\n[trainers.bad]\ntarget = "{parts}:ExplodingTrainer"\nmessage = "kaboom"\n'
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(bandit_config(tmp_path, trainers=trainers))
+    system = config_mod.load(path).system
+    system.start()
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.query_one(ErrorPanel).display,
+            what="error panel",
+            timeout=30,
+        )
+        text = text_of(app.query_one(ErrorPanel))
+        assert "kaboom" in text and "thread failed" in text
+        await wait_for(pilot, lambda: system.state is SystemState.STOPPED, timeout=30)
+        await pilot.pause()
+        assert app.is_running  # the console stays so the error can be read
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_value == 1
+
+
+@sync
+async def test_busy_operations_do_not_overlap(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        app.busy = "saving..."
+        await pilot.press("p")
+        await pilot.pause()
+        assert system.state is SystemState.ACTIVE
+        app.busy = ""

@@ -1,0 +1,252 @@
+"""Every subcommand through Typer's CliRunner (the heavy run loops are patched here;
+they run for real in test_e2e.py and test_app.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from typer.testing import CliRunner
+
+from console import app as app_mod
+from console import runner as runner_mod
+from console.cli import app
+from console.config import BuiltRun
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Any:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+# -- run ------------------------------------------------------------------------------
+
+
+def test_run_headless_passes_the_overridden_config(
+    config_file: Callable[..., Path],
+) -> None:
+    seen: list[BuiltRun] = []
+
+    def fake(built: BuiltRun) -> int:
+        seen.append(built)
+        return 0
+
+    with mock.patch.object(runner_mod, "run_headless", fake):
+        result = invoke(
+            "run",
+            config_file(),
+            "--headless",
+            "--max-uptime",
+            "3",
+            "--time-scale",
+            "2",
+            "--resume",
+        )
+    assert result.exit_code == 0, result.output
+    config = seen[0].system.config
+    assert (config.max_uptime, config.time_scale, config.resume) == (3.0, 2.0, True)
+
+
+def test_run_opens_the_dashboard_without_headless(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    seen: list[BuiltRun] = []
+    with mock.patch.object(app_mod, "run_dashboard", lambda b: seen.append(b) or 1):
+        result = invoke("run", config_file(), "--states-dir", tmp_path / "elsewhere")
+    assert result.exit_code == 1
+    assert seen[0].system.store.states_dir == tmp_path / "elsewhere"
+
+
+def test_run_load_and_resume_conflict(config_file: Callable[..., Path]) -> None:
+    result = invoke("run", config_file(), "--resume", "--load", "x")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "give --resume or --load STATE, not both"
+
+
+def test_run_refuses_a_bad_state_to_load(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    result = invoke(
+        "run", config_file(), "--headless", "--load", tmp_path / "missing.state"
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("--load: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_reports_config_errors_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[system]\nnmae = 'x'\n")
+    result = invoke("run", path, "--headless")
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"{path}: system.nmae: unknown key (did you mean 'name'?)"
+    )
+
+
+def test_validate_ok(config_file: Callable[..., Path]) -> None:
+    result = invoke("validate", config_file())
+    assert result.exit_code == 0
+    assert "ok (run 'tiny': 1 models, 1 buffers, 1 trainers" in result.stdout
+
+
+# -- live-run commands ------------------------------------------------------------------
+
+
+def test_live_commands_readable(live_run: Any) -> None:
+    run_dir = str(live_run.run_dir.path)
+    result = invoke("status", "--run", run_dir)
+    assert result.exit_code == 0, result.output
+    assert (
+        "tiny" in result.stdout
+        and "pulls" in result.stdout
+        and "values" in result.stdout
+    )
+    result = invoke("pause", "--run", run_dir)
+    assert result.stdout.strip() == "paused (state: paused)"
+    result = invoke("save", "--run", run_dir)
+    assert result.stdout.startswith("saved ") and result.exit_code == 0
+    saved = Path(result.stdout.split(" ", 1)[1].strip())
+    result = invoke("load", saved.name, "--run", run_dir)
+    assert result.stdout.strip() == f"loaded {saved}"
+    result = invoke("load", saved, "--run", run_dir)  # a path works as well
+    assert result.exit_code == 0
+    result = invoke("resume", "--run", run_dir)
+    assert result.stdout.strip() == "resumed (state: active)"
+    result = invoke("events", "--run", run_dir, "--limit", "50")
+    assert "saved" in result.stdout and "loaded" in result.stdout
+    result = invoke("shutdown", "--run", run_dir)
+    assert result.stdout.startswith("stopping")
+    assert live_run.system.wait(timeout=30)
+
+
+def test_live_commands_json(live_run: Any) -> None:
+    run_dir = str(live_run.run_dir.path)
+    status = json.loads(invoke("status", "--run", run_dir, "--json").stdout)
+    assert status["name"] == "tiny" and "buffers" in status
+    assert json.loads(invoke("pause", "--run", run_dir, "--json").stdout) == {
+        "state": "paused"
+    }
+    saved = json.loads(invoke("save", "--run", run_dir, "--json").stdout)
+    assert Path(saved["path"]).is_dir()
+    loaded = json.loads(invoke("load", "latest", "--run", run_dir, "--json").stdout)
+    assert loaded["name"] == saved["name"]
+    assert json.loads(invoke("resume", "--run", run_dir, "--json").stdout) == {
+        "state": "active"
+    }
+    assert isinstance(
+        json.loads(invoke("events", "--run", run_dir, "--json").stdout), list
+    )
+    assert "state" in json.loads(invoke("shutdown", "--run", run_dir, "--json").stdout)
+
+
+def test_load_errors_are_one_line(live_run: Any) -> None:
+    result = invoke("load", "nope.state", "--run", str(live_run.run_dir.path))
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("load failed: nope.state: no such state")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["pause"],
+        ["resume"],
+        ["save"],
+        ["load", "x"],
+        ["shutdown"],
+        ["events"],
+    ],
+)
+def test_no_run_listening(command: list[str], in_tmp_cwd: Path) -> None:
+    result = invoke(*command)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"no run is listening under {in_tmp_cwd / 'runs'}"
+    result = invoke(*command, "--run", in_tmp_cwd / "ghost")
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("no run is listening")
+
+
+def test_default_run_is_the_newest_live_one_under_runs(in_tmp_cwd: Path) -> None:
+    from console_helpers import bandit_config
+
+    from console import config as config_mod
+    from console.runner import Run
+
+    path = in_tmp_cwd / "c.toml"
+    path.write_text(
+        bandit_config(in_tmp_cwd).replace(f'run_dir = "{in_tmp_cwd / "run"}"', "")
+    )
+    run = Run(config_mod.load(path))
+    run.start()
+    try:
+        assert run.run_dir.path == in_tmp_cwd / "runs" / "tiny"
+        result = invoke("status", "--json")
+        assert result.exit_code == 0
+        assert json.loads(result.stdout)["run"]["run_dir"] == str(
+            in_tmp_cwd / "runs" / "tiny"
+        )
+    finally:
+        run.stop_and_wait()
+        run.close()
+    assert invoke("status").exit_code == 1
+
+
+# -- offline state tools ---------------------------------------------------------------
+
+
+@pytest.fixture
+def three_states(live_run: Any) -> Path:
+    for _ in range(3):
+        live_run.system.save_state()
+    live_run.stop_and_wait()
+    return Path(live_run.system.store.states_dir)
+
+
+def test_states_list_show_verify_prune(three_states: Path, live_run: Any) -> None:
+    states = sorted(p.name for p in three_states.iterdir())
+    assert len(states) == 4  # three saves and the final one
+    result = invoke("states", "list", "--states-dir", three_states)
+    assert result.exit_code == 0 and "4 state(s)" in result.stdout
+    result = invoke(
+        "states", "list", "--run", live_run.run_dir.path, "--verify", "--json"
+    )
+    listed = json.loads(result.stdout)
+    assert [s["name"] for s in listed] == states and all(s["verified"] for s in listed)
+    result = invoke("states", "show", states[0], "--states-dir", three_states)
+    assert (
+        result.exit_code == 0
+        and "components" in result.stdout
+        and "manifest" not in result.stderr
+    )
+    shown = json.loads(
+        invoke("states", "show", three_states / states[0], "--json").stdout
+    )
+    assert shown["name"] == "tiny"
+    result = invoke("states", "verify", states[-1], "--states-dir", three_states)
+    assert result.exit_code == 0 and result.stdout.startswith("✓")
+    victim = next((three_states / states[1]).rglob("*.json"))
+    victim.write_text(victim.read_text() + " ")
+    result = invoke("states", "verify", states[1], "--states-dir", three_states)
+    assert result.exit_code == 1 and "truncated or changed" in result.stderr
+    result = invoke("states", "prune", "--keep", "2", "--states-dir", three_states)
+    assert result.exit_code == 0 and "2 state(s) removed, 2 kept" in result.stdout
+    assert sorted(p.name for p in three_states.iterdir()) == states[2:]
+
+
+def test_states_from_a_config(config_file: Callable[..., Path], tmp_path: Path) -> None:
+    result = invoke("states", "list", "--config", config_file())
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"no states in {tmp_path / 'run' / 'states'}"
+
+
+def test_states_needs_a_directory(in_tmp_cwd: Path) -> None:
+    result = invoke("states", "list")
+    assert result.exit_code == 2
+    assert "give --states-dir DIR, --run DIR or --config FILE" in result.stderr

@@ -1,0 +1,298 @@
+"""Config loading: valid configs build; every kind of mistake is one line and exit 2."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from console_helpers import ROOT, bandit_config
+from typer.testing import CliRunner
+
+from console import config as config_mod
+from console.cli import app
+from engine import FixedIntervalInteraction
+
+runner = CliRunner()
+
+
+def test_minimal_sample_builds_a_system() -> None:
+    built = config_mod.load(ROOT / "sample_configs" / "minimal.toml", cwd=ROOT)
+    system = built.system
+    assert set(system.models) == {"values"}
+    assert set(system.data_users) == {"pulls"}
+    assert set(system.trainers) == {"values"}
+    assert isinstance(system.interaction, FixedIntervalInteraction)
+    assert built.settings.run_dir == ROOT / "runs" / "minimal"
+    assert built.settings.states_dir == ROOT / "runs" / "minimal" / "states"
+    assert system.config.max_keep_states == 5
+    assert system.config.save_state_interval == 60.0
+
+
+def test_paths_are_relative_to_the_working_directory(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        bandit_config(tmp_path).replace(
+            f'run_dir = "{tmp_path / "run"}"', 'states_dir = "st"'
+        )
+    )
+    settings = config_mod.resolve_settings(
+        config_mod.load_toml(path), path, cwd=tmp_path / "x"
+    )
+    assert settings.states_dir == tmp_path / "x" / "st"
+    assert settings.run_dir == tmp_path / "x" / "runs" / "tiny"
+
+
+def test_overrides_reach_the_launch_config(config_file: Callable[..., Path]) -> None:
+    built = config_mod.load(config_file(), {"time_scale": 2.0, "max_uptime": 5.0})
+    assert built.system.config.time_scale == 2.0
+    assert built.system.config.max_uptime == 5.0
+
+
+def test_nested_targets_are_built_recursively(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    builder = config_mod._Builder(tmp_path / "x.toml")
+    built = builder.value(
+        "models.q",
+        {
+            "target": "engine.torch:TorchTrainingModel",
+            "device": "cpu",
+            "model": {
+                "target": "trainers.dqn:QNetwork",
+                "obs_dim": 3,
+                "num_actions": 2,
+            },
+        },
+    )
+    from trainers.dqn import QNetwork
+
+    assert isinstance(built.model, QNetwork)
+    assert builder.components[id(built)] == "models.q"
+    assert builder.components[id(built.model)] == "models.q.model"
+
+
+def test_nested_target_errors_name_the_nested_key(tmp_path: Path) -> None:
+    builder = config_mod._Builder(tmp_path / "x.toml")
+    with pytest.raises(config_mod.ConfigError) as info:
+        builder.value(
+            "buffers.b",
+            {
+                "target": "engine.data:SequentialBuffer",
+                "max_size": {"target": "nowhere:X"},
+            },
+        )
+    assert info.value.key == "buffers.b.max_size.target"
+
+
+def test_training_table_becomes_a_training_configuration(tmp_path: Path) -> None:
+    pytest.importorskip("pydantic")
+    from trainers.config import TrainingConfiguration
+
+    builder = config_mod._Builder(tmp_path / "x.toml")
+    cfg = config_mod._training_configuration(
+        builder, "trainers.t.training", {"lr": 0.01, "batch_size": 8}
+    )
+    assert isinstance(cfg, TrainingConfiguration)
+    assert cfg.lr == 0.01
+
+
+ERRORS: list[tuple[str, Callable[[str], str], str]] = [
+    ("toml syntax", lambda t: t + "\n[broken\n", "<file>: invalid TOML"),
+    ("unknown section", lambda t: t + "\n[extras]\nx = 1\n", "extras: unknown section"),
+    (
+        "system typo",
+        lambda t: t.replace("durable_saves", "durable_save"),
+        "system.durable_save: unknown key (did you mean 'durable_saves'?)",
+    ),
+    (
+        "system type",
+        lambda t: t.replace(
+            "durable_saves = false", 'durable_saves = false\ntime_scale = "fast"'
+        ),
+        "system.time_scale: expected float or int, got str",
+    ),
+    (
+        "system range",
+        lambda t: t.replace(
+            "durable_saves = false", "durable_saves = false\nkeep_last = 0"
+        ),
+        "system.keep_last: must be >= 1",
+    ),
+    (
+        "bad module",
+        lambda t: t.replace("trainers.bandit:ValueTable", "trainers.nope:ValueTable"),
+        "models.values.target: cannot import 'trainers.nope:ValueTable': no module named 'trainers.nope'",
+    ),
+    (
+        "bad attribute",
+        lambda t: t.replace("trainers.bandit:ValueTable", "trainers.bandit:ValueTabel"),
+        "models.values.target: cannot import 'trainers.bandit:ValueTabel'",
+    ),
+    (
+        "not a model",
+        lambda t: t.replace(
+            "trainers.bandit:ValueTable", "trainers.bandit:BanditAgent"
+        ),
+        "models.values.target: 'trainers.bandit:BanditAgent' is not a engine.TrainingModel",
+    ),
+    (
+        "unknown argument",
+        lambda t: t.replace("arms = 3", "arms = 3\narm = 4"),
+        "models.values.arm: unknown argument of trainers.bandit:ValueTable (did you mean 'arms'?)",
+    ),
+    (
+        "wrong type",
+        lambda t: t.replace("arms = 3", 'arms = "three"'),
+        "models.values.arms: expected int, got str 'three'",
+    ),
+    (
+        "wrong list type",
+        lambda t: t.replace("means = [0.1, 0.9, 0.5]", 'means = ["a"]'),
+        "interaction.environment.means: expected list[float], got list",
+    ),
+    (
+        "missing argument",
+        lambda t: t.replace("arms = 3", ""),
+        "models.values: trainers.bandit:ValueTable needs argument(s) arms",
+    ),
+    (
+        "constructor raises",
+        lambda t: t.replace("arms = 3", "arms = 0"),
+        "models.values: trainers.bandit:ValueTable(...) raised ValueError: arms must be >= 1, got 0",
+    ),
+    (
+        "missing target",
+        lambda t: t.replace('target = "engine.data:SequentialBuffer"', ""),
+        "buffers.pulls: missing 'target'",
+    ),
+    (
+        "missing agent",
+        lambda t: t.replace(
+            'agent = { target = "trainers.bandit:BanditAgent", seed = 0 }', ""
+        ),
+        "interaction.agent: missing",
+    ),
+    (
+        "interaction typo",
+        lambda t: t.replace("interval = 0.001", "intreval = 0.001"),
+        "interaction.intreval: unknown key (did you mean 'interval'?)",
+    ),
+    (
+        "condition buffer missing",
+        lambda t: t.replace(
+            "min_buffer_size = 20\n", 'min_buffer_size = 20\ndata_user = "pullz"\n', 1
+        ),
+        "trainers.values.data_user: names buffer 'pullz', which is not defined (buffers: pulls)",
+    ),
+    (
+        "agent model missing",
+        lambda t: t.replace("seed = 0 }", 'seed = 0, model = "valuez" }', 1),
+        "interaction.agent.model: names model 'valuez', which is not defined (models: values)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "edit", "expected"), ERRORS, ids=[e[0] for e in ERRORS]
+)
+def test_config_errors_are_one_line_with_exit_2(
+    tmp_path: Path, case: str, edit: Callable[[str], str], expected: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(edit(bandit_config(tmp_path)))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, (case, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{path}: "), lines[0]
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_trainer_naming_a_missing_condition_buffer(tmp_path: Path) -> None:
+    trainers = textwrap.dedent(
+        """
+        [trainers.plain]
+        target = "console_test_parts:ExplodingTrainer"
+        """
+    )
+    text = (
+        bandit_config(tmp_path, trainers=trainers)
+        + 'training_condition_data_user = "nope"\n'
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"{path}: trainers.plain.training_condition_data_user: names buffer 'nope', "
+        "which is not defined (buffers: pulls)"
+    )
+
+
+@pytest.mark.usefixtures("parts")
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        (
+            "GreedyAgent",
+            "interaction.agent: KeyError: inference model 'ghost' not found (known: values)",
+        ),
+        ("NeedsCollectorAgent", "interaction.agent: KeyError:"),
+    ],
+)
+def test_agent_asking_for_missing_things_is_blamed(
+    tmp_path: Path, agent: str, expected: str
+) -> None:
+    text = bandit_config(tmp_path).replace(
+        '{ target = "trainers.bandit:BanditAgent", seed = 0 }',
+        f'{{ target = "console_test_parts:{agent}" }}',
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"{path}: {expected}" in result.stderr
+
+
+def test_training_table_errors_name_the_key(tmp_path: Path) -> None:
+    trainers = textwrap.dedent(
+        """
+        [trainers.values]
+        target = "trainers.bandit:BanditTrainer"
+
+        [trainers.values.training]
+        lr = 0.1
+        batch_sise = 3
+        """
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(bandit_config(tmp_path, trainers=trainers))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"{path}: trainers.values.training.batch_sise: unknown key"
+    )
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"{tmp_path / 'none.toml'}: <file>: cannot read the file (No such file or directory)"
+    )
+
+
+@pytest.mark.parametrize("name", ["minimal", "cartpole_dqn", "sensor_autoencoder"])
+def test_sample_configs_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if name != "minimal":
+        pytest.importorskip("torch")
+        pytest.importorskip("gymnasium")
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["validate", f"sample_configs/{name}.toml"])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.stdout

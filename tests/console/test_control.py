@@ -1,0 +1,144 @@
+"""The control endpoint: protocol, permissions, path limits, and robustness."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_helpers import wait_until
+
+from console.control_client import (
+    ControlClient,
+    ControlError,
+    NoRunError,
+    find_live_run,
+)
+from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
+
+
+def raw_exchange(path: Path, payload: bytes) -> list[dict[str, Any]]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(path))
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_socket_and_run_dir_are_owner_only(live_run: Any) -> None:
+    sock = live_run.run_dir.socket_path
+    assert stat.S_ISSOCK(sock.stat().st_mode)
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+    assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(live_run.run_dir.path.stat().st_mode) == 0o700
+    info = read_run_info(live_run.run_dir.path)
+    assert info is not None and info.live and info.pid == os.getpid()
+    assert info.socket == sock
+
+
+def test_operations_round_trip(live_run: Any) -> None:
+    client = ControlClient(live_run.run_dir.socket_path)
+    assert client.request("ping")["pid"] == os.getpid()
+    status = client.request("status")
+    assert status["name"] == "tiny" and status["run"]["pid"] == os.getpid()
+    assert client.request("pause")["state"] == "paused"
+    saved = client.request("save")
+    assert Path(saved["path"]).is_dir()
+    assert [s["name"] for s in client.request("states")] == [saved["name"]]
+    assert client.request("load", state=saved["name"])["name"] == saved["name"]
+    assert client.request("load", state="latest")["name"] == saved["name"]
+    assert client.request("resume")["state"] == "active"
+    kinds = {e["kind"] for e in client.request("events", limit=100)}
+    assert {"saved", "loaded", "state"} <= kinds
+    assert client.request("shutdown")["state"] in ("stopping", "stopped")
+    assert live_run.system.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (b"not json\n", "malformed request: not JSON"),
+        (b"[1, 2]\n", "malformed request: expected a JSON object"),
+        (b'{"op": 3}\n', "malformed request: missing 'op'"),
+        (b'{"op": "explode"}\n', "unknown op 'explode'"),
+        (b'{"op": "load"}\n', "'state' must be a state name or path"),
+        (b'{"op": "load", "state": "../../etc"}\n', "not a state of this run"),
+        (b'{"op": "load", "state": "/etc"}\n', "not a state of this run"),
+        (b'{"op": "load", "state": "nope.state"}\n', "no such state"),
+        (b'{"op": "events", "limit": "x"}\n', "'limit' must be a non-negative integer"),
+        (b'{"op": "pause", "timeout": -1}\n', "'timeout' must be a positive number"),
+        (b"\xff\xfe\n", "malformed request"),
+    ],
+)
+def test_malformed_requests_get_errors_and_the_run_survives(
+    live_run: Any, payload: bytes, error: str
+) -> None:
+    replies = raw_exchange(
+        live_run.run_dir.socket_path, payload + b'{"op": "ping", "id": 7}\n'
+    )
+    assert replies[0]["ok"] is False and error in replies[0]["error"]
+    assert replies[1] == {"ok": True, "result": {"pid": os.getpid()}, "id": 7}
+    assert live_run.system.state.value == "active"
+
+
+def test_load_refuses_a_state_outside_the_states_dir(
+    live_run: Any, tmp_path: Path
+) -> None:
+    client = ControlClient(live_run.run_dir.socket_path)
+    saved = Path(client.request("save")["path"])
+    outside = tmp_path / "elsewhere" / saved.name
+    shutil.copytree(saved, outside)
+    with pytest.raises(ControlError, match="not a state of this run"):
+        client.request("load", state=str(outside))
+    sneaky = saved.parent / "sneaky.state"
+    sneaky.symlink_to(outside)  # a link inside pointing outside is refused too
+    with pytest.raises(ControlError, match="not a state of this run"):
+        client.request("load", state="sneaky.state")
+
+
+def test_oversized_request_is_refused(live_run: Any) -> None:
+    replies = raw_exchange(live_run.run_dir.socket_path, b"x" * 70_000)
+    assert replies == [{"ok": False, "error": "request too long"}]
+    assert ControlClient(live_run.run_dir.socket_path).request("ping")
+
+
+def test_long_run_dir_gets_a_short_socket(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    path = socket_path_for(deep)
+    assert len(os.fsencode(path)) <= SUN_PATH_MAX
+    assert path.parent != deep
+    run_dir = RunDir(deep)
+    run_dir.acquire(name="deep")
+    try:
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        info = read_run_info(deep)
+        assert info is not None and info.socket == path
+    finally:
+        run_dir.release(0)
+
+
+def test_no_run_is_reported_plainly(tmp_path: Path) -> None:
+    with pytest.raises(NoRunError, match="no run is listening"):
+        find_live_run(None, tmp_path / "runs")
+    with pytest.raises(NoRunError, match="no run is listening"):
+        find_live_run(tmp_path)
+    with pytest.raises(NoRunError, match="no run is listening"):
+        ControlClient(tmp_path / "absent.sock").request("status")
+
+
+def test_a_stopped_run_is_not_live(live_run: Any) -> None:
+    run_dir = live_run.run_dir.path
+    live_run.stop_and_wait()
+    live_run.close()
+    wait_until(lambda: not live_run.run_dir.socket_path.exists(), what="socket removed")
+    info = read_run_info(run_dir)
+    assert info is not None and not info.live and info.data["exit_code"] == 0

@@ -1,0 +1,180 @@
+"""Snapshot tests of the dashboard at a fixed terminal size with frozen data and clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console import config as config_mod
+from console.app import ConsoleApp, Snapshot
+from engine.events import (
+    ErrorOccurred,
+    Metric,
+    ModelSynced,
+    StateSaved,
+    SystemStateChanged,
+    TrainingRunFinished,
+)
+from engine.status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
+from engine.trainability import TrainabilityReport
+
+NOW = 1_700_000_000.0
+SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def frozen_status(state: str = "paused", errors: tuple[str, ...] = ()) -> SystemStatus:
+    return SystemStatus(
+        name="snapshot",
+        state=state,
+        uptime=3723.5,
+        time_scale=2.0,
+        steps=123_456,
+        steps_per_second=0.0,
+        wall_time=NOW,
+        buffers={
+            "replay": BufferStatus(size=750, capacity=1000, collected=5000, pending=3),
+            "episodes": BufferStatus(size=40, capacity=None, collected=40, pending=0),
+        },
+        trainers={
+            "dqn": TrainerStatus(
+                condition=TrainabilityReport(
+                    "replay", 750, 500, 12, 64, False, "12/64 new items"
+                ),
+                runs=42,
+                last_duration=0.0345,
+                last_metrics={"loss": 0.25},
+                custom_condition=False,
+            ),
+            "probe": TrainerStatus(
+                condition=TrainabilityReport.unconditional(),
+                runs=7,
+                last_duration=None,
+                last_metrics={},
+                custom_condition=False,
+            ),
+        },
+        models={
+            "q_network": ModelStatus(
+                version=42,
+                last_sync_time=NOW - 2.5,
+                last_sync_duration=0.0004,
+                inference_thread_only=False,
+            ),
+            "encoder": ModelStatus(
+                version=0,
+                last_sync_time=None,
+                last_sync_duration=None,
+                inference_thread_only=True,
+            ),
+        },
+        errors=errors,
+        last_save=None,
+    )
+
+
+def frozen_events() -> list[Any]:
+    events: list[Any] = [SystemStateChanged(state="active", wall_time=NOW - 60)]
+    for i in range(30):
+        events.append(
+            Metric(
+                source="dqn",
+                name="loss",
+                value=1.0 / (1 + i) + (i % 3) * 0.02,
+                step=i,
+                wall_time=NOW - 50 + i,
+            )
+        )
+    for run in range(1, 6):
+        events.append(
+            TrainingRunFinished(
+                trainer="dqn", run=run, duration=0.03, wall_time=NOW - 40 + run
+            )
+        )
+        events.append(
+            ModelSynced(
+                model="q_network",
+                version=run,
+                duration=0.0004,
+                wall_time=NOW - 40 + run,
+            )
+        )
+    events.append(
+        StateSaved(
+            path="runs/snapshot/states/a.state",
+            duration=0.05,
+            paused_for=0.01,
+            wall_time=NOW - 20,
+        )
+    )
+    events.append(SystemStateChanged(state="paused", wall_time=NOW - 10))
+    return events
+
+
+@pytest.fixture
+def app_factory(config_file: Callable[..., Path]) -> Callable[..., ConsoleApp]:
+    system = config_mod.load(
+        config_file()
+    ).system  # never started: only needed for wiring
+
+    def make() -> ConsoleApp:
+        return ConsoleApp(system, live=False, clock=lambda: NOW)
+
+    return make
+
+
+def test_dashboard_snapshot(
+    snap_compare: Any, app_factory: Callable[..., ConsoleApp]
+) -> None:
+    async def feed(pilot: Any) -> None:
+        pilot.app.apply_snapshot(
+            Snapshot(frozen_status(), frozen_events()), now=NOW + 5
+        )
+        await pilot.pause()
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=feed)
+
+
+def test_error_panel_snapshot(
+    snap_compare: Any, app_factory: Callable[..., ConsoleApp]
+) -> None:
+    message = "training thread failed: RuntimeError: kaboom"
+    events = [
+        ErrorOccurred(
+            thread="training",
+            message=message,
+            traceback="Traceback...\n  File x\nRuntimeError: kaboom\n",
+            wall_time=NOW,
+        )
+    ]
+
+    async def feed(pilot: Any) -> None:
+        pilot.app.apply_snapshot(
+            Snapshot(frozen_status("stopped", (message,)), events), now=NOW
+        )
+        await pilot.pause()
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=feed)
+
+
+def test_help_snapshot(
+    snap_compare: Any, app_factory: Callable[..., ConsoleApp]
+) -> None:
+    async def feed(pilot: Any) -> None:
+        pilot.app.apply_snapshot(Snapshot(frozen_status(), []), now=NOW)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=feed)
