@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.state_store import (
+    CHECKSUM,
     StateError,
     list_states,
     prune_states,
@@ -368,11 +369,10 @@ def states_show(
     table.add_row("size", human_size(summary["size"]))
     table.add_row("components", ", ".join(manifest.get("components", [])))
     out.print(table)
-    files = Table("file", "size", "sha256")
+    files = Table("file", "size", "checksum")
     for rel, meta in sorted(manifest.get("files", {}).items()):
-        files.add_row(
-            rel, human_size(meta.get("size", 0)), str(meta.get("sha256", ""))[:16]
-        )
+        digest = meta.get(CHECKSUM, meta.get("sha256", ""))
+        files.add_row(rel, human_size(meta.get("size", 0)), str(digest)[:16])
     out.print(files)
 
 

@@ -7,7 +7,6 @@ dashboard. It owns everything that lives exactly as long as the engine does.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -18,47 +17,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import System
-from engine.events import Metric, Subscription
+from engine.metrics_log import MetricsLog
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
-
-
-class MetricsWriter:
-    """Appends every trainer metric to ``metrics.jsonl`` from its own thread.
-
-    Args:
-        system: Whose events to read.
-        path: The file to append to.
-    """
-
-    def __init__(self, system: System, path: Path) -> None:
-        self.path = path
-        self._sub: Subscription = system.events.subscribe(maxsize=100_000)
-        self._thread = threading.Thread(
-            target=self._loop, name="metrics-writer", daemon=True
-        )
-
-    def start(self) -> None:
-        """Start writing."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Write what is queued and stop."""
-        self._sub.close()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        with self.path.open("a", encoding="utf-8") as out:
-            while not self._sub.closed:
-                first = self._sub.get(timeout=None)
-                batch = ([first] if first is not None else []) + self._sub.drain()
-                for event in batch:
-                    if isinstance(event, Metric):
-                        out.write(json.dumps(event.to_dict()) + "\n")
-                out.flush()
 
 
 class Run:
@@ -75,7 +39,7 @@ class Run:
         self.run_dir = RunDir(self.settings.run_dir)
         self.handler: ControlHandler | None = None
         self.server: ControlServer | None = None
-        self.metrics: MetricsWriter | None = None
+        self.metrics: MetricsLog | None = None
         self._started = False
 
     def start(self) -> None:
@@ -95,8 +59,7 @@ class Run:
         )
         try:
             if settings.metrics:
-                self.metrics = MetricsWriter(self.system, self.run_dir.metrics_path)
-                self.metrics.start()
+                self.metrics = MetricsLog(self.system.events, self.run_dir.path).start()
             self.system.start()
             self._started = True
             self.handler = ControlHandler(
@@ -131,7 +94,7 @@ class Run:
             self.server.stop()
             self.server = None
         if self.metrics is not None:
-            self.metrics.stop()
+            self.metrics.close()
             self.metrics = None
         self.run_dir.release(self.exit_code)
 

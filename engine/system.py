@@ -42,6 +42,8 @@ from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
 from .workers import InferenceWorker, TrainingWorker, _overrides_is_trainable, report_of
 
+_RATE_SAMPLE_INTERVAL = 0.5
+
 
 class SystemFailedError(RuntimeError):
     """A worker thread raised; the system stopped (after its final save)."""
@@ -231,6 +233,7 @@ class System:
         self._inference.start()
         self._training.start()
         self._control.start()
+        self._log(f"started {self.config.name} (states in {self.store.states_dir})")
 
     def _newest_verified_state(self) -> Path | None:
         for info in reversed(list_states(self.store.states_dir)):
@@ -429,13 +432,21 @@ class System:
                 remaining_uptime = (config.max_uptime - self._session_uptime()) / (
                     self.clock.get_time_scale()
                 )
-                timeout = min(next_save - now, next_condition - now, remaining_uptime)
+                # Sampling the step count twice a second keeps status() rates fresh
+                # for a lone poll; the wake-ups cost nothing measurable.
+                timeout = min(
+                    next_save - now,
+                    next_condition - now,
+                    remaining_uptime,
+                    _RATE_SAMPLE_INTERVAL,
+                )
                 stopping = self.controller.wait_for_state(
                     lambda s: s in (SystemState.STOPPING, SystemState.STOPPED),
                     None if math.isinf(timeout) else max(timeout, 0.0),
                 )
                 if stopping:
                     break
+                self.steps_per_second()
                 now = _time.monotonic()
                 if self._session_uptime() >= config.max_uptime:
                     self._log(
