@@ -27,6 +27,7 @@ import statistics
 import sys
 import threading
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,11 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
     model.sync()  # creates the spare copy outside the measurement
     width = module[0].in_features
     x = torch.randn(1, width)
-    calls: list[tuple[float, float]] = []
+    # Flat float arrays, not a list of tuples: millions of tracked tuples would
+    # make the garbage collector pause the inference thread for milliseconds,
+    # and those pauses would be measured as sync blocking.
+    call_starts = array("d")
+    call_waits = array("d")
     stop = threading.Event()
     running = threading.Event()
 
@@ -81,7 +86,10 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
         while not stop.is_set():
             before = time.perf_counter()
             inference(x)
-            calls.append((before, stamps[-1] - before))
+            call_starts.append(before)
+            call_waits.append(stamps[-1] - before)
+            if len(stamps) > 1024:
+                del stamps[:-1]
 
     thread = threading.Thread(target=infer_loop, name="inference", daemon=True)
     thread.start()
@@ -106,6 +114,7 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
         stop.set()
         thread.join(30)
 
+    calls = list(zip(call_starts, call_waits, strict=True))
     ordered = sorted(calls)
     blocks_us = [b * 1e6 for b in _longest_wait_per_window(ordered, sync_windows)]
     control_us = [b * 1e6 for b in _longest_wait_per_window(ordered, copy_windows)]
