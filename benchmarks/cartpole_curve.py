@@ -1,11 +1,12 @@
 """Learning curve of DQN on CartPole-v1, acting and training concurrently in a real ``System``.
 
-Runs up to ``--max-seconds`` of wall time, records every episode's return
-against wall time, and reports when the mean return over 20 consecutive
-episodes first reaches the target (475). Results go to
-``benchmarks/results/cartpole_curve.{csv,json}``.
+Builds the run from ``sample_configs/cartpole_dqn.toml`` (the file users run,
+so the figure is the sample's), runs up to ``--max-seconds`` of wall time,
+records every episode's return against wall time, and reports when the mean
+return over 20 consecutive episodes first reaches the target (475). Results go
+to ``benchmarks/results/cartpole_curve.{csv,json}``.
 
-    .venv/bin/python -m benchmarks.cartpole_curve
+    .venv/bin/python -m benchmarks.cartpole_curve [--config FILE]
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from trainers.config import TrainingConfiguration
 from trainers.dqn import DQNAgent, DQNTrainer, QNetwork
 
 RESULTS = Path(__file__).parent / "results"
+SAMPLE_CONFIG = (
+    Path(__file__).resolve().parents[1] / "sample_configs" / "cartpole_dqn.toml"
+)
 TARGET = 475.0
 WINDOW = 20
 
@@ -91,6 +95,24 @@ def build_system(
     return system, agent
 
 
+def build_from_config(config: Path, states_dir: Path) -> tuple[System, DQNAgent]:
+    """Build the run a config file describes, saving states under ``states_dir``."""
+    from console import config as run_config
+
+    built = run_config.load(
+        config,
+        overrides={
+            "states_dir": str(states_dir),
+            "save_final_state": False,
+            "metrics": False,
+        },
+    )
+    agent = built.system.interaction.agent
+    if not isinstance(agent, DQNAgent):
+        raise SystemExit(f"{config}: the agent is not a trainers.dqn:DQNAgent")
+    return built.system, agent
+
+
 def first_success(returns: list[float]) -> int | None:
     """Index of the episode that completes the first window with mean >= TARGET."""
     if len(returns) < WINDOW:
@@ -101,11 +123,24 @@ def first_success(returns: list[float]) -> int | None:
 
 
 def run(
-    max_seconds: float = 300.0, stop_at_target: bool = True, **overrides: Any
+    max_seconds: float = 300.0,
+    stop_at_target: bool = True,
+    config: Path | None = SAMPLE_CONFIG,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """Train until the target is reached (or ``max_seconds`` pass); return the curve."""
+    """Train until the target is reached (or ``max_seconds`` pass); return the curve.
+
+    Args:
+        max_seconds: Wall-time budget.
+        stop_at_target: Stop as soon as the target is reached.
+        config: The run's TOML file; None wires :func:`build_system` with ``overrides``.
+        **overrides: Arguments of :func:`build_system` (only without ``config``).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        system, agent = build_system(Path(tmp), **overrides)
+        if config is not None:
+            system, agent = build_from_config(config, Path(tmp))
+        else:
+            system, agent = build_system(Path(tmp), **overrides)
         sub = system.events.subscribe(maxsize=100_000)
         start = time.time()
         system.start()
@@ -180,8 +215,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--keep-going", action="store_true", help="run past the target")
+    parser.add_argument("--config", type=Path, default=SAMPLE_CONFIG)
     args = parser.parse_args()
-    result = run(args.max_seconds, stop_at_target=not args.keep_going)
+    result = run(
+        args.max_seconds, stop_at_target=not args.keep_going, config=args.config
+    )
     path = write_results(result)
     if result["reached_after_s"] is not None:
         print(
