@@ -334,6 +334,15 @@ def states_list(
     out.print(states_table(summaries, verified))
 
 
+def _resolve_state(
+    state: str, states_dir: Path | None, run_dir: Path | None, config: Path | None
+) -> Path:
+    """A state given as a directory path, or by name inside the selected states dir."""
+    if Path(state).is_dir():
+        return _state_path(state, Path("."))
+    return _state_path(state, _states_dir(states_dir, run_dir, config))
+
+
 @states_app.command("show")
 def states_show(
     state: Annotated[
@@ -345,12 +354,7 @@ def states_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a state's manifest: times, counters, components and files."""
-    base = (
-        _states_dir(states_dir, run_dir, config)
-        if not Path(state).is_dir()
-        else Path(".")
-    )
-    path = _state_path(state, base)
+    path = _resolve_state(state, states_dir, run_dir, config)
     try:
         manifest = read_manifest(path)
     except StateError as e:
@@ -386,12 +390,7 @@ def states_verify(
     config: ConfigOpt = None,
 ) -> None:
     """Check every file of a state against its manifest (exit 1 if it fails)."""
-    base = (
-        _states_dir(states_dir, run_dir, config)
-        if not Path(state).is_dir()
-        else Path(".")
-    )
-    path = _state_path(state, base)
+    path = _resolve_state(state, states_dir, run_dir, config)
     try:
         manifest = verify_state(path)
     except StateError as e:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.state_store import pid_alive
+
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"
 METRICS = "metrics.jsonl"
@@ -34,17 +36,6 @@ SUN_PATH_MAX = 107  # 108 bytes including the NUL
 
 class RunDirError(Exception):
     """The run directory cannot be used (one-line message)."""
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _private_dir(path: Path) -> Path:

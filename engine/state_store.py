@@ -281,7 +281,7 @@ class StateStore:
             if match is None or not path.is_dir():
                 continue
             pid = int(match["pid"])
-            if pid == os.getpid() or not _pid_alive(pid):
+            if pid == os.getpid() or not pid_alive(pid):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         return removed
@@ -393,7 +393,8 @@ class StateStore:
                 ) from e
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -13,6 +13,7 @@ from typing_extensions import override
 
 from ... import serialization
 from ..buffer import DataBuffer
+from .keyed_buffer import KeyedBuffer
 
 T = TypeVar("T")
 
@@ -126,9 +127,7 @@ class RandomReplacementBuffer(DataBuffer[T, list[T]], Generic[T]):
             self._random.setstate((rng["version"], tuple(rng["state"]), rng["gauss"]))
 
 
-class DictRandomReplacementBuffer(
-    DataBuffer[Mapping[str, T], dict[str, list[T]]], Generic[T]
-):
+class DictRandomReplacementBuffer(KeyedBuffer[T]):
     """A :class:`RandomReplacementBuffer` of dicts that returns one list per key.
 
     Args:
@@ -145,49 +144,9 @@ class DictRandomReplacementBuffer(
         replace_probability: float | None = None,
         expected_survival_length: int | None = None,
     ) -> None:
-        self._buffer = RandomReplacementBuffer[dict[str, T]](
-            max_size, replace_probability, expected_survival_length
+        super().__init__(
+            keys,
+            RandomReplacementBuffer[dict[str, T]](
+                max_size, replace_probability, expected_survival_length
+            ),
         )
-        super().__init__(self._buffer.max_queue_size)
-        self._keys = list(dict.fromkeys(keys))
-        self._key_set = frozenset(self._keys)
-
-    @property
-    def max_size(self) -> int:
-        """Maximum number of items."""
-        return self._buffer.max_size
-
-    @property
-    def keys(self) -> set[str]:
-        """The required keys."""
-        return set(self._keys)
-
-    @override
-    def add(self, data: Mapping[str, T]) -> None:
-        """Add one item.
-
-        Raises:
-            ValueError: If the item's keys differ from :attr:`keys`.
-        """
-        if data.keys() != self._key_set:
-            raise ValueError(
-                f"data keys {sorted(data.keys())} do not match expected keys {sorted(self._keys)}"
-            )
-        self._buffer.add(dict(data))
-
-    @override
-    def get_data(self) -> dict[str, list[T]]:
-        items = self._buffer.get_data()
-        return {k: [item[k] for item in items] for k in self._keys}
-
-    @override
-    def __len__(self) -> int:
-        return len(self._buffer)
-
-    @override
-    def save_state(self, path: Path) -> None:
-        self._buffer.save_state(path)
-
-    @override
-    def load_state(self, path: Path) -> None:
-        self._buffer.load_state(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -11,6 +11,7 @@ from typing_extensions import override
 
 from ... import serialization
 from ..buffer import DataBuffer
+from .keyed_buffer import KeyedBuffer
 
 T = TypeVar("T")
 
@@ -60,7 +61,7 @@ class SequentialBuffer(DataBuffer[T, list[T]], Generic[T]):
         self._queue = deque(items, maxlen=self._max_size)
 
 
-class DictSequentialBuffer(DataBuffer[Mapping[str, T], dict[str, list[T]]], Generic[T]):
+class DictSequentialBuffer(KeyedBuffer[T]):
     """A :class:`SequentialBuffer` of dicts that returns one list per key.
 
     Args:
@@ -69,47 +70,4 @@ class DictSequentialBuffer(DataBuffer[Mapping[str, T], dict[str, list[T]]], Gene
     """
 
     def __init__(self, keys: Iterable[str], max_size: int) -> None:
-        self._buffer = SequentialBuffer[dict[str, T]](max_size)
-        super().__init__(max_size)
-        self._keys = list(dict.fromkeys(keys))
-        self._key_set = frozenset(self._keys)
-
-    @property
-    def max_size(self) -> int:
-        """Maximum number of items."""
-        return self._buffer.max_size
-
-    @property
-    def keys(self) -> set[str]:
-        """The required keys."""
-        return set(self._keys)
-
-    @override
-    def add(self, data: Mapping[str, T]) -> None:
-        """Add one item.
-
-        Raises:
-            ValueError: If the item's keys differ from :attr:`keys`.
-        """
-        if data.keys() != self._key_set:
-            raise ValueError(
-                f"data keys {sorted(data.keys())} do not match expected keys {sorted(self._keys)}"
-            )
-        self._buffer.add(dict(data))
-
-    @override
-    def get_data(self) -> dict[str, list[T]]:
-        items = self._buffer.get_data()
-        return {k: [item[k] for item in items] for k in self._keys}
-
-    @override
-    def __len__(self) -> int:
-        return len(self._buffer)
-
-    @override
-    def save_state(self, path: Path) -> None:
-        self._buffer.save_state(path)
-
-    @override
-    def load_state(self, path: Path) -> None:
-        self._buffer.load_state(path)
+        super().__init__(keys, SequentialBuffer[dict[str, T]](max_size))
