@@ -154,6 +154,8 @@ def run(
             code = run_dashboard(built)
     except (StateError, RunDirError) as e:
         raise _fail(f"cannot start: {e}", EXIT_CONFIG) from None
+    except OSError as e:
+        raise _fail(f"cannot start: {e}", EXIT_NO_RUN) from None
     raise typer.Exit(code)
 
 

@@ -80,8 +80,24 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else f"must be > 0, got {value!r}"
 
 
+def _finite_positive(value: Any) -> str | None:
+    if not math.isfinite(value):
+        return f"must be a finite number, got {value!r}"
+    return _positive(value)
+
+
 def _at_least_one(value: Any) -> str | None:
     return None if value >= 1 else f"must be >= 1, got {value!r}"
+
+
+def _state_name_format(value: str) -> str | None:
+    if "/" in value or "\\" in value:
+        return f"must not contain a path separator, got {value!r}"
+    if not value.endswith(".state"):
+        return (
+            f"must end with '.state' (so the states can be found again), got {value!r}"
+        )
+    return None
 
 
 SYSTEM_FIELDS: dict[str, _Field] = {
@@ -91,7 +107,9 @@ SYSTEM_FIELDS: dict[str, _Field] = {
     "states_dir": _Field(
         (str,), "Where states are saved (default '<run_dir>/states')."
     ),
-    "time_scale": _Field((float, int), "Engine seconds per real second.", _positive),
+    "time_scale": _Field(
+        (float, int), "Engine seconds per real second.", _finite_positive
+    ),
     "max_uptime": _Field(
         (float, int), "Stop after this many engine seconds (default: never).", _positive
     ),
@@ -100,21 +118,23 @@ SYSTEM_FIELDS: dict[str, _Field] = {
     ),
     "keep_last": _Field((int,), "Keep only the newest N states.", _at_least_one),
     "gil_switch_interval": _Field(
-        (float, int), "sys.setswitchinterval while running (seconds).", _positive
+        (float, int), "sys.setswitchinterval while running (seconds).", _finite_positive
     ),
     "resume": _Field((bool,), "Load the newest state before starting."),
     "save_final_state": _Field((bool,), "Save a state when the run stops."),
     "durable_saves": _Field((bool,), "fsync states as they are written."),
     "trainability_poll_interval": _Field(
-        (float, int), "Re-check custom is_trainable every N seconds.", _positive
+        (float, int), "Re-check custom is_trainable every N seconds.", _finite_positive
     ),
     "pause_timeout": _Field(
-        (float, int), "Seconds a pause may wait for the threads.", _positive
+        (float, int), "Seconds a pause may wait for the threads.", _finite_positive
     ),
     "pause_attempts": _Field(
         (int,), "Pause attempts before a save gives up.", _at_least_one
     ),
-    "state_name_format": _Field((str,), "strftime format of state directory names."),
+    "state_name_format": _Field(
+        (str,), "strftime format of state directory names.", _state_name_format
+    ),
     "metrics": _Field((bool,), "Write trainer metrics to <run_dir>/metrics.jsonl."),
 }
 

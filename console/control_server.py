@@ -33,6 +33,7 @@ from engine.events import Event
 from engine.state_store import StateError, list_states, newest_state
 
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_PAUSE_TIMEOUT = 3600.0
 OPS = (
     "ping",
     "status",
@@ -111,8 +112,10 @@ class ControlHandler:
         try:
             try:
                 request = json.loads(line)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise RequestError(f"malformed request: not JSON ({e})") from None
+            except (ValueError, UnicodeDecodeError, RecursionError) as e:
+                raise RequestError(
+                    f"malformed request: not JSON ({type(e).__name__})"
+                ) from None
             if not isinstance(request, dict):
                 raise RequestError("malformed request: expected a JSON object")
             request_id = request.get("id")
@@ -158,9 +161,11 @@ class ControlHandler:
         if timeout is not None and (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
-            or timeout <= 0
+            or not 0 < timeout <= MAX_PAUSE_TIMEOUT
         ):
-            raise RequestError("'timeout' must be a positive number of seconds")
+            raise RequestError(
+                f"'timeout' must be a number of seconds in (0, {MAX_PAUSE_TIMEOUT:g}]"
+            )
         self.system.pause(timeout)
         return {"state": self.system.state.value}
 
@@ -185,10 +190,12 @@ class ControlHandler:
             newest = newest_state(root)
             if newest is None:
                 raise RequestError(f"no saved state in {root}")
-            return newest
-        candidate = Path(state)
+            candidate = newest
+        else:
+            candidate = Path(state)
         if not candidate.is_absolute():
             candidate = root / candidate
+        # Every answer, "latest" included, passes the same containment check.
         resolved = candidate.resolve()
         if resolved.parent != root:
             raise RequestError(

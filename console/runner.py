@@ -74,6 +74,9 @@ class Run:
             self.server = ControlServer(self.handler, self.run_dir.socket_path)
             self.server.start()
         except BaseException:
+            # Whatever failed after the engine started, it must not keep running.
+            if self._started:
+                self.stop_and_wait("start-up failed")
             self.close()
             raise
 

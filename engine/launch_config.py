@@ -66,9 +66,14 @@ class LaunchConfig:
     durable_saves: bool = True
 
     def __post_init__(self) -> None:
-        if not self.time_scale > 0:
+        if not 0 < self.time_scale < math.inf:
             raise ValueError(
-                f"LaunchConfig.time_scale must be > 0, got {self.time_scale}"
+                f"LaunchConfig.time_scale must be finite and > 0, got {self.time_scale}"
+            )
+        if not 0 < self.timeout_for_all_threads_pause < math.inf:
+            raise ValueError(
+                "LaunchConfig.timeout_for_all_threads_pause must be finite and > 0, "
+                f"got {self.timeout_for_all_threads_pause}"
             )
         if not self.max_uptime > 0:
             raise ValueError(

@@ -135,6 +135,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest.get("components"), list
     ):
         raise StateError(f"{manifest_path}: manifest lacks its file or component list")
+    for rel, meta in manifest["files"].items():
+        if not isinstance(meta, dict) or type(meta.get("size")) is not int:
+            raise StateError(f"{manifest_path}: malformed entry for file {rel!r}")
+    for key, kinds in (
+        ("steps", (int,)),
+        ("uptime", (int, float)),
+        ("created_unix", (int, float)),
+    ):
+        if key in manifest and type(manifest[key]) not in kinds:
+            raise StateError(f"{manifest_path}: malformed {key!r}")
     return manifest
 
 
@@ -190,8 +200,10 @@ def list_states(states_dir: Path) -> list[StateInfo]:
         return []
     infos = []
     for path in states_dir.iterdir():
+        # Symlinks are never states: a state must live inside its states directory.
         if (
-            not path.is_dir()
+            path.is_symlink()
+            or not path.is_dir()
             or path.name.startswith(".")
             or not path.name.endswith(".state")
         ):

@@ -21,6 +21,15 @@ from engine.trainability import TrainabilityReport
 MetricSink = Callable[[str, str, float, int], None]
 
 
+class TrainingInterrupted(Exception):
+    """Raised at a trainer's pause point when a state was loaded while it was paused.
+
+    The run in progress computed its gradients on weights that no longer
+    exist, so :meth:`Trainer.run` abandons it (teardown still runs) instead
+    of applying a stale update to the loaded state.
+    """
+
+
 class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
     """Abstract base trainer; :meth:`run` is called repeatedly on the training thread.
 
@@ -58,6 +67,7 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         self._name = type(self).__name__
         self._metric_sink: MetricSink | None = None
         self._metric_step = 0
+        self._state_generation = 0
         self.last_metrics: dict[str, float] = {}
 
     # -- wiring -----------------------------------------------------------------
@@ -210,13 +220,32 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         try:
             self.train()
             self.sync_models()
+        except TrainingInterrupted:
+            self.on_training_interrupted()
+            return False
         finally:
             self.teardown()
         return True
 
+    def on_training_interrupted(self) -> None:
+        """Called when a run was abandoned because a state was loaded mid-run.
+
+        Override to drop partial work (accumulated gradients, half-built batches).
+        """
+
     def pause_point(self) -> None:
-        """Let the system pause or stop here; call it inside long training loops."""
+        """Let the system pause or stop here; call it inside long training loops.
+
+        Raises:
+            TrainingInterrupted: If a state was loaded during the pause (the run
+                is abandoned by :meth:`run`).
+        """
+        generation = self._state_generation
         pause_point()
+        if self._state_generation != generation:
+            raise TrainingInterrupted(
+                "a state was loaded while this trainer was paused"
+            )
 
     # -- metrics ----------------------------------------------------------------
 
@@ -265,6 +294,7 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
     @override
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote."""
+        self._state_generation += 1
         self._previous_training_time = float(
             (path / "previous_training_time").read_text("utf-8")
         )

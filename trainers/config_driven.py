@@ -53,6 +53,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         min_new_data_count: Items that must have arrived since the last training.
     """
 
+    # It pauses right after each optimizer step (scheduler stepped too) instead.
+    pause_before_optimizer_step = False
+
     def __init__(
         self,
         config: TrainingConfiguration | Mapping[str, Any],

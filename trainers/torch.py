@@ -20,7 +20,6 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
-from engine.control import pause_point
 from engine.torch import TorchTrainingModel
 
 from .base import Trainer
@@ -50,6 +49,10 @@ class TorchTrainer(Trainer):
         min_buffer_size: Items the buffer must hold.
         min_new_data_count: Items that must have arrived since the last training.
     """
+
+    #: Pause (and let a save happen) just before every optimizer step. Subclasses
+    #: that call ``pause_point()`` after each step themselves can turn it off.
+    pause_before_optimizer_step: bool = True
 
     def __init__(
         self,
@@ -103,8 +106,9 @@ class TorchTrainer(Trainer):
         )
         self.optimizers = dict(optimizers)
         self.lr_schedulers = dict(schedulers)
-        for optimizer in self.optimizers.values():
-            optimizer.register_step_pre_hook(_pause_before_step)
+        if self.pause_before_optimizer_step:
+            for optimizer in self.optimizers.values():
+                optimizer.register_step_pre_hook(self._pause_before_step)
         self._created = True
         self._apply_pending()
 
@@ -115,6 +119,22 @@ class TorchTrainer(Trainer):
             _lookup(self.lr_schedulers, name, "LR scheduler").load_state_dict(state)
         self._pending_optimizer_states.clear()
         self._pending_scheduler_states.clear()
+
+    def _pause_before_step(
+        self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        # Before the step, not after: by then the previous step's scheduler update
+        # has happened too, so a state saved here is consistent. A state loaded
+        # here ends the run (TrainingInterrupted) before the stale step is applied.
+        del optimizer, args, kwargs
+        self.pause_point()
+
+    @override
+    def on_training_interrupted(self) -> None:
+        """Drop gradients computed on the weights the loaded state replaced."""
+        super().on_training_interrupted()
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
 
     @override
     def setup(self) -> None:
@@ -154,15 +174,6 @@ class TorchTrainer(Trainer):
         self._pending_scheduler_states = _read_states(path, _SCHEDULER_SUFFIX)
         if self._created:
             self._apply_pending()
-
-
-def _pause_before_step(
-    optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    # Before the step, not after: by then the previous step's scheduler update
-    # has happened too, so a state saved here is consistent.
-    del optimizer, args, kwargs
-    pause_point()
 
 
 def _read_states(path: Path, suffix: str) -> dict[str, StateDict]:

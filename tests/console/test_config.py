@@ -120,6 +120,20 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
         "system.keep_last: must be >= 1",
     ),
     (
+        "system infinite",
+        lambda t: t.replace(
+            "durable_saves = false", "durable_saves = false\ntime_scale = inf"
+        ),
+        "system.time_scale: must be a finite number",
+    ),
+    (
+        "state name format",
+        lambda t: t.replace(
+            "durable_saves = false", 'durable_saves = false\nstate_name_format = "%Y/%m"'
+        ),
+        "system.state_name_format: must not contain a path separator",
+    ),
+    (
         "bad module",
         lambda t: t.replace("trainers.bandit:ValueTable", "trainers.nope:ValueTable"),
         "models.values.target: cannot import 'trainers.nope:ValueTable': no module named 'trainers.nope'",

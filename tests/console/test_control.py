@@ -75,8 +75,10 @@ def test_operations_round_trip(live_run: Any) -> None:
         (b'{"op": "load", "state": "/etc"}\n', "not a state of this run"),
         (b'{"op": "load", "state": "nope.state"}\n', "no such state"),
         (b'{"op": "events", "limit": "x"}\n', "'limit' must be a non-negative integer"),
-        (b'{"op": "pause", "timeout": -1}\n', "'timeout' must be a positive number"),
+        (b'{"op": "pause", "timeout": -1}\n', "'timeout' must be a number of seconds"),
         (b"\xff\xfe\n", "malformed request"),
+        (b"[" * 50_000 + b"\n", "malformed request: not JSON"),
+        (b'{"op": "pause", "timeout": 1e400}\n', "'timeout' must be a number of seconds"),
     ],
 )
 def test_malformed_requests_get_errors_and_the_run_survives(
@@ -103,6 +105,10 @@ def test_load_refuses_a_state_outside_the_states_dir(
     sneaky.symlink_to(outside)  # a link inside pointing outside is refused too
     with pytest.raises(ControlError, match="not a state of this run"):
         client.request("load", state="sneaky.state")
+    # ...and "latest" never picks it, however new the link is.
+    loaded = client.request("load", state="latest")
+    assert Path(loaded["path"]).resolve().parent == saved.parent.resolve()
+    assert "sneaky" not in loaded["path"]
 
 
 def test_oversized_request_is_refused(live_run: Any) -> None:

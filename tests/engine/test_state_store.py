@@ -167,3 +167,22 @@ def test_manifest_cannot_point_outside_the_state(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="outside the state"):
         verify_state(path)
     assert os.path.exists(path)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["files"].update({"blob/blob.txt": "x"}),
+        lambda m: m["files"]["blob/blob.txt"].update({"size": "12"}),
+        lambda m: m.update({"steps": "many"}),
+    ],
+)
+def test_malformed_manifest_fields_are_refused_by_name(tmp_path: Path, edit) -> None:
+    store, _ = make_store(tmp_path)
+    path = store.save({"steps": 1})
+    manifest = json.loads((path / "manifest.json").read_text())
+    edit(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StateError, match="manifest.json: malformed"):
+        verify_state(path)
+    assert list_states(tmp_path / "states")[0].problem

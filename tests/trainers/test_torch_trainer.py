@@ -100,7 +100,7 @@ def test_optimizers_are_created_once_and_stay_valid_across_syncs() -> None:
 
 
 def test_every_optimizer_step_is_a_pause_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trainers.torch as module
+    import trainers.base as module
 
     calls = []
     monkeypatch.setattr(module, "pause_point", lambda: calls.append(1))
@@ -132,3 +132,31 @@ def test_unknown_saved_optimizer_is_reported(tmp_path: Path) -> None:
     other.load_state(tmp_path / "t")
     with pytest.raises(KeyError, match="'sgd' matches no optimizer"):
         other.setup()
+
+
+def test_a_state_loaded_mid_run_ends_the_run_without_a_stale_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trainers.base
+
+    trainer, model = make(0)
+    run_once(trainer)
+    model.save_state(tmp_path / "net")
+    trainer.save_state(tmp_path / "trainer")
+    saved = state_of(model)
+    run_once(trainer)
+    loads = []
+
+    def load_while_paused() -> None:
+        # What a console `load` does while the training thread waits here.
+        if not loads:
+            model.load_state(tmp_path / "net")
+            trainer.load_state(tmp_path / "trainer")
+            loads.append(1)
+
+    monkeypatch.setattr(trainers.base, "pause_point", load_while_paused)
+    trainer._training_condition_data_user = None
+    assert trainer.run() is False  # abandoned, not failed
+    assert all(torch.equal(a, b) for a, b in zip(state_of(model), saved, strict=True))
+    assert all(p.grad is None for p in model.model.parameters())
+    assert trainer.run() is True  # the next run trains from the loaded state
