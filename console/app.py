@@ -425,8 +425,7 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
     import sys
 
     print(run.describe(), file=sys.stderr)
-    for failure in built.system.failures:
-        print(f"error: {failure}", file=sys.stderr)
+    run.report_failures(sys.stderr)
     if built.system.status().last_save:
         print(f"last state: {built.system.status().last_save}", file=sys.stderr)
     return run.exit_code

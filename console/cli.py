@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +16,9 @@ from engine.state_store import (
     CHECKSUM,
     StateError,
     list_states,
-    prune_states,
     read_manifest,
+    remove_state,
+    states_beyond,
     verify_state,
 )
 
@@ -50,6 +52,28 @@ states_app = typer.Typer(
 )
 app.add_typer(states_app, name="states")
 
+
+def _version(show: bool) -> None:
+    if show:
+        print(f"pamiq-console {version('pamiq-console')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Run, watch and control continual-learning systems."""
+
+
 EXIT_CONFIG = 2
 EXIT_NO_RUN = 1
 
@@ -66,7 +90,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON result
 
 
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output is read by scripts and people alike: never cut names short.
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -334,6 +360,8 @@ def states_list(
     out = _out()
     out.print(f"[bold]{directory}[/]: {len(summaries)} state(s)")
     out.print(states_table(summaries, verified))
+    if verified is not None and any(verified.values()):
+        raise typer.Exit(EXIT_NO_RUN)
 
 
 def _resolve_state(
@@ -409,14 +437,29 @@ def states_prune(
     states_dir: StatesDirOpt = None,
     run_dir: RunOpt = None,
     config: ConfigOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would be deleted.")
+    ] = False,
 ) -> None:
-    """Delete all but the newest N complete states."""
+    """Delete all but the newest N complete states (asks first unless --yes)."""
     directory = _states_dir(states_dir, run_dir, config)
-    removed = prune_states(directory, keep)
-    for path in removed:
-        print(f"removed {path}")
+    doomed = states_beyond(directory, keep)
+    for path in doomed:
+        print(f"{'would remove' if dry_run else 'remove'} {path}")
+    if dry_run or not doomed:
+        print(f"{len(doomed)} state(s) to remove in {directory}")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise _fail("refusing to delete states without --yes", EXIT_CONFIG)
+        typer.confirm(f"Delete {len(doomed)} state(s)?", abort=True)
+    for path in doomed:
+        remove_state(path)
     left = len([i for i in list_states(directory) if not i.problem])
-    print(f"{len(removed)} state(s) removed, {left} kept in {directory}")
+    print(f"{len(doomed)} state(s) removed, {left} kept in {directory}")
 
 
 def main() -> None:

@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import System
+from engine.events import ErrorOccurred, Event
 from engine.metrics_log import MetricsLog
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
+
+ERRORS = "errors.log"
 
 
 class Run:
@@ -41,6 +44,27 @@ class Run:
         self.server: ControlServer | None = None
         self.metrics: MetricsLog | None = None
         self._started = False
+        self._remove_error_log = self.system.events.add_callback(self._log_error)
+
+    @property
+    def errors_path(self) -> Path:
+        """Where errors are written with their full tracebacks."""
+        return self.run_dir.path / ERRORS
+
+    def _log_error(self, event: Event) -> None:
+        # Errors are rare; writing them at once means a crash cannot lose them.
+        if not isinstance(event, ErrorOccurred):
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.wall_time))
+        with self.errors_path.open("a", encoding="utf-8") as log:
+            log.write(f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n")
+
+    def report_failures(self, out: TextIO) -> None:
+        """Print the failures of a finished run and where their tracebacks are."""
+        for failure in self.system.failures:
+            print(f"error: {failure}", file=out, flush=True)
+        if self.system.failures and self.errors_path.exists():
+            print(f"tracebacks: {_rel(self.errors_path)}", file=out, flush=True)
 
     def start(self) -> None:
         """Claim the run directory, start the engine, then serve the control socket.
@@ -99,6 +123,7 @@ class Run:
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
+        self._remove_error_log()
         self.run_dir.release(self.exit_code)
 
     def describe(self) -> str:
@@ -152,6 +177,11 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
         for line in lines:
             print(line.stamped(), file=out, flush=True)
 
+    def feed(event: Event) -> None:
+        emit(coalescer.feed(event))
+        if isinstance(event, ErrorOccurred) and event.traceback:
+            print(event.traceback.rstrip(), file=out, flush=True)
+
     with stop_on_signals(system):
         try:
             run.start()
@@ -159,27 +189,21 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
             subscription.close()
             raise
         print(run.describe(), file=out, flush=True)
-        next_rate_sample = 0.0
         try:
             while True:
                 event = subscription.get(timeout=0.25)
-                if time.monotonic() >= next_rate_sample:
-                    # Keep the engine's rate samples fresh for `status` requests.
-                    system.steps_per_second()
-                    next_rate_sample = time.monotonic() + 0.25
                 if event is not None:
-                    emit(coalescer.feed(event))
+                    feed(event)
                     continue
                 emit(coalescer.flush())
                 if system.wait(timeout=0):
                     for event in subscription.drain():
-                        emit(coalescer.feed(event))
+                        feed(event)
                     break
             emit(coalescer.flush(force=True))
         finally:
             subscription.close()
             run.stop_and_wait("console exiting")
             run.close()
-    for failure in system.failures:
-        print(f"error: {failure}", file=out, flush=True)
+    run.report_failures(out)
     return run.exit_code

@@ -228,12 +228,17 @@ def remove_state(path: Path) -> None:
     shutil.rmtree(doomed)
 
 
-def prune_states(states_dir: Path, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` complete states; return what was deleted."""
+def states_beyond(states_dir: Path, keep: int) -> list[Path]:
+    """The complete states older than the newest ``keep`` (what a prune would delete)."""
     if keep < 0:
         raise ValueError(f"keep must be >= 0, got {keep}")
     complete = [i.path for i in list_states(states_dir) if not i.problem]
-    doomed = complete[: max(0, len(complete) - keep)]
+    return complete[: max(0, len(complete) - keep)]
+
+
+def prune_states(states_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` complete states; return what was deleted."""
+    doomed = states_beyond(states_dir, keep)
     for path in doomed:
         remove_state(path)
     return doomed

@@ -236,16 +236,28 @@ class System:
         self._log(f"started {self.config.name} (states in {self.store.states_dir})")
 
     def _newest_verified_state(self) -> Path | None:
+        """The newest state that verifies; None if there are none at all.
+
+        Raises:
+            StateError: If states exist but none verifies (resuming from nothing
+                would silently throw the run's history away).
+        """
+        problems = []
         for info in reversed(list_states(self.store.states_dir)):
-            if info.problem:
-                self._log(f"skipping {info.path}: {info.problem}", "warning")
-                continue
             try:
+                if info.problem:
+                    raise StateError(info.problem)
                 self.store.verify(info.path)
             except StateError as e:
-                self._log(f"skipping {e}", "warning")
+                self._log(f"skipping {info.path.name}: {e}", "warning")
+                problems.append(str(e))
                 continue
             return info.path
+        if problems:
+            raise StateError(
+                f"cannot resume: none of the {len(problems)} state(s) in "
+                f"{self.store.states_dir} verifies (newest: {problems[0]})"
+            )
         return None
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -398,6 +410,8 @@ class System:
         with self._op_lock:
             self.store.verify(path)
             with self._held_still("load a state"):
+                # The run's own time scale wins over the one the state was saved with.
+                time_scale = self.clock.get_time_scale()
                 backup = self.store.begin()
                 try:
                     self.store.write_components(backup)
@@ -405,6 +419,8 @@ class System:
                         self.store.apply(path)
                     except StateError as e:
                         self._roll_back(backup.tmp, e)
+                    finally:
+                        self.clock.set_time_scale(time_scale)
                 finally:
                     self.store.discard(backup)
             self.events.publish(StateLoaded(path=str(path)))

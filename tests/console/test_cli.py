@@ -235,7 +235,18 @@ def test_states_list_show_verify_prune(three_states: Path, live_run: Any) -> Non
     victim.write_text(victim.read_text() + " ")
     result = invoke("states", "verify", states[1], "--states-dir", three_states)
     assert result.exit_code == 1 and "truncated or changed" in result.stderr
+    result = invoke("states", "list", "--verify", "--states-dir", three_states)
+    assert result.exit_code == 1, "a failed verification must show in the exit code"
+    result = invoke(
+        "states", "prune", "--keep", "2", "--dry-run", "--states-dir", three_states
+    )
+    assert result.exit_code == 0 and "would remove" in result.stdout
     result = invoke("states", "prune", "--keep", "2", "--states-dir", three_states)
+    assert result.exit_code == 2 and "without --yes" in result.stderr
+    assert len(list(three_states.iterdir())) == 4
+    result = invoke(
+        "states", "prune", "--keep", "2", "--yes", "--states-dir", three_states
+    )
     assert result.exit_code == 0 and "2 state(s) removed, 2 kept" in result.stdout
     assert sorted(p.name for p in three_states.iterdir()) == states[2:]
 

@@ -129,7 +129,8 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
     (
         "state name format",
         lambda t: t.replace(
-            "durable_saves = false", 'durable_saves = false\nstate_name_format = "%Y/%m"'
+            "durable_saves = false",
+            'durable_saves = false\nstate_name_format = "%Y/%m"',
         ),
         "system.state_name_format: must not contain a path separator",
     ),

@@ -78,7 +78,10 @@ def test_operations_round_trip(live_run: Any) -> None:
         (b'{"op": "pause", "timeout": -1}\n', "'timeout' must be a number of seconds"),
         (b"\xff\xfe\n", "malformed request"),
         (b"[" * 50_000 + b"\n", "malformed request: not JSON"),
-        (b'{"op": "pause", "timeout": 1e400}\n', "'timeout' must be a number of seconds"),
+        (
+            b'{"op": "pause", "timeout": 1e400}\n',
+            "'timeout' must be a number of seconds",
+        ),
     ],
 )
 def test_malformed_requests_get_errors_and_the_run_survives(

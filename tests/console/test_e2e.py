@@ -145,6 +145,11 @@ def test_failing_thread_exits_non_zero(tmp_path: Path, parts: str) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert "error: training" in proc.stderr and "RuntimeError: boom" in proc.stderr
+    # The full traceback is in the log and kept in the run directory.
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert "tracebacks: " in proc.stderr
+    errors = next(tmp_path.rglob("errors.log")).read_text()
+    assert "RuntimeError: boom" in errors and "Traceback" in errors
 
 
 @pytest.mark.parametrize("headless", [True])

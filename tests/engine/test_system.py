@@ -439,3 +439,26 @@ def test_resume_skips_a_corrupt_newest_state(tmp_path: Path) -> None:
         assert loaded.path == str(older)
     finally:
         stop(second)
+
+
+def test_the_runs_time_scale_wins_over_the_states(tmp_path: Path) -> None:
+    first, *_ = make_system(tmp_path, time_scale=1.0)
+    first.store.save()
+    second, *_ = make_system(tmp_path, resume=True, time_scale=5.0, save_final_state=False)
+    second.start()
+    try:
+        assert second.clock.get_time_scale() == 5.0
+        second.load_state(newest_state(tmp_path / "states"))
+        assert second.clock.get_time_scale() == 5.0
+    finally:
+        stop(second)
+
+
+def test_resume_refuses_when_no_state_verifies(tmp_path: Path) -> None:
+    first, *_ = make_system(tmp_path)
+    path = first.store.save()
+    (path / "models" / "scale.txt").write_text("garbage")
+    second, *_ = make_system(tmp_path, resume=True, save_final_state=False)
+    with pytest.raises(StateError, match="none of the 1 state"):
+        second.start()
+    assert not second._started
