@@ -16,6 +16,7 @@ socket lives in a private 0700 directory under ``$XDG_RUNTIME_DIR`` (or
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +32,7 @@ from engine.state_store import pid_alive
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"
 METRICS = "metrics.jsonl"
+LOCK = "run.lock"
 SUN_PATH_MAX = 107  # 108 bytes including the NUL
 
 
@@ -132,6 +134,7 @@ class RunDir:
         self.path = path.absolute()
         self.socket_path = socket_path_for(self.path)
         self._data: dict[str, Any] = {}
+        self._lock_fd: int | None = None
 
     @property
     def metrics_path(self) -> Path:
@@ -146,8 +149,21 @@ class RunDir:
         """
         try:
             _private_dir(self.path)
+            # An exclusive lock held for the whole run closes the window in which
+            # two processes could both see the directory as free.
+            self._lock_fd = os.open(self.path / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+                raise RunDirError(
+                    f"{self.path}: another process is running this run; stop it "
+                    "first or give this run another name"
+                ) from None
             existing = read_run_info(self.path)
             if existing is not None and existing.live and existing.pid != os.getpid():
+                self._unlock()
                 raise RunDirError(
                     f"{self.path}: run already live (pid {existing.pid}); stop it "
                     "first or give this run another name"
@@ -174,6 +190,12 @@ class RunDir:
         self._data.update(stopped=_time.time(), exit_code=exit_code)
         with contextlib.suppress(OSError):
             self._write()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the lock
+            self._lock_fd = None
 
     def _write(self) -> None:
         target = self.path / RUN_INFO

@@ -113,10 +113,20 @@ class TorchTrainer(Trainer):
         self._apply_pending()
 
     def _apply_pending(self) -> None:
+        if not self._pending_optimizer_states and not self._pending_scheduler_states:
+            return
+        for kind, saved, current in (
+            ("optimizers", self._pending_optimizer_states, self.optimizers),
+            ("LR schedulers", self._pending_scheduler_states, self.lr_schedulers),
+        ):
+            if set(saved) != set(current):
+                raise ValueError(
+                    f"the state has {kind} {sorted(saved)}, this trainer has {sorted(current)}"
+                )
         for name, state in self._pending_optimizer_states.items():
-            _lookup(self.optimizers, name, "optimizer").load_state_dict(state)
+            self.optimizers[name].load_state_dict(state)
         for name, state in self._pending_scheduler_states.items():
-            _lookup(self.lr_schedulers, name, "LR scheduler").load_state_dict(state)
+            self.lr_schedulers[name].load_state_dict(state)
         self._pending_optimizer_states.clear()
         self._pending_scheduler_states.clear()
 
@@ -170,10 +180,22 @@ class TorchTrainer(Trainer):
         if not path.is_dir():
             raise ValueError(f"{path} is not a trainer state directory")
         super().load_state(path)
-        self._pending_optimizer_states = _read_states(path, _OPTIMIZER_SUFFIX)
-        self._pending_scheduler_states = _read_states(path, _SCHEDULER_SUFFIX)
+        optimizers = _read_states(path, _OPTIMIZER_SUFFIX)
+        schedulers = _read_states(path, _SCHEDULER_SUFFIX)
+        if not optimizers and not schedulers:
+            # Saved before the first training run: start the optimizers afresh.
+            self._created = False
+            self.optimizers, self.lr_schedulers = {}, {}
+            self._pending_optimizer_states, self._pending_scheduler_states = {}, {}
+            return
+        self._pending_optimizer_states = optimizers
+        self._pending_scheduler_states = schedulers
+        # Apply now when possible, so a mismatch fails the load (which is then
+        # rolled back) rather than the next training run.
         if self._created:
             self._apply_pending()
+        elif len(self._training_models) > 0:
+            self._create()
 
 
 def _read_states(path: Path, suffix: str) -> dict[str, StateDict]:
@@ -181,13 +203,3 @@ def _read_states(path: Path, suffix: str) -> dict[str, StateDict]:
         file.name.removesuffix(suffix): torch.load(file, weights_only=True)
         for file in sorted(path.glob(f"*{suffix}"))
     }
-
-
-def _lookup(items: dict[str, Any], name: str, what: str) -> Any:
-    try:
-        return items[name]
-    except KeyError:
-        known = ", ".join(sorted(items)) or "none"
-        raise KeyError(
-            f"saved {what} state '{name}' matches no {what} (known: {known})"
-        ) from None
