@@ -15,6 +15,9 @@ from .device import default_infer_procedure, get_device
 from .inference import InferenceProcedureCallable, TorchInferenceModel
 from .weights import load_weights, save_weights
 
+# Elements from which a tensor is copied on its own (see _copy_into).
+_LARGE_TENSOR = 65_536
+
 T = TypeVar("T", bound=nn.Module)
 
 WEIGHTS_SUFFIX = ".safetensors"
@@ -81,7 +84,16 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
             model.compile()
 
     def _copy(self) -> T:
-        module = copy.deepcopy(self.model)
+        # deepcopy would clone every tensor while holding the GIL (a 50 MB
+        # tensor stalls the agent for milliseconds): copy the structure around
+        # empty tensors, then fill them with GIL-free copies.
+        memo: dict[int, Any] = {
+            id(p): nn.Parameter(torch.empty_like(p), requires_grad=p.requires_grad)
+            for p in self.model.parameters()
+        }
+        memo.update({id(b): torch.empty_like(b) for b in self.model.buffers()})
+        module = copy.deepcopy(self.model, memo)
+        self._copy_into(module)
         if self._compile:
             module.compile()
         return module
@@ -99,11 +111,19 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
             for s, t in zip(sources, targets, strict=True)
         ):
             return False
+        small = [i for i, t in enumerate(sources) if t.numel() < _LARGE_TENSOR]
+        large = [i for i, t in enumerate(sources) if t.numel() >= _LARGE_TENSOR]
         with torch.no_grad():
-            # One call for all tensors: each torch call releases the GIL, and
-            # taking it back from a busy inference thread can cost a whole
-            # switch interval, so a per-tensor loop would pay that per tensor.
-            torch._foreach_copy_(targets, sources)
+            # Small tensors go in one call: taking the GIL back from a busy
+            # inference thread after each call can cost a switch interval.
+            if small:
+                torch._foreach_copy_(
+                    [targets[i] for i in small], [sources[i] for i in small]
+                )
+            # Large ones one by one: a single copy_ runs without the GIL, while a
+            # long _foreach_copy_ was measured to stall the agent for milliseconds.
+            for i in large:
+                targets[i].copy_(sources[i])
         return True
 
     @override
