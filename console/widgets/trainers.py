@@ -48,6 +48,12 @@ def trainer_text(name: str, trainer: TrainerStatus) -> Text:
         text.append(*_mark(new_ok))
     if trainer.custom_condition:
         text.append("   (custom is_trainable: may not be the whole story)", style="dim")
+    if trainer.last_metrics:
+        # Every metric's latest value: the sparkline below follows just one.
+        shown = "   ".join(
+            f"{k} {v:.4g}" for k, v in list(trainer.last_metrics.items())[:8]
+        )
+        text.append(f"\n  {shown}", style="dim")
     return text
 
 
@@ -74,6 +80,7 @@ class TrainerCard(Widget):
         self.trainer_name = trainer_name
         self._latest: tuple[TrainerStatus, str | None, Sequence[float]] | None = None
         self._shown: object = None
+        self._lines = -1
 
     def compose(self) -> ComposeResult:
         """The text, then the metric label and sparkline."""
@@ -98,9 +105,13 @@ class TrainerCard(Widget):
         if self._shown == (trainer, len(values), values[-1] if values else None):
             return
         self._shown = (trainer, len(values), values[-1] if values else None)
+        text = trainer_text(self.trainer_name, trainer)
+        lines = text.plain.count("\n")
+        # Re-layout only when the card changes height (the metrics line appears).
         self.query_one(".trainer-text", Static).update(
-            trainer_text(self.trainer_name, trainer), layout=False
+            text, layout=lines != self._lines
         )
+        self._lines = lines
         self.query_one(".metric-label", Static).update(
             metric_text(metric, values), layout=False
         )
