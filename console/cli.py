@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -153,6 +154,12 @@ def run(
     """Start a run: the dashboard with the engine in this process (or --headless)."""
     if resume and load is not None:
         raise _fail("give --resume or --load STATE, not both", EXIT_CONFIG)
+    # Flags are checked here so that an error names the flag, not the config file.
+    for flag, value in (("--max-uptime", max_uptime), ("--time-scale", time_scale)):
+        if value is not None and not 0 < value < math.inf:
+            raise _fail(
+                f"{flag}: must be a finite number > 0, got {value}", EXIT_CONFIG
+            )
     overrides: dict[str, Any] = {
         "max_uptime": max_uptime,
         "time_scale": time_scale,
