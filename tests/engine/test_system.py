@@ -444,7 +444,9 @@ def test_resume_skips_a_corrupt_newest_state(tmp_path: Path) -> None:
 def test_the_runs_time_scale_wins_over_the_states(tmp_path: Path) -> None:
     first, *_ = make_system(tmp_path, time_scale=1.0)
     first.store.save()
-    second, *_ = make_system(tmp_path, resume=True, time_scale=5.0, save_final_state=False)
+    second, *_ = make_system(
+        tmp_path, resume=True, time_scale=5.0, save_final_state=False
+    )
     second.start()
     try:
         assert second.clock.get_time_scale() == 5.0
