@@ -78,6 +78,9 @@ def _root(
 EXIT_CONFIG = 2
 EXIT_NO_RUN = 1
 
+StateArg = Annotated[
+    str, typer.Argument(help="State name (in the states dir) or path.")
+]
 ConfigArg = Annotated[
     Path, typer.Argument(help="The run's TOML config file.", show_default=False)
 ]
@@ -382,9 +385,7 @@ def _resolve_state(
 
 @states_app.command("show")
 def states_show(
-    state: Annotated[
-        str, typer.Argument(help="State name (in the states dir) or path.")
-    ],
+    state: StateArg,
     states_dir: StatesDirOpt = None,
     run_dir: RunOpt = None,
     config: ConfigOpt = None,
@@ -419,9 +420,7 @@ def states_show(
 
 @states_app.command("verify")
 def states_verify(
-    state: Annotated[
-        str, typer.Argument(help="State name (in the states dir) or path.")
-    ],
+    state: StateArg,
     states_dir: StatesDirOpt = None,
     run_dir: RunOpt = None,
     config: ConfigOpt = None,
