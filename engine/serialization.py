@@ -33,49 +33,38 @@ class _Writer:
         self.arrays: list[dict[str, Any]] = []
 
     def add(self, array: np.ndarray) -> int:
+        """Store one array; return its index."""
         if array.dtype.hasobject:
             raise UnsupportedValueError("NumPy arrays of Python objects need pickle")
-        if not array.flags.c_contiguous:
-            array = array.copy(order="C")
-        pad = -self._offset % _ALIGN
-        if pad:
-            self._stream.write(b"\0" * pad)
-            self._offset += pad
-        self._stream.write(memoryview(array).cast("B") if array.size else b"")
-        self.arrays.append(
-            {
-                "dtype": array.dtype.str,
-                "shape": list(array.shape),
-                "offset": self._offset,
-                "nbytes": array.nbytes,
-            }
-        )
-        self._offset += array.nbytes
-        return len(self.arrays) - 1
+        return self._write([array], array.dtype, list(array.shape))
 
     def add_rows(self, rows: list[np.ndarray]) -> int:
         """Store same-shaped arrays as one stacked array without building it in memory."""
         first = rows[0]
+        return self._write(rows, first.dtype, [len(rows), *first.shape])
+
+    def _write(
+        self, blocks: list[np.ndarray], dtype: np.dtype, shape: list[int]
+    ) -> int:
         pad = -self._offset % _ALIGN
         if pad:
             self._stream.write(b"\0" * pad)
             self._offset += pad
         start = self._offset
-        for row in rows:
-            if not row.flags.c_contiguous:
-                row = row.copy(order="C")
-            if row.size:
-                self._stream.write(memoryview(row).cast("B"))
-        nbytes = first.nbytes * len(rows)
+        for block in blocks:
+            if not block.flags.c_contiguous:
+                block = block.copy(order="C")
+            if block.size:
+                self._stream.write(memoryview(block).cast("B"))
+            self._offset += block.nbytes
         self.arrays.append(
             {
-                "dtype": first.dtype.str,
-                "shape": [len(rows), *first.shape],
+                "dtype": dtype.str,
+                "shape": shape,
                 "offset": start,
-                "nbytes": nbytes,
+                "nbytes": self._offset - start,
             }
         )
-        self._offset = start + nbytes
         return len(self.arrays) - 1
 
 

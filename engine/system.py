@@ -15,7 +15,7 @@ import time as _time
 import traceback
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from .state import PersistentStateMixin
 from .state_store import StateError, StateStore, list_states
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
-from .workers import InferenceWorker, TrainingWorker, _overrides_is_trainable, report_of
+from .workers import InferenceWorker, TrainingWorker, report_of
 
 _RATE_SAMPLE_INTERVAL = 0.5
 
@@ -321,20 +321,17 @@ class System:
                 f"cannot {what}: the system is {self.controller.state}"
             )
         attempts = max(1, self.config.max_attempts_to_pause_all_threads)
-        hold = None
-        for attempt in range(attempts):
-            try:
-                hold = self.controller.hold(self.config.timeout_for_all_threads_pause)
-                hold.__enter__()
-                break
-            except PauseTimeoutError as e:
-                if attempt == attempts - 1:
-                    raise StateError(f"cannot {what}: {e}") from None
-        try:
+        with ExitStack() as stack:
+            for attempt in range(attempts):
+                try:
+                    stack.enter_context(
+                        self.controller.hold(self.config.timeout_for_all_threads_pause)
+                    )
+                    break
+                except PauseTimeoutError as e:
+                    if attempt == attempts - 1:
+                        raise StateError(f"cannot {what}: {e}") from None
             yield
-        finally:
-            assert hold is not None
-            hold.__exit__(None, None, None)
 
     def save_state(self) -> Path:
         """Save a state; the system is paused only while components write it.
@@ -551,7 +548,7 @@ class System:
                 runs=record.runs,
                 last_duration=record.last_duration,
                 last_metrics=dict(getattr(trainer, "last_metrics", {})),
-                custom_condition=_overrides_is_trainable(trainer),
+                custom_condition=record.custom_condition,
             )
         models = {
             name: ModelStatus(

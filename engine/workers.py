@@ -73,7 +73,8 @@ class InferenceWorker(threading.Thread):
 class TrainerRecord:
     """What the training thread remembers about one trainer."""
 
-    def __init__(self) -> None:
+    def __init__(self, custom_condition: bool) -> None:
+        self.custom_condition = custom_condition
         self.runs = 0
         self.last_duration: float | None = None
         self.last_trainable: bool | None = None
@@ -111,8 +112,12 @@ class TrainingWorker(threading.Thread):
         self._events = events
         self._on_failure = on_failure
         self._wake = threading.Event()
-        self.records = {name: TrainerRecord() for name in trainers}
-        self._custom = any(_overrides_is_trainable(t) for t in trainers.values())
+        # Whether is_trainable is overridden is fixed per trainer: decide it once.
+        self.records = {
+            name: TrainerRecord(_overrides_is_trainable(t))
+            for name, t in trainers.items()
+        }
+        self._custom = any(r.custom_condition for r in self.records.values())
         self._timeout = poll_interval if self._custom else idle_timeout
         for user in data_users.values():
             user.collector._set_wake(self._wake.set)
