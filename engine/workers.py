@@ -12,6 +12,7 @@ from .control import Controller, ShutdownRequested
 from .data import DataUsersDict
 from .events import EventBus, TrainabilityChanged, TrainingRunFinished
 from .interaction import Interaction
+from .library_threads import adopt_library_thread_settings
 from .trainability import TrainabilityReport
 from .trainers_dict import TrainersDict
 
@@ -44,6 +45,7 @@ class InferenceWorker(threading.Thread):
 
     def run(self) -> None:
         """Thread body."""
+        adopt_library_thread_settings()
         worker = self._worker
         worker.bind()
         controller = self._controller
@@ -130,6 +132,7 @@ class TrainingWorker(threading.Thread):
 
     def run(self) -> None:
         """Thread body."""
+        adopt_library_thread_settings()
         worker = self._worker
         worker.bind()
         current = "training"
