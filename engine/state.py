@@ -1,8 +1,19 @@
-"""The persistence protocol shared by every component (PAMIQ-Core's ``PersistentStateMixin``)."""
+"""The persistence protocol shared by every component (PAMIQ-Core's ``PersistentStateMixin``).
+
+Beyond PAMIQ-Core's ``save_state``/``load_state``, a component may offer
+:meth:`PersistentStateMixin.prepare_load`: read a state without changing
+anything, and return a commit that installs it and cannot fail. The engine then
+reads such components while the system keeps running and installs them in a
+short pause, with no rollback copy (a read that fails has changed nothing).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+Commit = Callable[[], None]
 
 
 class PersistentStateMixin:
@@ -25,3 +36,65 @@ class PersistentStateMixin:
         Args:
             path: What :meth:`save_state` wrote.
         """
+
+    def prepare_load(self, path: Path) -> Commit | None:
+        """Read a state without changing this component; return how to install it.
+
+        Everything that can fail (reading, decoding, checking the state fits this
+        component) happens here, possibly while the system runs; the returned
+        commit only installs what was read, on a held system, and must not fail.
+        The engine calls this only when the class that defines :meth:`load_state`
+        defines this method too (see :func:`prepare_component_load`), so a
+        subclass that extends ``load_state`` alone is loaded the plain way.
+
+        Args:
+            path: What :meth:`save_state` wrote.
+
+        Returns:
+            The commit, or None (the default) when the component cannot load in
+            two steps: it is then loaded with :meth:`load_state` behind a
+            rollback copy.
+        """
+        return None
+
+
+class Persistent(Protocol):
+    """What the engine needs of a component to save and load it."""
+
+    def save_state(self, path: Path) -> None:
+        """Write the state under ``path``."""
+        ...
+
+    def load_state(self, path: Path) -> None:
+        """Read what :meth:`save_state` wrote."""
+        ...
+
+
+@runtime_checkable
+class StateGroup(Protocol):
+    """A component whose state is exactly that of its parts, each in ``path/<name>``."""
+
+    def state_parts(self) -> Iterator[tuple[str, Persistent]]:
+        """The parts, by name."""
+        ...
+
+
+def prepare_component_load(component: object, path: Path) -> Commit | None:
+    """Prepare a two-step load of ``component`` if its class supports one for its own state.
+
+    Args:
+        component: Any component.
+        path: What its ``save_state`` wrote.
+
+    Returns:
+        The commit from its ``prepare_load``; None when the class that defines its
+        ``load_state`` does not also define ``prepare_load`` (that
+        ``prepare_load`` would not read what this class's ``load_state`` reads).
+    """
+    owner = next(
+        (k for k in type(component).__mro__ if "load_state" in k.__dict__), None
+    )
+    if owner is None or "prepare_load" not in owner.__dict__:
+        return None
+    # The owner defines it, so the attribute exists (possibly overridden below it).
+    return component.prepare_load(path)  # type: ignore[attr-defined, no-any-return]

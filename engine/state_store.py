@@ -23,7 +23,7 @@ from typing import Any
 
 import xxhash
 
-from .state import PersistentStateMixin
+from .state import Persistent, PersistentStateMixin, StateGroup
 
 MANIFEST = "manifest.json"
 FORMAT = "pamiq-console/state"
@@ -287,6 +287,21 @@ class StateStore:
     def components(self) -> list[str]:
         """Registered component names."""
         return list(self._components)
+
+    def parts(self) -> list[tuple[str, Persistent]]:
+        """What loads on its own, by path in a state: components, and each part of a group.
+
+        A :class:`~engine.state.StateGroup` (the models, data and trainers
+        dicts) stands for its parts, so that each part is loaded, backed up and
+        rolled back on its own.
+        """
+        parts: list[tuple[str, Persistent]] = []
+        for name, component in self._components.items():
+            if isinstance(component, StateGroup):
+                parts.extend((f"{name}/{p}", c) for p, c in component.state_parts())
+            else:
+                parts.append((name, component))
+        return parts
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete half-written states left by processes that no longer exist."""

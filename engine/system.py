@@ -37,6 +37,7 @@ from .interaction import Interaction
 from .launch_config import LaunchConfig
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
+from .state_load import install_state, prepare_state
 from .state_store import StateError, StateStore, list_states
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
@@ -399,6 +400,11 @@ class System:
     def load_state(self, path: str | Path) -> None:
         """Verify a state, then apply it; on any failure the system is left as it was.
 
+        Components that can load in two steps (the built-in buffers and torch
+        models) are read while the system keeps running; the system is held
+        only to back up and load the rest and to install what was read (see
+        :mod:`engine.state_load`).
+
         Raises:
             StateError: Naming the file or component that failed.
             SystemStoppedError: If the system is stopping or stopped.
@@ -406,31 +412,15 @@ class System:
         path = Path(path)
         with self._op_lock:
             self.store.verify(path)
+            prepared = prepare_state(self.store, path)
             with self._held_still("load a state"):
                 # The run's own time scale wins over the one the state was saved with.
                 time_scale = self.clock.get_time_scale()
-                backup = self.store.begin()
                 try:
-                    self.store.write_components(backup)
-                    try:
-                        self.store.apply(path)
-                    except StateError as e:
-                        self._roll_back(backup.tmp, e)
-                    finally:
-                        self.clock.set_time_scale(time_scale)
+                    install_state(self.store, prepared)
                 finally:
-                    self.store.discard(backup)
+                    self.clock.set_time_scale(time_scale)
             self.events.publish(StateLoaded(path=str(path)))
-
-    def _roll_back(self, backup: Path, error: StateError) -> None:
-        try:
-            self.store.apply(backup)
-        except StateError as rollback_error:
-            raise StateError(
-                f"{error}; restoring the previous state also failed ({rollback_error}), "
-                "so the system may be partly loaded"
-            ) from error
-        raise StateError(f"{error} (the running system was left as it was)") from error
 
     # -- control thread ------------------------------------------------------------
 

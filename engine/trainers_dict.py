@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -10,7 +11,7 @@ from typing_extensions import override
 
 from .data import DataUsersDict
 from .model import TrainingModelsDict
-from .state import PersistentStateMixin
+from .state import Persistent, PersistentStateMixin
 from .thread_events import ThreadEventMixin
 
 
@@ -41,6 +42,10 @@ class TrainersDict(
         """Attach the data users to every trainer."""
         for trainer in self.values():
             trainer.attach_data_users(data_users)
+
+    def state_parts(self) -> Iterator[tuple[str, Persistent]]:
+        """Each trainer by name: its state is saved under ``path/<name>``."""
+        return iter(self.items())
 
     @override
     def save_state(self, path: Path) -> None:

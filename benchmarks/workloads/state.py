@@ -1,7 +1,8 @@
 """Figure 6 (ours): saving and loading a ~1 GB state, against plain file I/O.
 
 The state is half model (a pure-NumPy ``TrainingModel`` whose ``save_state``
-writes its arrays with ``engine.serialization``) and half replay buffer (a
+writes its arrays with ``engine.serialization`` and which, like the built-in
+buffers and torch models, loads in two steps) and half replay buffer (a
 ``SequentialBuffer`` of 256 KiB arrays). A 100 Hz agent runs throughout, so
 ``System.save_state()`` really pauses a live system.
 
@@ -35,6 +36,7 @@ from engine import (
 )
 from engine.data import SequentialBuffer
 from engine.events import StateSaved
+from engine.state import Commit
 
 from ._components import (
     BUFFER,
@@ -98,7 +100,17 @@ class ArrayModel(TrainingModel[ArrayInference]):
 
     @override
     def load_state(self, path: Path) -> None:
-        self.arrays = serialization.load(path / "weights")
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        # Read while the system runs; installing is one assignment.
+        arrays = serialization.load(path / "weights")
+
+        def commit() -> None:
+            self.arrays = arrays
+
+        return commit
 
 
 def make_arrays(total_bytes: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:

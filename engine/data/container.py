@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import UserDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
 
-from ..state import PersistentStateMixin
+from ..state import Persistent, PersistentStateMixin
 from .buffer import DataBuffer
 from .interface import DataCollector, DataUser
 
@@ -64,6 +64,10 @@ class DataUsersDict(UserDict[str, DataUser[Any]], PersistentStateMixin):
         for name, buffer in (buffers or {}).items():
             users[name] = DataUser(buffer)
         return users
+
+    def state_parts(self) -> Iterator[tuple[str, Persistent]]:
+        """Each user by name: its state is saved under ``path/<name>``."""
+        return iter(self.data.items())
 
     @override
     def save_state(self, path: Path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from typing_extensions import override
 
 from .. import time
-from ..state import PersistentStateMixin
+from ..state import Commit, PersistentStateMixin, prepare_component_load
 from .buffer import DataBuffer
 
 T = TypeVar("T")
@@ -171,9 +171,34 @@ class DataUser(PersistentStateMixin, Generic[R]):
     @override
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote; items pending now are discarded."""
+        commit = self.prepare_load(path)
+        if commit is not None:
+            commit()
+            return
         self._buffer.load_state(path / "buffer")
+        self._install(*self._read_counters(path))
+
+    @override
+    def prepare_load(self, path: Path) -> Commit | None:
+        """Read a state ahead (see :meth:`load_state`) if the buffer can do so too."""
+        commit_buffer = prepare_component_load(self._buffer, path / "buffer")
+        if commit_buffer is None:
+            return None
+        counters = self._read_counters(path)
+
+        def commit() -> None:
+            commit_buffer()
+            self._install(*counters)
+
+        return commit
+
+    def _read_counters(self, path: Path) -> tuple[deque[float], int]:
         stamps = np.load(path / "timestamps.npy", allow_pickle=False)
-        self._timestamps = deque(stamps.tolist(), maxlen=self._timestamps.maxlen)
         meta = json.loads((path / "user.json").read_text())
+        timestamps = deque(stamps.tolist(), maxlen=self._timestamps.maxlen)
+        return timestamps, int(meta["collected_total"])
+
+    def _install(self, timestamps: deque[float], collected_total: int) -> None:
+        self._timestamps = timestamps
         self._collector._take()
-        self._collector._reset_sequence(int(meta["collected_total"]))
+        self._collector._reset_sequence(collected_total)

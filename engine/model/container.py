@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import UserDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
 
-from ..state import PersistentStateMixin
+from ..state import Persistent, PersistentStateMixin
 from .interface import InferenceModel, TrainingModel
 
 
@@ -44,6 +45,10 @@ class TrainingModelsDict(UserDict[str, TrainingModel[Any]], PersistentStateMixin
         super().__setitem__(key, model)
         if model.has_inference_model:
             self._inference_models_dict[key] = model.inference_model
+
+    def state_parts(self) -> Iterator[tuple[str, Persistent]]:
+        """Each model by name: its state is saved under ``path/<name>``."""
+        return iter(self.data.items())
 
     @override
     def save_state(self, path: Path) -> None:

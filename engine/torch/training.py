@@ -11,9 +11,10 @@ from torch import nn
 from typing_extensions import override
 
 from ..model import TrainingModel
+from ..state import Commit
 from .device import default_infer_procedure, get_device
 from .inference import InferenceProcedureCallable, TorchInferenceModel
-from .weights import load_weights, save_weights
+from .weights import install_weights, load_weights, read_weights, save_weights
 
 # Elements from which a tensor is copied on its own (see _copy_into).
 _LARGE_TENSOR = 65_536
@@ -172,9 +173,26 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
         Args:
             path: Base path chosen by the engine.
         """
-        load_weights(self.model, self.weights_file(path))
-        if self._need_sync and self._inference_model is not None:
-            self.sync_impl(self._inference_model)
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        """Read and check ``<path>.safetensors``; the commit copies it in and publishes it.
+
+        Args:
+            path: Base path chosen by the engine.
+
+        Raises:
+            RuntimeError: If the weights do not fit the module.
+        """
+        state = read_weights(self.model, self.weights_file(path))
+
+        def commit() -> None:
+            install_weights(self.model, state)
+            if self._need_sync and self._inference_model is not None:
+                self.sync_impl(self._inference_model)
+
+        return commit
 
 
 def _method_procedure(model: nn.Module, name: str) -> InferenceProcedureCallable[Any]:

@@ -8,9 +8,10 @@ optimizer holding its parameters stays valid).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, save_model
 from torch import nn
 
 from .device import get_device
@@ -37,11 +38,70 @@ def load_weights(module: nn.Module, file: str | Path) -> None:
     Raises:
         RuntimeError: If keys or shapes do not match the module.
     """
+    install_weights(module, read_weights(module, file))
+
+
+def read_weights(module: nn.Module, file: str | Path) -> dict[str, torch.Tensor]:
+    """Read weights for ``module`` and check they fit it, without changing it.
+
+    Args:
+        module: The module the weights are for.
+        file: See :func:`load_weights`.
+
+    Returns:
+        The state dict, on the module's device, for :func:`install_weights`.
+
+    Raises:
+        RuntimeError: Naming missing, unexpected and wrongly shaped entries.
+    """
     file = Path(file)
     device = get_device(module, "cpu")
+    if file.suffix == ".safetensors":
+        state = load_file(str(file), device=str(device))
+    else:
+        state = torch.load(file, map_location=device, weights_only=True)
+        if not isinstance(state, dict):
+            raise RuntimeError(f"{file.name}: expected a state dict of tensors")
+    _check_fits(module, state, file)
+    return state
+
+
+def install_weights(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Copy weights from :func:`read_weights` into the module's own tensors."""
     with torch.no_grad():
-        if file.suffix == ".safetensors":
-            load_model(module, file, strict=True, device=str(device))
-        else:
-            state = torch.load(file, map_location=device, weights_only=True)
-            module.load_state_dict(state, strict=True)
+        # Checked by read_weights; entries absent from a safetensors file are
+        # tied to one that is present and receive its values through it.
+        module.load_state_dict(state, strict=False)
+
+
+def _check_fits(module: nn.Module, state: dict[str, Any], file: Path) -> None:
+    expected = module.state_dict()
+    unexpected = [k for k in state if k not in expected]
+    wrong = [
+        f"{k} {tuple(v.shape)} (model: {tuple(expected[k].shape)})"
+        for k, v in state.items()
+        if k in expected
+        and (not isinstance(v, torch.Tensor) or v.shape != expected[k].shape)
+    ]
+    # safetensors stores a tensor tied to others (shared weights) under one name.
+    present = {
+        (t.data_ptr(), t.shape) for k, t in expected.items() if k in state and t.numel()
+    }
+    missing = [
+        k
+        for k, t in expected.items()
+        if k not in state and not (t.numel() and (t.data_ptr(), t.shape) in present)
+    ]
+    problems = [
+        f"{label}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
+        for label, names in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("wrong shape", wrong),
+        )
+        if names
+    ]
+    if problems:
+        raise RuntimeError(
+            f"{file.name} does not fit {type(module).__name__} ({'; '.join(problems)})"
+        )

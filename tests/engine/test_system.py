@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from engine.control import PauseTimeoutError
 from engine.events import ModelSynced, StateLoaded, StateSaved, TrainingRunFinished
 from engine.state_store import list_states, newest_state
 
-from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system
+from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system, tamper
 
 WAIT = 10.0
 
@@ -171,24 +172,15 @@ def test_failed_load_leaves_the_running_system_untouched(tmp_path: Path) -> None
         # A state that verifies but cannot be applied: the model file holds junk
         # and the manifest is rewritten to match it.
         broken = tmp_path / "broken.state"
-        import shutil
-
         shutil.copytree(path, broken)
-        junk = broken / "models" / "scale.txt"
-        junk.write_text("not a number")
-        manifest = json.loads((broken / "manifest.json").read_text())
-        from engine.state_store import CHECKSUM, file_checksum
-
-        manifest["files"]["models/scale.txt"] = {
-            "size": junk.stat().st_size,
-            CHECKSUM: file_checksum(junk),
-        }
-        (broken / "manifest.json").write_text(json.dumps(manifest))
+        tamper(broken, {"models/scale.txt": b"not a number"})
         system.pause()  # keep it still so the comparison below is exact
-        before = (model.weight, env.count, system.steps)
+        obs = system.data_users["obs"]
+        before = (model.weight, env.count, system.steps, obs.get_data())
         with pytest.raises(StateError, match="left as it was"):
             system.load_state(broken)
-        assert (model.weight, env.count, system.steps) == before
+        # Read-ahead parts (the buffer) are not installed either.
+        assert (model.weight, env.count, system.steps, obs.get_data()) == before
         assert system.state is SystemState.PAUSED
         system.resume()
     finally:

@@ -3,6 +3,7 @@ collects every observation, a linear model and a trainer that nudges it."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from engine import (
     TrainingModel,
     pause_point,
 )
-from engine.data import SequentialBuffer
+from engine.data import DataBuffer, SequentialBuffer
+from engine.state_store import CHECKSUM, file_checksum
 from trainers import Trainer
 
 
@@ -165,7 +167,10 @@ class FailingTrainer(Trainer):
 
 
 def make_system(
-    tmp_path: Path, trainer: Trainer | None = None, **config: Any
+    tmp_path: Path,
+    trainer: Trainer | None = None,
+    buffer: DataBuffer[Any, Any] | None = None,
+    **config: Any,
 ) -> tuple[System, CollectingAgent, CounterEnv, ScaleModel, Trainer]:
     agent, env, model = CollectingAgent(), CounterEnv(), ScaleModel()
     trainer = trainer if trainer is not None else NudgeTrainer()
@@ -174,8 +179,25 @@ def make_system(
     system = System(
         Interaction(agent, env),
         {"scale": model},
-        {"obs": SequentialBuffer(1000)},
+        {"obs": buffer if buffer is not None else SequentialBuffer(1000)},
         {"nudge": trainer},
         LaunchConfig(**config),
     )
     return system, agent, env, model, trainer
+
+
+def tamper(state: Path, files: dict[str, bytes]) -> None:
+    """Replace files of a saved state and update its manifest to match.
+
+    The state still verifies, so what is tested is applying it, not verifying it.
+    """
+    manifest_path = state / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for rel, data in files.items():
+        file = state / rel
+        file.write_bytes(data)
+        manifest["files"][rel] = {
+            "size": len(data),
+            CHECKSUM: file_checksum(file),
+        }
+    manifest_path.write_text(json.dumps(manifest))

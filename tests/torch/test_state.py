@@ -71,6 +71,29 @@ def test_mismatched_file_is_refused(tmp_path: Path) -> None:
         load_weights(seeded(0), tmp_path / "w.safetensors")
 
 
+def test_read_ahead_changes_nothing_until_committed(tmp_path: Path) -> None:
+    source = TorchTrainingModel(seeded(0))
+    source.save_state(tmp_path / "model")
+    target = TorchTrainingModel(seeded(1))
+    inference = target.inference_model
+    commit = target.prepare_load(tmp_path / "model")
+    assert_same_state(seeded(1), target.model)
+    assert_same_state(seeded(1), inference._raw_model)
+    commit()
+    assert_same_state(source.model, target.model)
+    assert_same_state(source.model, inference._raw_model)
+
+
+def test_weights_that_do_not_fit_are_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    save_weights(nn.Linear(3, 2), tmp_path / "model.safetensors")
+    target = TorchTrainingModel(seeded(1))
+    with pytest.raises(RuntimeError, match="does not fit Tied.*missing.*unexpected"):
+        target.prepare_load(tmp_path / "model")
+    assert_same_state(seeded(1), target.model)
+
+
 def test_pretrained_parameter_file_safetensors_and_weights_only(tmp_path: Path) -> None:
     save_weights(seeded(0), tmp_path / "pre.safetensors")
     model = TorchTrainingModel(

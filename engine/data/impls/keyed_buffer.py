@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 
 from typing_extensions import override
 
+from ...state import Commit, prepare_component_load
 from ..buffer import DataBuffer
 
 T = TypeVar("T")
@@ -71,3 +72,7 @@ class KeyedBuffer(DataBuffer[Mapping[str, T], dict[str, list[T]]], Generic[T]):
     @override
     def load_state(self, path: Path) -> None:
         self._buffer.load_state(path)
+
+    @override
+    def prepare_load(self, path: Path) -> Commit | None:
+        return prepare_component_load(self._buffer, path)

@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 from typing_extensions import override
 
 from ... import serialization
+from ...state import Commit
 from ..buffer import DataBuffer
 from .keyed_buffer import KeyedBuffer
 
@@ -117,14 +118,28 @@ class RandomReplacementBuffer(DataBuffer[T, list[T]], Generic[T]):
     @override
     def load_state(self, path: Path) -> None:
         """Read what :meth:`save_state` wrote (keeping at most ``max_size`` items)."""
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        """Read items and generator state (see :meth:`load_state`); the commit installs them."""
         items = serialization.load(path)
         if not isinstance(items, list):
             raise ValueError(f"{path.name}: expected a list of items")
-        self._items = items[: self._max_size]
+        kept = items[: self._max_size]
         rng_path = path.with_suffix(".rng.json")
+        generator: random.Random | None = None
         if rng_path.exists():
             rng = json.loads(rng_path.read_text())
-            self._random.setstate((rng["version"], tuple(rng["state"]), rng["gauss"]))
+            generator = random.Random()
+            generator.setstate((rng["version"], tuple(rng["state"]), rng["gauss"]))
+
+        def commit() -> None:
+            self._items = kept
+            if generator is not None:
+                self._random = generator
+
+        return commit
 
 
 class DictRandomReplacementBuffer(KeyedBuffer[T]):

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 from typing_extensions import override
 
 from ... import serialization
+from ...state import Commit
 from ..buffer import DataBuffer
 from .keyed_buffer import KeyedBuffer
 
@@ -55,10 +56,20 @@ class SequentialBuffer(DataBuffer[T, list[T]], Generic[T]):
     @override
     def load_state(self, path: Path) -> None:
         """Read items written by :meth:`save_state` (keeping the newest ``max_size``)."""
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        """Read the items (see :meth:`load_state`); the commit swaps them in."""
         items = serialization.load(path)
         if not isinstance(items, list):
             raise ValueError(f"{path.name}: expected a list of items")
-        self._queue = deque(items, maxlen=self._max_size)
+        queue = deque(items, maxlen=self._max_size)
+
+        def commit() -> None:
+            self._queue = queue
+
+        return commit
 
 
 class DictSequentialBuffer(KeyedBuffer[T]):

@@ -1,0 +1,135 @@
+"""Loading in two steps: read ahead while the system runs, install while it is held."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typing_extensions import override
+
+from engine import StateError, SystemState, serialization
+from engine.data import DictSequentialBuffer, SequentialBuffer
+from engine.events import StateLoaded
+from engine.state import Commit, PersistentStateMixin, prepare_component_load
+
+from .tiny import make_system, tamper
+
+WAIT = 10.0
+
+
+class WatchedBuffer(SequentialBuffer[Any]):
+    """Records the system's state when a load is read and when it is installed."""
+
+    system: Any = None
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__(max_size)
+        self.seen: list[tuple[str, SystemState]] = []
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        self.seen.append(("read", self.system.state))
+        commit = super().prepare_load(path)
+
+        def watched() -> None:
+            self.seen.append(("installed", self.system.state))
+            commit()
+
+        return watched
+
+
+class LoadOnlyBuffer(SequentialBuffer[Any]):
+    """Extends load_state alone: its inherited prepare_load would skip the extension."""
+
+    def __init__(self, max_size: int) -> None:
+        super().__init__(max_size)
+        self.extra_loaded = False
+
+    @override
+    def load_state(self, path: Path) -> None:
+        super().load_state(path)
+        self.extra_loaded = True
+
+
+def test_read_ahead_runs_while_the_system_runs_and_installs_while_held(
+    tmp_path: Path,
+) -> None:
+    buffer = WatchedBuffer(1000)
+    system, agent, *_ = make_system(tmp_path, buffer=buffer)
+    buffer.system = system
+    events = system.events.subscribe()
+    system.start()
+    try:
+        assert agent.stepped.wait(WAIT)
+        path = system.save_state()
+        system.load_state(path)
+        assert buffer.seen == [
+            ("read", SystemState.ACTIVE),
+            ("installed", SystemState.PAUSED),
+        ]
+        assert any(isinstance(e, StateLoaded) for e in events.drain())
+        assert system.state is SystemState.ACTIVE
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+
+
+def test_a_state_that_cannot_be_read_changes_nothing(tmp_path: Path) -> None:
+    system, _, env, model, trainer = make_system(tmp_path)
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)  # type: ignore[attr-defined]
+        path = system.save_state()
+        broken = tmp_path / "broken.state"
+        shutil.copytree(path, broken)
+        not_a_list = tmp_path / "not-a-list"
+        serialization.dump({"a": 1}, not_a_list)
+        tamper(
+            broken,
+            {
+                "data/obs/buffer.json": not_a_list.with_suffix(".json").read_bytes(),
+                "data/obs/buffer.bin": not_a_list.with_suffix(".bin").read_bytes(),
+            },
+        )
+        system.pause()
+        obs = system.data_users["obs"]
+        before = (model.weight, env.count, system.steps, obs.get_data())
+        with pytest.raises(StateError, match=r"component 'data/obs' failed.*list"):
+            system.load_state(broken)
+        assert (model.weight, env.count, system.steps, obs.get_data()) == before
+        system.resume()
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+
+
+def test_a_subclass_extending_load_state_alone_is_loaded_the_plain_way(
+    tmp_path: Path,
+) -> None:
+    source = SequentialBuffer[int](10)
+    for i in range(3):
+        source.add(i)
+    source.save_state(tmp_path / "b")
+    plain = LoadOnlyBuffer(10)
+    assert prepare_component_load(plain, tmp_path / "b") is None
+
+    system, *_ = make_system(tmp_path, buffer=plain)
+    system.load_state(system.store.save())
+    assert plain.extra_loaded
+
+
+def test_which_components_load_in_two_steps(tmp_path: Path) -> None:
+    stateless = PersistentStateMixin()
+    assert prepare_component_load(stateless, tmp_path / "x") is None
+
+    keyed = DictSequentialBuffer[int](["a"], 5)
+    keyed.add({"a": 1})
+    keyed.save_state(tmp_path / "k")
+    target = DictSequentialBuffer[int](["a"], 5)
+    commit = prepare_component_load(target, tmp_path / "k")
+    assert commit is not None
+    assert target.get_data() == {"a": []}  # reading changed nothing
+    commit()
+    assert target.get_data() == {"a": [1]}
