@@ -47,6 +47,12 @@ class PersistentStateMixin:
         defines this method too (see :func:`prepare_component_load`), so a
         subclass that extends ``load_state`` alone is loaded the plain way.
 
+        Order and memory: every part of a state that loads in two steps is read
+        before any is installed, so their new contents are in memory together
+        with the old; and they are installed after the parts loaded the plain
+        way, so a ``load_state`` that reads another component sees that
+        component's state from before the load.
+
         Args:
             path: What :meth:`save_state` wrote.
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from .state import Commit, Persistent, prepare_component_load
 from .state_store import StateError, StateStore
 
+UNCHANGED = "the running system was left as it was"
+
 
 @dataclass(frozen=True)
 class PreparedState:
@@ -45,7 +47,7 @@ def prepare_state(store: StateStore, path: Path) -> PreparedState:
         try:
             commit = prepare_component_load(part, path / name)
         except Exception as e:
-            raise StateError(_failed(path, name, e)) from e
+            raise StateError(f"{_failed(path, name, e)} ({UNCHANGED})") from e
         if commit is None:
             plain.append((name, part))
         else:
@@ -78,20 +80,23 @@ def install_state(store: StateStore, prepared: PreparedState) -> None:
             except Exception as e:
                 error = StateError(_failed(prepared.path, name, e))
                 _roll_back(backup.tmp, prepared.plain[: index + 1], error)
-        for name, commit in prepared.commits:
+        for index, (name, commit) in enumerate(prepared.commits):
             try:
                 commit()
             except Exception as e:
-                # A commit must not fail; if one does, what came before it stays.
-                raise StateError(
-                    f"{_failed(prepared.path, name, e)}; the system may be partly loaded"
-                ) from e
+                # A commit must not fail. If one does, the parts loaded the plain
+                # way are restored, but commits that ran cannot be undone.
+                error = StateError(_failed(prepared.path, name, e))
+                _roll_back(backup.tmp, prepared.plain, error, partly_loaded=index > 0)
     finally:
         store.discard(backup)
 
 
 def _roll_back(
-    backup: Path, touched: tuple[tuple[str, Persistent], ...], error: StateError
+    backup: Path,
+    touched: tuple[tuple[str, Persistent], ...],
+    error: StateError,
+    partly_loaded: bool = False,
 ) -> None:
     for name, part in touched:
         try:
@@ -102,7 +107,12 @@ def _roll_back(
                 f"({type(rollback_error).__name__}: {rollback_error}), "
                 "so the system may be partly loaded"
             ) from error
-    raise StateError(f"{error} (the running system was left as it was)") from error
+    if partly_loaded:
+        raise StateError(
+            f"{error}; parts installed before it stay loaded, so the system may be "
+            "partly loaded"
+        ) from error
+    raise StateError(f"{error} ({UNCHANGED})") from error
 
 
 def _failed(path: Path, name: str, e: Exception) -> str:

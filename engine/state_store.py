@@ -109,7 +109,11 @@ def _written_file_checksum(path: Path) -> str:
     with open(path, "rb", buffering=0) as f:
         size = os.fstat(f.fileno()).st_size
         if size:
-            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mapped:
+            try:
+                mapped = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                return file_checksum(path)  # a filesystem that cannot map files
+            with mapped:
                 digest.update(mapped)
     return digest.hexdigest()
 

@@ -411,6 +411,11 @@ class System:
         """
         path = Path(path)
         with self._op_lock:
+            if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
+                # Before reading what may be gigabytes (the hold would refuse anyway).
+                raise SystemStoppedError(
+                    f"cannot load a state: the system is {self.controller.state}"
+                )
             self.store.verify(path)
             prepared = prepare_state(self.store, path)
             with self._held_still("load a state"):

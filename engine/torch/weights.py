@@ -14,8 +14,6 @@ import torch
 from safetensors.torch import load_file, save_model
 from torch import nn
 
-from .device import get_device
-
 
 def save_weights(module: nn.Module, file: Path) -> None:
     """Write the module's state dict to a safetensors file (tied tensors once).
@@ -42,31 +40,33 @@ def load_weights(module: nn.Module, file: str | Path) -> None:
 
 
 def read_weights(module: nn.Module, file: str | Path) -> dict[str, torch.Tensor]:
-    """Read weights for ``module`` and check they fit it, without changing it.
+    """Read weights for ``module`` into CPU memory and check they fit it, without changing it.
+
+    They stay on the CPU (a read ahead must not take accelerator memory from a
+    running system); :func:`install_weights` copies them to the module's device.
 
     Args:
         module: The module the weights are for.
         file: See :func:`load_weights`.
 
     Returns:
-        The state dict, on the module's device, for :func:`install_weights`.
+        The state dict, for :func:`install_weights`.
 
     Raises:
         RuntimeError: Naming missing, unexpected and wrongly shaped entries.
     """
     file = Path(file)
-    device = get_device(module, "cpu")
     if file.suffix == ".safetensors":
-        state = load_file(str(file), device=str(device))
+        state = load_file(str(file), device="cpu")
     else:
-        state = torch.load(file, map_location=device, weights_only=True)
+        state = torch.load(file, map_location="cpu", weights_only=True)
         if not isinstance(state, dict):
             raise RuntimeError(f"{file.name}: expected a state dict of tensors")
     _check_fits(module, state, file)
     return state
 
 
-def install_weights(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
+def install_weights(module: nn.Module, state: dict[str, Any]) -> None:
     """Copy weights from :func:`read_weights` into the module's own tensors."""
     with torch.no_grad():
         # Checked by read_weights; entries absent from a safetensors file are
@@ -74,23 +74,26 @@ def install_weights(module: nn.Module, state: dict[str, torch.Tensor]) -> None:
         module.load_state_dict(state, strict=False)
 
 
+def _storage(value: Any) -> int | None:
+    if not isinstance(value, torch.Tensor) or not value.numel():
+        return None
+    return value.untyped_storage().data_ptr()
+
+
 def _check_fits(module: nn.Module, state: dict[str, Any], file: Path) -> None:
     expected = module.state_dict()
     unexpected = [k for k in state if k not in expected]
     wrong = [
-        f"{k} {tuple(v.shape)} (model: {tuple(expected[k].shape)})"
+        f"{k} {_shape(v)} (model: {_shape(expected[k])})"
         for k, v in state.items()
         if k in expected
+        and isinstance(expected[k], torch.Tensor)
         and (not isinstance(v, torch.Tensor) or v.shape != expected[k].shape)
     ]
-    # safetensors stores a tensor tied to others (shared weights) under one name.
-    present = {
-        (t.data_ptr(), t.shape) for k, t in expected.items() if k in state and t.numel()
-    }
+    # safetensors stores tensors that share memory (tied weights, views) once.
+    present = {_storage(t) for k, t in expected.items() if k in state} - {None}
     missing = [
-        k
-        for k, t in expected.items()
-        if k not in state and not (t.numel() and (t.data_ptr(), t.shape) in present)
+        k for k, t in expected.items() if k not in state and _storage(t) not in present
     ]
     problems = [
         f"{label}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
@@ -105,3 +108,9 @@ def _check_fits(module: nn.Module, state: dict[str, Any], file: Path) -> None:
         raise RuntimeError(
             f"{file.name} does not fit {type(module).__name__} ({'; '.join(problems)})"
         )
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return str(tuple(value.shape))
+    return type(value).__name__

@@ -40,6 +40,19 @@ class WatchedBuffer(SequentialBuffer[Any]):
         return watched
 
 
+class BrokenCommitBuffer(SequentialBuffer[Any]):
+    """Breaks the contract: its commit raises."""
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        super().prepare_load(path)
+
+        def commit() -> None:
+            raise OSError("commit broke its promise")
+
+        return commit
+
+
 class LoadOnlyBuffer(SequentialBuffer[Any]):
     """Extends load_state alone: its inherited prepare_load would skip the extension."""
 
@@ -99,6 +112,33 @@ def test_a_state_that_cannot_be_read_changes_nothing(tmp_path: Path) -> None:
         with pytest.raises(StateError, match=r"component 'data/obs' failed.*list"):
             system.load_state(broken)
         assert (model.weight, env.count, system.steps, obs.get_data()) == before
+        system.resume()
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+
+
+def test_a_failing_commit_restores_the_parts_loaded_the_plain_way(
+    tmp_path: Path,
+) -> None:
+    system, _, env, model, trainer = make_system(
+        tmp_path, buffer=BrokenCommitBuffer(1000)
+    )
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)  # type: ignore[attr-defined]
+        path = system.save_state()
+        trainer.ran.clear()  # type: ignore[attr-defined]
+        assert trainer.ran.wait(WAIT)  # type: ignore[attr-defined]
+        system.pause()
+        # The live values moved on, so restoring them is observable.
+        assert model.weight != float((path / "models" / "scale.txt").read_text())
+        before = (model.weight, env.count, system.steps)
+        with pytest.raises(
+            StateError, match="commit broke its promise.*left as it was"
+        ):
+            system.load_state(path)
+        assert (model.weight, env.count, system.steps) == before
         system.resume()
     finally:
         system.shutdown()

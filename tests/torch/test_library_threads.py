@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 import engine.workers
 from tests.engine.tiny import make_system
@@ -54,8 +55,10 @@ def _os_threads_after_matmuls(mode: str) -> int:
 
 
 @pytest.mark.skipif(
-    not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
-    reason="needs Linux /proc and two or more cores for torch to start helper threads",
+    not Path("/proc/self/task").is_dir()
+    or (os.cpu_count() or 1) < 2
+    or "OpenMP" not in torch.__config__.parallel_info(),
+    reason="needs Linux /proc, two or more cores and an OpenMP build of torch",
 )
 def test_adopting_the_setting_keeps_a_new_thread_to_one_torch_thread() -> None:
     adopted = _os_threads_after_matmuls("adopt")

@@ -7,7 +7,7 @@ import math
 import random
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from typing_extensions import override
 
@@ -128,16 +128,16 @@ class RandomReplacementBuffer(DataBuffer[T, list[T]], Generic[T]):
             raise ValueError(f"{path.name}: expected a list of items")
         kept = items[: self._max_size]
         rng_path = path.with_suffix(".rng.json")
-        generator: random.Random | None = None
+        rng_state: tuple[Any, ...] | None = None
         if rng_path.exists():
             rng = json.loads(rng_path.read_text())
-            generator = random.Random()
-            generator.setstate((rng["version"], tuple(rng["state"]), rng["gauss"]))
+            rng_state = (rng["version"], tuple(rng["state"]), rng["gauss"])
+            random.Random().setstate(rng_state)  # raises here if it is malformed
 
         def commit() -> None:
             self._items = kept
-            if generator is not None:
-                self._random = generator
+            if rng_state is not None:
+                self._random.setstate(rng_state)
 
         return commit
 
