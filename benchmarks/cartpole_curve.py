@@ -24,7 +24,7 @@ import numpy as np
 
 from engine import Interaction, System
 from engine.data import SequentialBuffer
-from engine.events import Metric, TrainingRunFinished
+from engine.events import TrainingRunFinished
 from engine.gym import GymEnvironment
 from engine.torch import TorchTrainingModel
 from trainers.config import TrainingConfiguration
@@ -43,7 +43,6 @@ AGENT_ARGS: dict[str, Any] = {
     "epsilon_start": 1.0,
     "epsilon_end": 0.01,
     "epsilon_decay_steps": 20_000,
-    "episode_collector": "episodes",
     "seed": 0,
 }
 TRAINER_ARGS: dict[str, Any] = {
@@ -53,7 +52,6 @@ TRAINER_ARGS: dict[str, Any] = {
     "tau": 0.005,
     "double_dqn": True,
     "min_buffer_size": 1000,
-    "episode_data_user": "episodes",
     "torch_num_threads": 1,
 }
 TRAINING: dict[str, Any] = {
@@ -85,10 +83,7 @@ def build_system(
     system = System(
         interaction,
         {"q_network": model},
-        {
-            "replay": SequentialBuffer(replay_size),
-            "episodes": SequentialBuffer(1000),
-        },
+        {"replay": SequentialBuffer(replay_size)},
         {"dqn": trainer},
         {"states_dir": states_dir, "save_final_state": False},
     )
@@ -152,10 +147,6 @@ def run(
                 event = sub.get(timeout=0.5)
                 if isinstance(event, TrainingRunFinished):
                     runs += 1
-                elif (
-                    isinstance(event, Metric) and event.name == "episode_return_mean20"
-                ):
-                    pass
                 returns = [r for _, r in agent.episode_returns]
                 hit = first_success(returns)
                 if hit is not None and reached is None:

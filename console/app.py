@@ -36,6 +36,7 @@ from .config import BuiltRun
 from .control_server import state_summary
 from .eventlog import Coalescer, LogLine
 from .widgets import (
+    AgentPanel,
     BuffersPanel,
     ConfirmQuit,
     ErrorPanel,
@@ -187,6 +188,7 @@ class ConsoleApp(App[int]):
             with Vertical(id="models-box", classes="box"):
                 yield ModelsPanel(id="models")
         yield TrainersPanel(id="trainers", classes="box")
+        yield AgentPanel(id="agent", classes="box")
         yield EventLogPanel(id="events")
         yield Footer()
 
@@ -195,6 +197,7 @@ class ConsoleApp(App[int]):
         self.query_one("#buffers-box").border_title = "buffers"
         self.query_one("#models-box").border_title = "models"
         self.query_one("#trainers").border_title = "trainers"
+        self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
         if self.live:
             self._poller = SnapshotPoller(self.system, self, self.poll_hz)
@@ -253,6 +256,13 @@ class ConsoleApp(App[int]):
             self.query_one(BuffersPanel).update_status(status)
             self.query_one(ModelsPanel).update_status(status, now)
             self.query_one(TrainersPanel).update_status(status, self._metric_views())
+            self.query_one(AgentPanel).update_metrics(
+                {
+                    source: {name: values[-1] for name, values in metrics.items()}
+                    for source, metrics in self._metrics.items()
+                    if source not in status.trainers
+                }
+            )
             self.query_one(EventLogPanel).add_lines(lines)
         self.snapshots_applied += 1
         if (

@@ -100,7 +100,10 @@ class ErrorOccurred(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Metric(Event):
-    """A named scalar reported by a trainer (loss, learning rate...)."""
+    """A named scalar reported by a trainer (loss, learning rate...) or an agent.
+
+    ``source`` is the trainer's name, or ``agent`` (``agent.<child>`` for a child agent).
+    """
 
     kind: ClassVar[str] = "metric"
     source: str

@@ -100,6 +100,7 @@ class System:
         interaction.agent.attach_data_collectors(self.data_users.data_collectors_dict)
         self.trainers.attach_training_models(self.models)
         self.trainers.attach_data_users(self.data_users)
+        interaction.agent._bind_metrics("agent", self._publish_metric)
         for name, trainer in self.trainers.items():
             bind = getattr(trainer, "_bind", None)
             if bind is not None:

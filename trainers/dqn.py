@@ -17,6 +17,7 @@ import copy
 import json
 import random
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -77,8 +78,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     """Acts epsilon-greedily with the Q-network and collects transitions.
 
     Each transition is a dict ``{obs, action, reward, next_obs, terminated}``.
-    Episode returns are kept in :attr:`episode_returns` (wall time, return) and,
-    when ``episode_collector`` is set, collected for the trainer to report.
+    Episode returns are kept in :attr:`episode_returns` (wall time, return) and
+    reported as agent metrics at the end of each episode: ``episode_return``,
+    ``episode_return_mean20`` and ``episodes``, at the agent's step count.
 
     Args:
         model: Name of the Q-network's inference model.
@@ -87,7 +89,6 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         epsilon_start: Exploration rate at the first step.
         epsilon_end: Exploration rate after ``epsilon_decay_steps`` steps.
         epsilon_decay_steps: Agent steps of linear decay.
-        episode_collector: Name of a buffer that receives each episode's return.
         seed: Seed of the exploration random generator.
     """
 
@@ -99,7 +100,6 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         epsilon_start: float = 1.0,
         epsilon_end: float = 0.05,
         epsilon_decay_steps: int = 10_000,
-        episode_collector: str | None = None,
         seed: int | None = None,
     ) -> None:
         super().__init__()
@@ -111,7 +111,6 @@ class DQNAgent(GymAgent[np.ndarray, int]):
             )
         self.model_name = model
         self.collector_name = collector
-        self.episode_collector_name = episode_collector
         self.num_actions = num_actions
         self.epsilon_start = epsilon_start
         self.epsilon_end = epsilon_end
@@ -120,6 +119,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         self.steps = 0
         self.episode_return = 0.0
         self.episode_returns: list[tuple[float, float]] = []
+        self._recent_returns: deque[float] = deque(maxlen=20)
         self._obs: np.ndarray | None = None
         self._action = 0
 
@@ -133,11 +133,6 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         super().on_data_collectors_attached()
         self.collector: DataCollector[dict[str, Any]] = self.get_data_collector(
             self.collector_name
-        )
-        self.episode_collector: DataCollector[float] | None = (
-            self.get_data_collector(self.episode_collector_name)
-            if self.episode_collector_name is not None
-            else None
         )
 
     @property
@@ -182,8 +177,15 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         self.episode_return += reward
         if terminated or truncated:
             self.episode_returns.append((time.time(), self.episode_return))
-            if self.episode_collector is not None:
-                self.episode_collector.collect(self.episode_return)
+            self._recent_returns.append(self.episode_return)
+            self.log_metrics(
+                {
+                    "episode_return": self.episode_return,
+                    "episode_return_mean20": float(np.mean(self._recent_returns)),
+                    "episodes": len(self.episode_returns),
+                },
+                self.steps,
+            )
             # The environment resets next and on_reset picks the real action.
             return 0
         return self._act(obs)
@@ -239,7 +241,6 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         double_dqn: Choose next actions with the online network (Double DQN).
         min_buffer_size: Transitions the buffer must hold before training.
         min_new_data_count: New transitions needed between runs.
-        episode_data_user: Name of a buffer of episode returns to report as metrics.
         torch_num_threads: ``torch.set_num_threads`` for the process, so the two
             engine threads do not fight over cores (None: leave it).
     """
@@ -254,7 +255,6 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         double_dqn: bool = True,
         min_buffer_size: int = 1000,
         min_new_data_count: int = 0,
-        episode_data_user: str | None = None,
         torch_num_threads: int | None = 1,
     ) -> None:
         super().__init__(config, model, data_user, min_buffer_size, min_new_data_count)
@@ -262,11 +262,9 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
             raise ValueError(f"tau must be within (0, 1], got {tau}")
         self.model_name = model
         self.data_user_name = data_user
-        self.episode_data_user_name = episode_data_user
         self.gamma = gamma
         self.tau = tau
         self.double_dqn = double_dqn
-        self._reported_episodes = 0
         if torch_num_threads is not None:
             torch.set_num_threads(torch_num_threads)
 
@@ -314,29 +312,6 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
             online = list(self.q_network.parameters())
             target = list(self.target_network.parameters())
             torch._foreach_lerp_(target, online, self.tau)
-
-    @override
-    def train(self) -> None:
-        super().train()
-        self._report_episodes()
-
-    def _report_episodes(self) -> None:
-        if self.episode_data_user_name is None:
-            return
-        user = self.get_data_user(self.episode_data_user_name)
-        total = user.collected_total
-        if total == self._reported_episodes:
-            return
-        self._reported_episodes = total
-        returns = user.get_data()[-20:]
-        self.log_metrics(
-            {
-                "episode_return": float(returns[-1]),
-                "episode_return_mean20": float(np.mean(returns)),
-                "episodes": float(total),
-            },
-            self.global_step,
-        )
 
     @override
     def save_state(self, path: Path) -> None:

@@ -1,5 +1,6 @@
 """Dashboard widgets, one module per area of the screen."""
 
+from .agent import AgentPanel
 from .buffers import BuffersPanel
 from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
 from .errors import ErrorPanel
@@ -9,6 +10,7 @@ from .models import ModelsPanel
 from .trainers import TrainerCard, TrainersPanel
 
 __all__ = [
+    "AgentPanel",
     "BuffersPanel",
     "ConfirmQuit",
     "ErrorPanel",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +16,8 @@ from ..thread_events import ThreadEventMixin
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")
+# (source, metric name, value, step)
+MetricSink = Callable[[str, str, float, int], None]
 ActType = TypeVar("ActType")
 
 
@@ -91,6 +93,37 @@ class Agent(
             KeyError: If there is no such collector or it was acquired already.
         """
         return self._data_collectors.acquire(name)
+
+    # -- metrics ----------------------------------------------------------------
+
+    def _bind_metrics(self, source: str, sink: MetricSink | None) -> None:
+        """Send this agent's metrics to ``sink`` as ``source`` (children: ``source.child``)."""
+        self._metric_source = source
+        self._metric_sink = sink
+        for name, agent in self.agents.items():
+            agent._bind_metrics(f"{source}.{name}", sink)
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None
+    ) -> None:
+        """Report scalar metrics (shown in the console's agent box, written to metrics.jsonl).
+
+        Each call publishes one event per metric from the inference thread:
+        report per episode or every N steps, not on every step.
+
+        Args:
+            metrics: Name to value.
+            step: The step they belong to; defaults to a counter of calls.
+        """
+        if step is None:
+            step = getattr(self, "_metric_step", 0) + 1
+            self._metric_step = step
+        sink: MetricSink | None = getattr(self, "_metric_sink", None)
+        if sink is None:
+            return
+        source: str = self._metric_source
+        for key, value in metrics.items():
+            sink(source, key, float(value), step)
 
     @override
     def setup(self) -> None:

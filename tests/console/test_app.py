@@ -14,6 +14,7 @@ from textual.widget import Widget
 from console import config as config_mod
 from console.app import ConsoleApp
 from console.widgets import (
+    AgentPanel,
     BuffersPanel,
     ConfirmQuit,
     ErrorPanel,
@@ -36,6 +37,8 @@ def text_of(widget: Widget) -> str:
         return "\n".join(strip.text for strip in widget.lines)
     if isinstance(widget, TrainersPanel):
         return "\n".join(text_of(w) for w in widget.query("Static"))
+    if isinstance(widget, AgentPanel):
+        return str(widget.content)
     console.print(widget.content)  # type: ignore[attr-defined]
     return console.export_text()
 
@@ -92,6 +95,22 @@ async def test_panels_show_the_running_system(system: System) -> None:
         # The footer lists the keys.
         keys = {b.key for b in app.BINDINGS}
         assert {"p", "space", "s", "l", "q", "question_mark"} <= keys
+
+
+@sync
+async def test_agent_metrics_appear_in_their_own_box(system: System) -> None:
+    app = ConsoleApp(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshots_applied >= 2, what="snapshots")
+        panel = app.query_one(AgentPanel)
+        assert panel.display is False  # nothing reported yet
+        system.interaction.agent.log_metrics({"episode_return": 42.5, "episodes": 3})
+        await wait_for(pilot, lambda: panel.display, what="agent box")
+        text = text_of(panel)
+        assert (
+            "agent" in text and "episode_return 42.5" in text and "episodes 3" in text
+        )
+        assert "episode_return" not in text_of(app.query_one(TrainersPanel))
 
 
 @sync

@@ -9,10 +9,11 @@ from typing_extensions import override
 
 from engine import Agent, Environment, FixedIntervalInteraction, Interaction, time
 from engine.data import DataUsersDict, SequentialBuffer
+from engine.events import Metric
 from engine.interaction import SleepIntervalAdjustor
 from engine.model import TrainingModelsDict
 
-from .tiny import CounterEnv, ScaleModel
+from .tiny import CounterEnv, ScaleModel, make_system
 
 
 class FakeClock:
@@ -171,3 +172,35 @@ def test_missing_model_names_what_exists() -> None:
 def test_environment_is_abstract() -> None:
     with pytest.raises(TypeError):
         Environment()  # type: ignore[abstract]
+
+
+class _Quiet(Agent[int, int]):
+    @override
+    def step(self, observation: int) -> int:
+        return observation
+
+
+def test_agents_report_metrics_under_their_place_in_the_tree(tmp_path: Path) -> None:
+    child = _Quiet()
+    parent = _Quiet(agents={"explorer": child})
+    parent.log_metrics({"ignored": 1.0})  # not attached to a system: dropped quietly
+    received: list[tuple[str, str, float, int]] = []
+    parent._bind_metrics("agent", lambda *m: received.append(m))
+    parent.log_metrics({"return": 3})
+    child.log_metrics({"return": 5.5}, step=100)
+    assert received == [
+        ("agent", "return", 3.0, 2),
+        ("agent.explorer", "return", 5.5, 100),
+    ]
+
+    system, agent, *_ = make_system(tmp_path)
+    sub = system.events.subscribe()
+    agent.log_metrics({"episode_return": 7.0})
+    (metric,) = sub.drain()
+    assert isinstance(metric, Metric)
+    assert (metric.source, metric.name, metric.value, metric.step) == (
+        "agent",
+        "episode_return",
+        7.0,
+        1,
+    )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchmarks.cartpole_curve import TARGET, build_system, first_success
-from engine.events import ModelSynced, TrainingRunFinished
+from engine.events import Metric, ModelSynced, TrainingRunFinished
 from engine.model import TrainingModelsDict
 from engine.torch import TorchTrainingModel
 from trainers.dqn import DQNTrainer, QNetwork, Transitions
@@ -54,15 +54,12 @@ def test_double_dqn_target_stops_at_terminal_states() -> None:
 def test_dqn_acts_trains_syncs_and_saves_through_the_system(tmp_path: Path) -> None:
     system, agent = build_system(
         tmp_path,
-        trainer_args={
-            "min_buffer_size": 200,
-            "episode_data_user": "episodes",
-            "torch_num_threads": None,
-        },
+        trainer_args={"min_buffer_size": 200, "torch_num_threads": None},
         training={"batch_size": 32, "training_steps": 4, "seed": 0},
         network={"hidden_sizes": [16]},
     )
     sub = system.events.subscribe()
+    metrics = system.events.subscribe(maxsize=100_000)
     system.start()
     try:
         run = wait_for(sub, TrainingRunFinished)
@@ -78,6 +75,12 @@ def test_dqn_acts_trains_syncs_and_saves_through_the_system(tmp_path: Path) -> N
         assert system.wait(WAIT)
     assert not system.failures
     assert agent.steps >= 200
+    returns = [
+        e.value
+        for e in metrics.drain()
+        if isinstance(e, Metric) and (e.source, e.name) == ("agent", "episode_return")
+    ]
+    assert returns and returns == [r for _, r in agent.episode_returns]
 
 
 def test_first_success_needs_a_full_window() -> None:
