@@ -469,8 +469,30 @@ def states_prune(
 
 
 def main() -> None:
-    """Entry point of the ``pamiq-console`` script."""
-    app()
+    """Entry point of the ``pamiq-console`` script.
+
+    Usage errors (unknown command or option, bad or missing value) are printed
+    as one plain line, like every other error of the tool.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        print("pamiq-console: aborted", file=sys.stderr)
+        sys.exit(1)
+    except Exception as e:
+        # Click's usage errors, found by what they offer: typer keeps click private.
+        message = getattr(e, "format_message", None)
+        exit_code = getattr(e, "exit_code", None)
+        if message is None or not isinstance(exit_code, int):
+            raise
+        if type(e).__name__ == "NoArgsIsHelpError":
+            print(message())  # the help text, as asked for by giving no arguments
+            sys.exit(0)
+        ctx = getattr(e, "ctx", None)
+        where = ctx.command_path if ctx is not None else "pamiq-console"
+        print(f"{where}: {message()} (see {where} --help)", file=sys.stderr)
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ they run for real in test_e2e.py and test_app.py)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from console import app as app_mod
 from console import runner as runner_mod
-from console.cli import app
+from console.cli import app, main
 from console.config import BuiltRun
 
 runner = CliRunner()
@@ -22,6 +23,42 @@ runner = CliRunner()
 
 def invoke(*args: str) -> Any:
     return runner.invoke(app, [str(a) for a in args])
+
+
+# -- usage errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run"], "pamiq-console run: Missing argument 'config'"),
+        (["bogus"], "pamiq-console: No such command 'bogus'"),
+        (["run", "x.toml", "--max-uptime", "abc"], "Invalid value for '--max-uptime'"),
+        (["states", "prune", "--keep", "-1"], "Invalid value for '--keep'"),
+    ],
+)
+def test_usage_errors_are_one_plain_line(
+    argv: list[str],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["pamiq-console", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "--help" in err
+
+
+def test_no_arguments_prints_the_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["pamiq-console"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    assert "Usage" in capsys.readouterr().out
 
 
 # -- run ------------------------------------------------------------------------------
