@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -161,6 +162,30 @@ def stop_on_signals(system: System) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
+
+
+_LIBRARY_DIRS = {"site-packages", "dist-packages"}
+_STDLIB = Path(os.__file__).parent
+
+
+def raised_at(traceback_text: str) -> str:
+    """``file:line in function`` of the innermost frame of a formatted traceback
+    that is not in an installed package or the standard library (else the innermost).
+    """
+    frames = [m for line in traceback_text.splitlines() if (m := _FRAME.match(line))]
+    if not frames:
+        return "an unknown place"
+    own = [
+        f
+        for f in frames
+        if _LIBRARY_DIRS.isdisjoint(Path(f["file"]).parts)
+        and not Path(f["file"]).is_relative_to(_STDLIB)
+    ]
+    frame = (own or frames)[-1]
+    return f"{_rel(Path(frame['file']))}:{frame['line']} in {frame['func']}"
+
+
 def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
     """Run without a UI, logging one line per event (bursts summed) to ``stream``.
 
@@ -180,7 +205,13 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
     def feed(event: Event) -> None:
         emit(coalescer.feed(event))
         if isinstance(event, ErrorOccurred) and event.traceback:
-            print(event.traceback.rstrip(), file=out, flush=True)
+            # Where it was raised, on one line; the traceback is in errors.log.
+            where = raised_at(event.traceback)
+            print(
+                f"{' ' * 9}raised at {where} (traceback in {_rel(run.errors_path)})",
+                file=out,
+                flush=True,
+            )
 
     with stop_on_signals(system):
         try:
