@@ -17,6 +17,7 @@ from engine.state_store import (
     CHECKSUM,
     StateError,
     list_states,
+    newest_verified_state,
     read_manifest,
     remove_state,
     states_beyond,
@@ -142,7 +143,12 @@ def run(
         bool, typer.Option("--resume", help="Load the newest saved state first.")
     ] = False,
     load: Annotated[
-        Path | None, typer.Option("--load", help="Load this state first.")
+        str | None,
+        typer.Option(
+            "--load",
+            help="Load this state first: a path, a name in the states dir, or 'latest' "
+            "(the newest that verifies).",
+        ),
     ] = None,
     max_uptime: Annotated[
         float | None, typer.Option(help="Stop after this many engine seconds.")
@@ -172,11 +178,12 @@ def run(
     built = _load_config(config, overrides)
     if load is not None:
         try:
-            verify_state(load)
+            path = _state_to_load(load, built.settings.states_dir)
+            verify_state(path)
         except StateError as e:
             raise _fail(f"--load: {e}", EXIT_CONFIG) from None
         built.settings = config_mod.with_launch(
-            built.settings, saved_state_path=load.absolute()
+            built.settings, saved_state_path=path.absolute()
         )
         built.system.config = built.settings.launch
     try:
@@ -193,6 +200,20 @@ def run(
     except OSError as e:
         raise _fail(f"cannot start: {e}", EXIT_NO_RUN) from None
     raise typer.Exit(code)
+
+
+def _state_to_load(state: str, states_dir: Path) -> Path:
+    """``--load``'s state: a path, a name in ``states_dir``, or the newest that verifies.
+
+    Raises:
+        StateError: If ``latest`` finds no state that verifies.
+    """
+    if state in ("latest", "newest"):
+        newest = newest_verified_state(states_dir)
+        if newest is None:
+            raise StateError(f"no saved state in {states_dir}")
+        return newest
+    return _state_path(state, states_dir)
 
 
 # -- talking to a live run ----------------------------------------------------------

@@ -7,7 +7,7 @@ Each request is one JSON object on one line, answered by one line::
 
 An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``,
 ``resume``, ``save``, ``load`` (``state``: a name or path inside the run's
-states directory, or ``"latest"``), ``states``, ``events`` (``limit``) and
+states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``) and
 ``shutdown``. A malformed request gets an error reply; nothing a client sends
 can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
 See docs/console.md.
@@ -30,7 +30,7 @@ from typing_extensions import override
 from engine import System
 from engine.control import PauseTimeoutError, SystemStoppedError
 from engine.events import Event
-from engine.state_store import StateError, list_states, newest_state
+from engine.state_store import StateError, list_states, newest_verified_state
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_PAUSE_TIMEOUT = 3600.0
@@ -187,7 +187,10 @@ class ControlHandler:
             raise RequestError("'state' must be a state name or path")
         root = self.states_dir.resolve()
         if state in ("latest", "newest"):
-            newest = newest_state(root)
+            try:
+                newest = newest_verified_state(root, self.system.store.components)
+            except StateError as e:
+                raise RequestError(str(e)) from None
             if newest is None:
                 raise RequestError(f"no saved state in {root}")
             candidate = newest

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import time as _time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,42 @@ def newest_state(states_dir: Path) -> Path | None:
     """The newest state whose manifest reads fine, or None."""
     complete = [i for i in list_states(states_dir) if not i.problem]
     return complete[-1].path if complete else None
+
+
+def newest_verified_state(
+    states_dir: Path,
+    components: Iterable[str] = (),
+    on_skip: Callable[[Path, str], None] | None = None,
+) -> Path | None:
+    """The newest state in ``states_dir`` that verifies; None if there are no states.
+
+    Args:
+        states_dir: Where to look.
+        components: Components a state must hold (see :func:`verify_state`).
+        on_skip: Called with each newer state that fails, and why.
+
+    Raises:
+        StateError: If states exist but none verifies (falling back to nothing
+            would silently throw a run's history away).
+    """
+    problems: list[str] = []
+    for info in reversed(list_states(states_dir)):
+        try:
+            if info.problem:
+                raise StateError(info.problem)
+            verify_state(info.path, components)
+        except StateError as e:
+            if on_skip is not None:
+                on_skip(info.path, str(e))
+            problems.append(str(e))
+            continue
+        return info.path
+    if problems:
+        raise StateError(
+            f"none of the {len(problems)} state(s) in {states_dir} verifies "
+            f"(newest: {problems[0]})"
+        )
+    return None
 
 
 def remove_state(path: Path) -> None:

@@ -38,7 +38,7 @@ from .launch_config import LaunchConfig
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
 from .state_load import install_state, prepare_state
-from .state_store import StateError, StateStore, list_states
+from .state_store import StateError, StateStore, newest_verified_state
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
 from .workers import InferenceWorker, TrainingWorker, report_of
@@ -244,23 +244,16 @@ class System:
             StateError: If states exist but none verifies (resuming from nothing
                 would silently throw the run's history away).
         """
-        problems = []
-        for info in reversed(list_states(self.store.states_dir)):
-            try:
-                if info.problem:
-                    raise StateError(info.problem)
-                self.store.verify(info.path)
-            except StateError as e:
-                self._log(f"skipping {info.path.name}: {e}", "warning")
-                problems.append(str(e))
-                continue
-            return info.path
-        if problems:
-            raise StateError(
-                f"cannot resume: none of the {len(problems)} state(s) in "
-                f"{self.store.states_dir} verifies (newest: {problems[0]})"
+
+        def skipped(path: Path, problem: str) -> None:
+            self._log(f"skipping {path.name}: {problem}", "warning")
+
+        try:
+            return newest_verified_state(
+                self.store.states_dir, self.store.components, skipped
             )
-        return None
+        except StateError as e:
+            raise StateError(f"cannot resume: {e}") from None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from console import app as app_mod
+from console import config as config_mod
 from console import runner as runner_mod
 from console.cli import app, main
 from console.config import BuiltRun
@@ -114,6 +115,30 @@ def test_run_refuses_a_bad_state_to_load(
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("--load: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_loads_a_state_by_name_or_latest(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    states = tmp_path / "states"
+    built = config_mod.load(config_file(), {"states_dir": str(states)})
+    saved = built.system.store.save()
+    seen: list[BuiltRun] = []
+    for given in (saved.name, "latest"):
+        with mock.patch.object(
+            runner_mod, "run_headless", lambda b: seen.append(b) or 0
+        ):
+            result = invoke(
+                "run",
+                config_file(),
+                "--headless",
+                "--states-dir",
+                states,
+                "--load",
+                given,
+            )
+        assert result.exit_code == 0, result.stderr
+        assert seen[-1].settings.launch.saved_state_path == saved.absolute()
 
 
 def test_run_reports_config_errors_in_one_line(tmp_path: Path) -> None:

@@ -114,6 +114,18 @@ def test_load_refuses_a_state_outside_the_states_dir(
     assert "sneaky" not in loaded["path"]
 
 
+def test_latest_skips_states_that_do_not_verify(live_run: Any) -> None:
+    client = ControlClient(live_run.run_dir.socket_path)
+    good = client.request("save")
+    bad = Path(client.request("save")["path"])
+    manifest = json.loads((bad / "manifest.json").read_text())
+    victim = bad / next(iter(manifest["files"]))
+    victim.write_bytes(victim.read_bytes() + b"!")  # truncated or corrupt: both refused
+    assert client.request("load", state="latest")["name"] == good["name"]
+    with pytest.raises(ControlError, match="corrupt|truncated"):
+        client.request("load", state=bad.name)
+
+
 def test_oversized_request_is_refused(live_run: Any) -> None:
     replies = raw_exchange(live_run.run_dir.socket_path, b"x" * 70_000)
     assert replies == [{"ok": False, "error": "request too long"}]
