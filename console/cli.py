@@ -474,8 +474,9 @@ def states_prune(
     """Delete all but the newest N complete states (asks first unless --yes)."""
     directory = _states_dir(states_dir, run_dir, config)
     doomed = states_beyond(directory, keep)
+    asking = not (dry_run or yes)
     for path in doomed:
-        print(f"{'would remove' if dry_run else 'remove'} {path}")
+        print(f"{'would remove' if dry_run or asking else 'remove'} {path}")
     if dry_run or not doomed:
         print(f"{len(doomed)} state(s) to remove in {directory}")
         return

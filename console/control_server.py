@@ -30,7 +30,7 @@ from typing_extensions import override
 from engine import System
 from engine.control import PauseTimeoutError, SystemStoppedError
 from engine.events import Event
-from engine.state_store import StateError, list_states, newest_verified_state
+from engine.state_store import StateError, list_states
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_PAUSE_TIMEOUT = 3600.0
@@ -188,7 +188,7 @@ class ControlHandler:
         root = self.states_dir.resolve()
         if state in ("latest", "newest"):
             try:
-                newest = newest_verified_state(root, self.system.store.components)
+                newest = self.system.store.newest_verified()
             except StateError as e:
                 raise RequestError(str(e)) from None
             if newest is None:

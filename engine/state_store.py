@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,17 +285,33 @@ def remove_state(path: Path) -> None:
     shutil.rmtree(doomed)
 
 
-def states_beyond(states_dir: Path, keep: int) -> list[Path]:
-    """The complete states older than the newest ``keep`` (what a prune would delete)."""
+def states_beyond(
+    states_dir: Path, keep: int, unusable: Collection[Path] = ()
+) -> list[Path]:
+    """The complete states older than the newest ``keep`` (what a prune would delete).
+
+    Args:
+        states_dir: Where the states are.
+        keep: How many of the newest to keep.
+        unusable: States known not to verify: neither counted nor deleted, so
+            they never push a good state out (and stay for inspection).
+    """
     if keep < 0:
         raise ValueError(f"keep must be >= 0, got {keep}")
-    complete = [i.path for i in list_states(states_dir) if not i.problem]
+    skip = {Path(p).resolve() for p in unusable}
+    complete = [
+        i.path
+        for i in list_states(states_dir)
+        if not i.problem and i.path.resolve() not in skip
+    ]
     return complete[: max(0, len(complete) - keep)]
 
 
-def prune_states(states_dir: Path, keep: int) -> list[Path]:
+def prune_states(
+    states_dir: Path, keep: int, unusable: Collection[Path] = ()
+) -> list[Path]:
     """Delete all but the newest ``keep`` complete states; return what was deleted."""
-    doomed = states_beyond(states_dir, keep)
+    doomed = states_beyond(states_dir, keep, unusable)
     for path in doomed:
         remove_state(path)
     return doomed
@@ -333,6 +349,8 @@ class StateStore:
         self.max_keep = max_keep
         self.durable = durable
         self._components: dict[str, PersistentStateMixin] = {}
+        # States found not to verify during this run (see states_beyond).
+        self.unusable: set[Path] = set()
 
     def register(self, name: str, component: PersistentStateMixin) -> None:
         """Add a component saved under ``<state>/<name>``."""
@@ -452,7 +470,7 @@ class StateStore:
         """Delete states beyond ``max_keep``; return what was deleted."""
         if self.max_keep is None:
             return []
-        return prune_states(self.states_dir, self.max_keep)
+        return prune_states(self.states_dir, self.max_keep, self.unusable)
 
     def save(self, meta: dict[str, Any] | None = None) -> Path:
         """Write a complete state in one go (the caller keeps the system still)."""
@@ -467,8 +485,31 @@ class StateStore:
         return path
 
     def verify(self, path: str | Path) -> dict[str, Any]:
-        """Verify a state holds every registered component; return its manifest."""
-        return verify_state(Path(path), self._components)
+        """Verify a state holds every registered component; return its manifest.
+
+        A state that fails is remembered in :attr:`unusable`.
+        """
+        try:
+            return verify_state(Path(path), self._components)
+        except StateError:
+            self.unusable.add(Path(path).resolve())
+            raise
+
+    def newest_verified(
+        self, on_skip: Callable[[Path, str], None] | None = None
+    ) -> Path | None:
+        """:func:`newest_verified_state` of this store; states that fail become unusable.
+
+        Raises:
+            StateError: If states exist but none verifies.
+        """
+
+        def skipped(path: Path, problem: str) -> None:
+            self.unusable.add(path.resolve())
+            if on_skip is not None:
+                on_skip(path, problem)
+
+        return newest_verified_state(self.states_dir, self._components, skipped)
 
     def apply(self, path: str | Path) -> None:
         """Load every registered component from a (verified) state."""

@@ -38,7 +38,7 @@ from .launch_config import LaunchConfig
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
 from .state_load import install_state, prepare_state
-from .state_store import StateError, StateStore, newest_verified_state
+from .state_store import StateError, StateStore
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .trainers_dict import TrainerLike, TrainersDict
 from .workers import InferenceWorker, TrainingWorker, report_of
@@ -249,9 +249,7 @@ class System:
             self._log(f"skipping {path.name}: {problem}", "warning")
 
         try:
-            return newest_verified_state(
-                self.store.states_dir, self.store.components, skipped
-            )
+            return self.store.newest_verified(skipped)
         except StateError as e:
             raise StateError(f"cannot resume: {e}") from None
 

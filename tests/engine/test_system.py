@@ -456,3 +456,21 @@ def test_resume_refuses_when_no_state_verifies(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="none of the 1 state"):
         second.start()
     assert not second._started
+
+
+def test_retention_never_lets_states_that_fail_push_out_good_ones(
+    tmp_path: Path,
+) -> None:
+    first, *_ = make_system(tmp_path)
+    good = first.store.save()
+    corrupt = [first.store.save(), first.store.save()]
+    for path in corrupt:
+        (path / "models" / "scale.txt").write_text("garbage")
+    # Resuming skips both corrupt states; the final save must not then delete
+    # the good one to keep 3: states that failed neither count nor get deleted.
+    second, *_ = make_system(tmp_path, resume=True, max_keep_states=3)
+    second.start()
+    stop(second)
+    remaining = {i.path for i in list_states(tmp_path / "states")}
+    assert good in remaining and set(corrupt) <= remaining
+    assert len(remaining) == 4
