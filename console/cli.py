@@ -291,11 +291,22 @@ def shutdown(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def events(
     run_dir: RunOpt = None,
-    limit: Annotated[int, typer.Option(help="How many recent events.")] = 20,
+    limit: Annotated[int, typer.Option(help="How many recent events.", min=0)] = 20,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="Only events of this kind (repeatable): state, saved, loaded, "
+            "sync, training, trainability, metric, error, log.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a live run's most recent events."""
-    result = _request(run_dir, "events", limit=limit)
+    args: dict[str, Any] = {"limit": limit}
+    if kind:
+        args["kinds"] = kind
+    result = _request(run_dir, "events", **args)
     if as_json:
         _print_json(result)
         return
@@ -305,8 +316,12 @@ def events(
             for k, v in event.items()
             if k not in ("kind", "wall_time", "traceback")
         }
-        fields = " ".join(f"{k}={v}" for k, v in rest.items())
+        fields = " ".join(f"{k}={_short(v)}" for k, v in rest.items())
         print(f"{format_time(event['wall_time'])} {event['kind']:<12} {fields}")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # -- offline state tools ------------------------------------------------------------

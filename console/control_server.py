@@ -7,7 +7,7 @@ Each request is one JSON object on one line, answered by one line::
 
 An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``,
 ``resume``, ``save``, ``load`` (``state``: a name or path inside the run's
-states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``) and
+states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``, optional ``kinds``) and
 ``shutdown``. A malformed request gets an error reply; nothing a client sends
 can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
 See docs/console.md.
@@ -75,7 +75,8 @@ class ControlHandler:
     Args:
         system: The running system.
         run_info: Extra data returned by ``status`` under ``run``.
-        history: How many recent events ``events`` can return.
+        history: How many recent events of each kind ``events`` can return
+            (per kind, so a flood of metrics cannot push out the last save).
     """
 
     def __init__(
@@ -83,8 +84,9 @@ class ControlHandler:
     ) -> None:
         self.system = system
         self.run_info = dict(run_info or {})
-        self._events: deque[Event] = deque(maxlen=history)
-        self._remove_callback = system.events.add_callback(self._events.append)
+        self._history = history
+        self._events: dict[str, deque[Event]] = {}
+        self._remove_callback = system.events.add_callback(self._record)
         self._ops: dict[str, Callable[[dict[str, Any]], Any]] = {
             "ping": lambda _: {"pid": os.getpid()},
             "status": self._status,
@@ -219,11 +221,29 @@ class ControlHandler:
             for info in list_states(self.states_dir)
         ]
 
+    def _record(self, event: Event) -> None:
+        recent = self._events.get(event.kind)
+        if recent is None:
+            recent = self._events.setdefault(event.kind, deque(maxlen=self._history))
+        recent.append(event)
+
     def _recent_events(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         limit = request.get("limit", 50)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise RequestError("'limit' must be a non-negative integer")
-        events = list(self._events)
+        kinds = request.get("kinds")
+        if kinds is not None and (
+            not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds)
+        ):
+            raise RequestError("'kinds' must be a list of event kinds")
+        chosen = [
+            list(recent)
+            for kind, recent in list(self._events.items())
+            if kinds is None or kind in kinds
+        ]
+        events = sorted(
+            (e for recent in chosen for e in recent), key=lambda e: e.wall_time
+        )
         return [e.to_dict() for e in events[len(events) - min(limit, len(events)) :]]
 
     def _shutdown(self, _: dict[str, Any]) -> dict[str, Any]:

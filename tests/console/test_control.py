@@ -20,6 +20,7 @@ from console.control_client import (
     find_live_run,
 )
 from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
+from engine.events import Metric
 
 
 def raw_exchange(path: Path, payload: bytes) -> list[dict[str, Any]]:
@@ -124,6 +125,25 @@ def test_latest_skips_states_that_do_not_verify(live_run: Any) -> None:
     assert client.request("load", state="latest")["name"] == good["name"]
     with pytest.raises(ControlError, match="corrupt|truncated"):
         client.request("load", state=bad.name)
+
+
+def test_a_flood_of_metrics_keeps_the_last_save_and_kinds_filter(
+    live_run: Any,
+) -> None:
+    client = ControlClient(live_run.run_dir.socket_path)
+    saved = client.request("save")
+    for i in range(2_000):
+        live_run.system.events.publish(
+            Metric(source="agent", name="x", value=float(i), step=i)
+        )
+    only_saves = client.request("events", limit=10, kinds=["saved"])
+    assert [e["path"] for e in only_saves][-1] == saved["path"]
+    assert {e["kind"] for e in only_saves} == {"saved"}
+    metrics = client.request("events", limit=10_000, kinds=["metric"])
+    assert len(metrics) == 500  # the history is per kind
+    assert 1999.0 in [m["value"] for m in metrics if m["source"] == "agent"]
+    with pytest.raises(ControlError, match="'kinds' must be a list"):
+        client.request("events", kinds="saved")
 
 
 def test_oversized_request_is_refused(live_run: Any) -> None:
