@@ -48,9 +48,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 states_app = typer.Typer(
-    help="Inspect and prune saved states (offline).", no_args_is_help=True
+    help="Inspect and prune saved states (offline).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(states_app, name="states")
 
@@ -80,10 +83,13 @@ EXIT_CONFIG = 2
 EXIT_NO_RUN = 1
 
 StateArg = Annotated[
-    str, typer.Argument(help="State name (in the states dir) or path.")
+    str, typer.Argument(help="State name (in the states dir) or path.", metavar="STATE")
 ]
 ConfigArg = Annotated[
-    Path, typer.Argument(help="The run's TOML config file.", show_default=False)
+    Path,
+    typer.Argument(
+        help="The run's TOML config file.", show_default=False, metavar="CONFIG"
+    ),
 ]
 RunOpt = Annotated[
     Path | None,
@@ -146,6 +152,7 @@ def run(
         str | None,
         typer.Option(
             "--load",
+            metavar="STATE",
             help="Load this state first: a path, a name in the states dir, or 'latest' "
             "(the newest that verifies).",
         ),
@@ -268,7 +275,10 @@ def save(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
 def load_cmd(
     state: Annotated[
         str,
-        typer.Argument(help="State name or path in the run's states dir, or 'latest'."),
+        typer.Argument(
+            help="State name or path in the run's states dir, or 'latest'.",
+            metavar="STATE",
+        ),
     ],
     run_dir: RunOpt = None,
     as_json: JsonOpt = False,
@@ -512,7 +522,7 @@ def main() -> None:
     as one plain line, like every other error of the tool.
     """
     try:
-        code = app(standalone_mode=False)
+        code = app(prog_name="pamiq-console", standalone_mode=False)
     except typer.Abort:
         print("pamiq-console: aborted", file=sys.stderr)
         sys.exit(1)

@@ -32,7 +32,7 @@ def invoke(*args: str) -> Any:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["run"], "pamiq-console run: Missing argument 'config'"),
+        (["run"], "pamiq-console run: Missing argument 'CONFIG'"),
         (["bogus"], "pamiq-console: No such command 'bogus'"),
         (["run", "x.toml", "--max-uptime", "abc"], "Invalid value for '--max-uptime'"),
         (["states", "prune", "--keep", "-1"], "Invalid value for '--keep'"),
