@@ -132,11 +132,13 @@ class HelpScreen(ModalScreen[None]):
             "  buffers   fill bar (size/capacity), items collected, new since training\n"
             "  trainers  each condition as have/need (✓/✗), why not, runs, loss\n"
             "  models    version (syncs so far), time since last sync, its duration\n"
+            "  agent     the agent's metrics (shown once it reports any)\n"
             "  events    syncs and runs (bursts summed), saves, loads, pauses, errors\n"
         )
-        text.append("\nThe same operations from another terminal: ", style="dim")
+        text.append("\nFrom another terminal: ", style="dim")
         text.append(
-            "pamiq-console status | pause | resume | save | load | shutdown",
+            "pamiq-console status | pause | resume | save | load | shutdown | events;"
+            " pamiq-console states list | show | verify | prune",
             style="dim",
         )
         with Vertical(id="help-box", classes="dialog"):

@@ -19,8 +19,10 @@ def _mark(ok: bool) -> tuple[str, str]:
     return ("✓", "bold green") if ok else ("✗", "bold red")
 
 
-def trainer_text(name: str, trainer: TrainerStatus) -> Text:
-    """The text part of a trainer card."""
+def trainer_text(
+    name: str, trainer: TrainerStatus, charted: str | None = None
+) -> Text:
+    """The text part of a trainer card (``charted``: the metric its sparkline shows)."""
     c = trainer.condition
     text = Text()
     text.append(name, style="bold")
@@ -43,16 +45,16 @@ def trainer_text(name: str, trainer: TrainerStatus) -> Text:
         text.append(f"  buffer {c.data_user}: ")
         text.append(f"{c.buffer_size:,}/{c.min_buffer_size:,} ")
         text.append(*_mark(size_ok))
-        text.append("   new data: ")
-        text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
-        text.append(*_mark(new_ok))
+        if c.min_new_data_count:  # a need of 0 is always met: not worth a mark
+            text.append("   new data: ")
+            text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
+            text.append(*_mark(new_ok))
     if trainer.custom_condition:
         text.append("   (custom is_trainable: may not be the whole story)", style="dim")
-    if trainer.last_metrics:
-        # Every metric's latest value: the sparkline below follows just one.
-        shown = "   ".join(
-            f"{k} {v:.4g}" for k, v in list(trainer.last_metrics.items())[:8]
-        )
+    others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]
+    if others:
+        # The other metrics' latest values (the charted one is by its sparkline).
+        shown = "   ".join(f"{k} {v:.4g}" for k, v in others[:8])
         text.append(f"\n  {shown}", style="dim")
     return text
 
@@ -87,7 +89,7 @@ class TrainerCard(Widget):
         text, label, data = Text(), Text(), []
         if self._latest is not None:
             trainer, metric, values = self._latest
-            text = trainer_text(self.trainer_name, trainer)
+            text = trainer_text(self.trainer_name, trainer, metric)
             label = metric_text(metric, values)
             data = list(values)
         yield Static(text, classes="trainer-text")
@@ -105,7 +107,7 @@ class TrainerCard(Widget):
         if self._shown == (trainer, len(values), values[-1] if values else None):
             return
         self._shown = (trainer, len(values), values[-1] if values else None)
-        text = trainer_text(self.trainer_name, trainer)
+        text = trainer_text(self.trainer_name, trainer, metric)
         lines = text.plain.count("\n")
         # Re-layout only when the card changes height (the metrics line appears).
         self.query_one(".trainer-text", Static).update(
