@@ -27,7 +27,8 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Footer
 
-from engine import System, SystemState
+from engine import StateError, System, SystemState
+from engine.control import PauseTimeoutError, SystemStoppedError
 from engine.events import ErrorOccurred, Event, Metric
 from engine.state_store import list_states
 from engine.status import SystemStatus
@@ -397,6 +398,8 @@ class ConsoleApp(App[int]):
                 detail = f"loaded {path.name}"
             else:
                 raise ValueError(f"unknown operation {op!r}")
+        except (StateError, SystemStoppedError, PauseTimeoutError) as e:
+            self.post_message(OpFinished(op, False, str(e)))  # already plain words
         except Exception as e:
             self.post_message(OpFinished(op, False, f"{type(e).__name__}: {e}"))
         else:
@@ -412,7 +415,8 @@ class ConsoleApp(App[int]):
             self.notify(
                 f"{message.op} failed: {message.detail}", severity="error", timeout=8
             )
-            self.log_line("error", f"{message.op} failed: {message.detail}")
+            if message.op != "load":  # the engine logs refused loads itself
+                self.log_line("error", f"{message.op} failed: {message.detail}")
 
 
 def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:

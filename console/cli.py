@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -403,7 +404,8 @@ def states_list(
                 verify_state(info.path)
                 verified[info.name] = ""
             except StateError as e:
-                verified[info.name] = str(e)
+                # The row names the state: name its files relative to it.
+                verified[info.name] = str(e).replace(f"{info.path}{os.sep}", "")
     if as_json:
         for s in summaries:
             if verified is not None and s["name"] in verified:
@@ -423,10 +425,28 @@ def states_list(
 def _resolve_state(
     state: str, states_dir: Path | None, run_dir: Path | None, config: Path | None
 ) -> Path:
-    """A state given as a directory path, or by name inside the selected states dir."""
+    """A state given as a directory path, or by name inside the selected states dir.
+
+    A name that is not there but is in another run's states dir is refused with
+    a hint naming that run (the default is the newest run, which may be another).
+    """
     if Path(state).is_dir():
         return _state_path(state, Path("."))
-    return _state_path(state, _states_dir(states_dir, run_dir, config))
+    directory = _states_dir(states_dir, run_dir, config)
+    path = _state_path(state, directory)
+    if not path.exists() and not Path(state).is_absolute():
+        elsewhere = [
+            run.run_dir
+            for run in find_runs(DEFAULT_RUNS_ROOT)
+            if run.states_dir is not None and (run.states_dir / state).is_dir()
+        ]
+        if elsewhere:
+            raise _fail(
+                f"{state}: not in {directory}; it is a state of {elsewhere[0]} "
+                f"(add --run {elsewhere[0]})",
+                EXIT_CONFIG,
+            )
+    return path
 
 
 @states_app.command("show")

@@ -402,6 +402,14 @@ class System:
             SystemStoppedError: If the system is stopping or stopped.
         """
         path = Path(path)
+        try:
+            self._load_state(path)
+        except StateError as e:
+            # Logged here so that every watcher sees it, whoever asked for the load.
+            self._log(f"load refused: {e}", "warning")
+            raise
+
+    def _load_state(self, path: Path) -> None:
         with self._op_lock:
             if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
                 # Before reading what may be gigabytes (the hold would refuse anyway).

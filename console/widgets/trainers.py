@@ -19,9 +19,7 @@ def _mark(ok: bool) -> tuple[str, str]:
     return ("✓", "bold green") if ok else ("✗", "bold red")
 
 
-def trainer_text(
-    name: str, trainer: TrainerStatus, charted: str | None = None
-) -> Text:
+def trainer_text(name: str, trainer: TrainerStatus, charted: str | None = None) -> Text:
     """The text part of a trainer card (``charted``: the metric its sparkline shows)."""
     c = trainer.condition
     text = Text()

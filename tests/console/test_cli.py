@@ -323,3 +323,21 @@ def test_states_needs_a_directory(in_tmp_cwd: Path) -> None:
     result = invoke("states", "list")
     assert result.exit_code == 2
     assert "give --states-dir DIR, --run DIR or --config FILE" in result.stderr
+
+
+def test_a_state_of_another_run_is_refused_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, started in (("old", 1.0), ("new", 2.0)):
+        run = tmp_path / "runs" / name
+        (run / "states").mkdir(parents=True)
+        (run / "run.json").write_text(
+            json.dumps({"states_dir": str(run / "states"), "started": started})
+        )
+    (tmp_path / "runs" / "old" / "states" / "a.state").mkdir()
+    result = invoke("states", "show", "a.state")  # the default is the newest run
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "it is a state of runs/old (add --run runs/old)"
+    )

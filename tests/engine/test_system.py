@@ -10,7 +10,13 @@ import pytest
 
 from engine import StateError, SystemFailedError, SystemState, launch
 from engine.control import PauseTimeoutError
-from engine.events import ModelSynced, StateLoaded, StateSaved, TrainingRunFinished
+from engine.events import (
+    LogMessage,
+    ModelSynced,
+    StateLoaded,
+    StateSaved,
+    TrainingRunFinished,
+)
 from engine.state_store import list_states, newest_state
 
 from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system, tamper
@@ -192,8 +198,12 @@ def test_corrupt_state_is_refused_with_the_file_named(tmp_path: Path) -> None:
     path = system.store.save()
     target = path / "models" / "scale.txt"
     target.write_text("1234.5")
+    sub = system.events.subscribe()
     with pytest.raises(StateError, match=r"scale\.txt"):
         system.load_state(path)
+    # Every watcher (dashboard, headless log) learns of it, whoever asked.
+    logs = [e.message for e in sub.drain() if isinstance(e, LogMessage)]
+    assert any(m.startswith("load refused: ") and "scale.txt" in m for m in logs)
 
 
 def test_trainer_crash_stops_in_order_with_final_save(tmp_path: Path) -> None:
