@@ -117,13 +117,13 @@ class Coalescer:
         """Take one event; return lines ready to show."""
         now = _time.time() if now is None else now
         text = format_event(event)
+        if text is not None and event.kind not in COALESCED_KINDS:
+            # Close open bursts first so the log stays in order.
+            lines = self.flush(now, force=True)
+            lines.append(LogLine(event.wall_time, event.kind, text))
+            return lines
         lines = self.flush(now)
         if text is None:
-            return lines
-        if event.kind not in COALESCED_KINDS:
-            # Close open bursts first so the log stays in order.
-            lines.extend(self.flush(now, force=True))
-            lines.append(LogLine(event.wall_time, event.kind, text))
             return lines
         key = (event.kind, _source(event))
         burst = self._bursts.get(key)
@@ -160,4 +160,6 @@ class Coalescer:
                     burst.count,
                 )
             )
+        # Summaries of different sources close together: keep the log in time order.
+        lines.sort(key=lambda line: line.wall_time)
         return lines
