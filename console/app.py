@@ -78,13 +78,15 @@ class OpFinished(Message):
         op: ``pause``, ``resume``, ``save`` or ``load``.
         ok: Whether it worked.
         detail: What happened (a path, or the error).
+        logged: The engine already put the failure in the event log.
     """
 
-    def __init__(self, op: str, ok: bool, detail: str) -> None:
+    def __init__(self, op: str, ok: bool, detail: str, logged: bool = False) -> None:
         super().__init__()
         self.op = op
         self.ok = ok
         self.detail = detail
+        self.logged = logged
 
 
 class RunStopped(Message):
@@ -398,8 +400,11 @@ class ConsoleApp(App[int]):
                 detail = f"loaded {path.name}"
             else:
                 raise ValueError(f"unknown operation {op!r}")
-        except (StateError, SystemStoppedError, PauseTimeoutError) as e:
-            self.post_message(OpFinished(op, False, str(e)))  # already plain words
+        except StateError as e:
+            # Plain words already; the engine logs refused loads itself.
+            self.post_message(OpFinished(op, False, str(e), logged=op == "load"))
+        except (SystemStoppedError, PauseTimeoutError) as e:
+            self.post_message(OpFinished(op, False, str(e)))
         except Exception as e:
             self.post_message(OpFinished(op, False, f"{type(e).__name__}: {e}"))
         else:
@@ -415,7 +420,7 @@ class ConsoleApp(App[int]):
             self.notify(
                 f"{message.op} failed: {message.detail}", severity="error", timeout=8
             )
-            if message.op != "load":  # the engine logs refused loads itself
+            if not message.logged:
                 self.log_line("error", f"{message.op} failed: {message.detail}")
 
 

@@ -18,7 +18,6 @@ from engine.state_store import (
     CHECKSUM,
     StateError,
     list_states,
-    newest_verified_state,
     read_manifest,
     remove_state,
     states_beyond,
@@ -186,8 +185,14 @@ def run(
     built = _load_config(config, overrides)
     if load is not None:
         try:
-            path = _state_to_load(load, built.settings.states_dir)
-            verify_state(path)
+            if load in ("latest", "newest"):
+                # Verified against this run's components, as --resume does.
+                path = built.system.store.newest_verified()
+                if path is None:
+                    raise StateError(f"no saved state in {built.settings.states_dir}")
+            else:
+                path = _state_path(load, built.settings.states_dir)
+                verify_state(path)
         except StateError as e:
             raise _fail(f"--load: {e}", EXIT_CONFIG) from None
         built.settings = config_mod.with_launch(
@@ -208,20 +213,6 @@ def run(
     except OSError as e:
         raise _fail(f"cannot start: {e}", EXIT_NO_RUN) from None
     raise typer.Exit(code)
-
-
-def _state_to_load(state: str, states_dir: Path) -> Path:
-    """``--load``'s state: a path, a name in ``states_dir``, or the newest that verifies.
-
-    Raises:
-        StateError: If ``latest`` finds no state that verifies.
-    """
-    if state in ("latest", "newest"):
-        newest = newest_verified_state(states_dir)
-        if newest is None:
-            raise StateError(f"no saved state in {states_dir}")
-        return newest
-    return _state_path(state, states_dir)
 
 
 # -- talking to a live run ----------------------------------------------------------
@@ -443,7 +434,7 @@ def _resolve_state(
         if elsewhere:
             raise _fail(
                 f"{state}: not in {directory}; it is a state of {elsewhere[0]} "
-                f"(add --run {elsewhere[0]})",
+                f"(use --run {elsewhere[0]})",
                 EXIT_CONFIG,
             )
     return path

@@ -29,7 +29,7 @@ from typing_extensions import override
 
 from engine import System
 from engine.control import PauseTimeoutError, SystemStoppedError
-from engine.events import Event
+from engine.events import EVENT_KINDS, Event
 from engine.state_store import StateError, list_states
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -190,12 +190,12 @@ class ControlHandler:
         root = self.states_dir.resolve()
         if state in ("latest", "newest"):
             try:
-                newest = self.system.store.newest_verified()
+                newest = self.system.newest_verified_state()
             except StateError as e:
                 raise RequestError(str(e)) from None
             if newest is None:
                 raise RequestError(f"no saved state in {root}")
-            candidate = newest
+            candidate = newest.resolve()
         else:
             candidate = Path(state)
         if not candidate.is_absolute():
@@ -236,6 +236,12 @@ class ControlHandler:
             not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds)
         ):
             raise RequestError("'kinds' must be a list of event kinds")
+        unknown = sorted(set(kinds or ()) - EVENT_KINDS)
+        if unknown:
+            raise RequestError(
+                f"unknown event kind(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(EVENT_KINDS))})"
+            )
         chosen = [
             list(recent)
             for kind, recent in list(self._events.items())

@@ -179,7 +179,8 @@ def raised_at(traceback_text: str) -> str:
     own = [
         f
         for f in frames
-        if _LIBRARY_DIRS.isdisjoint(Path(f["file"]).parts)
+        if not f["file"].startswith("<")  # <string>, <frozen importlib...>
+        and _LIBRARY_DIRS.isdisjoint(Path(f["file"]).parts)
         and not Path(f["file"]).is_relative_to(_STDLIB)
     ]
     frame = (own or frames)[-1]

@@ -121,6 +121,23 @@ class LogMessage(Event):
     message: str
 
 
+EVENT_KINDS = frozenset(
+    cls.kind
+    for cls in (
+        SystemStateChanged,
+        ModelSynced,
+        TrainingRunFinished,
+        TrainabilityChanged,
+        StateSaved,
+        StateLoaded,
+        ErrorOccurred,
+        Metric,
+        LogMessage,
+    )
+)
+"""The ``kind`` of every event the engine publishes."""
+
+
 class Subscription:
     """A bounded queue of events for one consumer; iterate or call :meth:`get`."""
 

@@ -298,7 +298,7 @@ def states_beyond(
     """
     if keep < 0:
         raise ValueError(f"keep must be >= 0, got {keep}")
-    skip = {Path(p).resolve() for p in unusable}
+    skip = {Path(p).resolve() for p in tuple(unusable)}  # may grow meanwhile
     complete = [
         i.path
         for i in list_states(states_dir)

@@ -409,6 +409,18 @@ class System:
             self._log(f"load refused: {e}", "warning")
             raise
 
+    def newest_verified_state(self) -> Path | None:
+        """The newest saved state that verifies (None if there are none).
+
+        Runs between saves and loads, so retention cannot delete a state while
+        it is being checked.
+
+        Raises:
+            StateError: If states exist but none verifies.
+        """
+        with self._op_lock:
+            return self.store.newest_verified()
+
     def _load_state(self, path: Path) -> None:
         with self._op_lock:
             if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):

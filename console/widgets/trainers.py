@@ -102,9 +102,10 @@ class TrainerCard(Widget):
         self._latest = (trainer, metric, values)
         if not self.children:
             return  # compose() renders it
-        if self._shown == (trainer, len(values), values[-1] if values else None):
+        shown = (trainer, metric, len(values), values[-1] if values else None)
+        if self._shown == shown:
             return
-        self._shown = (trainer, len(values), values[-1] if values else None)
+        self._shown = shown
         text = trainer_text(self.trainer_name, trainer, metric)
         lines = text.plain.count("\n")
         # Re-layout only when the card changes height (the metrics line appears).

@@ -339,5 +339,23 @@ def test_a_state_of_another_run_is_refused_with_a_hint(
     result = invoke("states", "show", "a.state")  # the default is the newest run
     assert result.exit_code == 2
     assert result.stderr.strip().endswith(
-        "it is a state of runs/old (add --run runs/old)"
+        "it is a state of runs/old (use --run runs/old)"
     )
+
+
+def test_a_failure_is_placed_in_the_users_code_not_in_libraries() -> None:
+    from console.runner import raised_at
+
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/agents/mine.py", line 12, in step\n'
+        "    q = self.net(obs)\n"
+        '  File "<frozen importlib._bootstrap>", line 241, in _call\n'
+        '  File "/venv/lib/python3.11/site-packages/torch/nn/modules/linear.py", '
+        "line 134, in forward\n"
+        "RuntimeError: shapes\n"
+    )
+    assert raised_at(traceback) == "/app/agents/mine.py:12 in step"
+    only_library = '  File "/venv/lib/python3.11/site-packages/x.py", line 3, in f\n'
+    assert raised_at(only_library).endswith("site-packages/x.py:3 in f")
+    assert raised_at("no frames") == "an unknown place"

@@ -144,6 +144,8 @@ def test_a_flood_of_metrics_keeps_the_last_save_and_kinds_filter(
     assert 1999.0 in [m["value"] for m in metrics if m["source"] == "agent"]
     with pytest.raises(ControlError, match="'kinds' must be a list"):
         client.request("events", kinds="saved")
+    with pytest.raises(ControlError, match="unknown event kind.*saves.*known:.*saved"):
+        client.request("events", kinds=["saves"])
 
 
 def test_oversized_request_is_refused(live_run: Any) -> None:
