@@ -183,6 +183,9 @@ def test_live_commands_readable(live_run: Any) -> None:
     assert result.stdout.strip() == "resumed (state: active)"
     result = invoke("events", "--run", run_dir, "--limit", "50")
     assert "saved" in result.stdout and "loaded" in result.stdout
+    only = invoke("events", "--run", run_dir, "--kind", "saved", "--kind", "loaded")
+    kinds = {line.split()[2] for line in only.stdout.splitlines()}
+    assert kinds == {"saved", "loaded"}
     result = invoke("shutdown", "--run", run_dir)
     assert result.stdout.startswith("stopping")
     assert live_run.system.wait(timeout=30)
