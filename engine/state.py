@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
+
+from typing_extensions import override
 
 Commit = Callable[[], None]
 
@@ -76,13 +78,30 @@ class Persistent(Protocol):
         ...
 
 
-@runtime_checkable
-class StateGroup(Protocol):
-    """A component whose state is exactly that of its parts, each in ``path/<name>``."""
+class StateGroup(PersistentStateMixin):
+    """A component whose state is exactly that of its parts, each in ``path/<name>``.
+
+    The engine loads, backs up and rolls back each part on its own (see
+    :mod:`engine.state_load`); saving and loading the group as a whole does the
+    same walk over :meth:`state_parts`.
+    """
 
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """The parts, by name."""
-        ...
+        raise NotImplementedError
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save each part under ``path/<name>``."""
+        path.mkdir()
+        for name, part in self.state_parts():
+            part.save_state(path / name)
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load each part from ``path/<name>``."""
+        for name, part in self.state_parts():
+            part.load_state(path / name)
 
 
 def prepare_component_load(component: object, path: Path) -> Commit | None:

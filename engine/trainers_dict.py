@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from .data import DataUsersDict
 from .model import TrainingModelsDict
-from .state import Persistent, PersistentStateMixin
+from .state import Persistent, StateGroup
 from .thread_events import ThreadEventMixin
 
 
@@ -28,9 +28,7 @@ class TrainerLike(Protocol):
     def on_resumed(self) -> None: ...
 
 
-class TrainersDict(
-    OrderedDict[str, TrainerLike], PersistentStateMixin, ThreadEventMixin
-):
+class TrainersDict(OrderedDict[str, TrainerLike], StateGroup, ThreadEventMixin):
     """Trainers by name, run round-robin in insertion order."""
 
     def attach_training_models(self, training_models: TrainingModelsDict) -> None:
@@ -43,22 +41,10 @@ class TrainersDict(
         for trainer in self.values():
             trainer.attach_data_users(data_users)
 
+    @override
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """Each trainer by name: its state is saved under ``path/<name>``."""
         return iter(self.items())
-
-    @override
-    def save_state(self, path: Path) -> None:
-        """Save each trainer under ``path/<name>``."""
-        path.mkdir()
-        for name, trainer in self.items():
-            trainer.save_state(path / name)
-
-    @override
-    def load_state(self, path: Path) -> None:
-        """Load each trainer from ``path/<name>``."""
-        for name, trainer in self.items():
-            trainer.load_state(path / name)
 
     @override
     def on_paused(self) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import UserDict
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
 
-from ..state import Persistent, PersistentStateMixin
+from ..state import Persistent, StateGroup
 from .buffer import DataBuffer
 from .interface import DataCollector, DataUser
 
@@ -38,7 +37,7 @@ class DataCollectorsDict(UserDict[str, DataCollector[Any]]):
         return self.data[collector_name]
 
 
-class DataUsersDict(UserDict[str, DataUser[Any]], PersistentStateMixin):
+class DataUsersDict(UserDict[str, DataUser[Any]], StateGroup):
     """Data users by name, with the matching :class:`DataCollectorsDict`."""
 
     def __init__(self, *args: Any, **kwds: Any) -> None:
@@ -65,19 +64,7 @@ class DataUsersDict(UserDict[str, DataUser[Any]], PersistentStateMixin):
             users[name] = DataUser(buffer)
         return users
 
+    @override
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """Each user by name: its state is saved under ``path/<name>``."""
         return iter(self.data.items())
-
-    @override
-    def save_state(self, path: Path) -> None:
-        """Save each user under ``path/<name>``."""
-        path.mkdir()
-        for name, user in self.data.items():
-            user.save_state(path / name)
-
-    @override
-    def load_state(self, path: Path) -> None:
-        """Load each user from ``path/<name>``."""
-        for name, user in self.data.items():
-            user.load_state(path / name)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import UserDict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
 
-from ..state import Persistent, PersistentStateMixin
+from ..state import Persistent, StateGroup
 from .interface import InferenceModel, TrainingModel
 
 
@@ -17,7 +16,7 @@ class InferenceModelsDict(UserDict[str, InferenceModel]):
     """The inference models an agent can use, by name."""
 
 
-class TrainingModelsDict(UserDict[str, TrainingModel[Any]], PersistentStateMixin):
+class TrainingModelsDict(UserDict[str, TrainingModel[Any]], StateGroup):
     """Training models by name; keeps the matching :class:`InferenceModelsDict`.
 
     Looking up an ``inference_thread_only`` model raises ``KeyError``: trainers
@@ -46,19 +45,7 @@ class TrainingModelsDict(UserDict[str, TrainingModel[Any]], PersistentStateMixin
         if model.has_inference_model:
             self._inference_models_dict[key] = model.inference_model
 
+    @override
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """Each model by name: its state is saved under ``path/<name>``."""
         return iter(self.data.items())
-
-    @override
-    def save_state(self, path: Path) -> None:
-        """Save each model under ``path/<name>``."""
-        path.mkdir()
-        for name, model in self.data.items():
-            model.save_state(path / name)
-
-    @override
-    def load_state(self, path: Path) -> None:
-        """Load each model from ``path/<name>``."""
-        for name, model in self.data.items():
-            model.load_state(path / name)
