@@ -222,7 +222,11 @@ class System:
         if self.config.saved_state_path is not None:
             to_load = Path(self.config.saved_state_path)
         elif self.config.resume:
-            to_load = self._newest_verified_state()
+            try:
+                to_load = self.newest_verified_state()
+            except StateError as e:
+                # Resuming from nothing would silently throw the run's history away.
+                raise StateError(f"cannot resume: {e}") from None
             if to_load is None:
                 self._log(f"no saved state in {self.store.states_dir}; starting fresh")
         if to_load is not None:
@@ -236,22 +240,6 @@ class System:
         self._training.start()
         self._control.start()
         self._log(f"started {self.config.name} (states in {self.store.states_dir})")
-
-    def _newest_verified_state(self) -> Path | None:
-        """The newest state that verifies; None if there are none at all.
-
-        Raises:
-            StateError: If states exist but none verifies (resuming from nothing
-                would silently throw the run's history away).
-        """
-
-        def skipped(path: Path, problem: str) -> None:
-            self._log(f"skipping {path.name}: {problem}", "warning")
-
-        try:
-            return self.store.newest_verified(skipped)
-        except StateError as e:
-            raise StateError(f"cannot resume: {e}") from None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""
@@ -413,13 +401,17 @@ class System:
         """The newest saved state that verifies (None if there are none).
 
         Runs between saves and loads, so retention cannot delete a state while
-        it is being checked.
+        it is being checked; each newer state that fails is logged.
 
         Raises:
             StateError: If states exist but none verifies.
         """
+
+        def skipped(path: Path, problem: str) -> None:
+            self._log(f"skipping {path.name}: {problem}", "warning")
+
         with self._op_lock:
-            return self.store.newest_verified()
+            return self.store.newest_verified(skipped)
 
     def _load_state(self, path: Path) -> None:
         with self._op_lock:
