@@ -121,6 +121,9 @@ class LogMessage(Event):
     message: str
 
 
+MetricSink = Callable[[str, str, float, int], None]
+"""Where agents and trainers send a metric: ``(source, name, value, step)``."""
+
 EVENT_KINDS = frozenset(
     cls.kind
     for cls in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,11 @@ from typing_extensions import override
 from engine import time
 from engine.control import pause_point
 from engine.data import DataUser, DataUsersDict
+from engine.events import MetricSink
 from engine.model import TrainingModel, TrainingModelsDict
 from engine.state import PersistentStateMixin
 from engine.thread_events import ThreadEventMixin
 from engine.trainability import TrainabilityReport
-
-MetricSink = Callable[[str, str, float, int], None]
 
 
 class TrainingInterrupted(Exception):

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from typing_extensions import override
 
 from ..data import DataCollector, DataCollectorsDict
+from ..events import MetricSink
 from ..model import InferenceModel, InferenceModelsDict
 from ..state import PersistentStateMixin
 from ..thread_events import ThreadEventMixin
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")
-# (source, metric name, value, step)
-MetricSink = Callable[[str, str, float, int], None]
 ActType = TypeVar("ActType")
 
 
