@@ -32,7 +32,7 @@ from .control_client import (
     NoRunError,
     find_live_run,
 )
-from .control_server import state_summary
+from .control_server import LATEST, state_summary
 from .render import (
     format_time,
     human_duration,
@@ -185,7 +185,7 @@ def run(
     built = _load_config(config, overrides)
     if load is not None:
         try:
-            if load in ("latest", "newest"):
+            if load in LATEST:
                 # Verified against this run's components, as --resume does.
                 path = built.system.store.newest_verified()
                 if path is None:
@@ -277,7 +277,7 @@ def load_cmd(
 ) -> None:
     """Load a saved state into a live run (verified first; refused states change nothing)."""
     local = Path(state)
-    if state not in ("latest", "newest") and local.exists():
+    if state not in LATEST and local.exists():
         state = str(local.absolute())
     result = _request(run_dir, "load", state=state)
     _print_json(result) if as_json else print(f"loaded {result['path']}")

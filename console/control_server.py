@@ -33,6 +33,9 @@ from engine.events import EVENT_KINDS, Event
 from engine.state_store import StateError, list_states
 
 MAX_REQUEST_BYTES = 64 * 1024
+LATEST = frozenset(
+    {"latest", "newest"}
+)  # state names meaning "the newest that verifies"
 MAX_PAUSE_TIMEOUT = 3600.0
 OPS = (
     "ping",
@@ -188,7 +191,7 @@ class ControlHandler:
         if not isinstance(state, str) or not state:
             raise RequestError("'state' must be a state name or path")
         root = self.states_dir.resolve()
-        if state in ("latest", "newest"):
+        if state in LATEST:
             try:
                 newest = self.system.newest_verified_state()
             except StateError as e:
