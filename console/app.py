@@ -32,6 +32,7 @@ from engine.control import PauseTimeoutError, SystemStoppedError
 from engine.events import ErrorOccurred, Event, Metric
 from engine.state_store import list_states
 from engine.status import SystemStatus
+from engine.supervision import SupervisedThread
 
 from .config import BuiltRun
 from .control_server import state_summary
@@ -93,8 +94,16 @@ class RunStopped(Message):
     """The system stopped after the console asked it to (final state saved)."""
 
 
-class SnapshotPoller(threading.Thread):
+class PollerFailed(Message):
+    """The snapshot poller died (the failure went to the system, which stops)."""
+
+
+class SnapshotPoller(SupervisedThread):
     """Posts a :class:`Snapshot` to the app ``hz`` times a second.
+
+    If it fails, the failure is reported to the system like any thread's (the
+    run stops in order) and the app is told with :class:`PollerFailed`, so it
+    can keep showing the status by itself.
 
     Args:
         system: The system to watch.
@@ -105,7 +114,7 @@ class SnapshotPoller(threading.Thread):
     def __init__(
         self, system: System, app: App[Any], hz: float = DEFAULT_POLL_HZ
     ) -> None:
-        super().__init__(name="console-poller", daemon=True)
+        super().__init__("console-poller", self._post_until_stopped, self._failed)
         self._system = system
         self._app = app
         self._period = 1.0 / hz
@@ -120,10 +129,14 @@ class SnapshotPoller(threading.Thread):
         self._dropped_seen += dropped
         return Snapshot(self._system.status(), events, dropped)
 
-    def run(self) -> None:
-        """Post snapshots until stopped."""
+    def _post_until_stopped(self) -> None:
         while not self._halt.wait(self._period):
             self._app.post_message(self.snapshot())
+
+    def _failed(self, thread: str, exc: BaseException, tb: str) -> None:
+        self._subscription.close()
+        self._system.report_failure(thread, exc, tb)
+        self._app.post_message(PollerFailed())
 
     def stop(self) -> None:
         """Stop posting and unsubscribe."""
@@ -213,6 +226,15 @@ class ConsoleApp(App[int]):
             self._poller.stop()
 
     # -- snapshots ----------------------------------------------------------------
+
+    def on_poller_failed(self, _: PollerFailed) -> None:
+        """Keep the panels current from the UI thread (the events are lost)."""
+        self._poller = None
+        self.set_interval(1.0 / self.poll_hz, self._poll_status)
+
+    def _poll_status(self) -> None:
+        if not self._is_closing_down():
+            self.apply_snapshot(Snapshot(self.system.status(), []))
 
     def on_snapshot(self, message: Snapshot) -> None:
         """Apply a snapshot posted by the poller (ignored once the app is closing)."""

@@ -19,7 +19,7 @@ import contextlib
 import json
 import os
 import socketserver
-import threading
+import sys
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +29,9 @@ from typing_extensions import override
 
 from engine import System
 from engine.control import PauseTimeoutError, SystemStoppedError
-from engine.events import EVENT_KINDS, Event
+from engine.events import EVENT_KINDS, Event, LogMessage
 from engine.state_store import StateError, list_states
+from engine.supervision import FailureHandler, SupervisedThread
 
 MAX_REQUEST_BYTES = 64 * 1024
 LATEST = frozenset(
@@ -296,6 +297,18 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         self.handler = handler
         super().__init__(path, _StreamHandler)
 
+    @override
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # One client's broken connection must not stop the run, nor print a
+        # traceback over the dashboard: it becomes a warning in the event log.
+        exc = sys.exception()
+        self.handler.system.events.publish(
+            LogMessage(
+                level="warning",
+                message=f"a control connection failed: {type(exc).__name__}: {exc}",
+            )
+        )
+
 
 class ControlServer:
     """Serves a :class:`ControlHandler` on a Unix socket (0600) in a background thread.
@@ -303,13 +316,21 @@ class ControlServer:
     Args:
         handler: What answers requests.
         socket_path: Where to listen (its directory should be 0700).
+        on_failure: Told if the serving thread fails (default: the system's
+            :meth:`~engine.System.report_failure`, which stops the run in order).
     """
 
-    def __init__(self, handler: ControlHandler, socket_path: Path) -> None:
+    def __init__(
+        self,
+        handler: ControlHandler,
+        socket_path: Path,
+        on_failure: FailureHandler | None = None,
+    ) -> None:
         self.handler = handler
         self.socket_path = socket_path
+        self._on_failure = on_failure or handler.system.report_failure
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: SupervisedThread | None = None
 
     def start(self) -> None:
         """Bind, restrict the socket to its owner, and serve in a daemon thread.
@@ -322,18 +343,21 @@ class ControlServer:
         self._server = _Server(str(self.socket_path), self.handler)
         # The directory is 0700, so nobody else can reach it before the chmod.
         os.chmod(self.socket_path, 0o600)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="control-socket",
-            daemon=True,
+        server = self._server
+        self._thread = SupervisedThread(
+            "control-socket",
+            lambda: server.serve_forever(poll_interval=0.1),
+            self._on_failure,
         )
         self._thread.start()
 
     def stop(self) -> None:
         """Stop serving and remove the socket."""
         if self._server is not None:
-            self._server.shutdown()
+            # shutdown() waits for serve_forever() to return: never for a thread
+            # that already died (its failure was reported).
+            if self._thread is not None and self._thread.is_alive():
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         with contextlib.suppress(FileNotFoundError):

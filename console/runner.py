@@ -84,7 +84,11 @@ class Run:
         )
         try:
             if settings.metrics:
-                self.metrics = MetricsLog(self.system.events, self.run_dir.path).start()
+                self.metrics = MetricsLog(
+                    self.system.events,
+                    self.run_dir.path,
+                    on_failure=self.system.report_failure,
+                ).start()
             self.system.start()
             self._started = True
             self.handler = ControlHandler(

@@ -23,7 +23,9 @@ class LaunchConfig:
         states_dir: Where states are saved.
         state_name_format: ``strftime`` format of state directory names.
         saved_state_path: A state to load before starting.
-        save_state_condition: Called about once a second; True triggers a save.
+        save_state_condition: Called by the control thread 20 times a second
+            (``engine.system.SAVE_CONDITION_PERIOD``), paused or not; True
+            triggers a save. Keep it cheap: it runs on the control thread.
         states_keeper: Object with ``append(path)`` and ``cleanup()`` told of each save.
         save_state_interval: Seconds of wall time between periodic saves (inf: none).
         timeout_for_all_threads_pause: Seconds a pause may wait for the workers.

@@ -1,13 +1,14 @@
 """Per-thread settings of numerical libraries, applied on every engine thread.
 
 PyTorch's ``torch.set_num_threads(n)`` is process-wide for torch's own parallel
-loops, but the OpenMP team size that MKL matrix products use is a per-thread
-setting. A thread the engine starts would run its first ``nn.Linear`` with a team
-of one thread per core, whatever the user set on the main thread; that team's
-workers then spin on the cores between calls. Measured on two cores: an agent
-calling a 10M-parameter model while the trainer synced was preempted ~200 times
-in 2 s, for up to 4 ms at a time; with the setting carried over, ~30 times and
-never for more than about 0.1 ms.
+loops, but on some builds the OpenMP team size that MKL matrix products use is
+a per-thread setting. A thread the engine starts could then run its first
+``nn.Linear`` with a team of one thread per core, whatever the user set on the
+main thread, and that team's workers spin on the cores between calls. Measured
+on two cores with such a build: an agent calling a 10M-parameter model while the
+trainer synced was preempted ~200 times in 2 s, for up to 4 ms at a time; with
+the setting carried over, ~30 times and never for more than about 0.1 ms.
+Builds that apply the setting to new threads themselves are unaffected.
 
 The engine does not import torch: the setting is applied only when the program
 has already imported it.
@@ -16,17 +17,36 @@ has already imported it.
 from __future__ import annotations
 
 import sys
+from types import ModuleType
+
+
+def _fully_imported(name: str) -> ModuleType | None:
+    module = sys.modules.get(name)
+    if module is None:
+        return None
+    # Another thread may be importing it right now (the metrics writer imports
+    # torch.utils.tensorboard on its own thread): a half-initialised module has
+    # none of its functions yet. The program cannot have configured a module it
+    # has not finished importing, so there is nothing to carry over.
+    if getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module
 
 
 def adopt_library_thread_settings() -> None:
     """Give the calling thread the process's torch intra-op thread count.
 
     Call it first thing on a new thread that will run torch code (the engine's
-    inference and training threads do). Does nothing if torch is not imported.
+    inference and training threads do). Does nothing if torch is not imported,
+    or not yet completely imported.
     """
-    torch = sys.modules.get("torch")
+    torch = _fully_imported("torch")
     if torch is None:
+        return
+    get = getattr(torch, "get_num_threads", None)
+    set_ = getattr(torch, "set_num_threads", None)
+    if get is None or set_ is None:
         return
     # get_num_threads returns the process-wide count (or torch's default, one
     # per core); setting it from this thread sets this thread's OpenMP team size.
-    torch.set_num_threads(torch.get_num_threads())
+    set_(get())

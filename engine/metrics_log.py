@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from .events import EventBus, Metric, Subscription
+from .events import ErrorOccurred, EventBus, Metric, Subscription
+from .supervision import FailureHandler, SupervisedThread
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -42,6 +42,9 @@ class MetricsLog:
             True requires it, False never, None when available.
         flush_interval: Longest time (s) a line may wait in the file buffer.
         queue_size: Bound of the subscription queue.
+        on_failure: Told if the writer thread fails (pass
+            :meth:`engine.System.report_failure` to stop the run in order);
+            by default the failure is published as an ``ErrorOccurred`` event.
 
     Raises:
         RuntimeError: For ``tensorboard=True`` when it is not installed.
@@ -54,6 +57,7 @@ class MetricsLog:
         tensorboard: bool | None = None,
         flush_interval: float = 1.0,
         queue_size: int = 10_000,
+        on_failure: FailureHandler | None = None,
     ) -> None:
         if tensorboard and not tensorboard_available():
             raise RuntimeError(
@@ -65,9 +69,10 @@ class MetricsLog:
             tensorboard_available() if tensorboard is None else tensorboard
         )
         self._flush_interval = flush_interval
+        self._events = events
         self._subscription: Subscription = events.subscribe(queue_size)
-        self._thread = threading.Thread(
-            target=self._run, name="metrics-log", daemon=True
+        self._thread = SupervisedThread(
+            "metrics-log", self._run, on_failure or self._publish_failure
         )
         self.written = 0
         self._started = False
@@ -101,24 +106,42 @@ class MetricsLog:
     ) -> None:
         self.close()
 
+    def _publish_failure(self, thread: str, exc: BaseException, tb: str) -> None:
+        self._events.publish(
+            ErrorOccurred(
+                thread=thread,
+                message=f"{thread} thread failed: {type(exc).__name__}: {exc}",
+                traceback=tb,
+            )
+        )
+
     def _run(self) -> None:
+        try:
+            self._write_until_closed()
+        finally:
+            # A writer that failed must not keep collecting events nobody reads.
+            self._subscription.close()
+
+    def _write_until_closed(self) -> None:
         writer = self._tensorboard_writer() if self._use_tensorboard else None
         sub = self._subscription
-        with open(self.path, "a", encoding="utf-8") as file:
-            while True:
-                event = sub.get(timeout=self._flush_interval)
-                if event is None:
-                    file.flush()
-                    if sub.closed:
-                        break
-                    continue
-                if isinstance(event, Metric):
-                    self._write(file, writer, event)
-                for queued in sub.drain():
-                    if isinstance(queued, Metric):
-                        self._write(file, writer, queued)
-        if writer is not None:
-            writer.close()
+        try:
+            with open(self.path, "a", encoding="utf-8") as file:
+                while True:
+                    event = sub.get(timeout=self._flush_interval)
+                    if event is None:
+                        file.flush()
+                        if sub.closed:
+                            break
+                        continue
+                    if isinstance(event, Metric):
+                        self._write(file, writer, event)
+                    for queued in sub.drain():
+                        if isinstance(queued, Metric):
+                            self._write(file, writer, queued)
+        finally:
+            if writer is not None:
+                writer.close()
 
     def _write(self, file: IO[str], writer: Any, event: Metric) -> None:
         record = {

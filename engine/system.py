@@ -12,7 +12,6 @@ import math
 import sys
 import threading
 import time as _time
-import traceback
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -40,10 +39,13 @@ from .state import PersistentStateMixin
 from .state_load import install_state, prepare_state
 from .state_store import StateError, StateStore
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
+from .supervision import report_failures
 from .trainers_dict import TrainerLike, TrainersDict
 from .workers import InferenceWorker, TrainingWorker, report_of
 
 _RATE_SAMPLE_INTERVAL = 0.5
+SAVE_CONDITION_PERIOD = 0.05
+"""Seconds between two checks of ``LaunchConfig.save_state_condition``."""
 
 
 class SystemFailedError(RuntimeError):
@@ -122,18 +124,18 @@ class System:
         self.store.register("system", _SystemCounters(self))
 
         self._inference = InferenceWorker(
-            interaction, self.controller, self._worker_failed
+            interaction, self.controller, self.report_failure
         )
         self._training = TrainingWorker(
             self.trainers,
             self.data_users,
             self.controller,
             self.events,
-            self._worker_failed,
+            self.report_failure,
             poll_interval=self.config.trainability_poll_interval,
         )
         self._control = threading.Thread(
-            target=self._control_loop, name="control", daemon=True
+            target=self._control_thread, name="control", daemon=True
         )
         self._op_lock = threading.RLock()
         self._started = False
@@ -161,7 +163,19 @@ class System:
     def _publish_metric(self, source: str, name: str, value: float, step: int) -> None:
         self.events.publish(Metric(source=source, name=name, value=value, step=step))
 
-    def _worker_failed(self, thread: str, exc: BaseException, tb: str) -> None:
+    def report_failure(self, thread: str, exc: BaseException, tb: str = "") -> None:
+        """Record that a thread failed and stop the system in order (final save).
+
+        Every thread of the engine reports here, and so do the threads a
+        program runs beside it (the console's metrics writer, dashboard poller
+        and control socket): the failure becomes an :class:`ErrorOccurred`
+        event and an entry of ``status().errors``, and :meth:`run` raises.
+
+        Args:
+            thread: Which thread failed (shown to the operator).
+            exc: What it raised.
+            tb: Its formatted traceback.
+        """
         message = f"{thread} thread failed: {type(exc).__name__}: {exc}"
         # Not _op_lock: a save holding it may be waiting for this very thread to pause.
         with self._failure_lock:
@@ -429,56 +443,62 @@ class System:
                     install_state(self.store, prepared)
                 finally:
                     self.clock.set_time_scale(time_scale)
+                # Before the hold ends: the agent's next step uses the loaded weights.
+                self.models.sync_all()
             self.events.publish(StateLoaded(path=str(path)))
 
     # -- control thread ------------------------------------------------------------
 
+    def _control_thread(self) -> None:
+        try:
+            with report_failures(self.report_failure, "control"):
+                self._control_loop()
+        finally:
+            self._finish()
+
     def _control_loop(self) -> None:
         config = self.config
         next_save = _time.monotonic() + config.save_state_interval
-        condition_check = 1.0 if config.save_state_condition is not None else math.inf
+        condition_check = (
+            SAVE_CONDITION_PERIOD
+            if config.save_state_condition is not None
+            else math.inf
+        )
         next_condition = _time.monotonic() + condition_check
-        try:
-            while True:
-                now = _time.monotonic()
-                remaining_uptime = (config.max_uptime - self._session_uptime()) / (
-                    self.clock.get_time_scale()
+        while True:
+            now = _time.monotonic()
+            remaining_uptime = (config.max_uptime - self._session_uptime()) / (
+                self.clock.get_time_scale()
+            )
+            # Sampling the step count twice a second keeps status() rates fresh
+            # for a lone poll; the wake-ups cost nothing measurable.
+            timeout = min(
+                next_save - now,
+                next_condition - now,
+                remaining_uptime,
+                _RATE_SAMPLE_INTERVAL,
+            )
+            stopping = self.controller.wait_for_state(
+                lambda s: s in (SystemState.STOPPING, SystemState.STOPPED),
+                None if math.isinf(timeout) else max(timeout, 0.0),
+            )
+            if stopping:
+                break
+            self.steps_per_second()
+            now = _time.monotonic()
+            if self._session_uptime() >= config.max_uptime:
+                self._log(f"max uptime of {config.max_uptime:g} s reached: stopping")
+                self.controller.shutdown("max uptime reached")
+                continue
+            due = now >= next_save
+            if now >= next_condition:
+                next_condition = now + condition_check
+                due = due or bool(
+                    config.save_state_condition and config.save_state_condition()
                 )
-                # Sampling the step count twice a second keeps status() rates fresh
-                # for a lone poll; the wake-ups cost nothing measurable.
-                timeout = min(
-                    next_save - now,
-                    next_condition - now,
-                    remaining_uptime,
-                    _RATE_SAMPLE_INTERVAL,
-                )
-                stopping = self.controller.wait_for_state(
-                    lambda s: s in (SystemState.STOPPING, SystemState.STOPPED),
-                    None if math.isinf(timeout) else max(timeout, 0.0),
-                )
-                if stopping:
-                    break
-                self.steps_per_second()
-                now = _time.monotonic()
-                if self._session_uptime() >= config.max_uptime:
-                    self._log(
-                        f"max uptime of {config.max_uptime:g} s reached: stopping"
-                    )
-                    self.controller.shutdown("max uptime reached")
-                    continue
-                due = now >= next_save
-                if now >= next_condition:
-                    next_condition = now + condition_check
-                    due = due or bool(
-                        config.save_state_condition and config.save_state_condition()
-                    )
-                if due:
-                    next_save = _time.monotonic() + config.save_state_interval
-                    self._periodic_save()
-        except Exception as e:
-            self._worker_failed("control", e, traceback.format_exc())
-        finally:
-            self._finish()
+            if due:
+                next_save = _time.monotonic() + config.save_state_interval
+                self._periodic_save()
 
     def _session_uptime(self) -> float:
         if self._start_clock is None:

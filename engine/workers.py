@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import threading
 import time as _time
-import traceback
-from collections.abc import Callable
 from typing import Any
+
+from typing_extensions import override
 
 from .control import Controller, ShutdownRequested
 from .data import DataUsersDict
 from .events import EventBus, TrainabilityChanged, TrainingRunFinished
 from .interaction import Interaction
 from .library_threads import adopt_library_thread_settings
+from .supervision import FailureHandler, report
 from .trainability import TrainabilityReport
 from .trainers_dict import TrainersDict
-
-FailureHandler = Callable[[str, BaseException, str], None]
 
 
 class InferenceWorker(threading.Thread):
@@ -43,14 +42,15 @@ class InferenceWorker(threading.Thread):
             on_resumed=interaction.on_resumed,
         )
 
+    @override
     def run(self) -> None:
-        """Thread body."""
-        adopt_library_thread_settings()
+        """Thread body: everything, its first line included, reports its failures."""
         worker = self._worker
-        worker.bind()
         controller = self._controller
         interaction = self._interaction
         try:
+            worker.bind()
+            adopt_library_thread_settings()
             interaction.setup()
             step = interaction.step
             while True:
@@ -61,15 +61,17 @@ class InferenceWorker(threading.Thread):
         except ShutdownRequested:
             pass
         except BaseException as e:
-            self._on_failure("inference", e, traceback.format_exc())
+            report(self._on_failure, "inference", e)
         finally:
-            # Teardown runs as plain code: its sleeps must not act as pause points.
-            worker.unbind()
             try:
+                # Teardown runs as plain code: its sleeps must not act as pause points.
+                worker.unbind()
                 interaction.teardown()
             except BaseException as e:
-                self._on_failure("inference", e, traceback.format_exc())
-            worker.exit()
+                report(self._on_failure, "inference", e)
+            finally:
+                # Without this the controller would wait for a thread that is gone.
+                worker.exit()
 
 
 class TrainerRecord:
@@ -130,13 +132,14 @@ class TrainingWorker(threading.Thread):
             wake=self._wake.set,
         )
 
+    @override
     def run(self) -> None:
-        """Thread body."""
-        adopt_library_thread_settings()
+        """Thread body: everything, its first line included, reports its failures."""
         worker = self._worker
-        worker.bind()
         current = "training"
         try:
+            worker.bind()
+            adopt_library_thread_settings()
             while True:
                 worker.pause_point()
                 trained = False
@@ -160,7 +163,7 @@ class TrainingWorker(threading.Thread):
                 if current == "training"
                 else f"training (trainer '{current}')"
             )
-            self._on_failure(where, e, traceback.format_exc())
+            report(self._on_failure, where, e)
         finally:
             worker.exit()
 
@@ -207,7 +210,14 @@ def report_of(trainer: Any) -> TrainabilityReport:
 
 
 def _overrides_is_trainable(trainer: Any) -> bool:
-    from_class = type(trainer).is_trainable
+    """Whether the trainer's condition is its own (so it cannot be predicted).
+
+    A trainer with no ``is_trainable`` at all (only ``TrainerLike``) decides in
+    ``run()`` itself, which is just as unpredictable.
+    """
+    from_class = getattr(type(trainer), "is_trainable", None)
+    if from_class is None:
+        return True
     for klass in type(trainer).__mro__:
         if klass.__module__ == "trainers.base" and klass.__name__ == "Trainer":
             return from_class is not klass.__dict__["is_trainable"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import UserDict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
@@ -49,3 +50,18 @@ class TrainingModelsDict(UserDict[str, TrainingModel[Any]], StateGroup):
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """Each model by name: its state is saved under ``path/<name>``."""
         return iter(self.data.items())
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load each model from ``path/<name>``, then publish it to the agent."""
+        super().load_state(path)
+        self.sync_all()
+
+    def sync_all(self) -> None:
+        """Publish every trained model's weights to its inference model.
+
+        After a state is loaded the agent must act with the loaded weights at
+        its very next step, not after the next training run.
+        """
+        for model in self.data.values():
+            model.sync()

@@ -165,10 +165,12 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
 
     @override
     def load_state(self, path: Path) -> None:
-        """Load ``<path>.safetensors`` into the training module and publish it.
+        """Load ``<path>.safetensors`` into the training module.
 
-        The training module keeps its identity and device; the agent sees the
-        loaded weights at once (without a version bump: this is not a sync).
+        The training module keeps its identity and device. As in PAMIQ-Core,
+        publishing the loaded weights to the agent is the container's job:
+        :class:`~engine.model.TrainingModelsDict` and the system sync every
+        model after a load.
 
         Args:
             path: Base path chosen by the engine.
@@ -177,7 +179,7 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
 
     @override
     def prepare_load(self, path: Path) -> Commit:
-        """Read and check ``<path>.safetensors``; the commit copies it in and publishes it.
+        """Read and check ``<path>.safetensors``; the commit copies it in.
 
         Args:
             path: Base path chosen by the engine.
@@ -189,8 +191,6 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
 
         def commit() -> None:
             install_weights(self.model, state)
-            if self._need_sync and self._inference_model is not None:
-                self.sync_impl(self._inference_model)
 
         return commit
 

@@ -484,3 +484,116 @@ def test_retention_never_lets_states_that_fail_push_out_good_ones(
     remaining = {i.path for i in list_states(tmp_path / "states")}
     assert good in remaining and set(corrupt) <= remaining
     assert len(remaining) == 4
+
+
+def test_a_load_publishes_the_loaded_weights_before_the_agents_next_step(
+    tmp_path: Path,
+) -> None:
+    system, agent, _, model, trainer = make_system(tmp_path)
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)
+        system.pause()
+        path = system.save_state()
+        saved_weight = model.weight
+        system.resume()
+        trainer.ran.clear()
+        assert trainer.ran.wait(WAIT)
+        system.pause()
+        assert agent.model.weight != saved_weight
+        system.load_state(path)
+        # Still paused: the agent has not stepped since, and acts with the state's weights.
+        assert agent.model.weight == saved_weight == model.weight
+    finally:
+        stop(system)
+
+
+def test_resume_starts_acting_with_the_states_weights(tmp_path: Path) -> None:
+    first, _, _, model, trainer = make_system(tmp_path)
+    first.start()
+    assert trainer.ran.wait(WAIT)
+    stop(first)
+    saved_weight = model.weight
+
+    # This trainer never trains: whatever weight the agent acts with came from the load.
+    second, agent, _, _, _ = make_system(
+        tmp_path,
+        trainer=NudgeTrainer(min_new=10**9),
+        resume=True,
+        save_final_state=False,
+    )
+    second.start()
+    try:
+        second.pause()
+        assert agent.model.weight == saved_weight > 0
+    finally:
+        stop(second)
+
+
+class ProtocolOnlyTrainer:
+    """Implements only what ``TrainerLike`` declares (no trainers.Trainer base)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.runs = 0
+        self.ran = threading.Event()
+
+    def attach_training_models(self, training_models) -> None:
+        self.models = training_models
+
+    def attach_data_users(self, data_users) -> None:
+        self.users = data_users
+
+    def run(self) -> bool:
+        self.runs += 1
+        self.ran.set()
+        return True
+
+    def save_state(self, path: Path) -> None:
+        path.write_text(str(self.runs))
+
+    def load_state(self, path: Path) -> None:
+        self.runs = int(path.read_text())
+
+    def on_paused(self) -> None:
+        pass
+
+    def on_resumed(self) -> None:
+        pass
+
+
+def test_a_trainer_with_only_the_protocol_runs(tmp_path: Path) -> None:
+    trainer = ProtocolOnlyTrainer()
+    system, *_ = make_system(tmp_path, trainer=trainer)  # type: ignore[arg-type]
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)
+        status = system.status().trainers["nudge"]
+        assert status.runs >= 1 and status.condition.trainable
+    finally:
+        stop(system)
+
+
+def test_the_save_condition_is_checked_at_least_ten_times_a_second(
+    tmp_path: Path,
+) -> None:
+    import threading
+    import time
+
+    calls: list[float] = []
+    ten = threading.Event()
+
+    def condition() -> bool:
+        calls.append(time.monotonic())
+        if len(calls) >= 10:
+            ten.set()
+        return False
+
+    system, *_ = make_system(tmp_path, save_state_condition=condition)
+    system.start()
+    try:
+        # Ten checks take 0.5 s at the engine's 20 Hz; the old 1 Hz needed 10 s.
+        assert ten.wait(3.0), f"only {len(calls)} checks in 3 s"
+    finally:
+        stop(system)

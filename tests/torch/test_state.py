@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from engine.model import TrainingModelsDict
 from engine.torch import TorchTrainingModel, load_weights, save_weights
 
 
@@ -38,21 +39,29 @@ def assert_same_state(a: nn.Module, b: nn.Module) -> None:
         assert torch.equal(sa[key].to(sb[key].dtype), sb[key]), key
 
 
-def test_round_trip_keeps_identity_and_updates_the_agent(tmp_path: Path) -> None:
+def test_round_trip_keeps_identity_and_the_container_updates_the_agent(
+    tmp_path: Path,
+) -> None:
     source = TorchTrainingModel(seeded(0))
-    source.save_state(tmp_path / "model")
-    file = tmp_path / "model.safetensors"
+    (tmp_path / "models").mkdir()
+    source.save_state(tmp_path / "models" / "model")
+    file = tmp_path / "models" / "model.safetensors"
     assert file.exists()
     assert set(load_file(str(file))) <= set(source.model.state_dict())
 
     target = TorchTrainingModel(seeded(1))
     module, weight = target.model, target.model.embed.weight
     inference = target.inference_model
-    target.load_state(tmp_path / "model")
+    # As in PAMIQ-Core, the model loads its training side and the container
+    # publishes it to the agent.
+    target.load_state(tmp_path / "models" / "model")
     assert target.model is module and target.model.embed.weight is weight
     assert target.model.out.weight is target.model.embed.weight
     assert_same_state(source.model, target.model)
+    assert_same_state(seeded(1), inference._raw_model)
+    TrainingModelsDict({"model": target}).load_state(tmp_path / "models")
     assert_same_state(source.model, inference._raw_model)
+    assert target.sync_version == 1
 
 
 def test_load_casts_to_the_models_dtype_and_device(tmp_path: Path) -> None:
@@ -81,6 +90,7 @@ def test_read_ahead_changes_nothing_until_committed(tmp_path: Path) -> None:
     assert_same_state(seeded(1), inference._raw_model)
     commit()
     assert_same_state(source.model, target.model)
+    target.sync()  # what the system does after every load
     assert_same_state(source.model, inference._raw_model)
 
 
