@@ -36,8 +36,10 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
     :meth:`on_data_users_attached`, :meth:`is_trainable`, :meth:`setup` and
     :meth:`teardown`. Models and data users become available once attached.
 
-    New data is counted by sequence number, so an item collected while the
-    trainer checks its condition is never lost from the count.
+    New data is counted by sequence number: it is what was collected after the
+    newest item the previous run could see (anything the run's own
+    ``get_data()`` moved into the buffer counts as seen), so a run never
+    trains again on data that only looked new.
 
     Args:
         training_condition_data_user: Name of the data user whose size and new
@@ -165,18 +167,23 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         if name is None:
             return True
         user = self.get_data_user(name)
-        # Read the sequence number before update(): every item up to it is then
-        # in the buffer, and anything later is counted as new next time.
-        total = user.collected_total
         user.update()
         trainable = (
             len(user) >= self._min_buffer_size
-            and total - self._consumed_seq >= self._min_new_data_count
+            and user.visible_total - self._consumed_seq >= self._min_new_data_count
         )
         if trainable:
-            self._consumed_seq = total
+            self._consumed_seq = user.visible_total
             self._previous_training_time = time.time()
         return trainable
+
+    def _mark_data_seen(self) -> None:
+        """Count everything the run could read as used (called after :meth:`train`)."""
+        name = self._training_condition_data_user
+        if name is not None and name in self._data_users:
+            self._consumed_seq = max(
+                self._consumed_seq, self._data_users[name].visible_total
+            )
 
     def _wake_target(self) -> tuple[str, int] | None:
         """The collected-item count at which this trainer may become trainable."""
@@ -218,6 +225,9 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         self.setup()
         try:
             self.train()
+            # Items train() moved into the buffer were seen: they are not new
+            # for the next run, even though they arrived after the check.
+            self._mark_data_seen()
             self.sync_models()
         except TrainingInterrupted:
             self.on_training_interrupted()

@@ -64,11 +64,12 @@ class DataCollector(Generic[T]):
         """How many items wait for the next update."""
         return len(self._queue)
 
-    def _take(self) -> deque[tuple[T, float]]:
+    def _take(self) -> tuple[deque[tuple[T, float]], int]:
+        """Swap out everything pending; return it with the newest item's sequence number."""
         with self._lock:
             taken = self._queue
             self._queue = deque(maxlen=self._max_queue_size)
-            return taken
+            return taken, self._seq
 
     def _set_wake(self, wake: Callable[[], None] | None) -> None:
         self._wake = wake
@@ -101,6 +102,7 @@ class DataUser(PersistentStateMixin, Generic[R]):
         self._buffer = buffer
         self._timestamps: deque[float] = deque(maxlen=self._timestamp_bound(buffer))
         self._collector = DataCollector[Any](buffer.max_queue_size)
+        self._visible_total = 0
 
     @staticmethod
     def _timestamp_bound(buffer: DataBuffer[Any, Any]) -> int | None:
@@ -119,12 +121,23 @@ class DataUser(PersistentStateMixin, Generic[R]):
 
     def update(self) -> None:
         """Move everything collected so far into the buffer."""
-        taken = self._collector._take()
+        taken, newest = self._collector._take()
         add = self._buffer.add
         stamps = self._timestamps
         for data, stamp in taken:
             add(data)
             stamps.append(stamp)
+        self._visible_total = newest
+
+    @property
+    def visible_total(self) -> int:
+        """Sequence number of the newest item moved into the buffer.
+
+        Everything up to it can be read from the buffer; later items are still
+        pending. A trainer's "new data" is what was collected after the newest
+        item its previous run could see.
+        """
+        return self._visible_total
 
     def get_data(self) -> R:
         """Update, then return the buffer's data."""
@@ -165,7 +178,7 @@ class DataUser(PersistentStateMixin, Generic[R]):
         self._buffer.save_state(path / "buffer")
         np.save(path / "timestamps.npy", np.asarray(self._timestamps, dtype=np.float64))
         (path / "user.json").write_text(
-            json.dumps({"collected_total": self._collector.collected_total})
+            json.dumps({"collected_total": self._visible_total})
         )
 
     @override
@@ -202,3 +215,4 @@ class DataUser(PersistentStateMixin, Generic[R]):
         self._timestamps = timestamps
         self._collector._take()
         self._collector._reset_sequence(collected_total)
+        self._visible_total = collected_total

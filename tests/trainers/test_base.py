@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -279,6 +281,112 @@ def test_new_data_is_never_counted_before_it_reaches_the_buffer() -> None:
     assert trainer._consumed_seq == n == len(user)
     assert user.get_data() == list(range(n))
     assert checks >= 1
+
+
+class ArrivalsDuringTrainTrainer(Trainer):
+    """Items arrive after its check and before its own read (a free-running agent)."""
+
+    def __init__(self, arrivals: int) -> None:
+        super().__init__("experience", min_buffer_size=500, min_new_data_count=200)
+        self.arrivals = arrivals
+        self.newest_seen: list[int] = []
+
+    @override
+    def train(self) -> None:
+        user = self.get_data_user("experience")
+        start = user.collected_total
+        for i in range(self.arrivals):
+            user.collector.collect(start + i)
+        self.newest_seen.append(max(user.get_data()))
+
+
+def test_data_read_by_a_run_is_not_new_for_the_next() -> None:
+    trainer = ArrivalsDuringTrainTrainer(arrivals=300)
+    _, users = wire(
+        trainer, {"policy_model": ScaleModel()}, {"experience": SequentialBuffer(2000)}
+    )
+    collector = users["experience"].collector
+    for i in range(500):
+        collector.collect(i)
+    assert trainer.run()
+    assert trainer.newest_seen == [799]
+    # Nothing arrived after the newest item that run saw: nothing is new.
+    report = trainer.trainability_report()
+    assert (report.new_data, report.trainable) == (0, False)
+    assert not trainer.run(), "trained again on data the previous run had seen"
+    for i in range(199):
+        collector.collect(800 + i)
+    assert trainer.trainability_report().new_data == 199
+    assert not trainer.run()
+    collector.collect(999)
+    assert trainer.trainability_report().trainable
+    assert trainer.run()
+
+
+def test_with_a_free_running_agent_each_run_gets_its_own_new_data(
+    tmp_path: Path,
+) -> None:
+    from engine import Agent, Environment, Interaction, LaunchConfig, System
+
+    class Counter(Environment[int, int]):
+        def __init__(self) -> None:
+            self.n = 0
+
+        @override
+        def observe(self) -> int:
+            self.n += 1
+            return self.n
+
+        @override
+        def affect(self, action: int) -> None:
+            pass
+
+    class Collect(Agent[int, int]):
+        @override
+        def on_data_collectors_attached(self) -> None:
+            self.collector = self.get_data_collector("experience")
+
+        @override
+        def step(self, observation: int) -> int:
+            self.collector.collect(observation)
+            return 0
+
+    class Recording(Trainer):
+        """Reads the buffer at the start and after more data arrived."""
+
+        def __init__(self) -> None:
+            super().__init__("experience", min_buffer_size=500, min_new_data_count=200)
+            self.runs: list[tuple[int, int]] = []
+            self.enough = threading.Event()
+
+        @override
+        def train(self) -> None:
+            user = self.get_data_user("experience")
+            first = max(user.get_data())
+            deadline = time.monotonic() + 10
+            while user.collected_total < first + 300:  # the agent keeps collecting
+                assert time.monotonic() < deadline, "the agent stopped collecting"
+                self.pause_point()
+            self.runs.append((first, max(user.get_data())))
+            if len(self.runs) >= 4:
+                self.enough.set()
+
+    trainer = Recording()
+    system = System(
+        Interaction(Collect(), Counter()),
+        {},
+        {"experience": SequentialBuffer(2000)},
+        {"t": trainer},
+        LaunchConfig(states_dir=tmp_path, save_final_state=False),
+    )
+    system.start()
+    try:
+        assert trainer.enough.wait(30)
+    finally:
+        system.shutdown()
+        assert system.wait(30)
+    for (_, newest_before), (first_next, _) in itertools.pairwise(trainer.runs):
+        assert first_next - newest_before >= 200, trainer.runs
 
 
 def test_custom_is_trainable_example_runs() -> None:
