@@ -46,7 +46,7 @@ TRAINING_CONFIG_TARGET = "trainers.config:TrainingConfiguration"
 TRAINING_CONFIG_KWARG = "config"
 """The trainer keyword argument that receives the training configuration."""
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class ConfigError(Exception):
@@ -272,12 +272,19 @@ def resolve_settings(
         if spec.check is not None and (problem := spec.check(value)) is not None:
             raise ConfigError(file, f"system.{key}", problem)
         values[key] = value
+    if "interaction" not in raw:
+        # The first thing to fix in an empty or half-written config.
+        raise ConfigError(
+            file, "interaction", "missing section (an agent and an environment)"
+        )
     name = values.get("name", file.stem)
-    if not _NAME_RE.match(name) or "/" in name:
+    if not _NAME_RE.match(name):
+        origin = "" if "name" in values else " (taken from the file name)"
         raise ConfigError(
             file,
             "system.name",
-            f"{name!r} is not a valid run name (letters, digits, _.-)",
+            f"{name!r}{origin} is not a valid run name: use letters, digits and "
+            "_.- and do not start with '.' or '-'",
         )
     runs_dir = cwd / values.get("runs_dir", "runs")
     run_dir = cwd / values["run_dir"] if "run_dir" in values else runs_dir / name

@@ -311,3 +311,31 @@ def test_sample_configs_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> 
     result = runner.invoke(app, ["validate", f"sample_configs/{name}.toml"])
     assert result.exit_code == 0, result.output
     assert "ok" in result.stdout
+
+
+def test_a_file_name_starting_with_a_digit_is_a_valid_run_name(tmp_path: Path) -> None:
+    path = tmp_path / "2026-01-run.toml"
+    path.write_text(bandit_config(tmp_path).replace('name = "tiny"', ""))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert config_mod.load(path).settings.name == "2026-01-run"
+
+
+def test_an_invalid_name_taken_from_the_file_name_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "my run.toml"
+    path.write_text(bandit_config(tmp_path).replace('name = "tiny"', ""))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert "system.name" in line and "taken from the file name" in line
+    assert len(line.splitlines()) == 1
+
+
+def test_an_empty_config_says_the_interaction_table_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"{path}: interaction: missing section (an agent and an environment)"
+    )
