@@ -1,0 +1,220 @@
+"""Each sample config as a user runs it: the real ``pamiq-console`` in a real terminal.
+
+The dashboard runs in tmux (the keys reach it as keystrokes, the screen is read
+back with ``capture-pane``); the headless run is driven by the CLI from another
+process. Both use the installed ``pamiq-console`` script, from a working
+directory outside the repository, like a user who followed the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from console_helpers import ROOT
+
+from console.rundir import read_run_info
+from engine.state_store import list_states, verify_state
+
+SAMPLES = sorted((ROOT / "sample_configs").glob("*.toml"))
+SCRIPT = Path(sys.executable).with_name("pamiq-console")
+TORCH_SAMPLES = {"cartpole_dqn", "sensor_autoencoder"}
+
+pytestmark = pytest.mark.skipif(
+    not SCRIPT.exists(), reason="needs the installed pamiq-console script"
+)
+
+
+def _needs(sample: Path) -> None:
+    if sample.stem in TORCH_SAMPLES:
+        pytest.importorskip("torch")
+        pytest.importorskip("gymnasium")
+
+
+def _names(sample: Path) -> tuple[list[str], list[str]]:
+    raw = tomllib.loads(sample.read_text())
+    return sorted(raw.get("buffers", {})), sorted(raw.get("trainers", {}))
+
+
+def _run_name(sample: Path) -> str:
+    return str(
+        tomllib.loads(sample.read_text()).get("system", {}).get("name", sample.stem)
+    )
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def _saved(run_dir: Path) -> list[Path]:
+    return [i.path for i in list_states(run_dir / "states") if not i.problem]
+
+
+def _cli(cwd: Path, *args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+class Tmux:
+    """One detached tmux session on a private server socket."""
+
+    def __init__(self, socket: Path, size: tuple[int, int]) -> None:
+        self.base = ["tmux", "-S", str(socket)]
+        self.name = f"pamiq-{uuid.uuid4().hex[:8]}"
+        self.size = size
+
+    def start(self, command: str, cwd: Path) -> None:
+        width, height = self.size
+        subprocess.run(
+            [
+                *self.base,
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                "-c",
+                str(cwd),
+                command,
+            ],
+            check=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.base, "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        result = subprocess.run(
+            [*self.base, "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> None:
+        try:
+            _wait(lambda: text in self.screen(), timeout, repr(text))
+        except pytest.fail.Exception:
+            pytest.fail(f"{text!r} never appeared; the screen:\n{self.screen()}")
+
+    def kill(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (.ci/run installs it)")
+    session = Tmux(tmp_path / "tmux.sock", (160, 50))
+    try:
+        yield session
+    finally:
+        session.kill()
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_the_dashboard_in_a_real_terminal(
+    sample: Path, tmp_path: Path, tmux: Tmux
+) -> None:
+    _needs(sample)
+    buffers, trainers = _names(sample)
+    run_dir = tmp_path / "runs" / _run_name(sample)
+    exit_file = tmp_path / "exit-code"
+    tmux.start(f"{SCRIPT} run {sample}; echo $? > {exit_file}; sleep 30", cwd=tmp_path)
+    tmux.wait_for(" ACTIVE ", timeout=60)
+    for name in [*buffers, *trainers]:
+        tmux.wait_for(name)
+
+    tmux.keys("p")
+    tmux.wait_for(" PAUSED ")
+    status = json.loads(_cli(tmp_path, "status", "--run", run_dir, "--json").stdout)
+    assert status["state"] == "paused"
+
+    before = len(_saved(run_dir))
+    tmux.keys("s")
+    _wait(lambda: len(_saved(run_dir)) > before, 30, "the state that s saves")
+
+    tmux.keys("p")
+    tmux.wait_for(" ACTIVE ")
+
+    tmux.keys("q")
+    tmux.wait_for("Stop the run?")
+    saved_before_quit = len(_saved(run_dir))
+    tmux.keys("y")
+    _wait(exit_file.exists, 60, "pamiq-console to exit")
+    assert exit_file.read_text().strip() == "0", tmux.screen()
+    assert len(_saved(run_dir)) > saved_before_quit, "no final save"
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_the_headless_run_driven_from_another_process(
+    sample: Path, tmp_path: Path
+) -> None:
+    _needs(sample)
+    run_dir = tmp_path / "runs" / _run_name(sample)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "run", str(sample), "--headless"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def live() -> bool:
+            assert proc.poll() is None, proc.communicate()
+            info = read_run_info(run_dir)
+            return info is not None and info.live
+
+        _wait(live, 60, "the run's control socket")
+
+        def status() -> dict:
+            return json.loads(
+                _cli(tmp_path, "status", "--run", run_dir, "--json").stdout
+            )
+
+        _wait(lambda: status()["steps"] > 0, 30, "the agent to step")
+        paused = _cli(tmp_path, "pause", "--run", run_dir)
+        assert paused.returncode == 0 and "paused" in paused.stdout, paused.stderr
+        saved = _cli(tmp_path, "save", "--run", run_dir)
+        assert saved.returncode == 0, saved.stderr
+        state = Path(saved.stdout.split(" ", 1)[1].strip())
+        verify_state(state)
+        loaded = _cli(tmp_path, "load", state.name, "--run", run_dir)
+        assert loaded.returncode == 0, loaded.stderr
+        resumed = _cli(tmp_path, "resume", "--run", run_dir)
+        assert resumed.returncode == 0 and "active" in resumed.stdout, resumed.stderr
+        steps = status()["steps"]
+        _wait(lambda: status()["steps"] > steps, 30, "the agent to step again")
+        down = _cli(tmp_path, "shutdown", "--run", run_dir)
+        assert down.returncode == 0, down.stderr
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert len(_saved(run_dir)) >= 2  # the save above and the final one
