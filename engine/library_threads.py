@@ -16,21 +16,7 @@ has already imported it.
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-
-
-def _fully_imported(name: str) -> ModuleType | None:
-    module = sys.modules.get(name)
-    if module is None:
-        return None
-    # Another thread may be importing it right now (the metrics writer imports
-    # torch.utils.tensorboard on its own thread): a half-initialised module has
-    # none of its functions yet. The program cannot have configured a module it
-    # has not finished importing, so there is nothing to carry over.
-    if getattr(getattr(module, "__spec__", None), "_initializing", False):
-        return None
-    return module
+from .imported import already_imported
 
 
 def adopt_library_thread_settings() -> None:
@@ -40,13 +26,9 @@ def adopt_library_thread_settings() -> None:
     inference and training threads do). Does nothing if torch is not imported,
     or not yet completely imported.
     """
-    torch = _fully_imported("torch")
+    torch = already_imported("torch")
     if torch is None:
-        return
-    get = getattr(torch, "get_num_threads", None)
-    set_ = getattr(torch, "set_num_threads", None)
-    if get is None or set_ is None:
         return
     # get_num_threads returns the process-wide count (or torch's default, one
     # per core); setting it from this thread sets this thread's OpenMP team size.
-    set_(get())
+    torch.set_num_threads(torch.get_num_threads())

@@ -11,11 +11,12 @@ saving a million transitions costs a few large writes, not a million small ones.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .imported import already_imported
 
 FORMAT = "pamiq-console/tree-1"
 _ALIGN = 64
@@ -69,8 +70,9 @@ class _Writer:
 
 
 def _torch() -> Any:
-    # Only look at torch if the program already imported it.
-    return sys.modules.get("torch")
+    # Only look at torch if the program already imported it: no value can be a
+    # tensor otherwise.
+    return already_imported("torch")
 
 
 def _is_tensor(value: Any) -> bool:

@@ -85,3 +85,22 @@ def test_foreign_or_malformed_files_are_refused(tmp_path) -> None:
     (tmp_path / "w.bin").write_bytes(b"\0" * 8)
     with pytest.raises(ValueError, match="past the end"):
         serialization.load(tmp_path / "w")
+
+
+def test_saving_while_another_thread_is_still_importing_torch(
+    tmp_path, monkeypatch
+) -> None:
+    # What sys.modules holds while the metrics writer imports torch.utils.tensorboard
+    # during a final save: a half-initialised module without torch.Tensor.
+    import importlib.machinery
+    import sys
+    import types
+
+    half = types.ModuleType("torch")
+    half.__spec__ = importlib.machinery.ModuleSpec("torch", None)
+    half.__spec__._initializing = True
+    monkeypatch.setitem(sys.modules, "torch", half)
+    value = {"steps": [1, 2, 3], "x": np.arange(4)}
+    loaded = round_trip(value, tmp_path)
+    assert loaded["steps"] == [1, 2, 3]
+    np.testing.assert_array_equal(loaded["x"], np.arange(4))
