@@ -197,6 +197,15 @@ class TrainingWorker(threading.Thread):
             user_name, at_seq = target
             if self._data_users[user_name].collector._request_wake(at_seq):
                 return
+        for trainer in self._trainers.values():
+            # Trainers that wait for complete episodes name the count they need.
+            target = getattr(trainer, "_episode_wake_target", lambda: None)()
+            if target is None:
+                continue
+            user_name, at_episode = target
+            collector = self._data_users[user_name].collector
+            if collector._request_episode_wake(at_episode):
+                return
         self._wake.wait(self._timeout)
 
 
@@ -208,6 +217,8 @@ def report_of(trainer: Any) -> TrainabilityReport:
 
 def _overrides_is_trainable(trainer: Any) -> bool:
     from_class = type(trainer).is_trainable
+    if getattr(from_class, "__predictable_condition__", False):
+        return False
     for klass in type(trainer).__mro__:
         if klass.__module__ == "trainers.base" and klass.__name__ == "Trainer":
             return from_class is not klass.__dict__["is_trainable"]
