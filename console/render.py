@@ -95,7 +95,12 @@ def status_renderable(status: Mapping[str, Any]) -> RenderableType:
                 name,
                 Text.assemble(check(c["trainable"]), " ", c["reason"] or "yes"),
                 f"{c['buffer_size']}/{c['min_buffer_size']}",
-                f"{c['new_data']}/{c['min_new_data_count']}",
+                f"{c['new_data']}/{c['min_new_data_count']}"
+                + (
+                    f", {c['new_episodes']}/{c['min_new_episodes']} episodes"
+                    if c.get("min_new_episodes")
+                    else ""
+                ),
                 str(t["runs"]),
                 human_duration(t["last_duration"]),
                 metrics or "-",

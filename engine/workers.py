@@ -200,6 +200,15 @@ class TrainingWorker(threading.Thread):
             user_name, at_seq = target
             if self._data_users[user_name].collector._request_wake(at_seq):
                 return
+        for trainer in self._trainers.values():
+            # Trainers that wait for complete episodes name the count they need.
+            target = getattr(trainer, "_episode_wake_target", lambda: None)()
+            if target is None:
+                continue
+            user_name, at_episode = target
+            collector = self._data_users[user_name].collector
+            if collector._request_episode_wake(at_episode):
+                return
         self._wake.wait(self._timeout)
 
 
@@ -213,11 +222,14 @@ def _overrides_is_trainable(trainer: Any) -> bool:
     """Whether the trainer's condition is its own (so it cannot be predicted).
 
     A trainer with no ``is_trainable`` at all (only ``TrainerLike``) decides in
-    ``run()`` itself, which is just as unpredictable.
+    ``run()`` itself, which is just as unpredictable. An override marked
+    ``@predictable_condition`` announces its wake-ups and is waited on.
     """
     from_class = getattr(type(trainer), "is_trainable", None)
     if from_class is None:
         return True
+    if getattr(from_class, "__predictable_condition__", False):
+        return False
     for klass in type(trainer).__mro__:
         if klass.__module__ == "trainers.base" and klass.__name__ == "Trainer":
             return from_class is not klass.__dict__["is_trainable"]

@@ -1,5 +1,9 @@
 """Trainers: the seed ``Trainer`` API, torch trainers, configuration and algorithms.
 
+Config-driven training comes two ways, as in ASTRA-RL: subclass
+:class:`ConfigDrivenTrainer`, or compose a :class:`PushbuttonTrainer` from a
+:class:`TrainingConfiguration`, a source of experience and an :class:`Algorithm`.
+
 Only :class:`Trainer` is imported eagerly; the torch-based names load on first
 use, so pure-Python runs never import torch.
 """
@@ -16,11 +20,15 @@ _LAZY = {
     "OptimizersSetup": "trainers.torch",
     "TrainingConfiguration": "trainers.config",
     "ConfigDrivenTrainer": "trainers.config_driven",
+    "PushbuttonTrainer": "trainers.pushbutton",
+    "Algorithm": "trainers.algorithm",
 }
 
 __all__ = [
+    "Algorithm",
     "ConfigDrivenTrainer",
     "OptimizersSetup",
+    "PushbuttonTrainer",
     "TorchTrainer",
     "Trainer",
     "TrainingConfiguration",

@@ -1,8 +1,10 @@
-"""``TrainingConfiguration``: what the config-driven trainer needs to train, checked up front.
+"""``TrainingConfiguration``: what a config-driven trainer needs to train, checked up front.
 
 A pydantic v2 model (frozen, unknown keys rejected) that a TOML table maps onto
-one to one. It knows how to build the optimizer and LR scheduler it describes;
-torch is imported only then, so validating a configuration stays cheap.
+one to one: every field of ASTRA-RL's ``TrainingConfiguration`` (same names,
+meanings and defaults) plus ours. It knows how to build the optimizer and LR
+scheduler it describes; torch is imported only then, so validating a
+configuration stays cheap.
 """
 
 from __future__ import annotations
@@ -125,38 +127,73 @@ LRScheduleConfig: TypeAlias = Annotated[
 
 
 class TrainingConfiguration(_Strict):
-    """How the config-driven trainer optimizes (ASTRA-RL's ``TrainingConfiguration``).
+    """How a config-driven trainer trains: ASTRA-RL's ``TrainingConfiguration``, and more.
 
-    Every field is used: ``batch_size`` is the size of each micro-batch the
-    trainer asks for, ``gradient_accumulation_steps`` micro-batches make one
-    optimizer step, and ``training_steps`` optimizer steps make one run.
+    The first six fields are the seed's, with its names, meanings and defaults;
+    ASTRA-RL's own example validates unchanged::
+
+        TrainingConfiguration(lr=1e-3, batch_size=16, optimizer="adamw",
+                              gradient_accumulation_steps=1, training_steps=1024,
+                              num_episodes_per_experience=8)
+
+    In ASTRA-RL, ``Trainer.train()`` loops ``training_steps`` times over "collect
+    ``num_episodes_per_experience`` episodes, then train on batches of their
+    steps". Here the agent collects while the trainer trains, so one pass of that
+    loop is one training *round* (one run of the trainer on the training thread):
+    the round waits for that many new complete episodes, then trains on them.
 
     Attributes:
-        lr: Base learning rate.
-        batch_size: Items per micro-batch.
+        lr: Learning rate of the optimizer.
+        batch_size: Steps per (micro-)batch, after flattening the experience.
         optimizer: One of adam, adamw, sgd, rmsprop, adagrad.
+        gradient_accumulation_steps: Batches whose gradients are accumulated
+            before each optimizer step (>= 1).
+        training_steps: Training rounds (runs) in total, each on one experience;
+            after that many the trainer is finished and no longer trains. In
+            TOML write ``inf`` (in Python, None) to train for as long as the run
+            lasts.
+        num_episodes_per_experience: New complete episodes a round waits for.
+            It applies when the trainer's data user holds an
+            :class:`~engine.data.EpisodeBuffer`; given explicitly (not 0) for a
+            buffer that does not mark episode ends, it is an error, while the
+            default is then ignored. 0: do not wait for episodes.
         optimizer_kwargs: Extra keyword arguments of that torch optimizer
             (e.g. ``{weight_decay = 0.01}``); names are checked.
-        gradient_accumulation_steps: Micro-batches per optimizer step (>= 1).
-        training_steps: Optimizer steps per training run.
+        max_steps_per_run: Optimizer steps after which a round stops even if
+            batches remain (None: a round is one pass over its batches, as in
+            ASTRA-RL). Needed by trainers that sample without end, e.g. replay.
+        shuffle: Shuffle an experience's steps before batching them.
         lr_scheduler: ``{name = "none" | "linear_warmup" | "cosine" | "step", ...}``
             (or just the name when it needs no parameters); it advances once per
-            optimizer step, across runs.
+            optimizer step, across rounds.
         max_grad_norm: Clip the global gradient norm to this (None: no clipping).
         seed: Seed of the trainer's random generator (None: nondeterministic).
         log_every: Optimizer steps between metric reports (averaged over them).
     """
 
-    lr: float = Field(default=1e-3, gt=0.0)
-    batch_size: int = Field(default=32, ge=1)
+    # The seed's fields (ASTRA-RL), with its defaults.
+    lr: float = Field(default=3e-3, gt=0.0)
+    batch_size: int = Field(default=16, ge=1)
     optimizer: OptimizerName = "adamw"
-    optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
-    training_steps: int = Field(default=1, ge=1)
+    training_steps: int | None = Field(default=1024, ge=1)
+    num_episodes_per_experience: int = Field(default=8, ge=0)
+    # Ours.
+    optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
+    max_steps_per_run: int | None = Field(default=None, ge=1)
+    shuffle: bool = True
     lr_scheduler: LRScheduleConfig = Field(default_factory=NoSchedule)
     max_grad_norm: float | None = Field(default=None, gt=0.0)
     seed: int | None = None
     log_every: int = Field(default=1, ge=1)
+
+    @field_validator("training_steps", mode="before")
+    @classmethod
+    def _unlimited_as_inf(cls, value: Any) -> Any:
+        # TOML has no null: ``inf`` means "no limit", as elsewhere in our configs.
+        if isinstance(value, float) and math.isinf(value) and value > 0:
+            return None
+        return value
 
     @field_validator("lr_scheduler", mode="before")
     @classmethod

@@ -3,8 +3,15 @@
 Everything else comes from a :class:`~trainers.config.TrainingConfiguration`:
 the optimizer and LR scheduler, micro-batches of ``batch_size``, gradient
 accumulation (a remainder of micro-batches is flushed, never dropped),
-gradient clipping, a pause point after every optimizer step, and metrics
-(loss, learning rate, gradient norm, steps/s) through ``log_metrics``.
+gradient clipping, a pause point after every optimizer step, metrics (loss,
+learning rate, gradient norm, steps/s) through ``log_metrics``, and when to
+train: ``training_steps`` rounds in all, each waiting for
+``num_episodes_per_experience`` new complete episodes when the data user holds
+an :class:`~engine.data.EpisodeBuffer`.
+
+Subclassing is one way to use it; :class:`~trainers.pushbutton.PushbuttonTrainer`
+is the other (ASTRA-RL's composition: a configuration, a source of experience
+and an algorithm object).
 """
 
 from __future__ import annotations
@@ -13,14 +20,17 @@ import json
 import time
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from safetensors.torch import load_file, save_file
 from typing_extensions import override
 
+from engine.data import DataUsersDict, Episode, EpisodeBuffer
 from engine.torch import TorchTrainingModel
+from engine.trainability import TrainabilityReport, predictable_condition
 
 from .config import TrainingConfiguration
 from .torch import OptimizersSetup, TorchTrainer
@@ -35,9 +45,20 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     """Trains the named models with the optimizer and schedule the configuration describes.
 
     Implement :meth:`batches` (micro-batches of the size asked for; an infinite
-    iterator is fine, a finite one ends the run early) and :meth:`step` (the loss
-    of one micro-batch and extra scalars to log). Override
-    :meth:`after_optimizer_step` for per-step work such as target-network updates.
+    iterator is fine if ``max_steps_per_run`` is set, a finite one ends the
+    round when it runs out) and :meth:`step` (the loss of one micro-batch and
+    extra scalars to log). Override :meth:`after_optimizer_step` for per-step
+    work such as target-network updates.
+
+    Each run is one training *round* (ASTRA-RL's unit of ``training_steps``):
+    after ``config.training_steps`` rounds the trainer is finished and stays
+    untrainable (its report says so). When the condition data user holds an
+    :class:`~engine.data.EpisodeBuffer`, a round also waits until
+    ``config.num_episodes_per_experience`` complete episodes have been collected
+    since the previous round; :meth:`experience_episodes` returns them during
+    the round. Like the base conditions, the episode count is taken at
+    collection time and the training thread is woken by the step that ends the
+    last episode needed, not by polling.
 
     Accumulation divides each micro-batch loss by ``gradient_accumulation_steps``,
     so an optimizer step sees the mean gradient of its micro-batches; when the
@@ -46,20 +67,30 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     Args:
         config: The configuration, or a mapping validated into one.
-        models: Name(s) of the training models whose parameters are optimized.
-        training_condition_data_user: Name of the data user whose size and new
-            data decide trainability (None: always trainable).
+        models: Name(s) of the training models whose parameters are optimized
+            (and synced after each round); None: every torch training model.
+        training_condition_data_user: Name of the data user whose size, new
+            data (and episodes) decide trainability (None: always trainable,
+            up to ``training_steps`` rounds).
         min_buffer_size: Items the buffer must hold.
         min_new_data_count: Items that must have arrived since the last training.
+
+    Raises:
+        ValueError: If ``models`` is empty, or the class samples without end
+            (:attr:`endless_batches`) and ``max_steps_per_run`` is not set.
     """
 
     # It pauses right after each optimizer step (scheduler stepped too) instead.
     pause_before_optimizer_step = False
 
+    #: Whether :meth:`batches` never runs out (replay sampling), so that a round
+    #: needs ``max_steps_per_run`` to end.
+    endless_batches: ClassVar[bool] = False
+
     def __init__(
         self,
         config: TrainingConfiguration | Mapping[str, Any],
-        models: str | Sequence[str],
+        models: str | Sequence[str] | None,
         training_condition_data_user: str | None = None,
         min_buffer_size: int = 0,
         min_new_data_count: int = 0,
@@ -72,9 +103,21 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             if isinstance(config, TrainingConfiguration)
             else TrainingConfiguration.model_validate(config)
         )
-        self.model_names = [models] if isinstance(models, str) else list(models)
-        if not self.model_names:
-            raise ValueError("models: name at least one training model")
+        if self.endless_batches and self.config.max_steps_per_run is None:
+            raise ValueError(
+                f"{type(self).__name__} samples batches without end: set "
+                "training.max_steps_per_run (optimizer steps per round; "
+                "training_steps counts rounds, as in ASTRA-RL)"
+            )
+        self.model_names: list[str] | None = (
+            None
+            if models is None
+            else [models]
+            if isinstance(models, str)
+            else list(models)
+        )
+        if self.model_names is not None and not self.model_names:
+            raise ValueError("models: name at least one training model (or None: all)")
         self.models: dict[str, TorchTrainingModel[Any]] = {}
         self.generator = torch.Generator()
         if self.config.seed is not None:
@@ -82,12 +125,183 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         else:
             self.generator.seed()
         self.global_step = 0
+        self.rounds = 0
         self._window = _MetricWindow()
+        # Episode bookkeeping, in the buffer's episodes_total units.
+        self._episodic = False
+        self._episodes_needed = 0
+        self._episodes_seen = 0
+        self._experience_start = 0
+
+    # -- when to train ------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Whether ``training_steps`` rounds are done (the trainer trains no more)."""
+        limit = self.config.training_steps
+        return limit is not None and self.rounds >= limit
+
+    @property
+    def episodes_per_experience(self) -> int:
+        """New complete episodes each round waits for (0: none)."""
+        return self._episodes_needed
+
+    @override
+    def attach_data_users(self, data_users: DataUsersDict) -> None:
+        """Attach the data users, deciding whether rounds wait for episodes.
+
+        Raises:
+            ValueError: If ``num_episodes_per_experience`` was given but the
+                condition data user's buffer does not mark episode ends.
+        """
+        name = self._training_condition_data_user
+        if name is not None and name not in data_users:
+            super().attach_data_users(data_users)  # names the unknown buffer
+        user = data_users[name] if name is not None else None
+        self._episodic = user is not None and isinstance(user.buffer, EpisodeBuffer)
+        needed = self.config.num_episodes_per_experience
+        explicit = "num_episodes_per_experience" in self.config.model_fields_set
+        if not self._episodic and explicit and needed > 0:
+            where = (
+                "the trainer has no training_condition_data_user"
+                if user is None
+                else f"buffer '{name}' ({type(user.buffer).__name__}) does not "
+                "mark episode ends"
+            )
+            raise ValueError(
+                f"training.num_episodes_per_experience = {needed} counts complete "
+                f"episodes, but {where}; collect into an engine.data:EpisodeBuffer "
+                "or leave num_episodes_per_experience out"
+            )
+        self._episodes_needed = needed if self._episodic else 0
+        super().attach_data_users(data_users)
+
+    def _episode_buffer(self) -> EpisodeBuffer[Any]:
+        name = self._training_condition_data_user
+        assert name is not None and self._episodic
+        buffer = self.get_data_user(name).buffer
+        assert isinstance(buffer, EpisodeBuffer)
+        return buffer
+
+    def _new_episodes(self) -> int:
+        """Complete episodes collected since the last round (pending ones included)."""
+        name = self._training_condition_data_user
+        if not self._episodic or name is None or name not in self._data_users:
+            return 0
+        return (self._data_users[name].episodes_total or 0) - self._episodes_seen
+
+    @override
+    @predictable_condition
+    def is_trainable(self) -> bool:
+        """The base conditions, the episode condition and the ``training_steps`` limit.
+
+        When True, the new data and the new episodes count as used; the
+        episodes then in the buffer are this round's experience.
+        """
+        if self.finished:
+            return False
+        if self._episodes_needed and self._new_episodes() < self._episodes_needed:
+            # Keep the pending queue drained while waiting, as the base check does.
+            name = self._training_condition_data_user
+            assert name is not None
+            self.get_data_user(name).update()
+            return False
+        if not super().is_trainable():
+            return False
+        if self._episodic:
+            # Counted from the buffer, i.e. exactly the episodes this round can see.
+            self._experience_start = self._episodes_seen
+            self._episodes_seen = self._episode_buffer().episodes_total
+        return True
+
+    @override
+    def trainability_report(self) -> TrainabilityReport:
+        """The base report, with episodes (have/need) and the ``training_steps`` limit."""
+        report = super().trainability_report()
+        if self.finished:
+            return replace(
+                report,
+                trainable=False,
+                reason=f"finished: {self.rounds}/{self.config.training_steps} "
+                "training rounds done (training_steps)",
+            )
+        if not self._episodic:
+            return report
+        new, needed = self._new_episodes(), self._episodes_needed
+        reasons = [report.reason] if report.reason else []
+        if new < needed:
+            reasons.append(f"{new}/{needed} new episodes")
+        return replace(
+            report,
+            new_episodes=new,
+            min_new_episodes=needed,
+            trainable=report.trainable and new >= needed,
+            reason="; ".join(reasons),
+        )
+
+    @override
+    def _wake_target(self) -> tuple[str, int] | None:
+        if self.finished:
+            return None
+        if self._episodes_needed and super().trainability_report().trainable:
+            # Only episodes are missing: waking on items would spin.
+            return None
+        return super()._wake_target()
+
+    def _episode_wake_target(self) -> tuple[str, int] | None:
+        """The episode count at which this trainer may become trainable (for the engine)."""
+        name = self._training_condition_data_user
+        if self.finished or not self._episodes_needed or name is None:
+            return None
+        if (
+            self._new_episodes() >= self._episodes_needed
+            and not super().trainability_report().trainable
+        ):
+            return None  # only items are missing: _wake_target waits for those
+        return name, self._episodes_seen + self._episodes_needed
+
+    def experience_episodes(self) -> list[Episode[Any]]:
+        """This round's experience: the complete episodes new since the previous round.
+
+        Only meaningful during a round (from :meth:`train`), and only when the
+        condition data user holds an :class:`~engine.data.EpisodeBuffer`;
+        episodes the buffer already dropped for room are missing.
+
+        Raises:
+            TypeError: If the condition data user does not hold episodes.
+        """
+        if not self._episodic:
+            raise TypeError(
+                f"{type(self).__name__}: experience_episodes() needs a "
+                "training_condition_data_user holding an engine.data:EpisodeBuffer"
+            )
+        return self._episode_buffer().episodes_since(
+            self._experience_start, until=self._episodes_seen
+        )
+
+    # -- training ----------------------------------------------------------------
 
     @override
     def on_training_models_attached(self) -> None:
-        """Fetch the configured models into :attr:`models`."""
+        """Fetch the configured models into :attr:`models`.
+
+        Raises:
+            ValueError: If ``models`` is None and there is no torch training model.
+        """
         super().on_training_models_attached()
+        if self.model_names is None:
+            # Inference-thread-only models are stored but are not for training.
+            self.model_names = [
+                name
+                for name, model in self._training_models.data.items()
+                if isinstance(model, TorchTrainingModel)
+                and not model.inference_thread_only
+            ]
+            if not self.model_names:
+                raise ValueError(
+                    f"{type(self).__name__}: models = None trains every torch "
+                    "training model, but there is none"
+                )
         self.models = {n: self.get_torch_training_model(n) for n in self.model_names}
 
     def parameters(self) -> Iterator[torch.nn.Parameter]:
@@ -124,7 +338,8 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     @override
     def train(self) -> None:
-        """Run up to ``training_steps`` optimizer steps over :meth:`batches`."""
+        """One round: optimizer steps over :meth:`batches` (up to ``max_steps_per_run``)."""
+        self.rounds += 1
         config = self.config
         optimizer = self.optimizers[OPTIMIZER]
         params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -141,6 +356,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     def _train_steps(self, params: list[torch.Tensor], accumulation: int) -> None:
         window = self._window
+        max_steps = self.config.max_steps_per_run
         micro = 0
         steps = 0
         for batch in self.batches(self.config.batch_size):
@@ -152,7 +368,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
                 self._optimizer_step(params)
                 micro = 0
                 steps += 1
-                if steps >= self.config.training_steps:
+                if max_steps is not None and steps >= max_steps:
                     break
         if micro:
             # The batches ran out mid-accumulation: the gradients hold
@@ -188,10 +404,16 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     @override
     def save_state(self, path: Path) -> None:
-        """Also save the global step and the random generator's state."""
+        """Also save the step and round counters, episodes seen and the generator."""
         super().save_state(path)
         (path / "config_driven.json").write_text(
-            json.dumps({"global_step": self.global_step})
+            json.dumps(
+                {
+                    "global_step": self.global_step,
+                    "rounds": self.rounds,
+                    "episodes_seen": self._episodes_seen,
+                }
+            )
         )
         save_file(
             {"state": self.generator.get_state()}, str(path / "generator.safetensors")
@@ -203,6 +425,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         super().load_state(path)
         meta = json.loads((path / "config_driven.json").read_text())
         self.global_step = int(meta["global_step"])
+        self.rounds = int(meta.get("rounds", 0))
+        self._episodes_seen = int(meta.get("episodes_seen", 0))
+        self._experience_start = self._episodes_seen
         self.generator.set_state(
             load_file(str(path / "generator.safetensors"))["state"]
         )

@@ -229,8 +229,10 @@ class Transitions(NamedTuple):
 class DQNTrainer(ConfigDrivenTrainer[Transitions]):
     """Double DQN with a Polyak-averaged target network.
 
-    Each run takes ``config.training_steps`` optimizer steps on micro-batches of
-    ``config.batch_size`` transitions sampled uniformly from the replay buffer.
+    Each run takes ``config.max_steps_per_run`` optimizer steps (required) on
+    micro-batches of ``config.batch_size`` transitions sampled uniformly from
+    the replay buffer; ``config.training_steps`` bounds the number of runs
+    (``inf`` in TOML: no bound).
 
     Args:
         config: Optimizer, batch size and steps per run (a table in TOML).
@@ -244,6 +246,8 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         torch_num_threads: ``torch.set_num_threads`` for the process, so the two
             engine threads do not fight over cores (None: leave it).
     """
+
+    endless_batches = True
 
     def __init__(
         self,

@@ -153,6 +153,8 @@ class EncodingAgent(Agent[np.ndarray, np.ndarray]):
 class AutoencoderTrainer(ConfigDrivenTrainer[torch.Tensor]):
     """Minimizes reconstruction error (MSE) on readings sampled from the buffer.
 
+    Each run takes ``config.max_steps_per_run`` optimizer steps (required).
+
     Args:
         config: Optimizer, batch size and steps per run (a table in TOML).
         model: Name of the autoencoder training model.
@@ -160,6 +162,8 @@ class AutoencoderTrainer(ConfigDrivenTrainer[torch.Tensor]):
         min_buffer_size: Readings the buffer must hold before training.
         min_new_data_count: New readings needed between runs.
     """
+
+    endless_batches = True
 
     def __init__(
         self,

@@ -47,6 +47,10 @@ def trainer_text(name: str, trainer: TrainerStatus, charted: str | None = None) 
             text.append("   new data: ")
             text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
             text.append(*_mark(new_ok))
+        if c.min_new_episodes:
+            text.append("   new episodes: ")
+            text.append(f"{c.new_episodes:,}/{c.min_new_episodes:,} ")
+            text.append(*_mark(c.new_episodes >= c.min_new_episodes))
     if trainer.custom_condition:
         text.append("   (custom is_trainable: may not be the whole story)", style="dim")
     others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]

@@ -6,6 +6,8 @@ from .container import DataCollectorsDict, DataUsersDict
 from .impls import (
     DictRandomReplacementBuffer,
     DictSequentialBuffer,
+    Episode,
+    EpisodeBuffer,
     RandomReplacementBuffer,
     SequentialBuffer,
 )
@@ -19,6 +21,8 @@ __all__ = [
     "DataUsersDict",
     "DictRandomReplacementBuffer",
     "DictSequentialBuffer",
+    "Episode",
+    "EpisodeBuffer",
     "RandomReplacementBuffer",
     "SequentialBuffer",
     "impls",

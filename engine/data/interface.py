@@ -6,6 +6,11 @@ training thread: it swaps the pending queue out in O(1) and feeds the items to
 the buffer. Every collected item gets a sequence number, so "new data since the
 last training" is a subtraction that can never miss an item collected while a
 trainer was checking its condition.
+
+A buffer that marks episode ends (one with an ``ends_episode(item)`` method,
+e.g. :class:`~engine.data.EpisodeBuffer`) has its complete episodes counted the
+same way, at collection time, so a trainer waiting for new episodes can be
+woken by the item that ends the last one it needs.
 """
 
 from __future__ import annotations
@@ -34,21 +39,38 @@ class DataCollector(Generic[T]):
 
     Args:
         max_queue_size: Bound on items pending between updates (None: unbounded).
+        ends_episode: Whether an item is the last step of an episode; when given,
+            complete episodes are counted (None: items are not episodic).
     """
 
-    def __init__(self, max_queue_size: int | None = None) -> None:
+    def __init__(
+        self,
+        max_queue_size: int | None = None,
+        ends_episode: Callable[[T], bool] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._queue: deque[tuple[T, float]] = deque(maxlen=max_queue_size)
         self._max_queue_size = max_queue_size
         self._seq = 0
         self._wake_at = math.inf
         self._wake: Callable[[], None] | None = None
+        self._ends_episode = ends_episode
+        self._episodes = 0
+        self._wake_at_episode = math.inf
 
     def collect(self, data: T) -> None:
         """Hand one item to the training side (thread-safe, O(1))."""
+        # Outside the lock: the predicate only reads the item.
+        ends = self._ends_episode is not None and self._ends_episode(data)
         with self._lock:
             self._queue.append((data, time.time()))
             self._seq += 1
+            if ends:
+                self._episodes += 1
+                if self._episodes >= self._wake_at_episode:
+                    self._wake_at_episode = math.inf
+                    if self._wake is not None:
+                        self._wake()
             if self._seq >= self._wake_at:
                 self._wake_at = math.inf
                 if self._wake is not None:
@@ -58,6 +80,11 @@ class DataCollector(Generic[T]):
     def collected_total(self) -> int:
         """Sequence number of the newest item: how many were ever collected."""
         return self._seq
+
+    @property
+    def episodes_total(self) -> int | None:
+        """How many complete episodes were ever collected (None: items are not episodic)."""
+        return self._episodes if self._ends_episode is not None else None
 
     @property
     def pending(self) -> int:
@@ -86,9 +113,25 @@ class DataCollector(Generic[T]):
             self._wake_at = min(self._wake_at, at_seq)
             return False
 
+    def _request_episode_wake(self, at_episode: int) -> bool:
+        """Arrange a wake-up when episode ``at_episode`` ends; True if it already has."""
+        with self._lock:
+            if self._episodes >= at_episode:
+                return True
+            if self._max_queue_size is not None:
+                # Waiting for episodes must not let the pending queue overflow either.
+                room = self._max_queue_size - len(self._queue)
+                self._wake_at = min(self._wake_at, self._seq + max(1, room))
+            self._wake_at_episode = min(self._wake_at_episode, at_episode)
+            return False
+
     def _reset_sequence(self, seq: int) -> None:
         with self._lock:
             self._seq = seq
+
+    def _reset_episodes(self, episodes: int) -> None:
+        with self._lock:
+            self._episodes = episodes
 
 
 class DataUser(PersistentStateMixin, Generic[R]):
@@ -101,7 +144,10 @@ class DataUser(PersistentStateMixin, Generic[R]):
     def __init__(self, buffer: DataBuffer[Any, R]) -> None:
         self._buffer = buffer
         self._timestamps: deque[float] = deque(maxlen=self._timestamp_bound(buffer))
-        self._collector = DataCollector[Any](buffer.max_queue_size)
+        ends_episode = getattr(buffer, "ends_episode", None)
+        self._collector = DataCollector[Any](
+            buffer.max_queue_size, ends_episode if callable(ends_episode) else None
+        )
         self._visible_total = 0
 
     @staticmethod
@@ -161,6 +207,11 @@ class DataUser(PersistentStateMixin, Generic[R]):
         """How many items were ever collected (including pending ones)."""
         return self._collector.collected_total
 
+    @property
+    def episodes_total(self) -> int | None:
+        """Complete episodes ever collected, pending ones included (None: not episodic)."""
+        return self._collector.episodes_total
+
     def size_including_pending(self) -> int:
         """Buffer size as it will be after the next update (capped at capacity)."""
         size = len(self._buffer) + self._collector.pending
@@ -216,3 +267,8 @@ class DataUser(PersistentStateMixin, Generic[R]):
         self._collector._take()
         self._collector._reset_sequence(collected_total)
         self._visible_total = collected_total
+        if self._collector.episodes_total is not None:
+            # Saved after an update, so the buffer's count was the collector's.
+            self._collector._reset_episodes(
+                int(getattr(self._buffer, "episodes_total", 0))
+            )

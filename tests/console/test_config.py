@@ -302,7 +302,9 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["minimal", "cartpole_dqn", "sensor_autoencoder"])
+@pytest.mark.parametrize(
+    "name", ["minimal", "cartpole_dqn", "sensor_autoencoder", "cartpole_reinforce"]
+)
 def test_sample_configs_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if name != "minimal":
         pytest.importorskip("torch")

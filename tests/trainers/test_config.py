@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from pydantic import ValidationError
@@ -97,3 +99,62 @@ def test_schedules_follow_their_formulas() -> None:
     cosine = lrs({"name": "cosine", "total_steps": 4, "min_lr": 0.1}, 6)
     assert cosine[0] == 1.0 and cosine[2] == pytest.approx(0.55)
     assert cosine[4:] == [pytest.approx(0.1)] * 2
+
+
+# --- the seed's fields (ASTRA-RL) ----------------------------------------------------
+
+SEED_DEFAULTS = {
+    "lr": 3e-3,
+    "batch_size": 16,
+    "optimizer": "adamw",
+    "gradient_accumulation_steps": 1,
+    "training_steps": 1024,
+    "num_episodes_per_experience": 8,
+}
+
+
+def test_the_seeds_own_example_validates_unchanged() -> None:
+    config = TrainingConfiguration(
+        lr=1e-3,
+        batch_size=16,
+        optimizer="adamw",
+        gradient_accumulation_steps=1,
+        training_steps=1024,
+        num_episodes_per_experience=8,
+    )
+    assert (config.lr, config.training_steps, config.num_episodes_per_experience) == (
+        1e-3,
+        1024,
+        8,
+    )
+
+
+def test_defaults_are_the_seeds() -> None:
+    config = TrainingConfiguration()
+    assert {k: getattr(config, k) for k in SEED_DEFAULTS} == SEED_DEFAULTS
+    # Ours, as additions: a round is one pass over its batches by default.
+    assert config.max_steps_per_run is None and config.shuffle
+
+
+def test_training_steps_inf_means_no_limit() -> None:
+    assert (
+        TrainingConfiguration.model_validate(
+            {"training_steps": math.inf}
+        ).training_steps
+        is None
+    )
+    assert TrainingConfiguration(training_steps=None).training_steps is None
+    (line,) = problems(training_steps=-math.inf)
+    assert line.startswith("trainers.dqn.training.training_steps:")
+    assert problems(training_steps=0) == [
+        "trainers.dqn.training.training_steps: Input should be greater than or equal to 1"
+    ]
+
+
+def test_episode_and_step_counts_are_checked() -> None:
+    assert problems(num_episodes_per_experience=-1, max_steps_per_run=0) == [
+        "trainers.dqn.training.num_episodes_per_experience: "
+        "Input should be greater than or equal to 0",
+        "trainers.dqn.training.max_steps_per_run: "
+        "Input should be greater than or equal to 1",
+    ]

@@ -97,7 +97,8 @@ def test_accumulated_step_equals_the_full_batch_step() -> None:
 def test_a_remainder_of_micro_batches_is_flushed_as_its_own_mean() -> None:
     # 6 micro-batches with accumulation 4: one step on items 0-7, one on 8-11.
     trainer, module = make(
-        {"batch_size": 2, "gradient_accumulation_steps": 4, "training_steps": 5}, n=12
+        {"batch_size": 2, "gradient_accumulation_steps": 4, "max_steps_per_run": 5},
+        n=12,
     )
     x, y = trainer.data
     reference = nn.Linear(3, 1).double()
@@ -115,8 +116,8 @@ def test_a_remainder_of_micro_batches_is_flushed_as_its_own_mean() -> None:
         torch.testing.assert_close(p, r, rtol=0, atol=1e-12)
 
 
-def test_runs_stop_at_training_steps_and_pause_after_each() -> None:
-    trainer, _ = make({"batch_size": 3, "training_steps": 7}, forever=True)
+def test_runs_stop_at_max_steps_per_run_and_pause_after_each() -> None:
+    trainer, _ = make({"batch_size": 3, "max_steps_per_run": 7}, forever=True)
     run(trainer)
     run(trainer)
     assert trainer.global_step == 14
@@ -125,7 +126,7 @@ def test_runs_stop_at_training_steps_and_pause_after_each() -> None:
 
 def test_metrics_are_averaged_and_reported_every_log_every_steps() -> None:
     trainer, _ = make(
-        {"batch_size": 2, "training_steps": 4, "log_every": 2, "lr": 0.01},
+        {"batch_size": 2, "max_steps_per_run": 4, "log_every": 2, "lr": 0.01},
         forever=True,
     )
     seen: list[tuple[str, str, float, int]] = []
@@ -155,7 +156,7 @@ def test_scheduler_advances_once_per_optimizer_step() -> None:
         {
             "batch_size": 2,
             "gradient_accumulation_steps": 2,
-            "training_steps": 3,
+            "max_steps_per_run": 3,
             "lr_scheduler": {"name": "step", "step_size": 1, "gamma": 0.5},
         },
         forever=True,
@@ -166,11 +167,13 @@ def test_scheduler_advances_once_per_optimizer_step() -> None:
 
 
 def test_global_step_and_generator_survive_save_and_load(tmp_path: Path) -> None:
-    trainer, _ = make({"batch_size": 2, "training_steps": 3, "seed": 7}, forever=True)
+    trainer, _ = make(
+        {"batch_size": 2, "max_steps_per_run": 3, "seed": 7}, forever=True
+    )
     run(trainer)
     trainer.save_state(tmp_path / "t")
     expected = torch.rand(3, generator=trainer.generator)
-    other, _ = make({"batch_size": 2, "training_steps": 3, "seed": 1}, forever=True)
+    other, _ = make({"batch_size": 2, "max_steps_per_run": 3, "seed": 1}, forever=True)
     other.load_state(tmp_path / "t")
     assert other.global_step == 3
     assert torch.equal(torch.rand(3, generator=other.generator), expected)

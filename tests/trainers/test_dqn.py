@@ -28,7 +28,9 @@ def wait_for(sub, kind: type, timeout: float = WAIT):
 
 def test_double_dqn_target_stops_at_terminal_states() -> None:
     torch.manual_seed(0)
-    trainer = DQNTrainer({"seed": 0}, torch_num_threads=None, gamma=0.5)
+    trainer = DQNTrainer(
+        {"seed": 0, "max_steps_per_run": 1}, torch_num_threads=None, gamma=0.5
+    )
     trainer.attach_training_models(
         TrainingModelsDict({"q_network": TorchTrainingModel(QNetwork(2, 2, [4]))})
     )
@@ -55,7 +57,7 @@ def test_dqn_acts_trains_syncs_and_saves_through_the_system(tmp_path: Path) -> N
     system, agent = build_system(
         tmp_path,
         trainer_args={"min_buffer_size": 200, "torch_num_threads": None},
-        training={"batch_size": 32, "training_steps": 4, "seed": 0},
+        training={"batch_size": 32, "max_steps_per_run": 4, "seed": 0},
         network={"hidden_sizes": [16]},
     )
     sub = system.events.subscribe()

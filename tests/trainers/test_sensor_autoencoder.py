@@ -39,7 +39,7 @@ def test_reconstruction_loss_falls_on_the_stream() -> None:
             "lr": 3e-3,
             "optimizer": "adam",
             "batch_size": 64,
-            "training_steps": 50,
+            "max_steps_per_run": 50,
             "seed": 0,
             "log_every": 50,
         }
@@ -63,7 +63,7 @@ def test_autoencoder_runs_at_a_fixed_interval_through_the_system(
         agent, SensorStream(), interval=0.002
     )
     trainer = AutoencoderTrainer(
-        {"batch_size": 16, "training_steps": 2, "seed": 0}, min_buffer_size=32
+        {"batch_size": 16, "max_steps_per_run": 2, "seed": 0}, min_buffer_size=32
     )
     system = System(
         interaction,

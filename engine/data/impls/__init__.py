@@ -1,5 +1,6 @@
-"""Built-in buffers (PAMIQ-Core's ``pamiq_core.data.impls``)."""
+"""Built-in buffers (PAMIQ-Core's ``pamiq_core.data.impls``, plus :class:`EpisodeBuffer`)."""
 
+from .episode_buffer import Episode, EpisodeBuffer
 from .random_replacement_buffer import (
     DictRandomReplacementBuffer,
     RandomReplacementBuffer,
@@ -9,6 +10,8 @@ from .sequential_buffer import DictSequentialBuffer, SequentialBuffer
 __all__ = [
     "DictRandomReplacementBuffer",
     "DictSequentialBuffer",
+    "Episode",
+    "EpisodeBuffer",
     "RandomReplacementBuffer",
     "SequentialBuffer",
 ]

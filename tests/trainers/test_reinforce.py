@@ -1,0 +1,125 @@
+"""REINFORCE by composition: the algorithm's arithmetic, and the sample config learning."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+from console import config as run_config
+from console.cli import app
+from engine.events import Metric, TrainingRunFinished
+from trainers.pushbutton import PushbuttonTrainer
+from trainers.reinforce import PolicyNetwork, Reinforce
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_configs" / "cartpole_reinforce.toml"
+WAIT = 90.0
+
+
+def test_flatten_attaches_discounted_returns_to_go() -> None:
+    algorithm = Reinforce(gamma=0.5)
+    episode = [
+        {"obs": [0.0], "action": 1, "reward": 1.0, "done": False},
+        {"obs": [1.0], "action": 0, "reward": 2.0, "done": False},
+        {"obs": [2.0], "action": 1, "reward": 4.0, "done": True},
+    ]
+    steps = algorithm.flatten(episode)
+    assert [s["ret"] for s in steps] == [1 + 0.5 * (2 + 0.5 * 4), 2 + 0.5 * 4, 4.0]
+    assert [s["action"] for s in steps] == [1, 0, 1]
+
+
+def test_the_gradient_favours_actions_with_above_average_returns() -> None:
+    torch.manual_seed(0)
+    policy = PolicyNetwork(1, 2, [])
+    nn.init.zeros_(policy.net[0].weight)
+    nn.init.zeros_(policy.net[0].bias)
+    algorithm = Reinforce()
+    algorithm.on_models_attached({"policy": policy})
+    batch = {
+        "obs": torch.ones(4, 1),
+        "action": torch.tensor([1, 1, 0, 0]),
+        "ret": torch.tensor([10.0, 9.0, 1.0, 0.0]),
+    }
+    loss, logs = algorithm.step(batch)
+    loss.backward()
+    optimizer = torch.optim.SGD(policy.parameters(), lr=0.1)
+    optimizer.step()
+    probs = torch.softmax(policy(torch.ones(1, 1)), 1)[0]
+    assert probs[1] > 0.5 > probs[0]
+    assert logs["return_to_go"] == pytest.approx(5.0)
+    assert logs["entropy"] == pytest.approx(float(torch.log(torch.tensor(2.0))))
+
+
+def test_the_sample_validates_and_a_wrong_buffer_kind_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(
+        SAMPLE.read_text().replace(
+            'target = "engine.data:EpisodeBuffer"\nmax_size = 20000\ndone_key = "done"',
+            'target = "engine.data:SequentialBuffer"\nmax_size = 20000',
+        )
+    )
+    result = runner.invoke(app, ["validate", str(wrong)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"{wrong}: trainers.reinforce: TypeError: experience: buffer 'episodes' is a "
+        "SequentialBuffer; a PushbuttonTrainer trains on complete episodes, so "
+        "collect into an engine.data:EpisodeBuffer"
+    )
+
+
+def test_the_sample_learns_while_it_plays(tmp_path: Path) -> None:
+    built = run_config.load(
+        SAMPLE,
+        overrides={
+            "states_dir": str(tmp_path),
+            "save_final_state": False,
+            "metrics": False,
+        },
+        cwd=ROOT,
+    )
+    system = built.system
+    trainer = system.trainers["reinforce"]
+    assert isinstance(trainer, PushbuttonTrainer)
+    sub = system.events.subscribe(maxsize=100_000)
+    start = time.monotonic()
+    mean20 = 0.0
+    rounds: list[float] = []
+    system.start()
+    try:
+        report = system.status().trainers["reinforce"].condition
+        assert report.min_new_episodes == 8
+        assert not system.status().trainers["reinforce"].custom_condition
+        # Random play lasts about 22 steps; learning makes it last much longer.
+        while mean20 < 100:
+            remaining = WAIT - (time.monotonic() - start)
+            if remaining <= 0:
+                pytest.fail(f"mean return of 20 episodes still {mean20} after {WAIT} s")
+            event = sub.get(timeout=remaining)
+            if isinstance(event, Metric):
+                if event.name == "episode_return_mean20":
+                    mean20 = event.value
+                elif event.name == "experience_episodes":
+                    rounds.append(event.value)
+        path = system.save_state()
+        assert (path / "trainers" / "reinforce" / "optimizer.optim.pt").exists()
+        assert (path / "data" / "episodes" / "buffer.json").exists()
+        system.load_state(path)
+        run = sub.get(timeout=WAIT)
+        while not isinstance(run, TrainingRunFinished):
+            run = sub.get(timeout=WAIT)
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+    assert not system.failures
+    assert rounds and min(rounds) >= 8, "every round had its 8 new episodes"

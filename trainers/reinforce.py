@@ -1,0 +1,237 @@
+"""REINFORCE on CartPole-v1 by composition: no trainer class, as in ASTRA-RL.
+
+Reads top to bottom: the policy network, the agent that samples actions with
+the inference copy and collects one step dict per action into an
+``engine.data:EpisodeBuffer`` (``done`` marks an episode's last step), and the
+algorithm: ``flatten`` turns an episode into steps carrying their discounted
+return-to-go, ``step`` is the policy-gradient loss. A
+``trainers.pushbutton:PushbuttonTrainer`` puts them together with a
+``TrainingConfiguration``: every round waits for
+``num_episodes_per_experience`` new complete episodes, trains on their steps
+once, and syncs the policy while the agent keeps playing.
+
+Components (TOML targets): ``trainers.reinforce:PolicyNetwork`` (wrapped by
+``engine.torch:TorchTrainingModel``), ``trainers.reinforce:ReinforceAgent``
+with ``engine.gym:GymEnvironment``, ``engine.data:EpisodeBuffer`` and
+``trainers.reinforce:Reinforce`` inside ``trainers.pushbutton:PushbuttonTrainer``
+(see ``sample_configs/cartpole_reinforce.toml``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from typing_extensions import override
+
+from engine.data import DataCollector
+from engine.gym import GymAgent
+from engine.model import InferenceModel
+
+from .algorithm import Algorithm
+
+# ---------------------------------------------------------------------------
+# The network
+
+
+class PolicyNetwork(nn.Module):
+    """An MLP from observations to one logit per action.
+
+    Args:
+        obs_dim: Observation size.
+        num_actions: Number of discrete actions.
+        hidden_sizes: Widths of the hidden layers.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int = 4,
+        num_actions: int = 2,
+        hidden_sizes: Sequence[int] = (64,),
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = obs_dim
+        for hidden in hidden_sizes:
+            layers += [nn.Linear(width, hidden), nn.Tanh()]
+            width = hidden
+        layers.append(nn.Linear(width, num_actions))
+        self.net = nn.Sequential(*layers)
+
+    @override
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Return logits of shape ``(batch, num_actions)``."""
+        return self.net(obs)
+
+
+# ---------------------------------------------------------------------------
+# The agent
+
+
+class ReinforceAgent(GymAgent[np.ndarray, int]):
+    """Samples actions from the policy and collects ``{obs, action, reward, done}``.
+
+    ``done`` (terminated or truncated) marks the last step of an episode for the
+    :class:`~engine.data.EpisodeBuffer`. Returns are reported as agent metrics at
+    the end of each episode: ``episode_return``, ``episode_return_mean20`` and
+    ``episodes``, at the agent's step count.
+
+    Args:
+        model: Name of the policy's inference model.
+        collector: Name of the episode buffer's collector.
+        seed: Seed of the action-sampling random generator.
+    """
+
+    def __init__(
+        self,
+        model: str = "policy",
+        collector: str = "episodes",
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_name = model
+        self.collector_name = collector
+        self.random = random.Random(seed)
+        self.steps = 0
+        self.episodes = 0
+        self.episode_return = 0.0
+        self._recent_returns: deque[float] = deque(maxlen=20)
+        self._obs: np.ndarray | None = None
+        self._action = 0
+
+    @override
+    def on_inference_models_attached(self) -> None:
+        super().on_inference_models_attached()
+        self.policy: InferenceModel = self.get_inference_model(self.model_name)
+
+    @override
+    def on_data_collectors_attached(self) -> None:
+        super().on_data_collectors_attached()
+        self.collector: DataCollector[dict[str, Any]] = self.get_data_collector(
+            self.collector_name
+        )
+
+    def _act(self, obs: np.ndarray) -> int:
+        self.steps += 1
+        self._obs = np.asarray(obs, np.float32)
+        logits = self.policy(torch.from_numpy(self._obs)[None])[0]
+        probs = torch.softmax(logits, 0).tolist()
+        self._action = self.random.choices(range(len(probs)), weights=probs)[0]
+        return self._action
+
+    @override
+    def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
+        self.episode_return = 0.0
+        return self._act(obs)
+
+    @override
+    def on_step(
+        self,
+        obs: np.ndarray,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+    ) -> int:
+        done = terminated or truncated
+        self.collector.collect(
+            {"obs": self._obs, "action": self._action, "reward": reward, "done": done}
+        )
+        self.episode_return += reward
+        if not done:
+            return self._act(obs)
+        self.episodes += 1
+        self._recent_returns.append(self.episode_return)
+        self.log_metrics(
+            {
+                "episode_return": self.episode_return,
+                "episode_return_mean20": float(np.mean(self._recent_returns)),
+                "episodes": self.episodes,
+            },
+            self.steps,
+        )
+        return 0  # the environment resets next and on_reset picks the real action
+
+    @override
+    def save_state(self, path: Path) -> None:
+        """Save the counters and the sampling generator (JSON)."""
+        version, internal, gauss = self.random.getstate()
+        path.with_suffix(".json").write_text(
+            json.dumps(
+                {
+                    "steps": self.steps,
+                    "episodes": self.episodes,
+                    "random": [version, list(internal), gauss],
+                }
+            )
+        )
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load what :meth:`save_state` wrote."""
+        state = json.loads(path.with_suffix(".json").read_text())
+        self.steps = int(state["steps"])
+        self.episodes = int(state["episodes"])
+        version, internal, gauss = state["random"]
+        self.random.setstate((version, tuple(internal), gauss))
+
+
+# ---------------------------------------------------------------------------
+# The algorithm
+
+
+class Reinforce(Algorithm[dict[str, Any], dict[str, torch.Tensor]]):
+    """Monte-Carlo policy gradient with returns-to-go, whitened per batch.
+
+    Args:
+        model: Name of the policy training model.
+        gamma: Discount factor.
+        entropy_coef: Weight of the entropy bonus (keeps exploring early on).
+    """
+
+    def __init__(
+        self, model: str = "policy", gamma: float = 0.99, entropy_coef: float = 0.0
+    ) -> None:
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be within [0, 1], got {gamma}")
+        self.model_name = model
+        self.gamma = gamma
+        self.entropy_coef = entropy_coef
+
+    @override
+    def on_models_attached(self, models: Mapping[str, nn.Module]) -> None:
+        self.policy = models[self.model_name]
+
+    @override
+    def flatten(self, episode: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each step with its discounted return from there to the episode's end."""
+        steps = []
+        ret = 0.0
+        for step in reversed(episode):
+            ret = float(step["reward"]) + self.gamma * ret
+            steps.append({"obs": step["obs"], "action": step["action"], "ret": ret})
+        steps.reverse()
+        return steps
+
+    @override
+    def step(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = self.policy(batch["obs"].float())
+        log_probs = torch.log_softmax(logits, 1)
+        taken = log_probs.gather(1, batch["action"].long()[:, None]).squeeze(1)
+        ret = batch["ret"].float()
+        advantage = (ret - ret.mean()) / (ret.std(correction=0) + 1e-6)
+        entropy = -(log_probs.exp() * log_probs).sum(1).mean()
+        loss = -(taken * advantage).mean() - self.entropy_coef * entropy
+        return loss, {
+            "return_to_go": float(ret.mean()),
+            "entropy": float(entropy.detach()),
+        }
