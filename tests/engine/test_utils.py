@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from engine import time
 from engine.utils.reflection import get_class_module_path
 from engine.utils.schedulers import (
     Scheduler,
@@ -14,20 +13,7 @@ from engine.utils.schedulers import (
     TimeIntervalScheduler,
 )
 
-
-def advance_clock(seconds: float) -> None:
-    """Move the paused global engine clock forward exactly ``seconds``."""
-    clock = time.get_global_time_controller()
-    state = clock.state_dict()
-    for key in ("time", "perf_counter", "monotonic"):
-        state[key] += seconds
-    clock.load_state_dict(state)
-
-
-@pytest.fixture
-def still_clock() -> None:
-    """The engine clock stands still; tests move it with advance_clock."""
-    time.pause()
+from .tiny import advance_clock
 
 
 class Calls:
