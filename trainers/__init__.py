@@ -1,6 +1,6 @@
 """Trainers: the seed ``Trainer`` API, torch trainers, configuration and algorithms.
 
-Only :class:`Trainer` is imported eagerly; the torch-based names load on first
+Only :class:`Trainer` and :class:`TrainersDict` are imported eagerly; the torch-based names load on first
 use, so pure-Python runs never import torch.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from engine.trainers_dict import TrainersDict
 
 from .base import Trainer
 
@@ -23,6 +25,7 @@ __all__ = [
     "OptimizersSetup",
     "TorchTrainer",
     "Trainer",
+    "TrainersDict",
     "TrainingConfiguration",
 ]
 
