@@ -4,7 +4,7 @@ Everything else comes from a :class:`~trainers.config.TrainingConfiguration`:
 the optimizer and LR scheduler, micro-batches of ``batch_size``, gradient
 accumulation (a remainder of micro-batches is flushed, never dropped),
 gradient clipping, a pause point after every optimizer step, and metrics
-(loss, learning rate, gradient norm, steps/s) through ``log_metrics``.
+(loss, learning rate, gradient norm, steps/s) through ``report_metrics``.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.after_optimizer_step(self.global_step)
         self._window.add_step(float(norm), lr)
         if self.global_step % self.config.log_every == 0:
-            self.log_metrics(self._window.flush(), self.global_step)
+            self.report_metrics(self._window.flush(), self.global_step)
         self._window.suspend()
         self.pause_point()
         self._window.resume()
