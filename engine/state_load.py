@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .model import TrainingModel
 from .state import Commit, Persistent, prepare_component_load
 from .state_store import StateError, StateStore
 
@@ -88,8 +89,26 @@ def install_state(store: StateStore, prepared: PreparedState) -> None:
                 # way are restored, but commits that ran cannot be undone.
                 error = StateError(_failed(prepared.path, name, e))
                 _roll_back(backup.tmp, prepared.plain, error, partly_loaded=index > 0)
+        _publish_loaded_models(prepared)
     finally:
         store.discard(backup)
+
+
+def _publish_loaded_models(prepared: PreparedState) -> None:
+    # As PAMIQ-Core's TrainingModelsDict.load_state does: the agent must act on
+    # the loaded weights, not on those of before the load. Torch models publish
+    # in their commit; a model loaded the plain way is synced here, once every
+    # part has loaded (a rollback would otherwise leave loaded weights published).
+    for name, part in prepared.plain:
+        if not isinstance(part, TrainingModel):
+            continue
+        try:
+            part.sync()
+        except Exception as e:
+            raise StateError(
+                f"{prepared.path / name}: the state is loaded, but syncing model "
+                f"'{name}' to its inference model failed: {type(e).__name__}: {e}"
+            ) from e
 
 
 def _roll_back(

@@ -19,6 +19,12 @@ reported in the output: ``typing.override`` (bound to
 ``typing_extensions.override``) and PEP 695 generic class headers
 (``class C[T](Base):`` is rewritten as ``class C(Base, Generic[T]):``).
 
+Two names internal to PAMIQ-Core's implementation are imported by test files
+that otherwise test public behaviour (:data:`INTERNALS`); each is a placeholder
+that raises when used, so its own tests fail and count while the rest of the
+file runs. pytest runs with PAMIQ-Core's settings that decide outcomes (log
+capture at INFO, its warning filters).
+
 The share counts passed / (passed + failed); tests skipped by PAMIQ-Core's own
 markers (platform checks) are shown but not counted. A file that fails to
 import counts each test it defines as failed (counted from its source).
@@ -116,7 +122,35 @@ COMPOSITES: dict[str, tuple[tuple[str, tuple[str, ...] | None], ...]] = {
 }
 
 
+# PAMIQ-Core names internal to its implementation, with no counterpart here,
+# that test files import next to public ones. Each becomes a placeholder that
+# raises when used, so the tests of the internal name fail (and count) while the
+# file's other tests still run against our code.
+INTERNALS: dict[str, tuple[str, ...]] = {
+    # The queue inside PAMIQ-Core's DataCollector (ours keeps a plain deque).
+    "pamiq_core.data.interface": ("TimestampingQueue",),
+    # The lock PAMIQ-Core's unwrap() holds (ours is lock-free: double-buffered).
+    "pamiq_core.torch.model": ("UnwrappedContextManager",),
+}
+
+
 # -- the import alias (runs inside the pytest process) ---------------------------
+
+
+def _placeholder(module: str, name: str) -> type:
+    """A class standing for an internal PAMIQ-Core name: using it raises."""
+
+    def refuse(*args: Any, **kwds: Any) -> None:
+        raise NotImplementedError(
+            f"{module}.{name} is internal to PAMIQ-Core; pamiq-console has no "
+            "counterpart (see docs/pamiq_compat.md)"
+        )
+
+    return type(
+        name,
+        (),
+        {"__init__": refuse, "__class_getitem__": classmethod(lambda cls, _: cls)},
+    )
 
 
 def _public_names(module: types.ModuleType) -> list[str]:
@@ -137,12 +171,17 @@ class _AliasLoader(importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         name = self._fullname
-        if name in COMPOSITES:
+        if name in COMPOSITES or name in INTERNALS:
             module.__path__ = []  # a package: its submodules resolve through ALIASES
-            for source, names in COMPOSITES[name]:
+            sources = (
+                COMPOSITES[name] if name in COMPOSITES else ((ALIASES[name], None),)
+            )
+            for source, names in sources:
                 target = importlib.import_module(source)
                 for attr in names if names is not None else _public_names(target):
                     setattr(module, attr, getattr(target, attr))
+            for attr in INTERNALS.get(name, ()):
+                setattr(module, attr, _placeholder(name, attr))
             return
         # The import system returns whatever sys.modules holds after exec_module,
         # so the alias is our module object itself, not a copy.
@@ -270,8 +309,17 @@ def write_harness_files(dest: Path) -> None:
         "pamiq_parity.install_aliases()\n",
         "utf-8",
     )
+    # PAMIQ-Core's own pytest settings that decide outcomes (log capture at
+    # INFO, its warning filters), plus a timeout so that a hang is one failure.
     (dest / "pytest.ini").write_text(
-        "[pytest]\njunit_family = xunit1\ntimeout = 120\n", "utf-8"
+        "[pytest]\n"
+        "junit_family = xunit1\n"
+        "timeout = 60\n"
+        "log_level = INFO\n"
+        "filterwarnings =\n"
+        "    ignore::DeprecationWarning\n"
+        "    ignore::UserWarning\n",
+        "utf-8",
     )
 
 

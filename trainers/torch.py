@@ -230,7 +230,7 @@ class TorchTrainer(Trainer):
             ValueError: If ``path`` is not a directory, or the states do not fit.
         """
         if not path.is_dir():
-            raise ValueError(f"{path} is not a directory or does not exist")
+            raise ValueError(f"Path {path} is not a directory or does not exist")
         optimizer_states = _read_states(path, _OPTIMIZER_SUFFIX)
         scheduler_states = _read_states(path, _SCHEDULER_SUFFIX)
         if self._in_run and (optimizer_states or scheduler_states):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import UserDict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from typing_extensions import override
@@ -49,3 +50,15 @@ class TrainingModelsDict(UserDict[str, TrainingModel[Any]], StateGroup):
     def state_parts(self) -> Iterator[tuple[str, Persistent]]:
         """Each model by name: its state is saved under ``path/<name>``."""
         return iter(self.data.items())
+
+    @override
+    def load_state(self, path: Path) -> None:
+        """Load each model from ``path/<name>``, then sync it (as PAMIQ-Core does).
+
+        The sync gives each inference model the loaded weights. (A running
+        system loads the models one by one instead; see
+        :func:`engine.state_load.install_state`.)
+        """
+        for name, model in self.data.items():
+            model.load_state(path / name)
+            model.sync()
