@@ -41,6 +41,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -411,10 +412,15 @@ def parse_report(report: Path, tests: list[str], dest: Path) -> list[FileResult]
         elif problem is None:
             result.passed += 1
         elif not classname and "collection" in (problem.get("message") or ""):
-            result.import_error = _first_line(problem.text).removeprefix("E   ")
-            for line in (problem.text or "").splitlines():
-                if line.startswith("E   "):
-                    result.import_error = line.removeprefix("E   ").strip()[:160]
+            # The file did not import: its last "E   " line is the exception.
+            errors = [
+                line.removeprefix("E   ").strip()
+                for line in (problem.text or "").splitlines()
+                if line.startswith("E   ")
+            ]
+            result.import_error = (errors[-1] if errors else _first_line(problem.text))[
+                :160
+            ]
             result.failed += count_defined_tests((dest / path).read_text("utf-8"))
         else:
             test_id = f"{classname.rsplit('.', 1)[-1]}::{name}" if classname else name
@@ -474,8 +480,6 @@ def run(
         raise SystemExit(f"pytest wrote no report in {dest}")
     results = parse_report(report, tests, dest)
     if not keep:
-        import shutil
-
         shutil.rmtree(dest, ignore_errors=True)
     return results, adaptations, dest
 
