@@ -93,7 +93,7 @@ class _Trainer(Trainer):
     @override
     def train(self) -> None:
         data = self.get_data_user("b").get_data()
-        self.log_metrics({"loss": 1.0 / (1 + len(data))})
+        self.report_metrics({"loss": 1.0 / (1 + len(data))})
 
 
 def make_system(states_dir: Path) -> System:

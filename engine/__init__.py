@@ -4,7 +4,7 @@ Public names follow PAMIQ-Core, so ``from pamiq_core import X`` becomes
 ``from engine import X``. The engine never imports a UI library.
 """
 
-from . import data, interaction, model, time
+from . import data, interaction, model, time, utils
 from .control import (
     PauseTimeoutError,
     ShutdownRequested,
@@ -15,12 +15,22 @@ from .control import (
 from .data import DataBuffer, DataCollector, DataUser
 from .events import Event, EventBus, Subscription
 from .interaction import (
+    Actuator,
+    ActuatorsDict,
+    ActuatorWrapper,
     Agent,
     Environment,
+    EnvironmentWrapper,
     FixedIntervalInteraction,
     Interaction,
     IntervalAdjustor,
+    LambdaWrapper,
+    ModularEnvironment,
+    Sensor,
+    SensorsDict,
+    SensorWrapper,
     SleepIntervalAdjustor,
+    Wrapper,
 )
 from .launch import launch
 from .launch_config import LaunchConfig
@@ -33,20 +43,29 @@ from .thread_events import ThreadEventMixin
 from .trainability import TrainabilityReport
 
 __all__ = [
+    "Actuator",
+    "ActuatorWrapper",
+    "ActuatorsDict",
     "Agent",
     "DataBuffer",
     "DataCollector",
     "DataUser",
     "Environment",
+    "EnvironmentWrapper",
     "Event",
     "EventBus",
     "FixedIntervalInteraction",
     "InferenceModel",
     "Interaction",
     "IntervalAdjustor",
+    "LambdaWrapper",
     "LaunchConfig",
+    "ModularEnvironment",
     "PauseTimeoutError",
     "PersistentStateMixin",
+    "Sensor",
+    "SensorWrapper",
+    "SensorsDict",
     "ShutdownRequested",
     "SleepIntervalAdjustor",
     "StateError",
@@ -59,10 +78,12 @@ __all__ = [
     "ThreadEventMixin",
     "TrainabilityReport",
     "TrainingModel",
+    "Wrapper",
     "data",
     "interaction",
     "launch",
     "model",
     "pause_point",
     "time",
+    "utils",
 ]

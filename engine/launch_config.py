@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .state_store import DEFAULT_NAME_FORMAT
+from .states_keeper import StatesKeeper
+from .time import check_time_scale
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,11 @@ class LaunchConfig:
         saved_state_path: A state to load before starting.
         save_state_condition: Called by the control thread 20 times a second
             (``engine.system.SAVE_CONDITION_PERIOD``), paused or not; True
-            triggers a save. Keep it cheap: it runs on the control thread.
-        states_keeper: Object with ``append(path)`` and ``cleanup()`` told of each save.
+            triggers a save (e.g. :class:`engine.state_persistence.PeriodicSaveCondition`).
+            Keep it cheap: it runs on the control thread.
+        states_keeper: Told of each save with ``append(path)``, then ``cleanup()``
+            deletes what it selects (e.g. :class:`engine.state_persistence.LatestStatesKeeper`);
+            works next to ``max_keep_states``.
         save_state_interval: Seconds of wall time between periodic saves (inf: none).
         timeout_for_all_threads_pause: Seconds a pause may wait for the workers.
         max_attempts_to_pause_all_threads: Pause attempts before a save gives up.
@@ -50,7 +55,7 @@ class LaunchConfig:
     state_name_format: str = DEFAULT_NAME_FORMAT
     saved_state_path: str | Path | None = None
     save_state_condition: Callable[[], bool] | None = None
-    states_keeper: Any = None
+    states_keeper: StatesKeeper | None = None
     save_state_interval: float = math.inf
     timeout_for_all_threads_pause: float = 60.0
     max_attempts_to_pause_all_threads: int = 3
@@ -68,10 +73,7 @@ class LaunchConfig:
     durable_saves: bool = True
 
     def __post_init__(self) -> None:
-        if not 0 < self.time_scale < math.inf:
-            raise ValueError(
-                f"LaunchConfig.time_scale must be finite and > 0, got {self.time_scale}"
-            )
+        check_time_scale(self.time_scale, "LaunchConfig.time_scale")
         if not 0 < self.timeout_for_all_threads_pause < math.inf:
             raise ValueError(
                 "LaunchConfig.timeout_for_all_threads_pause must be finite and > 0, "
@@ -92,6 +94,22 @@ class LaunchConfig:
         if self.gil_switch_interval is not None and not self.gil_switch_interval > 0:
             raise ValueError(
                 f"LaunchConfig.gil_switch_interval must be > 0, got {self.gil_switch_interval}"
+            )
+        if self.save_state_condition is not None and not callable(
+            self.save_state_condition
+        ):
+            raise TypeError(
+                "LaunchConfig.save_state_condition must be a callable returning bool, "
+                f"got {self.save_state_condition!r}"
+            )
+        keeper = self.states_keeper
+        if keeper is not None and not (
+            callable(getattr(keeper, "append", None))
+            and callable(getattr(keeper, "cleanup", None))
+        ):
+            raise TypeError(
+                "LaunchConfig.states_keeper must have append(path) and cleanup() "
+                f"methods (a StatesKeeper), got {keeper!r}"
             )
         if self.resume and self.saved_state_path is not None:
             raise ValueError(

@@ -37,6 +37,14 @@ class StateError(Exception):
     """A state could not be saved, read, verified or applied (one-line message)."""
 
 
+class StateNotFoundError(StateError, FileNotFoundError):
+    """There is no state at the given path.
+
+    Also a :class:`FileNotFoundError`, which is what PAMIQ-Core raises for a
+    missing ``saved_state_path``, so programs that catch that keep working.
+    """
+
+
 @dataclass(frozen=True)
 class StateInfo:
     """What the manifest says about one state directory.
@@ -136,7 +144,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         StateError: If the state or its manifest is missing, unreadable or foreign.
     """
     if not path.is_dir():
-        raise StateError(f"{path}: no such state directory")
+        raise StateNotFoundError(f"{path}: no such state directory")
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
         raise StateError(f"{manifest_path}: missing (incomplete or foreign state)")
@@ -510,6 +518,25 @@ class StateStore:
                 on_skip(path, problem)
 
         return newest_verified_state(self.states_dir, self._components, skipped)
+
+    def save_state(self) -> Path:
+        """Save every registered component now (PAMIQ-Core's name for :meth:`save`).
+
+        Returns:
+            The new state directory.
+        """
+        return self.save()
+
+    def load_state(self, path: str | Path) -> None:
+        """Verify the state at ``path``, then load every registered component from it.
+
+        Raises:
+            StateNotFoundError: If there is no state at ``path`` (a
+                :class:`FileNotFoundError`, as in PAMIQ-Core).
+            StateError: If it does not verify or a component fails to load.
+        """
+        self.verify(path)
+        self.apply(path)
 
     def apply(self, path: str | Path) -> None:
         """Load every registered component from a (verified) state."""

@@ -444,7 +444,13 @@ class System:
                 finally:
                     self.clock.set_time_scale(time_scale)
                 # Before the hold ends: the agent's next step uses the loaded weights.
-                self.models.sync_all()
+                try:
+                    self.models.sync_all()
+                except Exception as e:
+                    raise StateError(
+                        f"{path}: the state is loaded, but publishing the loaded "
+                        f"weights to the agent failed: {type(e).__name__}: {e}"
+                    ) from e
             self.events.publish(StateLoaded(path=str(path)))
 
     # -- control thread ------------------------------------------------------------

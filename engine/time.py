@@ -11,6 +11,7 @@ and a reader works from whichever tuple it loaded.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time as _time
 from pathlib import Path
@@ -27,6 +28,35 @@ fixed_sleep = _time.sleep
 
 # (raw value at the anchor, scaled value at the anchor, scale, paused)
 _Anchor = tuple[float, float, float, bool]
+
+
+class InvalidTimeScaleError(ValueError, AssertionError):
+    """A time scale that is not a finite number above zero.
+
+    Also an :class:`AssertionError`, which is what PAMIQ-Core's
+    ``set_time_scale`` raises, so programs that catch that keep working.
+    """
+
+
+def check_time_scale(time_scale: float, where: str = "time_scale") -> float:
+    """Return ``time_scale`` as a float if it is finite and > 0.
+
+    Args:
+        time_scale: The value to check.
+        where: What it is, for the message (``LaunchConfig.time_scale``).
+
+    Raises:
+        InvalidTimeScaleError: If it is not.
+    """
+    try:
+        value = float(time_scale)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise InvalidTimeScaleError(
+            f"{where} must be finite and > 0, got {time_scale!r}"
+        )
+    return value
 
 
 class TimeController(PersistentStateMixin):
@@ -79,12 +109,13 @@ class TimeController(PersistentStateMixin):
         """Set how many scaled seconds pass per real second.
 
         Raises:
-            ValueError: If ``time_scale`` is not positive.
+            InvalidTimeScaleError: If ``time_scale`` is not finite and positive
+                (a :class:`ValueError`, and an :class:`AssertionError` as in
+                PAMIQ-Core).
         """
-        if not time_scale > 0:
-            raise ValueError(f"time_scale must be > 0, got {time_scale!r}")
+        scale = check_time_scale(time_scale)
         with self._lock:
-            self._reanchor(scale=float(time_scale), paused=self._paused)
+            self._reanchor(scale=scale, paused=self._paused)
 
     def is_paused(self) -> bool:
         """Return whether the clock is paused."""
@@ -105,9 +136,17 @@ class TimeController(PersistentStateMixin):
     def sleep(self, secs: float) -> None:
         """Sleep ``secs`` of scaled time.
 
-        On an engine worker thread the sleep is a pause point: a pause request
-        wakes it, it waits out the pause (scaled time stands still meanwhile)
-        and then sleeps what remained; a shutdown request unwinds it.
+        On an engine worker thread (inference or training) the sleep is a
+        pause point: a pause request wakes it, it waits out the pause (scaled
+        time stands still meanwhile) and then sleeps what remained; a shutdown
+        request unwinds it.
+
+        On any other thread it behaves as PAMIQ-Core's: called while the
+        clock is paused it returns at once, and a pause that starts during the
+        sleep ends it when its real duration is up (scaled time does not pass
+        while paused, so it would never be up otherwise). A thread that loops
+        on ``sleep`` therefore spins while the system is paused; have it check
+        :func:`is_paused` if that matters.
         """
         if secs <= 0:
             return
@@ -124,10 +163,9 @@ class TimeController(PersistentStateMixin):
             if remaining <= 0:
                 return
             real = remaining / self._scale
-            if self._paused and worker is None:
-                # Scaled time stands still; poll coarsely until it moves again.
-                _time.sleep(0.05)
-            elif worker is None:
+            if worker is None:
+                if self._paused:
+                    return
                 _time.sleep(real)
             elif worker.wait_interruptibly(real):
                 worker.pause_point()

@@ -18,3 +18,9 @@ def _restore_global_clock() -> Iterator[None]:
     clock.resume()
     clock.set_time_scale(1.0)
     sys.setswitchinterval(switch)
+
+
+@pytest.fixture
+def still_clock() -> None:
+    """The global engine clock stands still (the autouse fixture resumes it)."""
+    time.pause()

@@ -4,7 +4,7 @@ Config-driven training comes two ways, as in ASTRA-RL: subclass
 :class:`ConfigDrivenTrainer`, or compose a :class:`PushbuttonTrainer` from a
 :class:`TrainingConfiguration`, a source of experience and an :class:`Algorithm`.
 
-Only :class:`Trainer` is imported eagerly; the torch-based names load on first
+Only :class:`Trainer` and :class:`TrainersDict` are imported eagerly; the torch-based names load on first
 use, so pure-Python runs never import torch.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from engine.trainers_dict import TrainersDict
 
 from .base import Trainer
 
@@ -31,6 +33,7 @@ __all__ = [
     "PushbuttonTrainer",
     "TorchTrainer",
     "Trainer",
+    "TrainersDict",
     "TrainingConfiguration",
 ]
 

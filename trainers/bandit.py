@@ -253,7 +253,7 @@ class BanditTrainer(Trainer):
                 values[arm] += lr * (sums[arm] / count - values[arm])
         self.pause_point()
         if pairs:
-            self.log_metrics(
+            self.report_metrics(
                 {
                     "loss": error / len(pairs),
                     "mean_reward": sum(r for _, r in pairs) / len(pairs),

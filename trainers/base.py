@@ -267,10 +267,13 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         self._name = name
         self._metric_sink = metric_sink
 
-    def log_metrics(
+    def report_metrics(
         self, metrics: Mapping[str, float], step: int | None = None
     ) -> None:
         """Report scalar metrics (shown in the console, written to metrics.jsonl).
+
+        Not called ``log_metrics``, a name PAMIQ-Core projects give their own
+        methods (see :meth:`engine.Agent.report_metrics`).
 
         Args:
             metrics: Name to value.

@@ -4,7 +4,7 @@ Everything else comes from a :class:`~trainers.config.TrainingConfiguration`:
 the optimizer and LR scheduler, micro-batches of ``batch_size``, gradient
 accumulation (a remainder of micro-batches is flushed, never dropped),
 gradient clipping, a pause point after every optimizer step, metrics (loss,
-learning rate, gradient norm, steps/s) through ``log_metrics``, and when to
+learning rate, gradient norm, steps/s) through ``report_metrics``, and when to
 train: ``training_steps`` rounds in all, each waiting for
 ``num_episodes_per_experience`` new complete episodes when the data user holds
 an :class:`~engine.data.EpisodeBuffer`.
@@ -397,7 +397,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.after_optimizer_step(self.global_step)
         self._window.add_step(float(norm), lr)
         if self.global_step % self.config.log_every == 0:
-            self.log_metrics(self._window.flush(), self.global_step)
+            self.report_metrics(self._window.flush(), self.global_step)
         self._window.suspend()
         self.pause_point()
         self._window.resume()

@@ -178,7 +178,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         if terminated or truncated:
             self.episode_returns.append((time.time(), self.episode_return))
             self._recent_returns.append(self.episode_return)
-            self.log_metrics(
+            self.report_metrics(
                 {
                     "episode_return": self.episode_return,
                     "episode_return_mean20": float(np.mean(self._recent_returns)),

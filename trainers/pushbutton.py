@@ -148,7 +148,7 @@ class PushbuttonTrainer(ConfigDrivenTrainer[Any]):
         """The experience's steps, shuffled if configured, in batches of ``batch_size``."""
         episodes = len(self.experience_episodes())
         steps = self.experience()
-        self.log_metrics(
+        self.report_metrics(
             {"experience_episodes": episodes, "experience_steps": len(steps)},
             self.global_step,
         )

@@ -149,7 +149,7 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
             return self._act(obs)
         self.episodes += 1
         self._recent_returns.append(self.episode_return)
-        self.log_metrics(
+        self.report_metrics(
             {
                 "episode_return": self.episode_return,
                 "episode_return_mean20": float(np.mean(self._recent_returns)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
@@ -20,12 +21,28 @@ class DataBuffer(ABC, PersistentStateMixin, Generic[T, R]):
 
     Args:
         max_queue_size: How many collected items may wait between two
-            ``DataUser.update()`` calls (older ones are dropped); None for no bound.
+            ``DataUser.update()`` calls (older ones are dropped); None for no
+            bound, which warns (as PAMIQ-Core does): an agent that collects
+            faster than the trainer updates then grows memory without limit.
+
+    Raises:
+        ValueError: If ``max_queue_size`` is negative.
     """
 
     def __init__(self, max_queue_size: int | None = None) -> None:
-        if max_queue_size is not None and max_queue_size < 0:
-            raise ValueError(f"max_queue_size must be >= 0, got {max_queue_size}")
+        if max_queue_size is None:
+            warnings.warn(
+                f"{type(self).__name__}: max_queue_size is None, so the items waiting "
+                "between two updates are unbounded and memory grows while the agent "
+                "collects faster than the trainer updates",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        elif max_queue_size < 0:
+            raise ValueError(
+                f"{type(self).__name__}: max_queue_size must be non-negative, "
+                f"got {max_queue_size}"
+            )
         self._max_queue_size = max_queue_size
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import UserDict
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 from typing_extensions import override
 
@@ -56,11 +56,19 @@ class DataUsersDict(UserDict[str, DataUser[Any]], StateGroup):
 
     @classmethod
     def from_data_buffers(
-        cls, buffers: Mapping[str, DataBuffer[Any, Any]] | None = None
-    ) -> DataUsersDict:
-        """Create a user (and collector) for each buffer."""
+        cls,
+        buffer_map: Mapping[str, DataBuffer[Any, Any]] | None = None,
+        /,
+        **buffers: DataBuffer[Any, Any],
+    ) -> Self:
+        """Create a user (and collector) for each buffer.
+
+        Args:
+            buffer_map: Buffers by name.
+            **buffers: More buffers by name (these win over ``buffer_map``'s).
+        """
         users = cls()
-        for name, buffer in (buffers or {}).items():
+        for name, buffer in {**(buffer_map or {}), **buffers}.items():
             users[name] = DataUser(buffer)
         return users
 

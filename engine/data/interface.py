@@ -134,6 +134,12 @@ class DataCollector(Generic[T]):
             self._episodes = episodes
 
 
+def _int_or_none(value: object) -> int | None:
+    # A test double such as engine.testing.create_mock_buffer() answers with
+    # mocks where a buffer would give a number: treat those as "not known".
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class DataUser(PersistentStateMixin, Generic[R]):
     """Training-side end of a buffer.
 
@@ -146,14 +152,15 @@ class DataUser(PersistentStateMixin, Generic[R]):
         self._timestamps: deque[float] = deque(maxlen=self._timestamp_bound(buffer))
         ends_episode = getattr(buffer, "ends_episode", None)
         self._collector = DataCollector[Any](
-            buffer.max_queue_size, ends_episode if callable(ends_episode) else None
+            _int_or_none(buffer.max_queue_size),
+            ends_episode if callable(ends_episode) else None,
         )
         self._visible_total = 0
 
     @staticmethod
     def _timestamp_bound(buffer: DataBuffer[Any, Any]) -> int | None:
-        bound = buffer.capacity
-        return bound if bound is not None else buffer.max_queue_size
+        bound = _int_or_none(buffer.capacity)
+        return bound if bound is not None else _int_or_none(buffer.max_queue_size)
 
     @property
     def buffer(self) -> DataBuffer[Any, R]:
@@ -215,7 +222,7 @@ class DataUser(PersistentStateMixin, Generic[R]):
     def size_including_pending(self) -> int:
         """Buffer size as it will be after the next update (capped at capacity)."""
         size = len(self._buffer) + self._collector.pending
-        capacity = self._buffer.capacity
+        capacity = _int_or_none(self._buffer.capacity)
         return min(size, capacity) if capacity is not None else size
 
     def __len__(self) -> int:

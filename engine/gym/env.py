@@ -17,6 +17,10 @@ A = TypeVar("A")
 class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
     """Wraps a gymnasium environment; episodes restart automatically.
 
+    The gymnasium environment is closed on :meth:`teardown`, and, as in
+    PAMIQ-Core, when this object is garbage-collected without a teardown
+    (never twice).
+
     Args:
         env: A gymnasium environment, or an id for ``gymnasium.make``.
         **gym_make_kwds: Passed to ``gymnasium.make`` when ``env`` is an id.
@@ -33,6 +37,7 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
     @override
     def setup(self) -> None:
         super().setup()
+        self._env_closed = False
         self._obs = EnvReset(*self.env.reset())
 
     @override
@@ -52,4 +57,15 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
     @override
     def teardown(self) -> None:
         super().teardown()
-        self.env.close()
+        self._close_env()
+
+    def __del__(self) -> None:
+        self._close_env()
+
+    def _close_env(self) -> None:
+        # __dict__ lookups: __del__ also runs on an object whose __init__ failed.
+        env = self.__dict__.get("env")
+        if env is None or self.__dict__.get("_env_closed", False):
+            return
+        self._env_closed = True
+        env.close()

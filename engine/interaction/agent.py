@@ -102,13 +102,17 @@ class Agent(
         for name, agent in self.agents.items():
             agent._bind_metrics(f"{source}.{name}", sink)
 
-    def log_metrics(
+    def report_metrics(
         self, metrics: Mapping[str, float], step: int | None = None
     ) -> None:
         """Report scalar metrics (shown in the console's agent box, written to metrics.jsonl).
 
         Each call publishes one event per metric from the inference thread:
         report per episode or every N steps, not on every step.
+
+        Not called ``log_metrics``: PAMIQ-Core projects define their own
+        ``log_metrics(self)`` (a scheduler callback that writes to their
+        tracker), and an engine method of that name would be shadowed by it.
 
         Args:
             metrics: Name to value.

@@ -104,7 +104,7 @@ async def test_agent_metrics_appear_in_their_own_box(system: System) -> None:
         await wait_for(pilot, lambda: app.snapshots_applied >= 2, what="snapshots")
         panel = app.query_one(AgentPanel)
         assert panel.display is False  # nothing reported yet
-        system.interaction.agent.log_metrics({"episode_return": 42.5, "episodes": 3})
+        system.interaction.agent.report_metrics({"episode_return": 42.5, "episodes": 3})
         await wait_for(pilot, lambda: panel.display, what="agent box")
         text = text_of(panel)
         assert (

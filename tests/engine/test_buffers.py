@@ -50,7 +50,7 @@ def test_random_replacement_with_zero_probability_keeps_the_first_items() -> Non
 
 
 def test_replacement_probability_options() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="Cannot specify both"):
         RandomReplacementBuffer(
             10, replace_probability=0.5, expected_survival_length=100
         )

@@ -7,7 +7,14 @@ import threading
 import pytest
 
 from engine import time
-from engine.data import DataCollectorsDict, DataUser, DataUsersDict, SequentialBuffer
+from engine.data import (
+    DataBuffer,
+    DataCollectorsDict,
+    DataUser,
+    DataUsersDict,
+    SequentialBuffer,
+)
+from engine.testing import create_mock_buffer
 
 
 def test_collected_items_reach_the_buffer_on_update() -> None:
@@ -129,3 +136,67 @@ def test_wake_comes_before_the_bounded_queue_overflows() -> None:
     for i in range(4):
         user.collector.collect(i)
     assert woken.is_set()
+
+
+class Bag(DataBuffer[int, list[int]]):
+    """A minimal user-written buffer."""
+
+    def __init__(self, max_queue_size: int | None) -> None:
+        super().__init__(max_queue_size)
+        self.items: list[int] = []
+
+    def add(self, data: int) -> None:
+        self.items.append(data)
+
+    def get_data(self) -> list[int]:
+        return list(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def test_a_buffer_without_a_queue_bound_warns_as_pamiq_core_does() -> None:
+    with pytest.warns(RuntimeWarning, match="Bag: max_queue_size is None"):
+        bag = Bag(None)
+    assert bag.max_queue_size is None
+    user = DataUser(bag)
+    for i in range(1000):
+        user.collector.collect(i)
+    assert user.collector.pending == 1000  # unbounded, as warned
+
+
+def test_a_negative_queue_bound_is_refused() -> None:
+    with pytest.raises(
+        ValueError, match="Bag: max_queue_size must be non-negative, got -1"
+    ):
+        Bag(-1)
+
+
+def test_from_data_buffers_takes_a_mapping_keywords_or_both() -> None:
+    a, b, c = (
+        SequentialBuffer[int](5),
+        SequentialBuffer[int](5),
+        SequentialBuffer[int](5),
+    )
+    assert set(DataUsersDict.from_data_buffers({"a": a})) == {"a"}
+    assert set(DataUsersDict.from_data_buffers(a=a, b=b)) == {"a", "b"}
+    users = DataUsersDict.from_data_buffers({"a": a, "b": b}, b=c)
+    assert set(users) == {"a", "b"}
+    assert users["b"].buffer is c  # keywords win, as in PAMIQ-Core
+    assert set(users.data_collectors_dict) == {"a", "b"}
+    assert len(DataUsersDict.from_data_buffers()) == 0
+
+
+def test_a_data_user_accepts_the_mock_buffer_of_engine_testing() -> None:
+    buffer = create_mock_buffer(max_queue_size=2)
+    user = DataUser(buffer)  # its capacity is a mock, not a number
+    assert user.buffer.capacity is not None
+    for i in range(3):
+        user.collector.collect(i)
+    assert (
+        user.collector.pending == 2
+    )  # the mock's max_queue_size still bounds the queue
+    assert user.size_including_pending() == 2
+    user.update()
+    assert [c.args for c in buffer.add.call_args_list] == [(1,), (2,)]
+    assert user.collected_total == 3

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 from engine.gym import EnvReset, EnvStep, GymAction, GymAgent, GymEnvironment
 
@@ -57,3 +59,48 @@ def test_action_wrapper_carries_the_reset_flag() -> None:
     assert action == GymAction(0, False)
     step = EnvStep(np.array([0, 0, 1.0, 0]), 1.0, True, False, {})
     assert step.done
+
+
+class Closable(gym.Env[np.ndarray, int]):
+    """A real gymnasium env that counts its closes."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.closes = 0
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, dtype=np.float32), 0.0, False, False, {}
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def test_an_environment_collected_without_teardown_closes_its_env() -> None:
+    inner = Closable()
+    env = GymEnvironment(inner)
+    env.setup()
+    del env
+    gc.collect()
+    assert inner.closes == 1
+
+
+def test_teardown_closes_the_env_once_even_when_collected_later() -> None:
+    inner = Closable()
+    env = GymEnvironment(inner)
+    env.setup()
+    env.teardown()
+    assert inner.closes == 1
+    del env
+    gc.collect()
+    assert inner.closes == 1
+
+
+def test_an_env_that_failed_to_build_is_collected_quietly() -> None:
+    with pytest.raises(gym.error.Error):
+        GymEnvironment("NoSuchEnv-v0")
+    gc.collect()  # __del__ of the half-built object must not raise

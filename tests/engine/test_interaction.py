@@ -183,11 +183,11 @@ class _Quiet(Agent[int, int]):
 def test_agents_report_metrics_under_their_place_in_the_tree(tmp_path: Path) -> None:
     child = _Quiet()
     parent = _Quiet(agents={"explorer": child})
-    parent.log_metrics({"ignored": 1.0})  # not attached to a system: dropped quietly
+    parent.report_metrics({"ignored": 1.0})  # not attached to a system: dropped quietly
     received: list[tuple[str, str, float, int]] = []
     parent._bind_metrics("agent", lambda *m: received.append(m))
-    parent.log_metrics({"return": 3})
-    child.log_metrics({"return": 5.5}, step=100)
+    parent.report_metrics({"return": 3})
+    child.report_metrics({"return": 5.5}, step=100)
     assert received == [
         ("agent", "return", 3.0, 2),
         ("agent.explorer", "return", 5.5, 100),
@@ -195,7 +195,7 @@ def test_agents_report_metrics_under_their_place_in_the_tree(tmp_path: Path) -> 
 
     system, agent, *_ = make_system(tmp_path)
     sub = system.events.subscribe()
-    agent.log_metrics({"episode_return": 7.0})
+    agent.report_metrics({"episode_return": 7.0})
     (metric,) = sub.drain()
     assert isinstance(metric, Metric)
     assert (metric.source, metric.name, metric.value, metric.step) == (

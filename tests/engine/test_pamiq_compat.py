@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from typing_extensions import override
@@ -13,13 +14,17 @@ from engine import (
     Environment,
     FixedIntervalInteraction,
     InferenceModel,
+    Interaction,
     LaunchConfig,
+    System,
     TrainingModel,
     launch,
     time,
 )
 from engine.data.impls import DictSequentialBuffer
+from engine.events import Metric
 from engine.state_store import newest_state
+from engine.utils.schedulers import StepIntervalScheduler
 from trainers import Trainer
 
 
@@ -144,3 +149,72 @@ def test_time_module_has_pamiq_core_names() -> None:
         "load_state_dict",
     ):
         assert callable(getattr(time, name)), name
+
+
+class TrackedAgent(Agent[float, float]):
+    """As agents of PAMIQ-Core projects are written: their own ``log_metrics(self)``,
+    called by a scheduler, next to the engine's ``report_metrics``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[str, float] = {}
+        self.tracked: list[dict[str, float]] = []
+        self.scheduler = StepIntervalScheduler(3, self.log_metrics)
+        self.enough = threading.Event()
+
+    @override
+    def step(self, observation: float) -> float:
+        self.metrics["observation"] = observation
+        self.scheduler.update()
+        return observation
+
+    def log_metrics(self) -> None:
+        self.tracked.append(dict(self.metrics))
+        self.report_metrics({"tracked": len(self.tracked)})
+        if len(self.tracked) >= 2:
+            self.enough.set()
+
+
+class TrackedTrainer(Trainer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracked = 0
+        self.ran = threading.Event()
+
+    @override
+    def train(self) -> None:
+        self.log_metrics()
+        self.ran.set()
+
+    def log_metrics(self) -> None:
+        self.tracked += 1
+
+
+def test_components_with_their_own_log_metrics_run_and_still_report(
+    tmp_path: Path,
+) -> None:
+    agent, trainer = TrackedAgent(), TrackedTrainer()
+    system = System(
+        Interaction(agent, MyEnvironment()),
+        {},
+        {},
+        {"tracked": trainer},
+        LaunchConfig(states_dir=tmp_path / "states", durable_saves=False),
+    )
+    sub = system.events.subscribe()
+    system.start()
+    try:
+        assert agent.enough.wait(10.0)
+        assert trainer.ran.wait(10.0)
+    finally:
+        system.shutdown()
+        assert system.wait(10.0)
+    assert system.failures == []
+    assert trainer.tracked >= 1
+    # Every call of the agent's own log_metrics reported through the engine
+    # (the bounded subscription may have dropped the oldest ones).
+    reported = [e for e in sub.drain() if isinstance(e, Metric)]
+    assert {(m.source, m.name) for m in reported} == {("agent", "tracked")}
+    values = [int(m.value) for m in reported]
+    assert values == list(range(values[0], values[0] + len(values)))
+    assert values[-1] == len(agent.tracked)

@@ -173,3 +173,61 @@ def test_which_components_load_in_two_steps(tmp_path: Path) -> None:
     assert target.get_data() == {"a": []}  # reading changed nothing
     commit()
     assert target.get_data() == {"a": [1]}
+
+
+def test_the_agent_acts_on_a_loaded_models_weights_at_once(tmp_path: Path) -> None:
+    # ScaleModel is not a torch model: it loads the plain way and is synced,
+    # as PAMIQ-Core's TrainingModelsDict.load_state syncs every model.
+    system, agent, env, model, trainer = make_system(tmp_path)
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)  # type: ignore[attr-defined]
+        system.pause()
+        path = system.save_state()
+        saved = model.weight
+        model.weight = saved + 100.0
+        model.sync()
+        assert agent.model.weight == saved + 100.0
+        system.load_state(path)
+        assert model.weight == saved
+        assert agent.model.weight == saved
+        system.resume()
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+
+
+def test_a_refused_load_publishes_nothing_it_read(tmp_path: Path) -> None:
+    system, agent, env, model, trainer = make_system(tmp_path)
+    system.start()
+    try:
+        assert trainer.ran.wait(WAIT)  # type: ignore[attr-defined]
+        system.pause()
+        path = system.save_state()
+        # The trainers load after the models: their failure rolls the model back.
+        tamper(path, {"trainers/nudge/previous_training_time": b"not a number"})
+        model.weight += 100.0
+        model.sync()
+        with pytest.raises(StateError, match="nudge"):
+            system.load_state(path)
+        assert model.weight == agent.model.weight
+        system.resume()
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+
+
+def test_a_models_dict_loaded_as_a_whole_syncs_each_model(tmp_path: Path) -> None:
+    from engine.model import TrainingModelsDict
+
+    from .tiny import ScaleModel
+
+    model = ScaleModel(weight=2.0)
+    models = TrainingModelsDict({"scale": model})
+    inference = models.inference_models_dict["scale"]
+    models.save_state(tmp_path / "models")
+    model.weight = 5.0
+    model.sync()
+    models.load_state(tmp_path / "models")
+    assert model.weight == 2.0
+    assert inference.weight == 2.0  # type: ignore[attr-defined]

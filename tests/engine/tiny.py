@@ -19,6 +19,7 @@ from engine import (
     System,
     TrainingModel,
     pause_point,
+    time,
 )
 from engine.data import DataBuffer, SequentialBuffer
 from engine.state_store import CHECKSUM, file_checksum
@@ -201,3 +202,16 @@ def tamper(state: Path, files: dict[str, bytes]) -> None:
             CHECKSUM: file_checksum(file),
         }
     manifest_path.write_text(json.dumps(manifest))
+
+
+def advance_clock(seconds: float) -> None:
+    """Move the global engine clock forward by exactly ``seconds``.
+
+    With the clock paused (the ``still_clock`` fixture), engine time is then
+    exactly what the test made it.
+    """
+    clock = time.get_global_time_controller()
+    state = clock.state_dict()
+    for key in ("time", "perf_counter", "monotonic"):
+        state[key] += seconds
+    clock.load_state_dict(state)

@@ -91,3 +91,23 @@ def test_device_and_dtype_arguments() -> None:
     assert model.model.scale.dtype == torch.float64
     assert model.device == torch.device("cpu")
     assert model.inference_model._raw_model.scale.dtype == torch.float64
+
+
+def test_engine_torch_without_torch_says_how_to_install_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "try:\n"
+        "    import engine.torch\n"
+        "except ModuleNotFoundError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.strip() == (
+        "engine.torch needs PyTorch, which is not installed: "
+        "pip install 'pamiq-console[torch]'"
+    ), out.stderr

@@ -484,8 +484,8 @@ def test_metrics_are_kept_and_forwarded() -> None:
     trainer = MyTrainer()
     sent = []
     trainer._bind("mine", lambda *args: sent.append(args))
-    trainer.log_metrics({"loss": 0.5})
-    trainer.log_metrics({"loss": 0.25}, step=10)
+    trainer.report_metrics({"loss": 0.5})
+    trainer.report_metrics({"loss": 0.25}, step=10)
     assert trainer.last_metrics == {"loss": 0.25}
     assert sent == [("mine", "loss", 0.5, 1), ("mine", "loss", 0.25, 10)]
     assert trainer.name == "mine"

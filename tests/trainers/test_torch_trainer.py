@@ -1,4 +1,4 @@
-"""TorchTrainer: optimizers kept across runs, and save/load continues exactly."""
+"""TorchTrainer: optimizers re-created each run continue exactly, and save/load too."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import StepLR
 from typing_extensions import override
 
 from engine.model import TrainingModelsDict
@@ -15,8 +16,28 @@ from tests.engine.tiny import ScaleModel
 from trainers.torch import OptimizersSetup, TorchTrainer
 
 
+def adam_and_step_lr(net: nn.Module) -> tuple[torch.optim.Adam, StepLR]:
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    return optimizer, StepLR(optimizer, step_size=2, gamma=0.5)
+
+
+def regression_step(
+    net: nn.Module, optimizer: torch.optim.Optimizer, scheduler: StepLR
+) -> None:
+    """One Adam step on data chosen by the scheduler's step count."""
+    data = torch.Generator().manual_seed(scheduler.last_epoch)
+    x = torch.randn(16, 3, generator=data)
+    loss = (net(x) - x.sum(1, keepdim=True)).pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
 class Regressor(TorchTrainer):
-    """Three Adam steps per run on data chosen by the scheduler's step count."""
+    """Three Adam steps per run."""
+
+    created = 0
 
     @override
     def on_training_models_attached(self) -> None:
@@ -24,21 +45,15 @@ class Regressor(TorchTrainer):
 
     @override
     def create_optimizers(self) -> OptimizersSetup:
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=0.05)
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+        self.created += 1
+        optimizer, scheduler = adam_and_step_lr(self.net)
         return {"adam": optimizer}, {"step": scheduler}
 
     @override
     def train(self) -> None:
         optimizer, scheduler = self.optimizers["adam"], self.lr_schedulers["step"]
         for _ in range(3):
-            data = torch.Generator().manual_seed(scheduler.last_epoch)
-            x = torch.randn(16, 3, generator=data)
-            loss = (self.net(x) - x.sum(1, keepdim=True)).pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            regression_step(self.net, optimizer, scheduler)
 
 
 def make(seed: int) -> tuple[Regressor, TorchTrainingModel[nn.Linear]]:
@@ -75,8 +90,7 @@ def test_resumed_run_takes_the_same_next_steps(
 
     resumed, resumed_model = make(1)
     if resume_after_a_run:
-        run_once(resumed)  # optimizers exist already when the state arrives
-    optimizer_before = resumed.optimizers.get("adam")
+        run_once(resumed)  # it has states of its own when the loaded ones arrive
     resumed_model.load_state(tmp_path / "net")
     resumed.load_state(tmp_path / "trainer")
     run_once(resumed)
@@ -85,18 +99,79 @@ def test_resumed_run_takes_the_same_next_steps(
         for a, b in zip(state_of(resumed_model), expected, strict=True)
     )
     assert resumed.lr_schedulers["step"].last_epoch == 12
-    if resume_after_a_run:
-        assert resumed.optimizers["adam"] is optimizer_before
 
 
-def test_optimizers_are_created_once_and_stay_valid_across_syncs() -> None:
+def test_optimizers_created_every_run_continue_like_one_optimizer() -> None:
     trainer, model = make(0)
-    run_once(trainer)
+    for _ in range(4):
+        run_once(trainer)
+        model.sync()
+    assert trainer.created == 4  # as in PAMIQ-Core: create_optimizers() on every setup
     optimizer = trainer.optimizers["adam"]
-    model.sync()
-    run_once(trainer)
-    assert trainer.optimizers["adam"] is optimizer
     assert optimizer.param_groups[0]["params"][0] is model.model.weight
+
+    torch.manual_seed(0)
+    net = nn.Linear(3, 1)
+    one_optimizer, one_scheduler = adam_and_step_lr(net)
+    for _ in range(4 * 3):
+        regression_step(net, one_optimizer, one_scheduler)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(state_of(model), [p.detach() for p in net.parameters()])
+    )
+    assert trainer.lr_schedulers["step"].get_last_lr() == one_scheduler.get_last_lr()
+
+
+class AttributeTrainer(TorchTrainer):
+    """Written as PAMIQ-Core's guide shows: optimizers kept in attributes by create_optimizers."""
+
+    @override
+    def on_training_models_attached(self) -> None:
+        super().on_training_models_attached()
+        self.model_1 = self.get_torch_training_model("net", nn.Linear)
+
+    @override
+    def create_optimizers(self) -> OptimizersSetup:
+        self.optimizer_1 = torch.optim.SGD(
+            self.model_1.model.parameters(), lr=0.1, momentum=0.9
+        )
+        return {"optimizer_1": self.optimizer_1}
+
+    @override
+    def train(self) -> None:
+        out = self.model_1.model(torch.ones(4, 3))
+        self.optimizer_1.zero_grad()
+        out.mean().backward()
+        self.optimizer_1.step()
+
+
+def test_a_pamiq_style_trainer_sees_its_kept_states_between_runs() -> None:
+    trainer = AttributeTrainer()
+    trainer.attach_training_models(
+        TrainingModelsDict({"net": TorchTrainingModel(nn.Linear(3, 1))})
+    )
+    assert trainer.optimizer_states == {}
+    trainer.run()
+    first = trainer.optimizer_1
+    momentum = trainer.optimizer_states["optimizer_1"]["state"][0][
+        "momentum_buffer"
+    ].clone()
+    trainer.run()
+    assert trainer.optimizer_1 is not first
+    assert trainer.optimizers["optimizer_1"] is trainer.optimizer_1
+    # The second run continued the momentum of the first instead of starting over.
+    kept = trainer.optimizer_states["optimizer_1"]["state"][0]["momentum_buffer"]
+    assert torch.allclose(kept, momentum * 0.9 + momentum)
+
+
+def test_optimizer_names_that_do_not_match_the_kept_states_are_reported() -> None:
+    trainer, _ = make(0)
+    run_once(trainer)
+    trainer.optimizer_states["sgd"] = trainer.optimizer_states.pop("adam")
+    with pytest.raises(
+        ValueError, match=r"state has optimizers \['sgd'\], this trainer has \['adam'\]"
+    ):
+        trainer.setup()
 
 
 def test_every_optimizer_step_is_a_pause_point(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +237,31 @@ def test_a_state_loaded_mid_run_ends_the_run_without_a_stale_step(
     assert all(torch.equal(a, b) for a, b in zip(state_of(model), saved, strict=True))
     assert all(p.grad is None for p in model.model.parameters())
     assert trainer.run() is True  # the next run trains from the loaded state
+
+
+def test_a_state_saved_before_any_training_loaded_mid_run_starts_the_next_run_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trainers.base
+
+    untrained, _ = make(0)
+    untrained.save_state(tmp_path / "untrained")
+    assert not list((tmp_path / "untrained").glob("*.pt"))
+
+    trainer, _ = make(0)
+    run_once(trainer)
+    loads = []
+
+    def load_while_paused() -> None:
+        if not loads:
+            trainer.load_state(tmp_path / "untrained")
+            loads.append(1)
+
+    monkeypatch.setattr(trainers.base, "pause_point", load_while_paused)
+    assert trainer.run() is False
+    assert (
+        trainer.optimizer_states == {}
+    )  # not what the abandoned run's optimizers held
+    monkeypatch.undo()
+    trainer.setup()
+    assert trainer.lr_schedulers["step"].last_epoch == 0

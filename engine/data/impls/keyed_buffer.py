@@ -52,7 +52,7 @@ class KeyedBuffer(DataBuffer[Mapping[str, T], dict[str, list[T]]], Generic[T]):
         """
         if data.keys() != self._key_set:
             raise ValueError(
-                f"data keys {sorted(data.keys())} do not match expected keys {sorted(self._keys)}"
+                f"Data keys {sorted(data.keys())} do not match expected keys {sorted(self._keys)}"
             )
         self._buffer.add(dict(data))
 

@@ -50,7 +50,7 @@ class RandomReplacementBuffer(DataBuffer[T, list[T]], Generic[T]):
             )
         elif expected_survival_length is not None:
             raise ValueError(
-                "give replace_probability or expected_survival_length, not both"
+                "Cannot specify both replace_probability and expected_survival_length"
             )
         if not 0.0 <= replace_probability <= 1.0:
             raise ValueError(
