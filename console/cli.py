@@ -112,10 +112,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _load_config(
-    path: Path, overrides: dict[str, Any] | None = None
+    path: Path, overrides: dict[str, Any] | None = None, start_from: str | None = None
 ) -> config_mod.BuiltRun:
     try:
-        return config_mod.load(path, overrides)
+        return config_mod.load(path, overrides, start_from=start_from)
     except config_mod.ConfigError as e:
         raise _fail(str(e), EXIT_CONFIG) from None
 
@@ -182,23 +182,7 @@ def run(
         "states_dir": None if states_dir is None else str(states_dir),
         "resume": True if resume else None,
     }
-    built = _load_config(config, overrides)
-    if load is not None:
-        try:
-            if load in LATEST:
-                # Verified against this run's components, as --resume does.
-                path = built.system.store.newest_verified()
-                if path is None:
-                    raise StateError(f"no saved state in {built.settings.states_dir}")
-            else:
-                path = _state_path(load, built.settings.states_dir)
-                verify_state(path)
-        except StateError as e:
-            raise _fail(f"--load: {e}", EXIT_CONFIG) from None
-        built.settings = config_mod.with_launch(
-            built.settings, saved_state_path=path.absolute()
-        )
-        built.system.config = built.settings.launch
+    built = _load_config(config, overrides, start_from=load)
     try:
         if headless:
             from .runner import run_headless
@@ -208,7 +192,11 @@ def run(
             from .app import run_dashboard
 
             code = run_dashboard(built)
-    except (StateError, RunDirError) as e:
+    except StateError as e:
+        # Only the state to start from can fail to load at start.
+        where = "--load" if load is not None else "cannot start"
+        raise _fail(f"{where}: {e}", EXIT_CONFIG) from None
+    except RunDirError as e:
         raise _fail(f"cannot start: {e}", EXIT_CONFIG) from None
     except OSError as e:
         raise _fail(f"cannot start: {e}", EXIT_NO_RUN) from None

@@ -30,13 +30,11 @@ from typing_extensions import override
 from engine import System
 from engine.control import PauseTimeoutError, SystemStoppedError
 from engine.events import EVENT_KINDS, Event, LogMessage
-from engine.state_store import StateError, list_states
+from engine.state_store import LATEST_NAMES, StateError, list_states
 from engine.supervision import FailureHandler, SupervisedThread
 
 MAX_REQUEST_BYTES = 64 * 1024
-LATEST = frozenset(
-    {"latest", "newest"}
-)  # state names meaning "the newest that verifies"
+LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
 MAX_PAUSE_TIMEOUT = 3600.0
 OPS = (
     "ping",

@@ -10,7 +10,82 @@ from typing import Any
 
 from .state_store import DEFAULT_NAME_FORMAT
 from .states_keeper import StatesKeeper
-from .time import check_time_scale
+from .time import InvalidTimeScaleError
+
+
+class LaunchConfigError(ValueError):
+    """A :class:`LaunchConfig` field with a value it cannot take.
+
+    Attributes:
+        field: The field's name.
+        problem: What is wrong with the value, e.g. ``must be > 0, got 0``.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"LaunchConfig.{field} {problem}")
+
+
+class InvalidLaunchTimeScaleError(LaunchConfigError, InvalidTimeScaleError):
+    """An invalid ``LaunchConfig.time_scale`` (also what PAMIQ-Core programs catch)."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _finite_positive(value: Any) -> str | None:
+    number = _number(value)
+    if number is None or not 0 < number < math.inf:
+        return f"must be a finite number > 0, got {value!r}"
+    return None
+
+
+def _positive(value: Any) -> str | None:
+    number = _number(value)
+    if number is None or not number > 0:
+        return f"must be > 0, got {value!r}"
+    return None
+
+
+def _at_least_one(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be >= 1, got {value!r}"
+    return None
+
+
+def _optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    return lambda value: None if value is None else check(value)
+
+
+def _state_name_format(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"must be a strftime format string, got {value!r}"
+    if "/" in value or "\\" in value:
+        return f"must not contain a path separator, got {value!r}"
+    if not value.endswith(".state"):
+        return (
+            f"must end with '.state' (so the states can be found again), got {value!r}"
+        )
+    return None
+
+
+# Every value check, once: configs (console.config) report these same problems
+# under their own key names.
+_CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
+    ("time_scale", _finite_positive),
+    ("timeout_for_all_threads_pause", _finite_positive),
+    ("max_attempts_to_pause_all_threads", _at_least_one),
+    ("max_uptime", _positive),
+    ("save_state_interval", _positive),
+    ("max_keep_states", _optional(_at_least_one)),
+    ("gil_switch_interval", _optional(_finite_positive)),
+    ("trainability_poll_interval", _finite_positive),
+    ("state_name_format", _state_name_format),
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +99,9 @@ class LaunchConfig:
     Attributes:
         states_dir: Where states are saved.
         state_name_format: ``strftime`` format of state directory names.
-        saved_state_path: A state to load before starting.
+        saved_state_path: A state to load before starting, or ``"latest"``: the
+            newest state in ``states_dir`` that verifies (an error if there is
+            none, where ``resume`` starts fresh).
         save_state_condition: Called by the control thread 20 times a second
             (``engine.system.SAVE_CONDITION_PERIOD``), paused or not; True
             triggers a save (e.g. :class:`engine.state_persistence.PeriodicSaveCondition`).
@@ -73,28 +150,15 @@ class LaunchConfig:
     durable_saves: bool = True
 
     def __post_init__(self) -> None:
-        check_time_scale(self.time_scale, "LaunchConfig.time_scale")
-        if not 0 < self.timeout_for_all_threads_pause < math.inf:
-            raise ValueError(
-                "LaunchConfig.timeout_for_all_threads_pause must be finite and > 0, "
-                f"got {self.timeout_for_all_threads_pause}"
-            )
-        if not self.max_uptime > 0:
-            raise ValueError(
-                f"LaunchConfig.max_uptime must be > 0, got {self.max_uptime}"
-            )
-        if not self.save_state_interval > 0:
-            raise ValueError(
-                f"LaunchConfig.save_state_interval must be > 0, got {self.save_state_interval}"
-            )
-        if self.max_keep_states is not None and self.max_keep_states < 1:
-            raise ValueError(
-                f"LaunchConfig.max_keep_states must be >= 1, got {self.max_keep_states}"
-            )
-        if self.gil_switch_interval is not None and not self.gil_switch_interval > 0:
-            raise ValueError(
-                f"LaunchConfig.gil_switch_interval must be > 0, got {self.gil_switch_interval}"
-            )
+        for name, check in _CHECKS:
+            problem = check(getattr(self, name))
+            if problem is not None:
+                error = (
+                    InvalidLaunchTimeScaleError
+                    if name == "time_scale"
+                    else LaunchConfigError
+                )
+                raise error(name, problem)
         if self.save_state_condition is not None and not callable(
             self.save_state_condition
         ):

@@ -26,6 +26,12 @@ import xxhash
 
 from .state import Persistent, PersistentStateMixin, StateGroup
 
+LATEST = "latest"
+"""Where a state is asked for, the newest state that verifies (``saved_state_path``)."""
+
+LATEST_NAMES = frozenset({LATEST, "newest"})
+"""What an operator may type for :data:`LATEST` (``load latest``, ``--load newest``)."""
+
 MANIFEST = "manifest.json"
 FORMAT = "pamiq-console/state"
 FORMAT_VERSION = 1

@@ -37,7 +37,7 @@ from .launch_config import LaunchConfig
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
 from .state_load import install_state, prepare_state
-from .state_store import StateError, StateStore
+from .state_store import LATEST, StateError, StateNotFoundError, StateStore
 from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 from .supervision import report_failures
 from .trainers_dict import TrainerLike, TrainersDict
@@ -232,17 +232,7 @@ class System:
         self.clock.set_time_scale(self.config.time_scale)
         self.clock.resume()
         self.store.remove_stale_temporaries()
-        to_load: Path | None = None
-        if self.config.saved_state_path is not None:
-            to_load = Path(self.config.saved_state_path)
-        elif self.config.resume:
-            try:
-                to_load = self.newest_verified_state()
-            except StateError as e:
-                # Resuming from nothing would silently throw the run's history away.
-                raise StateError(f"cannot resume: {e}") from None
-            if to_load is None:
-                self._log(f"no saved state in {self.store.states_dir}; starting fresh")
+        to_load = self._state_to_start_from()
         if to_load is not None:
             self.load_state(to_load)
         if self.config.gil_switch_interval is not None:
@@ -254,6 +244,24 @@ class System:
         self._training.start()
         self._control.start()
         self._log(f"started {self.config.name} (states in {self.store.states_dir})")
+
+    def _state_to_start_from(self) -> Path | None:
+        """What ``saved_state_path`` or ``resume`` asks to load before starting."""
+        wanted = self.config.saved_state_path
+        if wanted is not None and str(wanted) != LATEST:
+            return Path(wanted)
+        if wanted is None and not self.config.resume:
+            return None
+        try:
+            newest = self.newest_verified_state()
+        except StateError as e:
+            # Resuming from nothing would silently throw the run's history away.
+            raise StateError(f"cannot resume: {e}") from None
+        if newest is None:
+            if wanted is not None:
+                raise StateNotFoundError(f"no saved state in {self.store.states_dir}")
+            self._log(f"no saved state in {self.store.states_dir}; starting fresh")
+        return newest
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""

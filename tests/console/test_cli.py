@@ -18,6 +18,7 @@ from console import config as config_mod
 from console import runner as runner_mod
 from console.cli import app, main
 from console.config import BuiltRun
+from engine.events import StateLoaded
 
 runner = CliRunner()
 
@@ -124,7 +125,7 @@ def test_run_loads_a_state_by_name_or_latest(
     built = config_mod.load(config_file(), {"states_dir": str(states)})
     saved = built.system.store.save()
     seen: list[BuiltRun] = []
-    for given in (saved.name, "latest"):
+    for given in ("latest", saved.name):  # latest first: starting adds a final save
         with mock.patch.object(
             runner_mod, "run_headless", lambda b: seen.append(b) or 0
         ):
@@ -138,7 +139,13 @@ def test_run_loads_a_state_by_name_or_latest(
                 given,
             )
         assert result.exit_code == 0, result.stderr
-        assert seen[-1].settings.launch.saved_state_path == saved.absolute()
+        system = seen[-1].system
+        events = system.events.subscribe()
+        system.start()
+        system.shutdown()
+        assert system.wait(30)
+        loaded = [e.path for e in events.drain() if isinstance(e, StateLoaded)]
+        assert loaded == [str(saved.absolute())], given
 
 
 def test_run_reports_config_errors_in_one_line(tmp_path: Path) -> None:

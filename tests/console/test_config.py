@@ -52,7 +52,7 @@ def test_overrides_reach_the_launch_config(config_file: Callable[..., Path]) -> 
 
 def test_nested_targets_are_built_recursively(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    builder = config_mod._Builder(tmp_path / "x.toml")
+    builder = config_mod.ComponentBuilder(tmp_path / "x.toml")
     built = builder.value(
         "models.q",
         {
@@ -73,7 +73,7 @@ def test_nested_targets_are_built_recursively(tmp_path: Path) -> None:
 
 
 def test_nested_target_errors_name_the_nested_key(tmp_path: Path) -> None:
-    builder = config_mod._Builder(tmp_path / "x.toml")
+    builder = config_mod.ComponentBuilder(tmp_path / "x.toml")
     with pytest.raises(config_mod.ConfigError) as info:
         builder.value(
             "buffers.b",
@@ -89,8 +89,8 @@ def test_training_table_becomes_a_training_configuration(tmp_path: Path) -> None
     pytest.importorskip("pydantic")
     from trainers.config import TrainingConfiguration
 
-    builder = config_mod._Builder(tmp_path / "x.toml")
-    cfg = config_mod._training_configuration(
+    builder = config_mod.ComponentBuilder(tmp_path / "x.toml")
+    cfg = config_mod.training_configuration(
         builder, "trainers.t.training", {"lr": 0.01, "batch_size": 8}
     )
     assert isinstance(cfg, TrainingConfiguration)
@@ -149,7 +149,7 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
         lambda t: t.replace(
             "trainers.bandit:ValueTable", "trainers.bandit:BanditAgent"
         ),
-        "models.values.target: 'trainers.bandit:BanditAgent' is not a engine.TrainingModel",
+        "models.values.target: 'trainers.bandit:BanditAgent' is not an engine.TrainingModel",
     ),
     (
         "unknown argument",
@@ -289,7 +289,8 @@ def test_training_table_errors_name_the_key(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert (
         result.stderr.strip()
-        == f"{path}: trainers.values.training.batch_sise: unknown key"
+        == f"{path}: trainers.values.training.batch_sise: unknown key "
+        "(did you mean 'batch_size'?)"
     )
 
 
@@ -341,3 +342,40 @@ def test_an_empty_config_says_the_interaction_table_is_missing(tmp_path: Path) -
     assert result.output.strip() == (
         f"{path}: interaction: missing section (an agent and an environment)"
     )
+
+
+def test_loading_leaves_sys_path_as_it_was(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    import sys
+
+    before = list(sys.path)
+    config_mod.load(config_file(), cwd=tmp_path)
+    assert sys.path == before
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("pause_attempts = 0", "system.pause_attempts: must be >= 1, got 0"),
+        ("save_interval = -1", "system.save_interval: must be > 0, got -1"),
+        (
+            "gil_switch_interval = inf",
+            "system.gil_switch_interval: must be a finite number > 0, got inf",
+        ),
+        ("resume = 1", "system.resume: expected bool, got int 1"),
+        ("metrics = true\nmetric = 1", "system.metric: unknown key (did you mean"),
+    ],
+)
+def test_launch_settings_are_checked_once_and_named_by_their_config_key(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        bandit_config(tmp_path).replace(
+            "durable_saves = false", f"durable_saves = false\n{line}"
+        )
+    )
+    with pytest.raises(config_mod.ConfigError) as caught:
+        config_mod.load(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")

@@ -1,0 +1,57 @@
+"""Import the component a config names by its path (``package.module:Name``)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, describe
+
+
+def import_target(file: Path, key: str, target: Any) -> Any:
+    """Import ``package.module:Name`` (or ``package.module.Name``).
+
+    Raises:
+        ConfigError: If it is not a string or cannot be imported.
+    """
+    if not isinstance(target, str) or not target.strip():
+        raise ConfigError(
+            file,
+            key,
+            f"expected an import path 'package.module:Name', got {describe(target)}",
+        )
+    if ":" in target:
+        module_name, _, attr_path = target.partition(":")
+    else:
+        module_name, _, attr_path = target.rpartition(".")
+    if not module_name or not attr_path:
+        raise ConfigError(
+            file, key, f"'{target}' is not an import path like 'package.module:Name'"
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        missing = e.name or module_name
+        raise ConfigError(
+            file, key, f"cannot import '{target}': no module named '{missing}'"
+        ) from None
+    except Exception as e:
+        raise ConfigError(
+            file,
+            key,
+            f"cannot import '{target}': importing '{module_name}' raised "
+            f"{type(e).__name__}: {e}",
+        ) from None
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(
+                file,
+                key,
+                f"cannot import '{target}': '{module_name}' has no '{attr_path}'",
+            ) from None
+    if not callable(obj):
+        raise ConfigError(file, key, f"'{target}' is not a class or function")
+    return obj
