@@ -46,6 +46,9 @@ class Run:
         self.metrics: MetricsLog | None = None
         self._started = False
         self._remove_error_log = self.system.events.add_callback(self._log_error)
+        # Headless prints every event and the dashboard shows them: logging's
+        # default stderr handler would print them twice or draw over the screen.
+        self.system.detach_logging()
 
     @property
     def errors_path(self) -> Path:

@@ -34,6 +34,7 @@ from .events import (
 )
 from .interaction import Interaction
 from .launch_config import LaunchConfig
+from .log_forwarding import forward_to_logging
 from .model import TrainingModel, TrainingModelsDict
 from .state import PersistentStateMixin
 from .state_load import install_state, prepare_state
@@ -91,6 +92,7 @@ class System:
     ) -> None:
         self.config = LaunchConfig.from_value(config)
         self.events = EventBus()
+        self._stop_logging = forward_to_logging(self.events)
         self.clock = time.get_global_time_controller()
         self.controller = Controller(self.clock, self.events)
         self.interaction = interaction
@@ -184,6 +186,14 @@ class System:
                 self._failure_exc = exc
         self.events.publish(ErrorOccurred(thread=thread, message=message, traceback=tb))
         self.controller.shutdown(reason=message)
+
+    def detach_logging(self) -> None:
+        """Stop forwarding notices and errors to the ``engine`` logger.
+
+        For a program that shows the events itself (the console does), so
+        nothing is printed twice or drawn over its screen.
+        """
+        self._stop_logging()
 
     def _log(self, message: str, level: str = "info") -> None:
         self.events.publish(LogMessage(level=level, message=message))

@@ -61,3 +61,36 @@ def test_a_raising_callback_cannot_hurt_the_publisher() -> None:
 def test_events_serialise_with_their_kind() -> None:
     d = ModelSynced(model="m", version=2, duration=0.5).to_dict()
     assert d["kind"] == "sync" and d["version"] == 2 and "wall_time" in d
+
+
+def test_library_users_hear_of_errors_and_notices_through_logging(
+    tmp_path, caplog
+) -> None:
+    import logging
+
+    from tests.engine.tiny import FailingTrainer, make_system
+
+    system, *_ = make_system(tmp_path, trainer=FailingTrainer())
+    with caplog.at_level(logging.INFO, logger="engine"):
+        system.start()
+        assert system.wait(10)
+    records = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "engine"
+    ]
+    assert any(level == "INFO" and msg.startswith("started") for level, msg in records)
+    errors = [msg for level, msg in records if level == "ERROR"]
+    assert errors and "thread failed: RuntimeError: boom in train" in errors[0]
+    assert "Traceback" in errors[0]
+
+
+def test_a_console_can_detach_the_logging(tmp_path, caplog) -> None:
+    import logging
+
+    from tests.engine.tiny import make_system
+
+    system, *_ = make_system(tmp_path, max_uptime=0.05)
+    system.detach_logging()
+    with caplog.at_level(logging.INFO, logger="engine"):
+        system.start()
+        assert system.wait(10)
+    assert not [r for r in caplog.records if r.name == "engine"]

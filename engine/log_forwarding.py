@@ -1,0 +1,45 @@
+"""Engine notices in Python's ``logging``, for programs that use the engine as a library.
+
+A program that calls :func:`engine.launch` and never subscribes to events must
+still hear of a failed periodic save, a refused load or a thread that died:
+the system forwards :class:`~engine.events.LogMessage` and
+:class:`~engine.events.ErrorOccurred` to the ``engine`` logger by default. The
+console shows events itself and switches this off (:meth:`engine.System.detach_logging`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .events import ErrorOccurred, Event, EventBus, LogMessage
+
+LOGGER_NAME = "engine"
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def forward_to_logging(
+    events: EventBus, logger: logging.Logger | None = None
+) -> Callable[[], None]:
+    """Log every notice and error published on ``events``; return a remover.
+
+    Args:
+        events: The bus to listen to.
+        logger: Where to log (default: the ``engine`` logger).
+    """
+    target = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+
+    def forward(event: Event) -> None:
+        if isinstance(event, LogMessage):
+            target.log(_LEVELS.get(event.level, logging.INFO), event.message)
+        elif isinstance(event, ErrorOccurred):
+            detail = f"\n{event.traceback.rstrip()}" if event.traceback else ""
+            target.error("%s%s", event.message, detail)
+
+    return events.add_callback(forward)
