@@ -30,6 +30,7 @@ from .events import (
     Metric,
     ModelSynced,
     StateLoaded,
+    StateRemoved,
     StateSaved,
 )
 from .interaction import Interaction
@@ -146,6 +147,7 @@ class System:
         self._start_clock: float | None = None
         self._step_offset = 0
         self._last_save: str | None = None
+        self._started_from: str | None = None
         self._rate_lock = threading.Lock()
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._saved_switch_interval: float | None = None
@@ -229,6 +231,24 @@ class System:
         """
         if self._started:
             raise RuntimeError("the system was already started")
+        # Held until the final save: no other run writes this states directory.
+        self.store.open()
+        try:
+            self._load_initial_state()
+        except BaseException:
+            self.store.close()
+            raise
+        if self.config.gil_switch_interval is not None:
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.config.gil_switch_interval)
+        self._started = True
+        self._start_clock = self.clock.perf_counter()
+        self._inference.start()
+        self._training.start()
+        self._control.start()
+        self._log(f"started {self.config.name} (states in {self.store.states_dir})")
+
+    def _load_initial_state(self) -> None:
         self.clock.set_time_scale(self.config.time_scale)
         self.clock.resume()
         self.store.remove_stale_temporaries()
@@ -245,15 +265,7 @@ class System:
                 self._log(f"no saved state in {self.store.states_dir}; starting fresh")
         if to_load is not None:
             self.load_state(to_load)
-        if self.config.gil_switch_interval is not None:
-            self._saved_switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(self.config.gil_switch_interval)
-        self._started = True
-        self._start_clock = self.clock.perf_counter()
-        self._inference.start()
-        self._training.start()
-        self._control.start()
-        self._log(f"started {self.config.name} (states in {self.store.states_dir})")
+            self._started_from = str(to_load)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""
@@ -340,6 +352,17 @@ class System:
             StateError: If pausing or writing failed (no partial state is left).
             SystemStoppedError: If the system is stopping or stopped.
         """
+        return self.save_state_report()[0]
+
+    def save_state_report(self) -> tuple[Path, list[Path]]:
+        """:meth:`save_state`, also returning the old states retention deleted after it.
+
+        Each deletion is published as a :class:`~engine.events.StateRemoved` event too.
+
+        Raises:
+            StateError: If pausing or writing failed (no partial state is left).
+            SystemStoppedError: If the system is stopping or stopped.
+        """
         with self._op_lock:
             started = _time.perf_counter()
             with self._held_still("save the state"):
@@ -361,8 +384,8 @@ class System:
             except BaseException:
                 self.store.discard(pending)
                 raise
-            self._after_save(path, _time.perf_counter() - started, paused_for)
-            return path
+            removed = self._after_save(path, _time.perf_counter() - started, paused_for)
+            return path, removed
 
     def _manifest_meta(self) -> dict[str, Any]:
         return {
@@ -372,14 +395,24 @@ class System:
             "time_scale": self.clock.get_time_scale(),
         }
 
-    def _after_save(self, path: Path, duration: float, paused_for: float) -> None:
+    def _after_save(self, path: Path, duration: float, paused_for: float) -> list[Path]:
         self._last_save = str(path)
         self.events.publish(
             StateSaved(path=str(path), duration=duration, paused_for=paused_for)
         )
+        removed: list[Path] = []
+        reason = (
+            f"keep_last {self.store.max_keep}: older than the newest "
+            f"{self.store.max_keep} of this states directory's own states"
+        )
+
+        def on_removed(old: Path) -> None:
+            removed.append(old)
+            self.events.publish(StateRemoved(path=str(old), reason=reason))
+
         # The state is published; trouble pruning old ones must not undo that.
         try:
-            self.store.apply_retention()
+            self.store.apply_retention(keep=path, on_removed=on_removed)
             keeper = self.config.states_keeper
             if keeper is not None:
                 keeper.append(path)
@@ -390,6 +423,7 @@ class System:
                     thread="control", message=f"removing old states failed: {e}"
                 )
             )
+        return removed
 
     def load_state(self, path: str | Path) -> None:
         """Verify a state, then apply it; on any failure the system is left as it was.
@@ -520,15 +554,21 @@ class System:
             if self.config.save_final_state:
                 with self._op_lock:
                     started = _time.perf_counter()
-                    path = self.store.save(self._manifest_meta())
-                    duration = _time.perf_counter() - started
-                self._after_save(path, duration, 0.0)
+                    pending = self.store.begin()
+                    try:
+                        self.store.write_components(pending)
+                        path = self.store.finish(pending, self._manifest_meta())
+                    except BaseException:
+                        self.store.discard(pending)
+                        raise
+                    self._after_save(path, _time.perf_counter() - started, 0.0)
         except Exception as e:
             message = f"final save failed: {type(e).__name__}: {e}"
             with self._failure_lock:
                 self._failures.append(message)
             self.events.publish(ErrorOccurred(thread="control", message=message))
         finally:
+            self.store.close()
             if self._saved_switch_interval is not None:
                 sys.setswitchinterval(self._saved_switch_interval)
             self.controller.mark_stopped()
@@ -591,4 +631,5 @@ class System:
             models=models,
             errors=tuple(self._failures),
             last_save=self._last_save,
+            started_from=self._started_from,
         )
