@@ -54,21 +54,61 @@ class SystemFailedError(RuntimeError):
 
 
 class _SystemCounters(PersistentStateMixin):
-    """Saves step count and uptime so a resumed run continues its numbers."""
+    """Saves the run's counters so a resumed or loaded run continues its numbers.
+
+    Steps and uptime, each trainer's run count and each model's sync version
+    live here, in ``system.json``, rather than beside the trainers and models:
+    those directories hold what the components write themselves, in
+    PAMIQ-Core's layout. States from before the counts were saved leave them
+    as they are.
+    """
 
     def __init__(self, system: System) -> None:
         self._system = system
 
     @override
     def save_state(self, path: Path) -> None:
+        system = self._system
         path.with_suffix(".json").write_text(
-            json.dumps({"steps": self._system.steps, "uptime": self._system.uptime})
+            json.dumps(
+                {
+                    "steps": system.steps,
+                    "uptime": system.uptime,
+                    "trainer_runs": {
+                        name: record.runs
+                        for name, record in system._training.records.items()
+                    },
+                    "model_versions": {
+                        name: model.sync_version
+                        for name, model in system.models.data.items()
+                    },
+                }
+            )
         )
 
     @override
     def load_state(self, path: Path) -> None:
         data = json.loads(path.with_suffix(".json").read_text())
-        self._system._restore_counters(int(data["steps"]), float(data["uptime"]))
+        system = self._system
+        system._restore_counters(int(data["steps"]), float(data["uptime"]))
+        for name, runs in _counts(data, "trainer_runs").items():
+            record = system._training.records.get(name)
+            if record is not None:
+                record.runs = runs
+        for name, version in _counts(data, "model_versions").items():
+            model = system.models.data.get(name)
+            if model is not None:
+                model._restore_sync_version(version)
+
+
+def _counts(data: dict[str, Any], key: str) -> dict[str, int]:
+    """The non-negative integer counts under ``key`` (a malformed entry is an error)."""
+    counts = data.get(key, {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
+    ):
+        raise ValueError(f"malformed {key!r}")
+    return counts
 
 
 class System:
