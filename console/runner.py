@@ -20,13 +20,12 @@ from typing import Any, TextIO
 from engine import System
 from engine.events import ErrorOccurred, Event
 from engine.metrics_log import MetricsLog
+from engine.owner_only import append_owned
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
-
-ERRORS = "errors.log"
 
 
 class Run:
@@ -50,14 +49,15 @@ class Run:
     @property
     def errors_path(self) -> Path:
         """Where errors are written with their full tracebacks."""
-        return self.run_dir.path / ERRORS
+        return self.run_dir.errors_path
 
     def _log_error(self, event: Event) -> None:
         # Errors are rare; writing them at once means a crash cannot lose them.
         if not isinstance(event, ErrorOccurred):
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.wall_time))
-        with self.errors_path.open("a", encoding="utf-8") as log:
+        # Never through a link: the file must be this run's own (see rundir).
+        with os.fdopen(append_owned(self.errors_path), "a", encoding="utf-8") as log:
             log.write(f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n")
 
     def report_failures(self, out: TextIO) -> None:
