@@ -63,9 +63,12 @@ class RequestError(Exception):
 
 
 def state_summary(
-    path: Path, manifest: dict[str, Any], problem: str = ""
+    path: Path, manifest: dict[str, Any], problem: str = "", seq: int | None = None
 ) -> dict[str, Any]:
-    """The manifest data shown for a state (by ``states`` and the load picker)."""
+    """The manifest data shown for a state (by ``states`` and the load picker).
+
+    ``seq`` is its number among its directory's own states (None: foreign).
+    """
     size = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
     return {
         "name": path.name,
@@ -77,6 +80,7 @@ def state_summary(
         "size": size,
         "components": manifest.get("components", []),
         "problem": problem,
+        "seq": seq,
     }
 
 
@@ -188,8 +192,12 @@ class ControlHandler:
         return {"state": self.system.state.value}
 
     def _save(self, _: dict[str, Any]) -> dict[str, Any]:
-        path = self.system.save_state()
-        return {"path": str(path), "name": path.name}
+        path, removed = self.system.save_state_report()
+        return {
+            "path": str(path),
+            "name": path.name,
+            "removed": [str(p) for p in removed],
+        }
 
     def resolve_state(self, state: Any) -> Path:
         """The state directory a ``load`` names, if it lies inside the states directory.
@@ -229,7 +237,7 @@ class ControlHandler:
 
     def _states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
         return [
-            state_summary(info.path, info.manifest, info.problem)
+            state_summary(info.path, info.manifest, info.problem, info.seq)
             for info in list_states(self.states_dir)
         ]
 

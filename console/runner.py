@@ -83,14 +83,8 @@ class Run:
             cwd=str(Path.cwd()),
         )
         try:
-            if settings.metrics:
-                self.metrics = MetricsLog(
-                    self.system.events,
-                    self.run_dir.path,
-                    on_failure=self.system.report_failure,
-                ).start()
-            self.system.start()
-            self._started = True
+            # Before the engine starts, so that its first events (the state
+            # loaded by --resume) are in the history `events` returns.
             self.handler = ControlHandler(
                 self.system,
                 {
@@ -100,6 +94,14 @@ class Run:
                     "config": str(settings.config_path),
                 },
             )
+            if settings.metrics:
+                self.metrics = MetricsLog(
+                    self.system.events,
+                    self.run_dir.path,
+                    on_failure=self.system.report_failure,
+                ).start()
+            self.system.start()
+            self._started = True
             self.server = ControlServer(self.handler, self.run_dir.socket_path)
             self.server.start()
         except BaseException:
@@ -125,6 +127,9 @@ class Run:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        elif self.handler is not None:
+            self.handler.close()
+        self.handler = None
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
