@@ -10,6 +10,7 @@ a one-line :class:`ForeignPathError` saying what to fix.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -112,7 +113,10 @@ def private_dir(path: Path, follow: bool = False) -> Path:
             "(or use another directory)"
         )
     if stat.S_IMODE(info.st_mode) != 0o700:
-        path.chmod(0o700)
+        # Best effort: a read-only file system keeps its mode, and no one else
+        # can write there anyway.
+        with contextlib.suppress(OSError):
+            path.chmod(0o700)
     return path
 
 
