@@ -34,7 +34,7 @@ def _owner(uid: int) -> str:
 
 def others_can_write(info: os.stat_result) -> bool:
     """Whether a user other than this one can change the entry ``info`` describes."""
-    return info.st_uid != os.getuid() or bool(info.st_mode & _OTHERS_WRITE)
+    return info.st_uid != os.geteuid() or bool(info.st_mode & _OTHERS_WRITE)
 
 
 def check_owned(path: Path, info: os.stat_result, what: str = "") -> None:
@@ -53,7 +53,7 @@ def check_owned(path: Path, info: os.stat_result, what: str = "") -> None:
             f"{path}: a symbolic link where this run keeps its own data; another "
             "user may have planted it: remove it, or use another directory"
         )
-    if info.st_uid != os.getuid():
+    if info.st_uid != os.geteuid():
         raise ForeignPathError(
             f"{path}: owned by {_owner(info.st_uid)}, not by this user; it may "
             "have been planted: remove it, or use another directory"
@@ -102,7 +102,7 @@ def private_dir(path: Path, follow: bool = False) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
     if follow and stat.S_ISLNK(info.st_mode):
-        if info.st_uid != os.getuid():
+        if info.st_uid != os.geteuid():
             check_owned(path, info)  # someone else's link: refused
         info = path.stat()
     check_owned(path, info, "a directory")
@@ -135,14 +135,18 @@ def open_owned(path: Path, flags: int, mode: int = 0o600) -> int:
         ForeignPathError: If ``path`` is a link, not a regular file, or another user's.
         OSError: If it cannot be opened.
     """
+    # O_NONBLOCK: a planted FIFO must not block the open; it is refused below.
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:
             check_owned(path, path.lstat())  # raises: it is a link
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise ForeignPathError(f"{path}: expected a file; remove it") from None
         raise
     try:
         check_owned(path, os.fstat(fd), "a file")
+        os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise

@@ -108,3 +108,17 @@ def test_metrics_never_go_through_a_link(tmp_path: Path) -> None:
         log.start()
     log.close()
     assert target.read_text() == ""
+
+
+def test_a_planted_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    from engine.owner_only import ForeignPathError, append_owned
+
+    fifo = tmp_path / "metrics.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(ForeignPathError, match="expected a file"):
+        append_owned(fifo)  # no reader: an ordinary open would wait for one
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    os.mkfifo(run / "errors.log")
+    with pytest.raises(RunDirError, match=r"errors\.log: expected a file"):
+        RunDir(run).acquire(name="a")
