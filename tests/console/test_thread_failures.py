@@ -110,7 +110,12 @@ async def test_a_dashboard_poller_that_dies_stops_the_run_and_shows_why(
                 ),
                 what="the error panel",
             )
-            assert app.status is not None and app.status.state == "stopped"
+            # The panel can show the error from a snapshot taken while stopping.
+            await wait_for(
+                pilot,
+                lambda: app.status is not None and app.status.state == "stopped",
+                what="the dashboard to show the stop",
+            )
     finally:
         system.shutdown("test over")
         assert system.wait(30)
