@@ -29,7 +29,7 @@ from textual.widgets import Footer
 
 from engine import StateError, System, SystemState
 from engine.control import PauseTimeoutError, SystemStoppedError
-from engine.events import ErrorOccurred, Event, Metric
+from engine.events import ErrorOccurred, Event, Metric, Subscription
 from engine.state_store import list_states
 from engine.status import SystemStatus
 from engine.supervision import SupervisedThread
@@ -51,6 +51,7 @@ from .widgets import (
 )
 
 DEFAULT_POLL_HZ = 5.0
+POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
 
 
@@ -109,17 +110,27 @@ class SnapshotPoller(SupervisedThread):
         system: The system to watch.
         app: Where to post.
         hz: Snapshots per second.
+        subscription: Events to show (default: a new subscription). Pass one
+            taken before the system started to show its first events too.
     """
 
     def __init__(
-        self, system: System, app: App[Any], hz: float = DEFAULT_POLL_HZ
+        self,
+        system: System,
+        app: App[Any],
+        hz: float = DEFAULT_POLL_HZ,
+        subscription: Subscription | None = None,
     ) -> None:
         super().__init__("console-poller", self._post_until_stopped, self._failed)
         self._system = system
         self._app = app
         self._period = 1.0 / hz
         self._halt = threading.Event()
-        self._subscription = system.events.subscribe(maxsize=20_000)
+        self._subscription = (
+            subscription
+            if subscription is not None
+            else system.events.subscribe(maxsize=POLLER_QUEUE)
+        )
         self._dropped_seen = 0
 
     def snapshot(self) -> Snapshot:
@@ -154,6 +165,8 @@ class ConsoleApp(App[int]):
         clock: Wall-clock source for "ago" columns (tests freeze it).
         exit_when_stopped: Leave when the system stops cleanly on its own
             (``max_uptime``, ``pamiq-console shutdown``); errors keep it open.
+        subscription: The events to show, if taken before the system started
+            (so the event log shows the state it was started from).
     """
 
     CSS_PATH = "app.tcss"
@@ -176,9 +189,11 @@ class ConsoleApp(App[int]):
         live: bool = True,
         clock: Callable[[], float] = _time.time,
         exit_when_stopped: bool = True,
+        subscription: Subscription | None = None,
     ) -> None:
         super().__init__()
         self.system = system
+        self._subscription = subscription
         self.poll_hz = poll_hz
         self.live = live
         self.clock = clock
@@ -216,7 +231,9 @@ class ConsoleApp(App[int]):
         self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
         if self.live:
-            self._poller = SnapshotPoller(self.system, self, self.poll_hz)
+            self._poller = SnapshotPoller(
+                self.system, self, self.poll_hz, self._subscription
+            )
             self.apply_snapshot(self._poller.snapshot())
             self._poller.start()
 
@@ -350,7 +367,7 @@ class ConsoleApp(App[int]):
         """Open the state picker."""
         states_dir = Path(self.system.store.states_dir)
         states = [
-            state_summary(i.path, i.manifest, i.problem)
+            state_summary(i.path, i.manifest, i.problem, i.seq)
             for i in list_states(states_dir)
         ]
 
@@ -455,12 +472,19 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
     from .runner import Run, stop_on_signals
 
     run = Run(built)
-    run.start()
+    # Taken before the start, so the event log shows what the start loaded.
+    subscription = built.system.events.subscribe(maxsize=POLLER_QUEUE)
+    try:
+        run.start()
+    except BaseException:
+        subscription.close()
+        raise
     try:
         with stop_on_signals(built.system):
-            app = ConsoleApp(built.system, poll_hz=poll_hz)
+            app = ConsoleApp(built.system, poll_hz=poll_hz, subscription=subscription)
             app.run()
     finally:
+        subscription.close()
         run.stop_and_wait("console exiting")
         run.close()
     import sys

@@ -23,6 +23,7 @@ from engine.state_store import (
     states_beyond,
     verify_state,
 )
+from engine.states_dir import StatesLock
 
 from . import config as config_mod
 from .control_client import (
@@ -248,7 +249,12 @@ def resume(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
 def save(run_dir: RunOpt = None, as_json: JsonOpt = False) -> None:
     """Save a live run's state now."""
     result = _request(run_dir, "save")
-    _print_json(result) if as_json else print(f"saved {result['path']}")
+    if as_json:
+        _print_json(result)
+        return
+    print(f"saved {result['path']}")
+    for path in result.get("removed", ()):
+        print(f"removed {path} (keep_last)")
 
 
 @app.command("load")
@@ -287,7 +293,7 @@ def events(
         typer.Option(
             "--kind",
             help="Only events of this kind (repeatable): state, saved, loaded, "
-            "sync, training, trainability, metric, error, log.",
+            "removed, sync, training, trainability, metric, error, log.",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -372,7 +378,7 @@ def states_list(
     """List saved states, oldest first."""
     directory = _states_dir(states_dir, run_dir, config)
     infos = list_states(directory)
-    summaries = [state_summary(i.path, i.manifest, i.problem) for i in infos]
+    summaries = [state_summary(i.path, i.manifest, i.problem, i.seq) for i in infos]
     verified: dict[str, str] | None = None
     if verify:
         verified = {}
@@ -483,7 +489,11 @@ def states_verify(
 def states_prune(
     keep: Annotated[
         int,
-        typer.Option("--keep", min=0, help="How many of the newest states to keep."),
+        typer.Option(
+            "--keep",
+            min=0,
+            help="How many of the directory's newest own states to keep.",
+        ),
     ],
     states_dir: StatesDirOpt = None,
     run_dir: RunOpt = None,
@@ -495,12 +505,36 @@ def states_prune(
         bool, typer.Option("--dry-run", help="Only show what would be deleted.")
     ] = False,
 ) -> None:
-    """Delete all but the newest N complete states (asks first unless --yes)."""
+    """Delete all but the newest N of the directory's own states (asks first unless --yes).
+
+    Foreign states (copied in, or saved before states were numbered) are
+    never deleted: nothing says where they belong among the others.
+    """
     directory = _states_dir(states_dir, run_dir, config)
+    lock = StatesLock(directory)
+    if directory.is_dir():
+        try:
+            # A live run prunes its own states; two pruners must not race.
+            lock.acquire("it prunes its states itself (keep_last); stop it first")
+        except StateError as e:
+            raise _fail(str(e), EXIT_NO_RUN) from None
+    try:
+        _prune(directory, keep, yes, dry_run)
+    finally:
+        lock.release()
+
+
+def _prune(directory: Path, keep: int, yes: bool, dry_run: bool) -> None:
     doomed = states_beyond(directory, keep)
+    foreign = [i.name for i in list_states(directory) if not i.own and not i.problem]
     asking = not (dry_run or yes)
     for path in doomed:
         print(f"{'would remove' if dry_run or asking else 'remove'} {path}")
+    if foreign:
+        print(
+            f"keeping {len(foreign)} foreign state(s) (not written by runs in this "
+            f"directory; delete by hand if unwanted): {', '.join(foreign)}"
+        )
     if dry_run or not doomed:
         print(f"{len(doomed)} state(s) to remove in {directory}")
         return

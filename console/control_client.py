@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 from .rundir import RunInfo, find_runs, read_run_info
 
 DEFAULT_RUNS_ROOT = Path("runs")
+CONNECT_TIMEOUT = 10.0
+"""Longest time a client retries while the run's listen queue is full."""
 
 
 class ControlError(Exception):
@@ -47,11 +50,43 @@ class ControlClient:
     Args:
         socket_path: The run's control socket.
         timeout: Seconds to wait for a reply (save and pause may take a while).
+        connect_timeout: Seconds to keep retrying, with backoff, while the
+            run's queue of connections waiting to be accepted is full.
     """
 
-    def __init__(self, socket_path: Path, timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        timeout: float = 300.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+
+    def _connect(self) -> socket.socket:
+        """A connected socket; a full listen queue (EAGAIN) is retried with backoff."""
+        deadline = time.monotonic() + self.connect_timeout
+        delay = 0.002
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(str(self.socket_path))
+                return sock
+            except BlockingIOError:
+                sock.close()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ControlError(
+                        f"{self.socket_path}: the run is not accepting connections "
+                        f"(its queue stayed full for {self.connect_timeout:g} s)"
+                    ) from None
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, 0.25)
+            except BaseException:
+                sock.close()
+                raise
 
     def request(self, op: str, **args: Any) -> Any:
         """Send one request; return its ``result``.
@@ -62,9 +97,7 @@ class ControlClient:
         """
         payload = json.dumps({"op": op, **args}).encode() + b"\n"
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(str(self.socket_path))
+            with self._connect() as sock:
                 sock.sendall(payload)
                 reply = sock.makefile("rb").readline()
         except (FileNotFoundError, ConnectionRefusedError):

@@ -34,6 +34,13 @@ from engine.state_store import LATEST_NAMES, StateError, list_states
 from engine.supervision import FailureHandler, SupervisedThread
 
 MAX_REQUEST_BYTES = 64 * 1024
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before the server accepts them (the standard
+library's default of 5 turned clients away when a few dozen connected at once;
+Linux caps it at ``net.core.somaxconn``)."""
+IDLE_TIMEOUT = 30.0
+"""Seconds a connection may wait between requests before the run closes it
+(each open connection holds a thread and a file descriptor)."""
 LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
 MAX_PAUSE_TIMEOUT = 3600.0
 OPS = (
@@ -54,9 +61,12 @@ class RequestError(Exception):
 
 
 def state_summary(
-    path: Path, manifest: dict[str, Any], problem: str = ""
+    path: Path, manifest: dict[str, Any], problem: str = "", seq: int | None = None
 ) -> dict[str, Any]:
-    """The manifest data shown for a state (by ``states`` and the load picker)."""
+    """The manifest data shown for a state (by ``states`` and the load picker).
+
+    ``seq`` is its number among its directory's own states (None: foreign).
+    """
     size = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
     return {
         "name": path.name,
@@ -68,6 +78,7 @@ def state_summary(
         "size": size,
         "components": manifest.get("components", []),
         "problem": problem,
+        "seq": seq,
     }
 
 
@@ -89,8 +100,9 @@ class ControlHandler:
         self._history = history
         self._events: dict[str, deque[Event]] = {}
         self._remove_callback = system.events.add_callback(self._record)
+        self.idle_timeout: float | None = None  # set by the server that serves it
         self._ops: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "ping": lambda _: {"pid": os.getpid()},
+            "ping": lambda _: {"pid": os.getpid(), "idle_timeout": self.idle_timeout},
             "status": self._status,
             "pause": self._pause,
             "resume": self._resume,
@@ -178,8 +190,12 @@ class ControlHandler:
         return {"state": self.system.state.value}
 
     def _save(self, _: dict[str, Any]) -> dict[str, Any]:
-        path = self.system.save_state()
-        return {"path": str(path), "name": path.name}
+        path, removed = self.system.save_state_report()
+        return {
+            "path": str(path),
+            "name": path.name,
+            "removed": [str(p) for p in removed],
+        }
 
     def resolve_state(self, state: Any) -> Path:
         """The state directory a ``load`` names, if it lies inside the states directory.
@@ -219,7 +235,7 @@ class ControlHandler:
 
     def _states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
         return [
-            state_summary(info.path, info.manifest, info.problem)
+            state_summary(info.path, info.manifest, info.problem, info.seq)
             for info in list_states(self.states_dir)
         ]
 
@@ -263,6 +279,13 @@ class _StreamHandler(socketserver.StreamRequestHandler):
     server: _Server
 
     @override
+    def setup(self) -> None:
+        # The socket's timeout: a connection idle that long is closed, so idle
+        # clients cannot hold threads and file descriptors for ever.
+        self.timeout = self.server.idle_timeout
+        super().setup()
+
+    @override
     def handle(self) -> None:
         while True:
             try:
@@ -290,9 +313,13 @@ class _StreamHandler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, path: str, handler: ControlHandler) -> None:
+    def __init__(
+        self, path: str, handler: ControlHandler, idle_timeout: float | None
+    ) -> None:
         self.handler = handler
+        self.idle_timeout = idle_timeout
         super().__init__(path, _StreamHandler)
 
     @override
@@ -316,6 +343,8 @@ class ControlServer:
         socket_path: Where to listen (its directory should be 0700).
         on_failure: Told if the serving thread fails (default: the system's
             :meth:`~engine.System.report_failure`, which stops the run in order).
+        idle_timeout: Seconds a connection may wait between requests before it
+            is closed (None: never). A request being served is not limited.
     """
 
     def __init__(
@@ -323,8 +352,11 @@ class ControlServer:
         handler: ControlHandler,
         socket_path: Path,
         on_failure: FailureHandler | None = None,
+        idle_timeout: float | None = IDLE_TIMEOUT,
     ) -> None:
         self.handler = handler
+        self.handler.idle_timeout = idle_timeout
+        self.idle_timeout = idle_timeout
         self.socket_path = socket_path
         self._on_failure = on_failure or handler.system.report_failure
         self._server: _Server | None = None
@@ -338,7 +370,7 @@ class ControlServer:
         """
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        self._server = _Server(str(self.socket_path), self.handler)
+        self._server = _Server(str(self.socket_path), self.handler, self.idle_timeout)
         # The directory is 0700, so nobody else can reach it before the chmod.
         os.chmod(self.socket_path, 0o600)
         server = self._server

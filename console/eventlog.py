@@ -19,6 +19,7 @@ from engine.events import (
     Metric,
     ModelSynced,
     StateLoaded,
+    StateRemoved,
     StateSaved,
     SystemStateChanged,
     TrainabilityChanged,
@@ -72,6 +73,8 @@ def format_event(event: Event) -> str | None:
         )
     if isinstance(event, StateLoaded):
         return f"loaded {event.path}"
+    if isinstance(event, StateRemoved):
+        return f"removed {event.path} ({event.reason})"
     if isinstance(event, ErrorOccurred):
         return f"{event.thread}: {event.message}"
     if isinstance(event, SystemStateChanged):

@@ -118,6 +118,8 @@ def status_renderable(status: Mapping[str, Any]) -> RenderableType:
         parts.append(table)
     for error in status.get("errors", ()):
         parts.append(Text(f"error: {error}", style="bold red"))
+    if status.get("started_from"):
+        parts.append(Text(f"started from: {status['started_from']}", style="dim"))
     if status.get("last_save"):
         parts.append(Text(f"last save: {status['last_save']}", style="dim"))
     return Group(*parts)
@@ -131,10 +133,14 @@ def states_table(
     Args:
         states: The states, oldest first.
         verified: Name to "" (verified) or the problem, for states that were checked.
+
+    ``seq`` shows each state's number among its directory's own states, or
+    ``foreign`` for one its runs did not write (see ``engine.states_dir``).
     """
     table = Table(title=None)
     for column in (
         "state",
+        "seq",
         "created",
         "uptime",
         "steps",
@@ -155,8 +161,10 @@ def states_table(
             status = Text(f"✗ {verified[name]}", style="red")
         else:
             status = Text("✓ verified", style="green")
+        seq = state.get("seq")
         table.add_row(
             name,
+            Text("foreign", style="dim") if seq is None else f"#{seq}",
             format_time(state.get("created_unix")),
             human_duration(state.get("uptime")),
             "-" if state.get("steps") is None else f"{state['steps']:,}",

@@ -5,7 +5,13 @@ Layout of ``runs/<name>/`` (mode 0700)::
     run.json        pid, name, config, states_dir, socket, started/stopped times
     control.sock    the control endpoint (0600), unless the path is too long
     metrics.jsonl   one JSON object per trainer metric
+    errors.log      full tracebacks of failures
     states/         saved states (the default states directory)
+
+A run directory another user could have written is refused, not made private:
+they could have planted links or files in it (see :mod:`engine.owner_only`).
+Every file the run keeps there must be a regular file of this user's, opened
+without following links.
 
 A Unix socket path must fit in ``sun_path`` (108 bytes on Linux, including the
 terminating NUL). When ``<run_dir>/control.sock`` is longer than that, the
@@ -27,13 +33,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.owner_only import (
+    ForeignPathError,
+    check_entry,
+    open_owned,
+    private_dir,
+)
 from engine.state_store import pid_alive
 
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"
 METRICS = "metrics.jsonl"
 LOCK = "run.lock"
+ERRORS = "errors.log"
+TENSORBOARD = "tensorboard"
 SUN_PATH_MAX = 107  # 108 bytes including the NUL
+
+# What a run keeps in its directory, and what each must be.
+_ENTRIES = (
+    (RUN_INFO, "a file"),
+    (LOCK, "a file"),
+    (METRICS, "a file"),
+    (ERRORS, "a file"),
+    (SOCKET_NAME, ""),
+    (TENSORBOARD, "a directory"),
+)
 
 
 class RunDirError(Exception):
@@ -42,13 +66,26 @@ class RunDirError(Exception):
 
 def _private_dir(path: Path) -> Path:
     """Create (or check) a directory only we may enter."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.lstat()
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-        raise RunDirError(f"{path}: not a directory owned by this user")
-    if stat.S_IMODE(info.st_mode) != 0o700:
-        path.chmod(0o700)
-    return path
+    try:
+        return private_dir(path)
+    except ForeignPathError as e:
+        raise RunDirError(str(e)) from None
+    except (FileExistsError, NotADirectoryError):
+        raise RunDirError(f"{path}: not a directory") from None
+
+
+def _check_parent(path: Path) -> None:
+    """Refuse a parent in which every user may rename or replace ``path``."""
+    try:
+        info = path.parent.stat()
+    except OSError:
+        return  # created below, by us
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        raise RunDirError(
+            f"{path.parent}: every user can write it and it lacks the sticky bit, "
+            f"so another user could replace {path.name}: chmod o-w {path.parent} "
+            "(or +t), or use another runs_dir"
+        )
 
 
 def socket_path_for(run_dir: Path) -> Path:
@@ -148,10 +185,14 @@ class RunDir:
             RunDirError: If another live process owns it or it cannot be made private.
         """
         try:
+            _check_parent(self.path)
             _private_dir(self.path)
+            # Only we can write it now; what was there before must be ours too.
+            for name, what in _ENTRIES:
+                check_entry(self.path / name, what)
             # An exclusive lock held for the whole run closes the window in which
             # two processes could both see the directory as free.
-            self._lock_fd = os.open(self.path / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+            self._lock_fd = open_owned(self.path / LOCK, os.O_CREAT | os.O_RDWR)
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -172,7 +213,14 @@ class RunDir:
                 _private_dir(self.socket_path.parent)
             with contextlib.suppress(FileNotFoundError):
                 self.socket_path.unlink()
+        except ForeignPathError as e:
+            self._unlock()
+            raise RunDirError(str(e)) from None
+        except RunDirError:
+            self._unlock()
+            raise
         except OSError as e:
+            self._unlock()
             raise RunDirError(f"{self.path}: {e.strerror or e}") from None
         self._data = {
             "pid": os.getpid(),
@@ -181,7 +229,11 @@ class RunDir:
             "socket": str(self.socket_path),
             **{k: str(v) if isinstance(v, Path) else v for k, v in info.items()},
         }
-        self._write()
+        try:
+            self._write()
+        except OSError as e:
+            self._unlock()
+            raise RunDirError(f"{self.path / RUN_INFO}: {e.strerror or e}") from None
 
     def release(self, exit_code: int) -> None:
         """Record that the run stopped and remove the socket."""
@@ -197,8 +249,17 @@ class RunDir:
             os.close(self._lock_fd)  # closing releases the lock
             self._lock_fd = None
 
+    @property
+    def errors_path(self) -> Path:
+        """Where errors are written with their full tracebacks."""
+        return self.path / ERRORS
+
     def _write(self) -> None:
         target = self.path / RUN_INFO
         tmp = target.with_name(f".{RUN_INFO}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(self._data, indent=1), encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        fd = open_owned(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(self._data, indent=1))
         tmp.replace(target)

@@ -20,13 +20,12 @@ from typing import Any, TextIO
 from engine import System
 from engine.events import ErrorOccurred, Event
 from engine.metrics_log import MetricsLog
+from engine.owner_only import append_owned
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
-
-ERRORS = "errors.log"
 
 
 class Run:
@@ -53,14 +52,15 @@ class Run:
     @property
     def errors_path(self) -> Path:
         """Where errors are written with their full tracebacks."""
-        return self.run_dir.path / ERRORS
+        return self.run_dir.errors_path
 
     def _log_error(self, event: Event) -> None:
         # Errors are rare; writing them at once means a crash cannot lose them.
         if not isinstance(event, ErrorOccurred):
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.wall_time))
-        with self.errors_path.open("a", encoding="utf-8") as log:
+        # Never through a link: the file must be this run's own (see rundir).
+        with os.fdopen(append_owned(self.errors_path), "a", encoding="utf-8") as log:
             log.write(f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n")
 
     def report_failures(self, out: TextIO) -> None:
@@ -86,14 +86,8 @@ class Run:
             cwd=str(Path.cwd()),
         )
         try:
-            if settings.metrics:
-                self.metrics = MetricsLog(
-                    self.system.events,
-                    self.run_dir.path,
-                    on_failure=self.system.report_failure,
-                ).start()
-            self.system.start()
-            self._started = True
+            # Before the engine starts, so that its first events (the state
+            # loaded by --resume) are in the history `events` returns.
             self.handler = ControlHandler(
                 self.system,
                 {
@@ -103,6 +97,14 @@ class Run:
                     "config": str(settings.config_path),
                 },
             )
+            if settings.metrics:
+                self.metrics = MetricsLog(
+                    self.system.events,
+                    self.run_dir.path,
+                    on_failure=self.system.report_failure,
+                ).start()
+            self.system.start()
+            self._started = True
             self.server = ControlServer(self.handler, self.run_dir.socket_path)
             self.server.start()
         except BaseException:
@@ -128,6 +130,9 @@ class Run:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        elif self.handler is not None:
+            self.handler.close()
+        self.handler = None
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None

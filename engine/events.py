@@ -89,6 +89,15 @@ class StateLoaded(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StateRemoved(Event):
+    """Retention deleted one of the directory's own states (see :mod:`engine.states_dir`)."""
+
+    kind: ClassVar[str] = "removed"
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class ErrorOccurred(Event):
     """An exception escaped a component on some thread, or an operation failed."""
 
@@ -133,6 +142,7 @@ EVENT_KINDS = frozenset(
         TrainabilityChanged,
         StateSaved,
         StateLoaded,
+        StateRemoved,
         ErrorOccurred,
         Metric,
         LogMessage,

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from .events import ErrorOccurred, EventBus, Metric, Subscription
+from .owner_only import append_owned
 from .supervision import FailureHandler, SupervisedThread
 
 METRICS_FILE = "metrics.jsonl"
@@ -76,6 +78,7 @@ class MetricsLog:
         )
         self.written = 0
         self._started = False
+        self._file: IO[str] | None = None
 
     @property
     def dropped(self) -> int:
@@ -83,8 +86,18 @@ class MetricsLog:
         return self._subscription.dropped
 
     def start(self) -> MetricsLog:
-        """Start the writer thread; returns self."""
+        """Open ``metrics.jsonl`` and start the writer thread; returns self.
+
+        The file is opened here, not in the thread, so that a problem with it
+        is the caller's error at once. It is never opened through a symbolic
+        link, and must be this user's (see :mod:`engine.owner_only`).
+
+        Raises:
+            OSError: If the file cannot be opened (``ForeignPathError`` for a
+                link or another user's file).
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._file = os.fdopen(append_owned(self.path), "a", encoding="utf-8")
         self._started = True
         self._thread.start()
         return self
@@ -125,8 +138,9 @@ class MetricsLog:
     def _write_until_closed(self) -> None:
         writer = self._tensorboard_writer() if self._use_tensorboard else None
         sub = self._subscription
+        assert self._file is not None
         try:
-            with open(self.path, "a", encoding="utf-8") as file:
+            with self._file as file:
                 while True:
                     event = sub.get(timeout=self._flush_interval)
                     if event is None:

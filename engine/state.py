@@ -18,6 +18,10 @@ from typing_extensions import override
 Commit = Callable[[], None]
 
 
+class StateError(Exception):
+    """A state could not be saved, read, verified or applied (one-line message)."""
+
+
 class PersistentStateMixin:
     """A component whose state can be written to and read from a path.
 

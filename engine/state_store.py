@@ -4,18 +4,22 @@ A state is a directory ``<states_dir>/<timestamp>.state/`` holding one entry per
 component plus ``manifest.json``. It is written under a hidden temporary name
 and renamed only once every file and the manifest are on disk, so a crash
 leaves either the old states or a complete new one. A directory without a
-valid manifest is never treated as a state.
+valid manifest is never treated as a state. States are owner-only (0700
+directories, 0600 files). Which states are a directory's own, what "newest"
+means and what retention may delete are described in :mod:`engine.states_dir`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import mmap
 import os
 import re
 import shutil
+import stat
 import time as _time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +28,14 @@ from typing import Any
 
 import xxhash
 
-from .state import Persistent, PersistentStateMixin, StateGroup
+from .state import Persistent, PersistentStateMixin, StateError, StateGroup
+from .states_dir import (
+    StatesLock,
+    ensure_identity,
+    open_private,
+    read_identity,
+    writer_seq,
+)
 
 LATEST = "latest"
 """Where a state is asked for, the newest state that verifies (``saved_state_path``)."""
@@ -36,11 +47,10 @@ MANIFEST = "manifest.json"
 FORMAT = "pamiq-console/state"
 FORMAT_VERSION = 1
 DEFAULT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S,%f.state"
+MAX_MANIFEST_BYTES = 32 << 20
+"""Largest manifest read (one entry per file: about 100k files). A larger one is
+refused before it is read, so a stray file cannot make every listing slow."""
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
-
-
-class StateError(Exception):
-    """A state could not be saved, read, verified or applied (one-line message)."""
 
 
 class StateNotFoundError(StateError, FileNotFoundError):
@@ -59,11 +69,19 @@ class StateInfo:
         path: The state directory.
         manifest: The parsed manifest (empty when it could not be read).
         problem: Why it is not a usable state ("" when the manifest reads fine).
+        seq: Its sequence number among the states its directory's runs wrote,
+            or None for a foreign state (see :mod:`engine.states_dir`).
     """
 
     path: Path
     manifest: dict[str, Any] = field(default_factory=dict)
     problem: str = ""
+    seq: int | None = None
+
+    @property
+    def own(self) -> bool:
+        """Whether a run in its states directory wrote it there (under this name)."""
+        return self.seq is not None
 
     @property
     def name(self) -> str:
@@ -155,9 +173,19 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise StateError(f"{manifest_path}: missing (incomplete or foreign state)")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        manifest = json.loads(_read_bounded(manifest_path))
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise StateError(
+                f"{manifest_path}: a symbolic link, not a manifest"
+            ) from None
         raise StateError(f"{manifest_path}: unreadable manifest ({e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StateError(f"{manifest_path}: unreadable manifest ({e})") from None
+    except RecursionError:
+        raise StateError(
+            f"{manifest_path}: unreadable manifest (nested too deeply)"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StateError(f"{manifest_path}: not a pamiq-console state manifest")
     version = manifest.get("format_version")
@@ -180,7 +208,35 @@ def read_manifest(path: Path) -> dict[str, Any]:
     ):
         if key in manifest and type(manifest[key]) not in kinds:
             raise StateError(f"{manifest_path}: malformed {key!r}")
+    writer = manifest.get("writer")
+    if writer is not None and (
+        not isinstance(writer, dict)
+        or type(writer.get("seq")) is not int
+        or not isinstance(writer.get("states_dir_id"), str)
+        or not isinstance(writer.get("state"), str)
+    ):
+        raise StateError(f"{manifest_path}: malformed 'writer'")
     return manifest
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a manifest, refused unread if larger than :data:`MAX_MANIFEST_BYTES`."""
+    # States never hold links: a linked manifest could stand for any file.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise StateError(f"{path}: not a regular file")
+        size = info.st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise StateError(
+                f"{path}: {size:,} bytes, larger than a manifest may be "
+                f"({MAX_MANIFEST_BYTES:,}); not a state written by pamiq-console"
+            )
+        data = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:  # it grew while being read
+        raise StateError(f"{path}: larger than a manifest may be")
+    return data
 
 
 def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
@@ -229,10 +285,16 @@ def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
 
 
 def list_states(states_dir: Path) -> list[StateInfo]:
-    """Every ``*.state`` directory in ``states_dir``, oldest first (unverified)."""
+    """Every ``*.state`` directory in ``states_dir``, oldest first (unverified).
+
+    The order is the one :mod:`engine.states_dir` defines: foreign states by
+    their recorded creation time, then the directory's own states by sequence
+    number, so the last one is what ``latest`` means.
+    """
     states_dir = Path(states_dir)
     if not states_dir.is_dir():
         return []
+    identity = read_identity(states_dir)
     infos = []
     for path in states_dir.iterdir():
         # Symlinks are never states: a state must live inside its states directory.
@@ -244,10 +306,23 @@ def list_states(states_dir: Path) -> list[StateInfo]:
         ):
             continue
         try:
-            infos.append(StateInfo(path, read_manifest(path)))
+            manifest = read_manifest(path)
         except StateError as e:
             infos.append(StateInfo(path, {}, str(e)))
-    return sorted(infos, key=lambda i: (i.created, i.name))
+            continue
+        infos.append(
+            StateInfo(path, manifest, seq=writer_seq(manifest, identity, path.name))
+        )
+    foreign = sorted((i for i in infos if not i.own), key=_created_order)
+    own = sorted((i for i in infos if i.own), key=lambda i: (i.seq, i.name))
+    return foreign + own
+
+
+def _created_order(info: StateInfo) -> tuple[float, str]:
+    try:
+        return info.created, info.name
+    except OSError:  # deleted while being listed
+        return 0.0, info.name
 
 
 def newest_state(states_dir: Path) -> Path | None:
@@ -302,7 +377,11 @@ def remove_state(path: Path) -> None:
 def states_beyond(
     states_dir: Path, keep: int, unusable: Collection[Path] = ()
 ) -> list[Path]:
-    """The complete states older than the newest ``keep`` (what a prune would delete).
+    """The directory's own states older than its newest ``keep`` (what a prune deletes).
+
+    Foreign states (copied in, or written before states were numbered) are
+    neither counted nor returned: nothing can say where they belong in the
+    order, so only a person deletes them.
 
     Args:
         states_dir: Where the states are.
@@ -313,18 +392,18 @@ def states_beyond(
     if keep < 0:
         raise ValueError(f"keep must be >= 0, got {keep}")
     skip = {Path(p).resolve() for p in tuple(unusable)}  # may grow meanwhile
-    complete = [
+    own = [
         i.path
         for i in list_states(states_dir)
-        if not i.problem and i.path.resolve() not in skip
+        if i.own and i.path.resolve() not in skip
     ]
-    return complete[: max(0, len(complete) - keep)]
+    return own[: max(0, len(own) - keep)]
 
 
 def prune_states(
     states_dir: Path, keep: int, unusable: Collection[Path] = ()
 ) -> list[Path]:
-    """Delete all but the newest ``keep`` complete states; return what was deleted."""
+    """Delete all but the newest ``keep`` own states; return what was deleted."""
     doomed = states_beyond(states_dir, keep, unusable)
     for path in doomed:
         remove_state(path)
@@ -342,10 +421,16 @@ class PendingState:
 class StateStore:
     """Writes and applies states of the registered components.
 
+    A run opens the store (:meth:`open`) for its lifetime: that locks the states
+    directory, and reads the list of the directory's own states once; from
+    then on the list is kept in memory, so a save never reads other states.
+    A store used without :meth:`open` (tests, scripts) reads the list when it
+    first needs it and locks nothing.
+
     Args:
-        states_dir: Where states live (created when first needed).
+        states_dir: Where states live (created 0700 when first needed).
         state_name_format: ``strftime`` format of state directory names.
-        max_keep: Keep only the newest N states after each save (None: keep all).
+        max_keep: Keep only the newest N own states after each save (None: keep all).
         durable: fsync files and directories so states survive power loss.
     """
 
@@ -365,6 +450,11 @@ class StateStore:
         self._components: dict[str, PersistentStateMixin] = {}
         # States found not to verify during this run (see states_beyond).
         self.unusable: set[Path] = set()
+        self._lock = StatesLock(self.states_dir)
+        self._identity: str | None = None
+        # The directory's own states, oldest first, and the next sequence number.
+        self._own: list[tuple[int, Path]] | None = None
+        self._next_seq = 1
 
     def register(self, name: str, component: PersistentStateMixin) -> None:
         """Add a component saved under ``<state>/<name>``."""
@@ -392,6 +482,57 @@ class StateStore:
                 parts.append((name, component))
         return parts
 
+    # -- the directory ------------------------------------------------------------
+
+    def open(self) -> None:
+        """Claim the states directory for this run: private, locked, catalogued.
+
+        Raises:
+            StateError: If another user could have written the directory, another
+                run holds it, or it cannot be created or read.
+        """
+        open_private(self.states_dir)
+        self._lock.acquire()
+        try:
+            self._load_catalogue()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def close(self) -> None:
+        """Release the states directory (after the run's last save)."""
+        self._lock.release()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether this store holds the states directory's lock."""
+        return self._lock.held
+
+    def _load_catalogue(self) -> None:
+        identity = ensure_identity(self.states_dir)
+        own: list[tuple[int, Path]] = []
+        highest = 0
+        for info in list_states(self.states_dir):
+            writer = info.manifest.get("writer")
+            if isinstance(writer, dict) and writer.get("states_dir_id") == identity:
+                highest = max(highest, int(writer["seq"]))
+            if info.seq is not None:
+                own.append((info.seq, info.path))
+        self._identity = identity
+        self._own = own
+        self._next_seq = highest + 1
+
+    def _catalogue(self) -> list[tuple[int, Path]]:
+        if self._own is None:
+            open_private(self.states_dir)
+            self._load_catalogue()
+        assert self._own is not None
+        return self._own
+
+    def own_states(self) -> list[Path]:
+        """This directory's own states as this store knows them, oldest first."""
+        return [path for _, path in self._catalogue()]
+
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete half-written states left by processes that no longer exist."""
         removed = []
@@ -407,12 +548,15 @@ class StateStore:
                 removed.append(path)
         return removed
 
+    # -- writing ------------------------------------------------------------------
+
     def begin(self) -> PendingState:
         """Create the temporary directory of a new state.
 
         Raises:
             StateError: If the states directory cannot be written.
         """
+        self._catalogue()
         try:
             return self._begin()
         except OSError as e:
@@ -421,7 +565,6 @@ class StateStore:
             ) from e
 
     def _begin(self) -> PendingState:
-        self.states_dir.mkdir(parents=True, exist_ok=True)
         name = _dt.datetime.now().strftime(self.state_name_format)
         final = self.states_dir / name
         suffix = 1
@@ -431,7 +574,7 @@ class StateStore:
         tmp = self.states_dir / f".{final.name}.tmp-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
-        tmp.mkdir()
+        tmp.mkdir(mode=0o700)
         return PendingState(tmp, final)
 
     def write_components(self, pending: PendingState) -> None:
@@ -449,16 +592,29 @@ class StateStore:
         shutil.rmtree(pending.tmp, ignore_errors=True)
 
     def finish(self, pending: PendingState, meta: dict[str, Any] | None = None) -> Path:
-        """Checksum, write the manifest, and publish the state under its final name."""
+        """Checksum, write the manifest, and publish the state under its final name.
+
+        The state is made owner-only (components write with the process's
+        umask) and recorded as the directory's newest own state.
+        """
+        own = self._catalogue()
         files = {}
         for file in _files_under(pending.tmp):
+            if not file.is_symlink():
+                file.chmod(0o600)
             if self.durable:
                 _fsync_path(file)
             files[file.relative_to(pending.tmp).as_posix()] = {
                 "size": file.stat().st_size,
                 CHECKSUM: _written_file_checksum(file),
             }
+        directories = [
+            p for p in pending.tmp.rglob("*") if p.is_dir() and not p.is_symlink()
+        ]
+        for directory in directories:
+            directory.chmod(0o700)
         now = _time.time()
+        seq = self._next_seq
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -467,24 +623,73 @@ class StateStore:
             "components": list(self._components),
             "files": files,
             **(meta or {}),
+            # Orders this directory's states whatever the wall clock did.
+            "writer": {
+                "states_dir_id": self._identity,
+                "seq": seq,
+                "state": pending.final.name,
+                "pid": os.getpid(),
+            },
         }
         manifest_path = pending.tmp / MANIFEST
-        manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        fd = os.open(
+            manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=1))
         if self.durable:
             _fsync_path(manifest_path)
-            directories = [p for p in pending.tmp.rglob("*") if p.is_dir()]
             for directory in [*sorted(directories, reverse=True), pending.tmp]:
                 _fsync_path(directory, directory=True)
         pending.tmp.rename(pending.final)
+        self._next_seq = seq + 1
+        own.append((seq, pending.final))
         if self.durable:
             _fsync_path(self.states_dir, directory=True)
         return pending.final
 
-    def apply_retention(self) -> list[Path]:
-        """Delete states beyond ``max_keep``; return what was deleted."""
+    def apply_retention(
+        self,
+        keep: Path | None = None,
+        on_removed: Callable[[Path], None] | None = None,
+    ) -> list[Path]:
+        """Delete the directory's own states beyond ``max_keep``; return what was deleted.
+
+        Only own states are counted and deleted, oldest by sequence number
+        first; states found not to verify are skipped (kept for inspection).
+        Nothing is read but the manifest of each state about to be deleted,
+        checked to be still the one this store wrote.
+
+        Args:
+            keep: A state never to delete (the one just written).
+            on_removed: Called after each deletion.
+        """
         if self.max_keep is None:
             return []
-        return prune_states(self.states_dir, self.max_keep, self.unusable)
+        own = self._catalogue()
+        skip = {Path(p).resolve() for p in tuple(self.unusable)}
+        keep_path = None if keep is None else Path(keep).resolve()
+        counted = [(seq, p) for seq, p in own if p.resolve() not in skip]
+        doomed = counted[: max(0, len(counted) - self.max_keep)]
+        removed: list[Path] = []
+        for seq, path in doomed:
+            if path.resolve() == keep_path:
+                continue
+            if self._still_own(path, seq):
+                remove_state(path)
+                removed.append(path)
+                if on_removed is not None:
+                    on_removed(path)
+            own.remove((seq, path))
+        return removed
+
+    def _still_own(self, path: Path, seq: int) -> bool:
+        """Whether ``path`` still holds the state this directory's runs wrote as ``seq``."""
+        try:
+            manifest = read_manifest(path)
+        except StateError:
+            return False  # gone, or replaced by something else: not ours to delete
+        return writer_seq(manifest, self._identity, path.name) == seq
 
     def save(self, meta: dict[str, Any] | None = None) -> Path:
         """Write a complete state in one go (the caller keeps the system still)."""
@@ -495,8 +700,10 @@ class StateStore:
         except BaseException:
             self.discard(pending)
             raise
-        self.apply_retention()
+        self.apply_retention(keep=path)
         return path
+
+    # -- reading ------------------------------------------------------------------
 
     def verify(self, path: str | Path) -> dict[str, Any]:
         """Verify a state holds every registered component; return its manifest.

@@ -79,6 +79,8 @@ class SystemStatus:
         models: By name.
         errors: Messages of errors that stopped (or are stopping) the system.
         last_save: Path of the last state written, if any.
+        started_from: The state loaded before the run started (``--resume``,
+            ``--load``), if any.
     """
 
     name: str
@@ -93,6 +95,7 @@ class SystemStatus:
     models: dict[str, ModelStatus] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     last_save: str | None = None
+    started_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -30,6 +30,7 @@ from .events import (
     Metric,
     ModelSynced,
     StateLoaded,
+    StateRemoved,
     StateSaved,
 )
 from .interaction import Interaction
@@ -54,21 +55,61 @@ class SystemFailedError(RuntimeError):
 
 
 class _SystemCounters(PersistentStateMixin):
-    """Saves step count and uptime so a resumed run continues its numbers."""
+    """Saves the run's counters so a resumed or loaded run continues its numbers.
+
+    Steps and uptime, each trainer's run count and each model's sync version
+    live here, in ``system.json``, rather than beside the trainers and models:
+    those directories hold what the components write themselves, in
+    PAMIQ-Core's layout. States from before the counts were saved leave them
+    as they are.
+    """
 
     def __init__(self, system: System) -> None:
         self._system = system
 
     @override
     def save_state(self, path: Path) -> None:
+        system = self._system
         path.with_suffix(".json").write_text(
-            json.dumps({"steps": self._system.steps, "uptime": self._system.uptime})
+            json.dumps(
+                {
+                    "steps": system.steps,
+                    "uptime": system.uptime,
+                    "trainer_runs": {
+                        name: record.runs
+                        for name, record in system._training.records.items()
+                    },
+                    "model_versions": {
+                        name: model.sync_version
+                        for name, model in system.models.data.items()
+                    },
+                }
+            )
         )
 
     @override
     def load_state(self, path: Path) -> None:
         data = json.loads(path.with_suffix(".json").read_text())
-        self._system._restore_counters(int(data["steps"]), float(data["uptime"]))
+        system = self._system
+        system._restore_counters(int(data["steps"]), float(data["uptime"]))
+        for name, runs in _counts(data, "trainer_runs").items():
+            record = system._training.records.get(name)
+            if record is not None:
+                record.runs = runs
+        for name, version in _counts(data, "model_versions").items():
+            model = system.models.data.get(name)
+            if model is not None:
+                model._restore_sync_version(version)
+
+
+def _counts(data: dict[str, Any], key: str) -> dict[str, int]:
+    """The non-negative integer counts under ``key`` (a malformed entry is an error)."""
+    counts = data.get(key, {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
+    ):
+        raise ValueError(f"malformed {key!r}")
+    return counts
 
 
 class System:
@@ -148,6 +189,7 @@ class System:
         self._start_clock: float | None = None
         self._step_offset = 0
         self._last_save: str | None = None
+        self._started_from: str | None = None
         self._rate_lock = threading.Lock()
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._saved_switch_interval: float | None = None
@@ -239,12 +281,13 @@ class System:
         """
         if self._started:
             raise RuntimeError("the system was already started")
-        self.clock.set_time_scale(self.config.time_scale)
-        self.clock.resume()
-        self.store.remove_stale_temporaries()
-        to_load = self._state_to_start_from()
-        if to_load is not None:
-            self.load_state(to_load)
+        # Held until the final save: no other run writes this states directory.
+        self.store.open()
+        try:
+            self._load_initial_state()
+        except BaseException:
+            self.store.close()
+            raise
         if self.config.gil_switch_interval is not None:
             self._saved_switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(self.config.gil_switch_interval)
@@ -254,6 +297,15 @@ class System:
         self._training.start()
         self._control.start()
         self._log(f"started {self.config.name} (states in {self.store.states_dir})")
+
+    def _load_initial_state(self) -> None:
+        self.clock.set_time_scale(self.config.time_scale)
+        self.clock.resume()
+        self.store.remove_stale_temporaries()
+        to_load = self._state_to_start_from()
+        if to_load is not None:
+            self.load_state(to_load)
+            self._started_from = str(to_load)
 
     def _state_to_start_from(self) -> Path | None:
         """What ``saved_state_path`` or ``resume`` asks to load before starting."""
@@ -358,6 +410,17 @@ class System:
             StateError: If pausing or writing failed (no partial state is left).
             SystemStoppedError: If the system is stopping or stopped.
         """
+        return self.save_state_report()[0]
+
+    def save_state_report(self) -> tuple[Path, list[Path]]:
+        """:meth:`save_state`, also returning the old states retention deleted after it.
+
+        Each deletion is published as a :class:`~engine.events.StateRemoved` event too.
+
+        Raises:
+            StateError: If pausing or writing failed (no partial state is left).
+            SystemStoppedError: If the system is stopping or stopped.
+        """
         with self._op_lock:
             started = _time.perf_counter()
             with self._held_still("save the state"):
@@ -379,8 +442,8 @@ class System:
             except BaseException:
                 self.store.discard(pending)
                 raise
-            self._after_save(path, _time.perf_counter() - started, paused_for)
-            return path
+            removed = self._after_save(path, _time.perf_counter() - started, paused_for)
+            return path, removed
 
     def _manifest_meta(self) -> dict[str, Any]:
         return {
@@ -390,14 +453,24 @@ class System:
             "time_scale": self.clock.get_time_scale(),
         }
 
-    def _after_save(self, path: Path, duration: float, paused_for: float) -> None:
+    def _after_save(self, path: Path, duration: float, paused_for: float) -> list[Path]:
         self._last_save = str(path)
         self.events.publish(
             StateSaved(path=str(path), duration=duration, paused_for=paused_for)
         )
+        removed: list[Path] = []
+        reason = (
+            f"keep_last {self.store.max_keep}: older than the newest "
+            f"{self.store.max_keep} of this states directory's own states"
+        )
+
+        def on_removed(old: Path) -> None:
+            removed.append(old)
+            self.events.publish(StateRemoved(path=str(old), reason=reason))
+
         # The state is published; trouble pruning old ones must not undo that.
         try:
-            self.store.apply_retention()
+            self.store.apply_retention(keep=path, on_removed=on_removed)
             keeper = self.config.states_keeper
             if keeper is not None:
                 keeper.append(path)
@@ -408,6 +481,7 @@ class System:
                     thread="control", message=f"removing old states failed: {e}"
                 )
             )
+        return removed
 
     def load_state(self, path: str | Path) -> None:
         """Verify a state, then apply it; on any failure the system is left as it was.
@@ -544,15 +618,21 @@ class System:
             if self.config.save_final_state:
                 with self._op_lock:
                     started = _time.perf_counter()
-                    path = self.store.save(self._manifest_meta())
-                    duration = _time.perf_counter() - started
-                self._after_save(path, duration, 0.0)
+                    pending = self.store.begin()
+                    try:
+                        self.store.write_components(pending)
+                        path = self.store.finish(pending, self._manifest_meta())
+                    except BaseException:
+                        self.store.discard(pending)
+                        raise
+                    self._after_save(path, _time.perf_counter() - started, 0.0)
         except Exception as e:
             message = f"final save failed: {type(e).__name__}: {e}"
             with self._failure_lock:
                 self._failures.append(message)
             self.events.publish(ErrorOccurred(thread="control", message=message))
         finally:
+            self.store.close()
             if self._saved_switch_interval is not None:
                 sys.setswitchinterval(self._saved_switch_interval)
             self.controller.mark_stopped()
@@ -615,4 +695,5 @@ class System:
             models=models,
             errors=tuple(self._failures),
             last_save=self._last_save,
+            started_from=self._started_from,
         )

@@ -115,6 +115,10 @@ class TrainingModel(ABC, PersistentStateMixin, Generic[T]):
         """How many times this model has been synced."""
         return self._sync_version
 
+    def _restore_sync_version(self, version: int) -> None:
+        """Continue counting syncs from a saved state's count (the engine calls this)."""
+        self._sync_version = version
+
     @property
     def last_sync_time(self) -> float | None:
         """Wall-clock time of the last sync, or None before the first."""

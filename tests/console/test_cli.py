@@ -282,7 +282,7 @@ def three_states(live_run: Any) -> Path:
 
 
 def test_states_list_show_verify_prune(three_states: Path, live_run: Any) -> None:
-    states = sorted(p.name for p in three_states.iterdir())
+    states = sorted(p.name for p in three_states.glob("*.state"))
     assert len(states) == 4  # three saves and the final one
     result = invoke("states", "list", "--states-dir", three_states)
     assert result.exit_code == 0 and "4 state(s)" in result.stdout
@@ -315,12 +315,12 @@ def test_states_list_show_verify_prune(three_states: Path, live_run: Any) -> Non
     assert result.exit_code == 0 and "would remove" in result.stdout
     result = invoke("states", "prune", "--keep", "2", "--states-dir", three_states)
     assert result.exit_code == 2 and "without --yes" in result.stderr
-    assert len(list(three_states.iterdir())) == 4
+    assert len(list(three_states.glob("*.state"))) == 4
     result = invoke(
         "states", "prune", "--keep", "2", "--yes", "--states-dir", three_states
     )
     assert result.exit_code == 0 and "2 state(s) removed, 2 kept" in result.stdout
-    assert sorted(p.name for p in three_states.iterdir()) == states[2:]
+    assert sorted(p.name for p in three_states.glob("*.state")) == states[2:]
 
 
 def test_states_from_a_config(config_file: Callable[..., Path], tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from console.control_client import (
     NoRunError,
     find_live_run,
 )
+from console.control_server import IDLE_TIMEOUT, ControlHandler, ControlServer
 from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
 from engine.events import Metric
 
@@ -92,7 +94,11 @@ def test_malformed_requests_get_errors_and_the_run_survives(
         live_run.run_dir.socket_path, payload + b'{"op": "ping", "id": 7}\n'
     )
     assert replies[0]["ok"] is False and error in replies[0]["error"]
-    assert replies[1] == {"ok": True, "result": {"pid": os.getpid()}, "id": 7}
+    assert replies[1] == {
+        "ok": True,
+        "result": {"pid": os.getpid(), "idle_timeout": IDLE_TIMEOUT},
+        "id": 7,
+    }
     assert live_run.system.state.value == "active"
 
 
@@ -185,3 +191,69 @@ def test_a_stopped_run_is_not_live(live_run: Any) -> None:
     wait_until(lambda: not live_run.run_dir.socket_path.exists(), what="socket removed")
     info = read_run_info(run_dir)
     assert info is not None and not info.live and info.data["exit_code"] == 0
+
+
+# -- many clients at once, and idle ones --------------------------------------------
+
+
+def test_200_clients_at_once_are_all_answered(live_run: Any) -> None:
+    clients = 200
+    barrier = threading.Barrier(clients)
+    answers: list[Any] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        client = ControlClient(live_run.run_dir.socket_path, timeout=60)
+        barrier.wait(30)  # released together
+        try:
+            reply = client.request("status")
+        except ControlError as e:
+            with lock:
+                failures.append(str(e))
+            return
+        with lock:
+            answers.append(reply)
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert failures == []
+    assert len(answers) == clients and all(a["name"] == "tiny" for a in answers)
+
+
+def _connection_threads() -> int:
+    # socketserver names each connection's thread after its target.
+    return sum(1 for t in threading.enumerate() if "process_request_thread" in t.name)
+
+
+def test_idle_connections_are_closed_after_the_idle_timeout(live_run: Any) -> None:
+    handler = ControlHandler(live_run.system)
+    path = live_run.run_dir.path / "idle.sock"
+    server = ControlServer(handler, path, idle_timeout=0.3)
+    server.start()
+    idle: list[socket.socket] = []
+    try:
+        baseline = _connection_threads()
+        for _ in range(50):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            sock.connect(str(path))
+            idle.append(sock)
+        wait_until(
+            lambda: _connection_threads() >= baseline + 50, what="50 handler threads"
+        )
+        # Other clients are served while they are open.
+        assert ControlClient(path).request("ping")["idle_timeout"] == 0.3
+        # Every idle connection is closed by the run: the client reads EOF.
+        for sock in idle:
+            assert sock.recv(1) == b""
+        wait_until(
+            lambda: _connection_threads() <= baseline, what="handler threads gone"
+        )
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()

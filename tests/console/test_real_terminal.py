@@ -200,7 +200,7 @@ def test_the_headless_run_driven_from_another_process(
         assert paused.returncode == 0 and "paused" in paused.stdout, paused.stderr
         saved = _cli(tmp_path, "save", "--run", run_dir)
         assert saved.returncode == 0, saved.stderr
-        state = Path(saved.stdout.split(" ", 1)[1].strip())
+        state = Path(saved.stdout.splitlines()[0].split(" ", 1)[1])
         verify_state(state)
         loaded = _cli(tmp_path, "load", state.name, "--run", run_dir)
         assert loaded.returncode == 0, loaded.stderr
@@ -218,3 +218,26 @@ def test_the_headless_run_driven_from_another_process(
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert len(_saved(run_dir)) >= 2  # the save above and the final one
+
+
+def test_the_dashboard_shows_the_state_a_resumed_run_started_from(
+    tmp_path: Path, tmux: Tmux
+) -> None:
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    run_dir = tmp_path / "runs" / _run_name(sample)
+    first = _cli(tmp_path, "run", sample, "--headless", "--max-uptime", "1")
+    assert first.returncode == 0, first.stderr
+    [state] = _saved(run_dir)
+    exit_file = tmp_path / "exit-code"
+    tmux.start(
+        f"{SCRIPT} run {sample} --resume; echo $? > {exit_file}; sleep 30", cwd=tmp_path
+    )
+    tmux.wait_for(" ACTIVE ", timeout=60)
+    # The load happens before the dashboard opens; its event log still shows it.
+    tmux.wait_for(state.name)
+    assert "loaded" in tmux.screen()
+    tmux.keys("q")
+    tmux.wait_for("Stop the run?")
+    tmux.keys("y")
+    _wait(exit_file.exists, 60, "pamiq-console to exit")
+    assert exit_file.read_text().strip() == "0", tmux.screen()

@@ -17,8 +17,10 @@ from console_helpers import sync, wait_for
 import console.control_server
 from console import config as config_mod
 from console.app import ConsoleApp, SnapshotPoller
+from console.rundir import RunDirError
 from console.runner import run_headless
 from console.widgets import ErrorPanel
+from engine.metrics_log import MetricsLog
 from engine.state_store import list_states
 
 
@@ -33,16 +35,32 @@ def _headless(config: Path) -> tuple[int, str]:
 
 
 def test_a_metrics_writer_that_cannot_start_stops_the_run(
-    tmp_path: Path, config_file: Callable[..., Path]
+    tmp_path: Path,
+    config_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = config_file()
+    def broken(self: object) -> None:
+        raise IsADirectoryError("metrics.jsonl is a directory")
+
+    # The thread's first act; the file itself is opened (and checked) before.
+    monkeypatch.setattr(MetricsLog, "_write_until_closed", broken)
     run_dir = tmp_path / "run"
-    (run_dir / "metrics.jsonl").mkdir(parents=True)  # cannot be opened for appending
-    code, out = _headless(config)
+    code, out = _headless(config_file())
     assert code == 1
     assert "error: metrics-log thread failed: IsADirectoryError" in out
     assert "metrics-log thread failed" in (run_dir / "errors.log").read_text()
     assert _final_states(run_dir)
+
+
+def test_a_metrics_file_that_is_not_a_file_refuses_the_start(
+    tmp_path: Path, config_file: Callable[..., Path]
+) -> None:
+    config = config_file()
+    run_dir = tmp_path / "run"
+    (run_dir / "metrics.jsonl").mkdir(parents=True)
+    with pytest.raises(RunDirError, match=r"metrics\.jsonl: expected a file"):
+        _headless(config)
+    assert not (run_dir / "states").exists()
 
 
 def test_a_control_socket_that_dies_at_start_stops_the_run(
@@ -92,7 +110,12 @@ async def test_a_dashboard_poller_that_dies_stops_the_run_and_shows_why(
                 ),
                 what="the error panel",
             )
-            assert app.status is not None and app.status.state == "stopped"
+            # The panel can show the error from a snapshot taken while stopping.
+            await wait_for(
+                pilot,
+                lambda: app.status is not None and app.status.state == "stopped",
+                what="the dashboard to show the stop",
+            )
     finally:
         system.shutdown("test over")
         assert system.wait(30)

@@ -382,16 +382,24 @@ def test_a_save_neither_drops_nor_lets_go_of_the_operators_pause(
         stop(system)
 
 
+def test_a_states_dir_that_cannot_be_made_refuses_the_start(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    system, *_ = make_system(tmp_path, states_dir=blocker, save_final_state=False)
+    with pytest.raises(StateError, match="not-a-dir: not a directory"):
+        system.start()
+
+
 def test_an_unwritable_states_dir_fails_the_save_and_keeps_running(
     tmp_path: Path,
 ) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("")
-    system, agent, *_ = make_system(
-        tmp_path, states_dir=blocker, save_final_state=False
-    )
+    states = tmp_path / "states"
+    system, agent, *_ = make_system(tmp_path, states_dir=states, save_final_state=False)
     system.start()
     try:
+        # The directory goes away under the running system.
+        shutil.rmtree(states)
+        states.write_text("")
         with pytest.raises(StateError, match="cannot create a state here"):
             system.save_state()
         assert system.state is SystemState.ACTIVE

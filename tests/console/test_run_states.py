@@ -1,0 +1,142 @@
+"""A run's states through the console: what retention deleted, foreign states and
+``states prune``, the states lock, owner-only modes, and the state a run started from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_helpers import bandit_config
+from typer.testing import CliRunner
+
+from console import config as config_mod
+from console.cli import app
+from console.runner import Run
+
+runner = CliRunner()
+
+
+def invoke(*args: object) -> Any:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def start(config: Path, **overrides: Any) -> Run:
+    run = Run(config_mod.load(config, overrides or None))
+    run.start()
+    return run
+
+
+def finish(run: Run) -> None:
+    run.stop_and_wait("test over")
+    run.close()
+
+
+@pytest.fixture
+def kept_two(tmp_path: Path) -> Iterator[Run]:
+    """A live run of the tiny config keeping its 2 newest states."""
+    config = tmp_path / "run.toml"
+    config.write_text(bandit_config(tmp_path, system="keep_last = 2"))
+    run = start(config)
+    try:
+        yield run
+    finally:
+        finish(run)
+
+
+def test_save_says_which_old_states_retention_deleted(kept_two: Run) -> None:
+    run_dir = kept_two.run_dir.path
+    first = invoke("save", "--run", run_dir)
+    second = invoke("save", "--run", run_dir)
+    assert first.exit_code == 0 and second.exit_code == 0
+    oldest = first.stdout.split(" ", 1)[1].strip()
+    third = invoke("save", "--run", run_dir)
+    lines = third.stdout.splitlines()
+    assert third.exit_code == 0 and lines[0].startswith("saved ")
+    assert lines[1:] == [f"removed {oldest} (keep_last)"]
+    events = invoke("events", "--run", run_dir, "--kind", "removed")
+    assert events.exit_code == 0 and f"path={oldest}" in events.stdout
+    assert "keep_last 2" in events.stdout
+
+
+def test_prune_keeps_foreign_states_and_says_so(kept_two: Run, tmp_path: Path) -> None:
+    states = Path(kept_two.system.store.states_dir)
+    own = [kept_two.system.save_state() for _ in range(2)]
+    copy = states / "copied-in.state"
+    shutil.copytree(own[0], copy)
+    finish(kept_two)  # its final save pushes own[0] out; the copy stays
+    assert copy.is_dir() and not own[0].exists()
+    result = invoke("states", "list", "--states-dir", states)
+    rows = [line for line in result.stdout.splitlines() if ".state" in line]
+    assert "copied-in.state" in rows[0] and "foreign" in rows[0]
+    assert "#" in rows[-1]  # the directory's own, newest last
+    result = invoke("states", "prune", "--keep", "1", "--yes", "--states-dir", states)
+    assert result.exit_code == 0, result.stderr
+    assert "keeping 1 foreign state(s)" in result.stdout
+    assert "copied-in.state" in result.stdout
+    assert "1 state(s) removed, 2 kept" in result.stdout
+    assert copy.is_dir() and not own[1].exists()
+
+
+def test_prune_refuses_while_a_run_holds_the_states(kept_two: Run) -> None:
+    states = Path(kept_two.system.store.states_dir)
+    kept_two.system.save_state()
+    result = invoke("states", "prune", "--keep", "0", "--yes", "--states-dir", states)
+    assert result.exit_code == 1
+    assert "is using this states directory" in result.stderr
+    assert "keep_last" in result.stderr and result.stderr.count("\n") == 1
+    assert list(states.glob("*.state"))
+
+
+def test_a_second_run_on_the_same_states_dir_is_refused(
+    kept_two: Run, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(
+        bandit_config(tmp_path / "second", name="second").replace(
+            "[system]",
+            f'[system]\nstates_dir = "{kept_two.system.store.states_dir}"',
+        )
+    )
+    result = invoke("run", other, "--headless", "--max-uptime", "5")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("cannot start: ")
+    assert "another run (pid" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_states_in_another_directory_are_owner_only(
+    tmp_path: Path, config_file: Callable[..., Path]
+) -> None:
+    elsewhere = tmp_path / "shared" / "states"
+    run = start(config_file(), states_dir=str(elsewhere))
+    try:
+        saved = run.system.save_state()
+    finally:
+        finish(run)
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o700
+    for entry in [saved, *saved.rglob("*")]:
+        mode = stat.S_IMODE(entry.stat().st_mode)
+        assert mode == (0o700 if entry.is_dir() else 0o600), entry
+
+
+def test_a_resumed_run_shows_the_state_it_started_from(
+    config_file: Callable[..., Path],
+) -> None:
+    config = config_file()
+    first = start(config)
+    finish(first)
+    final = first.system.status().last_save
+    assert final is not None
+    resumed = start(config, resume=True)
+    try:
+        run_dir = resumed.run_dir.path
+        loaded = invoke("events", "--run", run_dir, "--kind", "loaded", "--json")
+        assert [e["path"] for e in json.loads(loaded.stdout)] == [final]
+        status = invoke("status", "--run", run_dir)
+        assert f"started from: {final}" in status.stdout
+    finally:
+        finish(resumed)
