@@ -24,8 +24,8 @@ import numpy as np
 
 from engine import Interaction, System
 from engine.data import SequentialBuffer
-from engine.events import TrainingRunFinished
 from engine.gym import GymEnvironment
+from engine.telemetry.events import TrainingRunFinished
 from engine.torch import TorchTrainingModel
 from trainers.config import TrainingConfiguration
 from trainers.dqn import DQNAgent, DQNTrainer, QNetwork

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.library_threads import adopt_library_thread_settings
+from engine.runtime.library_threads import adopt_library_thread_settings
 from engine.torch import TorchTrainingModel
 
 RESULTS = Path(__file__).parent / "results"
@@ -83,7 +83,7 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
     running = threading.Event()
 
     def infer_loop() -> None:
-        # What the engine's inference thread does first (see engine.library_threads).
+        # What the engine's inference thread does first (see engine.runtime.library_threads).
         adopt_library_thread_settings()
         running.set()
         while not stop.is_set():

@@ -28,11 +28,11 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from engine import StateError, System, SystemState
-from engine.control import PauseTimeoutError, SystemStoppedError
-from engine.events import ErrorOccurred, Event, Metric, Subscription
-from engine.state_store import list_states
-from engine.status import SystemStatus
-from engine.supervision import SupervisedThread
+from engine.runtime.control import PauseTimeoutError, SystemStoppedError
+from engine.runtime.supervision import SupervisedThread
+from engine.state.store import list_states
+from engine.telemetry.events import ErrorOccurred, Event, Metric, Subscription
+from engine.telemetry.status import SystemStatus
 
 from .config import BuiltRun
 from .control_server import state_summary

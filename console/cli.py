@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.state_store import (
+from engine.state.states_dir import StatesLock
+from engine.state.store import (
     CHECKSUM,
     StateError,
     list_states,
@@ -23,7 +24,6 @@ from engine.state_store import (
     states_beyond,
     verify_state,
 )
-from engine.states_dir import StatesLock
 
 from . import config as config_mod
 from .control_client import (

@@ -28,10 +28,10 @@ from typing import Any
 from typing_extensions import override
 
 from engine import System
-from engine.control import PauseTimeoutError, SystemStoppedError
-from engine.events import EVENT_KINDS, Event, LogMessage
-from engine.state_store import LATEST_NAMES, StateError, list_states
-from engine.supervision import FailureHandler, SupervisedThread
+from engine.runtime.control import PauseTimeoutError, SystemStoppedError
+from engine.runtime.supervision import FailureHandler, SupervisedThread
+from engine.state.store import LATEST_NAMES, StateError, list_states
+from engine.telemetry.events import EVENT_KINDS, Event, LogMessage
 
 MAX_REQUEST_BYTES = 64 * 1024
 LISTEN_BACKLOG = 1024

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass, field
 
-from engine.events import (
+from engine.telemetry.events import (
     ErrorOccurred,
     Event,
     LogMessage,

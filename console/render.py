@@ -135,7 +135,7 @@ def states_table(
         verified: Name to "" (verified) or the problem, for states that were checked.
 
     ``seq`` shows each state's number among its directory's own states, or
-    ``foreign`` for one its runs did not write (see ``engine.states_dir``).
+    ``foreign`` for one its runs did not write (see ``engine.state.states_dir``).
     """
     table = Table(title=None)
     for column in (

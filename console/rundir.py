@@ -9,7 +9,7 @@ Layout of ``runs/<name>/`` (mode 0700)::
     states/         saved states (the default states directory)
 
 A run directory another user could have written is refused, not made private:
-they could have planted links or files in it (see :mod:`engine.owner_only`).
+they could have planted links or files in it (see :mod:`engine.utils.owner_only`).
 Every file the run keeps there must be a regular file of this user's, opened
 without following links.
 
@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.owner_only import (
+from engine.state.store import pid_alive
+from engine.utils.owner_only import (
     ForeignPathError,
     check_entry,
     open_owned,
     private_dir,
 )
-from engine.state_store import pid_alive
 
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import System
-from engine.events import ErrorOccurred, Event
-from engine.metrics_log import MetricsLog
-from engine.owner_only import append_owned
+from engine.telemetry.events import ErrorOccurred, Event
+from engine.telemetry.metrics_log import MetricsLog
+from engine.utils.owner_only import append_owned
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer

@@ -5,15 +5,7 @@ Public names follow PAMIQ-Core, so ``from pamiq_core import X`` becomes
 """
 
 from . import data, interaction, model, time, utils
-from .control import (
-    PauseTimeoutError,
-    ShutdownRequested,
-    SystemState,
-    SystemStoppedError,
-    pause_point,
-)
 from .data import DataBuffer, DataCollector, DataUser
-from .events import Event, EventBus, Subscription
 from .interaction import (
     Actuator,
     ActuatorsDict,
@@ -35,12 +27,20 @@ from .interaction import (
 from .launch import launch
 from .launch_config import LaunchConfig
 from .model import InferenceModel, TrainingModel
-from .state import PersistentStateMixin
-from .state_store import StateError
-from .status import SystemStatus
+from .runtime.control import (
+    PauseTimeoutError,
+    ShutdownRequested,
+    SystemState,
+    SystemStoppedError,
+    pause_point,
+)
+from .runtime.thread_events import ThreadEventMixin
+from .state.persistence import PersistentStateMixin
+from .state.store import StateError
 from .system import System, SystemFailedError
-from .thread_events import ThreadEventMixin
-from .trainability import TrainabilityReport
+from .telemetry.events import Event, EventBus, Subscription
+from .telemetry.status import SystemStatus
+from .telemetry.trainability import TrainabilityReport
 
 __all__ = [
     "Actuator",

@@ -9,8 +9,8 @@ from .data import DataBuffer
 from .interaction import Interaction
 from .launch_config import LaunchConfig
 from .model import TrainingModel
+from .runtime.trainer_contract import TrainerLike
 from .system import System
-from .trainers_dict import TrainerLike
 
 
 def launch(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .state_store import DEFAULT_NAME_FORMAT
-from .states_keeper import StatesKeeper
+from .state.keepers import StatesKeeper
+from .state.store import DEFAULT_NAME_FORMAT
 from .time import InvalidTimeScaleError
 
 

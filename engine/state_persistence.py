@@ -2,16 +2,16 @@
 
 ``from pamiq_core.state_persistence import X`` becomes
 ``from engine.state_persistence import X``. Each name lives in its own module
-(:mod:`engine.state`, :mod:`engine.state_store`, :mod:`engine.states_keeper`,
-:mod:`engine.save_conditions`, :mod:`engine.pickle_io`). States are not
+(:mod:`engine.state.persistence`, :mod:`engine.state.store`, :mod:`engine.state.keepers`,
+:mod:`engine.state.save_conditions`, :mod:`engine.state.pickle_io`). States are not
 interchangeable with PAMIQ-Core's: see docs/pamiq_compat.md.
 """
 
-from .pickle_io import load_pickle, save_pickle
-from .save_conditions import PeriodicSaveCondition
-from .state import PersistentStateMixin
-from .state_store import StateStore
-from .states_keeper import LatestStatesKeeper, StatesKeeper
+from .state.keepers import LatestStatesKeeper, StatesKeeper
+from .state.persistence import PersistentStateMixin
+from .state.pickle_io import load_pickle, save_pickle
+from .state.save_conditions import PeriodicSaveCondition
+from .state.store import StateStore
 
 __all__ = [
     "LatestStatesKeeper",

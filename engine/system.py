@@ -21,9 +21,23 @@ from typing import Any
 from typing_extensions import override
 
 from . import time
-from .control import Controller, PauseTimeoutError, SystemState, SystemStoppedError
 from .data import DataBuffer, DataUsersDict
-from .events import (
+from .interaction import Interaction
+from .launch_config import LaunchConfig
+from .model import TrainingModel, TrainingModelsDict
+from .runtime.control import (
+    Controller,
+    PauseTimeoutError,
+    SystemState,
+    SystemStoppedError,
+)
+from .runtime.supervision import report_failures
+from .runtime.trainer_contract import TrainerLike, TrainersDict
+from .runtime.workers import InferenceWorker, TrainingWorker, report_of
+from .state.loading import install_state, prepare_state
+from .state.persistence import PersistentStateMixin
+from .state.store import LATEST, StateError, StateNotFoundError, StateStore
+from .telemetry.events import (
     ErrorOccurred,
     EventBus,
     LogMessage,
@@ -33,17 +47,8 @@ from .events import (
     StateRemoved,
     StateSaved,
 )
-from .interaction import Interaction
-from .launch_config import LaunchConfig
-from .log_forwarding import forward_to_logging
-from .model import TrainingModel, TrainingModelsDict
-from .state import PersistentStateMixin
-from .state_load import install_state, prepare_state
-from .state_store import LATEST, StateError, StateNotFoundError, StateStore
-from .status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
-from .supervision import report_failures
-from .trainers_dict import TrainerLike, TrainersDict
-from .workers import InferenceWorker, TrainingWorker, report_of
+from .telemetry.log_forwarding import forward_to_logging
+from .telemetry.status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
 
 _RATE_SAMPLE_INTERVAL = 0.5
 SAVE_CONDITION_PERIOD = 0.05
@@ -415,7 +420,7 @@ class System:
     def save_state_report(self) -> tuple[Path, list[Path]]:
         """:meth:`save_state`, also returning the old states retention deleted after it.
 
-        Each deletion is published as a :class:`~engine.events.StateRemoved` event too.
+        Each deletion is published as a :class:`~engine.telemetry.events.StateRemoved` event too.
 
         Raises:
             StateError: If pausing or writing failed (no partial state is left).
@@ -489,7 +494,7 @@ class System:
         Components that can load in two steps (the built-in buffers and torch
         models) are read while the system keeps running; the system is held
         only to back up and load the rest and to install what was read (see
-        :mod:`engine.state_load`).
+        :mod:`engine.state.loading`).
 
         Raises:
             StateError: Naming the file or component that failed.

@@ -34,7 +34,7 @@ from .model import (
     TrainingModel,
     TrainingModelsDict,
 )
-from .trainers_dict import TrainerLike, TrainersDict
+from .runtime.trainer_contract import TrainerLike, TrainersDict
 
 
 class ConnectedComponents(NamedTuple):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from typing_extensions import override
 
-from . import _runtime
-from .state import PersistentStateMixin
+from .runtime import worker_binding as _runtime
+from .state.persistence import PersistentStateMixin
 
 fixed_time = _time.time
 fixed_perf_counter = _time.perf_counter

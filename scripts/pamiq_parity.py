@@ -98,7 +98,7 @@ ALIASES: dict[str, str] = {
     "pamiq_core.model.interface": "engine.model.interface",
     "pamiq_core.trainer": "trainers",
     "pamiq_core.trainer.base": "trainers.base",
-    "pamiq_core.trainer.container": "engine.trainers_dict",
+    "pamiq_core.trainer.container": "engine.runtime.trainer_contract",
     "pamiq_core.torch.model": "engine.torch",
     "pamiq_core.torch.agent": "engine.torch.agent",
     "pamiq_core.torch.trainer": "trainers.torch",
@@ -113,7 +113,7 @@ ALIASES: dict[str, str] = {
     "pamiq_core.utils": "engine.utils",
     "pamiq_core.utils.reflection": "engine.utils.reflection",
     "pamiq_core.utils.schedulers": "engine.utils.schedulers",
-    "pamiq_core.thread": "engine.thread_events",
+    "pamiq_core.thread": "engine.runtime.thread_events",
 }
 # PAMIQ-Core modules whose names are split over several of ours: the public
 # names of each source (or the listed ones) are gathered into one module.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from engine.trainers_dict import TrainersDict
+from engine.runtime.trainer_contract import TrainersDict
 
 from .base import Trainer
 

@@ -11,13 +11,13 @@ from typing import Any
 from typing_extensions import override
 
 from engine import time
-from engine.control import pause_point
 from engine.data import DataUser, DataUsersDict
-from engine.events import MetricSink
 from engine.model import TrainingModel, TrainingModelsDict
-from engine.state import PersistentStateMixin
-from engine.thread_events import ThreadEventMixin
-from engine.trainability import TrainabilityReport
+from engine.runtime.control import pause_point
+from engine.runtime.thread_events import ThreadEventMixin
+from engine.state.persistence import PersistentStateMixin
+from engine.telemetry.events import MetricSink
+from engine.telemetry.trainability import TrainabilityReport
 
 
 class TrainingInterrupted(Exception):

@@ -29,8 +29,8 @@ from safetensors.torch import load_file, save_file
 from typing_extensions import override
 
 from engine.data import DataUsersDict, Episode, EpisodeBuffer
+from engine.telemetry.trainability import TrainabilityReport, predictable_condition
 from engine.torch import TorchTrainingModel
-from engine.trainability import TrainabilityReport, predictable_condition
 
 from .config import TrainingConfiguration
 from .torch import OptimizersSetup, TorchTrainer

@@ -1,7 +1,7 @@
 """Figure 6 (ours): saving and loading a ~1 GB state, against plain file I/O.
 
 The state is half model (a pure-NumPy ``TrainingModel`` whose ``save_state``
-writes its arrays with ``engine.serialization`` and which, like the built-in
+writes its arrays with ``engine.state.serialization`` and which, like the built-in
 buffers and torch models, loads in two steps) and half replay buffer (a
 ``SequentialBuffer`` of 256 KiB arrays). A 100 Hz agent runs throughout, so
 ``System.save_state()`` really pauses a live system.
@@ -35,8 +35,8 @@ from engine import (
     serialization,
 )
 from engine.data import SequentialBuffer
-from engine.events import StateSaved
-from engine.state import Commit
+from engine.state.persistence import Commit
+from engine.telemetry.events import StateSaved
 
 from ._components import (
     BUFFER,

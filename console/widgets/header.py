@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.status import SystemStatus
+from engine.telemetry.status import SystemStatus
 
 from ..render import human_duration
 

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.status import SystemStatus
+from engine.telemetry.status import SystemStatus
 
 from ..render import human_duration
 

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from engine.status import SystemStatus, TrainerStatus
+from engine.telemetry.status import SystemStatus, TrainerStatus
 
 from ..render import human_duration
 

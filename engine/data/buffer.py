@@ -6,7 +6,7 @@ import warnings
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
-from ..state import PersistentStateMixin
+from ..state.persistence import PersistentStateMixin
 
 T = TypeVar("T")
 R = TypeVar("R")

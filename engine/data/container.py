@@ -8,7 +8,7 @@ from typing import Any, Self
 
 from typing_extensions import override
 
-from ..state import Persistent, StateGroup
+from ..state.persistence import Persistent, StateGroup
 from .buffer import DataBuffer
 from .interface import DataCollector, DataUser
 

@@ -27,7 +27,7 @@ import numpy as np
 from typing_extensions import override
 
 from .. import time
-from ..state import Commit, PersistentStateMixin, prepare_component_load
+from ..state.persistence import Commit, PersistentStateMixin, prepare_component_load
 from .buffer import DataBuffer
 
 T = TypeVar("T")

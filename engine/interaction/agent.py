@@ -10,10 +10,10 @@ from typing import Any, Generic, TypeVar
 from typing_extensions import override
 
 from ..data import DataCollector, DataCollectorsDict
-from ..events import MetricSink
 from ..model import InferenceModel, InferenceModelsDict
-from ..state import PersistentStateMixin
-from ..thread_events import ThreadEventMixin
+from ..runtime.thread_events import ThreadEventMixin
+from ..state.persistence import PersistentStateMixin
+from ..telemetry.events import MetricSink
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")

@@ -8,8 +8,8 @@ from typing import Any
 
 from typing_extensions import override
 
-from ..state import PersistentStateMixin
-from ..thread_events import ThreadEventMixin
+from ..runtime.thread_events import ThreadEventMixin
+from ..state.persistence import PersistentStateMixin
 from .event_mixin import InteractionEventMixin
 
 

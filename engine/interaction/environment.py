@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
-from ..state import PersistentStateMixin
-from ..thread_events import ThreadEventMixin
+from ..runtime.thread_events import ThreadEventMixin
+from ..state.persistence import PersistentStateMixin
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")

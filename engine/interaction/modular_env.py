@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from typing_extensions import override
 
-from ..state import PersistentStateMixin
-from ..thread_events import ThreadEventMixin
+from ..runtime.thread_events import ThreadEventMixin
+from ..state.persistence import PersistentStateMixin
 from .composite import Composite
 from .environment import Environment
 from .event_mixin import InteractionEventMixin

@@ -9,7 +9,7 @@ from typing import Any
 
 from typing_extensions import override
 
-from ..state import Persistent, StateGroup
+from ..state.persistence import Persistent, StateGroup
 from .interface import InferenceModel, TrainingModel
 
 

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from ..state import PersistentStateMixin
+from ..state.persistence import PersistentStateMixin
 
 
 class InferenceModel(ABC):

@@ -11,7 +11,7 @@ from torch import nn
 from typing_extensions import override
 
 from ..model import TrainingModel
-from ..state import Commit
+from ..state.persistence import Commit
 from .device import default_infer_procedure, get_device
 from .inference import InferenceProcedureCallable, TorchInferenceModel
 from .weights import install_weights, load_weights, read_weights, save_weights

@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 from typing_extensions import override
 
 from .. import time
-from ..state import PersistentStateMixin
+from ..state.persistence import PersistentStateMixin
 
 Callback: TypeAlias = Callable[[], None]
 CallbackIterable: TypeAlias = Iterable[Callback]

@@ -18,7 +18,7 @@ from console import config as config_mod
 from console import runner as runner_mod
 from console.cli import app, main
 from console.config import BuiltRun
-from engine.events import StateLoaded
+from engine.telemetry.events import StateLoaded
 
 runner = CliRunner()
 

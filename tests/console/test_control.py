@@ -22,7 +22,7 @@ from console.control_client import (
 )
 from console.control_server import IDLE_TIMEOUT, ControlHandler, ControlServer
 from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
-from engine.events import Metric
+from engine.telemetry.events import Metric
 
 
 def raw_exchange(path: Path, payload: bytes) -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ from rich.console import Console
 
 from console.render import status_renderable
 from console.widgets.trainers import trainer_text
-from engine.status import SystemStatus, TrainerStatus
-from engine.trainability import TrainabilityReport
+from engine.telemetry.status import SystemStatus, TrainerStatus
+from engine.telemetry.trainability import TrainabilityReport
 
 REPORT = TrainabilityReport(
     "episodes",

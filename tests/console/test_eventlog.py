@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.eventlog import Coalescer
-from engine.events import ModelSynced, StateSaved, TrainingRunFinished
+from engine.telemetry.events import ModelSynced, StateSaved, TrainingRunFinished
 
 
 def sync(version: int, at: float) -> ModelSynced:

@@ -11,7 +11,7 @@ import pytest
 
 from console import config as config_mod
 from console.app import ConsoleApp, Snapshot
-from engine.events import (
+from engine.telemetry.events import (
     ErrorOccurred,
     Metric,
     ModelSynced,
@@ -19,8 +19,13 @@ from engine.events import (
     SystemStateChanged,
     TrainingRunFinished,
 )
-from engine.status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
-from engine.trainability import TrainabilityReport
+from engine.telemetry.status import (
+    BufferStatus,
+    ModelStatus,
+    SystemStatus,
+    TrainerStatus,
+)
+from engine.telemetry.trainability import TrainabilityReport
 
 NOW = 1_700_000_000.0
 SIZE = (120, 36)

@@ -20,8 +20,8 @@ from console.app import ConsoleApp, SnapshotPoller
 from console.rundir import RunDirError
 from console.runner import run_headless
 from console.widgets import ErrorPanel
-from engine.metrics_log import MetricsLog
-from engine.state_store import list_states
+from engine.state.store import list_states
+from engine.telemetry.metrics_log import MetricsLog
 
 
 def _final_states(run_dir: Path) -> list[str]:

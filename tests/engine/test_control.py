@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from engine.control import (
+from engine.runtime.control import (
     Controller,
     PauseTimeoutError,
     ShutdownRequested,
@@ -15,7 +15,7 @@ from engine.control import (
     SystemStoppedError,
     pause_point,
 )
-from engine.events import EventBus, SystemStateChanged
+from engine.telemetry.events import EventBus, SystemStateChanged
 from engine.time import TimeController
 
 WAIT = 10.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from engine.events import ModelSynced, TrainingRunFinished
+from engine.telemetry.events import ModelSynced, TrainingRunFinished
 
 from .tiny import NudgeTrainer, make_system
 

@@ -98,7 +98,7 @@ def test_state_round_trip_keeps_episodes_and_the_one_in_progress(
 
 
 def test_an_inconsistent_state_is_refused(tmp_path: Path) -> None:
-    from engine import serialization
+    from engine.state import serialization
 
     serialization.dump(
         {"steps": [step(0)], "lengths": [2], "episodes_total": 1}, tmp_path / "b"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.events import EventBus, LogMessage, ModelSynced
+from engine.telemetry.events import EventBus, LogMessage, ModelSynced
 
 
 def test_subscribers_receive_events_in_order() -> None:

@@ -9,9 +9,9 @@ from typing_extensions import override
 
 from engine import Agent, Environment, FixedIntervalInteraction, Interaction, time
 from engine.data import DataUsersDict, SequentialBuffer
-from engine.events import Metric
 from engine.interaction import SleepIntervalAdjustor
 from engine.model import TrainingModelsDict
+from engine.telemetry.events import Metric
 
 from .tiny import CounterEnv, ScaleModel, make_system
 

@@ -22,8 +22,8 @@ from engine import (
     time,
 )
 from engine.data.impls import DictSequentialBuffer
-from engine.events import Metric
-from engine.state_store import newest_state
+from engine.state.store import newest_state
+from engine.telemetry.events import Metric
 from engine.utils.schedulers import StepIntervalScheduler
 from trainers import Trainer
 

@@ -1,7 +1,7 @@
 """Retention and "latest" when clocks step and states come from elsewhere; the states lock.
 
 A states directory orders its own states by a sequence number its runs write
-into each manifest (see engine.states_dir); these tests make the wall clock
+into each manifest (see engine.state.states_dir); these tests make the wall clock
 lie and plant states that are not the directory's own.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-import engine.state_store
+import engine.state.store
 from engine import StateError
-from engine.events import StateLoaded
-from engine.state_store import list_states, read_manifest
+from engine.state.store import list_states, read_manifest
+from engine.telemetry.events import StateLoaded
 
 from .tiny import NudgeTrainer, make_system
 
@@ -44,12 +44,12 @@ def step_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
             return real_datetime.fromtimestamp(real_time() + seconds, tz)
 
     monkeypatch.setattr(
-        engine.state_store,
+        engine.state.store,
         "_time",
         types.SimpleNamespace(time=lambda: real_time() + seconds),
     )
     monkeypatch.setattr(
-        engine.state_store,
+        engine.state.store,
         "_dt",
         types.SimpleNamespace(datetime=SteppedDatetime),
     )
@@ -146,13 +146,13 @@ def test_a_save_reads_no_other_state(
     try:
         saved = [system.save_state() for _ in range(3)]
         reads: list[Path] = []
-        real = engine.state_store.read_manifest
+        real = engine.state.store.read_manifest
 
         def counting(path: Path) -> dict:
             reads.append(Path(path))
             return real(path)
 
-        monkeypatch.setattr(engine.state_store, "read_manifest", counting)
+        monkeypatch.setattr(engine.state.store, "read_manifest", counting)
         saved += [system.save_state() for _ in range(5)]
     finally:
         stop(system)

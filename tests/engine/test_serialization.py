@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import serialization
-from engine.serialization import UnsupportedValueError
+from engine.state import serialization
+from engine.state.serialization import UnsupportedValueError
 
 
 def round_trip(value, tmp_path):

@@ -9,10 +9,15 @@ from typing import Any
 import pytest
 from typing_extensions import override
 
-from engine import StateError, SystemState, serialization
+from engine import StateError, SystemState
 from engine.data import DictSequentialBuffer, SequentialBuffer
-from engine.events import StateLoaded
-from engine.state import Commit, PersistentStateMixin, prepare_component_load
+from engine.state import serialization
+from engine.state.persistence import (
+    Commit,
+    PersistentStateMixin,
+    prepare_component_load,
+)
+from engine.telemetry.events import StateLoaded
 
 from .tiny import make_system, tamper
 

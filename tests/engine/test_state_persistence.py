@@ -11,7 +11,7 @@ import pytest
 from typing_extensions import override
 
 from engine import LaunchConfig, StateError, launch
-from engine.events import StateSaved
+from engine.state.store import StateNotFoundError, list_states
 from engine.state_persistence import (
     LatestStatesKeeper,
     PeriodicSaveCondition,
@@ -21,7 +21,7 @@ from engine.state_persistence import (
     load_pickle,
     save_pickle,
 )
-from engine.state_store import StateNotFoundError, list_states
+from engine.telemetry.events import StateSaved
 
 from .test_system import WAIT, stop, wait_for_event
 from .tiny import advance_clock, make_system

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typing_extensions import override
 
-from engine.state import PersistentStateMixin
-from engine.state_store import (
+from engine.state.persistence import PersistentStateMixin
+from engine.state.store import (
     StateError,
     StateStore,
     list_states,

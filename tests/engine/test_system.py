@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from engine import StateError, SystemFailedError, SystemState, launch
-from engine.control import PauseTimeoutError
-from engine.events import (
+from engine.runtime.control import PauseTimeoutError
+from engine.state.store import list_states, newest_state
+from engine.telemetry.events import (
     LogMessage,
     ModelSynced,
     StateLoaded,
     StateSaved,
     TrainingRunFinished,
 )
-from engine.state_store import list_states, newest_state
 
 from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system, tamper
 

@@ -115,6 +115,6 @@ def test_an_agent_collects_into_a_mock_buffer() -> None:
 
 
 def test_trainers_dict_is_importable_from_trainers_as_from_pamiq_core_trainer() -> None:
-    from engine.trainers_dict import TrainersDict as EngineTrainersDict
+    from engine.runtime.trainer_contract import TrainersDict as EngineTrainersDict
 
     assert TrainersDict is EngineTrainersDict

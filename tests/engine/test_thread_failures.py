@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+import engine.runtime.workers
 import engine.system
-import engine.workers
 from engine import System, SystemFailedError
-from engine.events import ErrorOccurred
-from engine.state_store import list_states
+from engine.state.store import list_states
+from engine.telemetry.events import ErrorOccurred
 from tests.engine.tiny import make_system
 
 
@@ -42,7 +42,9 @@ def test_a_thread_failing_at_start_stops_the_run_in_order(
         monkeypatch.setattr(engine.system.System, "_control_loop", _break_control_loop)
     else:
         monkeypatch.setattr(
-            engine.workers, "adopt_library_thread_settings", _fail_on_thread(thread)
+            engine.runtime.workers,
+            "adopt_library_thread_settings",
+            _fail_on_thread(thread),
         )
     system, *_ = make_system(tmp_path)
     events = system.events.subscribe()
@@ -67,7 +69,9 @@ def test_a_failing_worker_lets_a_waiting_pause_return(
     # The thread is gone before it could register as paused: a pause must not
     # wait for it (it used to wait its whole timeout, then for the next one).
     monkeypatch.setattr(
-        engine.workers, "adopt_library_thread_settings", _fail_on_thread("training")
+        engine.runtime.workers,
+        "adopt_library_thread_settings",
+        _fail_on_thread("training"),
     )
     system, *_ = make_system(tmp_path)
     system.start()
@@ -78,7 +82,7 @@ def test_a_failing_worker_lets_a_waiting_pause_return(
 def test_a_failure_handler_that_raises_still_prints_the_failure(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    from engine.supervision import SupervisedThread
+    from engine.runtime.supervision import SupervisedThread
 
     def broken_handler(thread: str, exc: BaseException, tb: str) -> None:
         raise OSError("disk gone")

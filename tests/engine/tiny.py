@@ -22,7 +22,7 @@ from engine import (
     time,
 )
 from engine.data import DataBuffer, SequentialBuffer
-from engine.state_store import CHECKSUM, file_checksum
+from engine.state.store import CHECKSUM, file_checksum
 from trainers import Trainer
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import engine.workers
-from engine.library_threads import adopt_library_thread_settings
+import engine.runtime.workers
+from engine.runtime.library_threads import adopt_library_thread_settings
 from tests.engine.tiny import make_system
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ _CHILD = """
 import json, os, threading
 import torch
 from torch import nn
-from engine.library_threads import adopt_library_thread_settings
+from engine.runtime.library_threads import adopt_library_thread_settings
 
 def os_threads():
     return len(os.listdir("/proc/self/task"))
@@ -103,7 +103,7 @@ def test_inference_and_training_threads_adopt_the_setting(
             if {"inference", "training"} <= adopted:
                 both.set()
 
-    monkeypatch.setattr(engine.workers, "adopt_library_thread_settings", record)
+    monkeypatch.setattr(engine.runtime.workers, "adopt_library_thread_settings", record)
     system, *_ = make_system(tmp_path)
     system.start()
     try:

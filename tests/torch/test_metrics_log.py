@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import EventBus, LogMessage, Metric
-from engine.metrics_log import MetricsLog, read_metrics, tensorboard_available
+from engine.telemetry.events import EventBus, LogMessage, Metric
+from engine.telemetry.metrics_log import MetricsLog, read_metrics, tensorboard_available
 
 
 def test_metrics_are_written_as_json_lines(tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ def test_pickled_objects_are_not_loaded(tmp_path: Path) -> None:
 
 def test_importing_engine_does_not_import_torch() -> None:
     code = (
-        "import sys, engine, engine.metrics_log; "
+        "import sys, engine, engine.telemetry.metrics_log; "
         "assert 'torch' not in sys.modules, 'engine imported torch'"
     )
     subprocess.run(

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from benchmarks.cartpole_curve import TARGET, build_system, first_success
-from engine.events import Metric, ModelSynced, TrainingRunFinished
 from engine.model import TrainingModelsDict
+from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
 from engine.torch import TorchTrainingModel
 from trainers.dqn import DQNTrainer, QNetwork, Transitions
 

@@ -12,14 +12,14 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from engine.control import Controller
 from engine.data import DataUsersDict, EpisodeBuffer, SequentialBuffer
-from engine.events import EventBus, TrainingRunFinished
 from engine.model import TrainingModelsDict
+from engine.runtime.control import Controller
+from engine.runtime.trainer_contract import TrainersDict
+from engine.runtime.workers import TrainingWorker
+from engine.telemetry.events import EventBus, TrainingRunFinished
 from engine.time import TimeController
 from engine.torch import TorchTrainingModel
-from engine.trainers_dict import TrainersDict
-from engine.workers import TrainingWorker
 from trainers.config_driven import ConfigDrivenTrainer
 
 WAIT = 10.0

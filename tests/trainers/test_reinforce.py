@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from console import config as run_config
 from console.cli import app
-from engine.events import Metric, TrainingRunFinished
+from engine.telemetry.events import Metric, TrainingRunFinished
 from trainers.pushbutton import PushbuttonTrainer
 from trainers.reinforce import PolicyNetwork, Reinforce
 

@@ -10,8 +10,8 @@ import torch
 
 from engine import FixedIntervalInteraction, System
 from engine.data import DataUsersDict, RandomReplacementBuffer
-from engine.events import Metric, ModelSynced, TrainingRunFinished
 from engine.model import TrainingModelsDict
+from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
 from engine.torch import TorchTrainingModel
 from trainers.sensor_autoencoder import (
     AutoEncoder,

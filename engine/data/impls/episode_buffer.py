@@ -10,8 +10,8 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 from typing_extensions import override
 
-from ... import serialization
-from ...state import Commit
+from ...state import serialization
+from ...state.persistence import Commit
 from ..buffer import DataBuffer
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from typing_extensions import override
 
-from ...state import Commit, prepare_component_load
+from ...state.persistence import Commit, prepare_component_load
 from ..buffer import DataBuffer
 
 T = TypeVar("T")

@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from typing_extensions import override
 
-from ... import serialization
-from ...state import Commit
+from ...state import serialization
+from ...state.persistence import Commit
 from ..buffer import DataBuffer
 from .keyed_buffer import KeyedBuffer
 

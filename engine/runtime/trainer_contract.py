@@ -9,9 +9,9 @@ from typing import Protocol, runtime_checkable
 
 from typing_extensions import override
 
-from .data import DataUsersDict
-from .model import TrainingModelsDict
-from .state import Persistent, StateGroup
+from ..data import DataUsersDict
+from ..model import TrainingModelsDict
+from ..state.persistence import Persistent, StateGroup
 from .thread_events import ThreadEventMixin
 
 

@@ -1,6 +1,6 @@
 """Loading a verified state into a live system: read ahead, then install in a short hold.
 
-Parts that can load in two steps (see :meth:`engine.state.PersistentStateMixin.prepare_load`)
+Parts that can load in two steps (see :meth:`engine.state.persistence.PersistentStateMixin.prepare_load`)
 are read by :func:`prepare_state` while the system keeps running; nothing changes
 if that fails. :func:`install_state` then runs while the system is held: it backs
 up only the other parts, loads them with ``load_state`` (restoring the backup if
@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .state import Commit, Persistent, prepare_component_load
-from .state_store import StateError, StateStore
+from .persistence import Commit, Persistent, prepare_component_load
+from .store import StateError, StateStore
 
 UNCHANGED = "the running system was left as it was"
 

@@ -2,8 +2,8 @@
 
 A program that calls :func:`engine.launch` and never subscribes to events must
 still hear of a failed periodic save, a refused load or a thread that died:
-the system forwards :class:`~engine.events.LogMessage` and
-:class:`~engine.events.ErrorOccurred` to the ``engine`` logger by default. The
+the system forwards :class:`~engine.telemetry.events.LogMessage` and
+:class:`~engine.telemetry.events.ErrorOccurred` to the ``engine`` logger by default. The
 console shows events itself and switches this off (:meth:`engine.System.detach_logging`).
 """
 

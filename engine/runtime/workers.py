@@ -8,14 +8,14 @@ from typing import Any
 
 from typing_extensions import override
 
+from ..data import DataUsersDict
+from ..interaction import Interaction
+from ..telemetry.events import EventBus, TrainabilityChanged, TrainingRunFinished
+from ..telemetry.trainability import TrainabilityReport
 from .control import Controller, ShutdownRequested
-from .data import DataUsersDict
-from .events import EventBus, TrainabilityChanged, TrainingRunFinished
-from .interaction import Interaction
 from .library_threads import adopt_library_thread_settings
 from .supervision import FailureHandler, report
-from .trainability import TrainabilityReport
-from .trainers_dict import TrainersDict
+from .trainer_contract import TrainersDict
 
 
 class InferenceWorker(threading.Thread):

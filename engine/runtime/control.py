@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
-from . import _runtime
-from .events import EventBus, SystemStateChanged
-from .time import TimeController
+from ..telemetry.events import EventBus, SystemStateChanged
+from ..time import TimeController
+from . import worker_binding as _runtime
 
 
 class SystemState(StrEnum):

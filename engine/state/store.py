@@ -6,7 +6,7 @@ and renamed only once every file and the manifest are on disk, so a crash
 leaves either the old states or a complete new one. A directory without a
 valid manifest is never treated as a state. States are owner-only (0700
 directories, 0600 files). Which states are a directory's own, what "newest"
-means and what retention may delete are described in :mod:`engine.states_dir`.
+means and what retention may delete are described in :mod:`engine.state.states_dir`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import xxhash
 
-from .state import Persistent, PersistentStateMixin, StateError, StateGroup
+from .persistence import Persistent, PersistentStateMixin, StateError, StateGroup
 from .states_dir import (
     StatesLock,
     ensure_identity,
@@ -70,7 +70,7 @@ class StateInfo:
         manifest: The parsed manifest (empty when it could not be read).
         problem: Why it is not a usable state ("" when the manifest reads fine).
         seq: Its sequence number among the states its directory's runs wrote,
-            or None for a foreign state (see :mod:`engine.states_dir`).
+            or None for a foreign state (see :mod:`engine.state.states_dir`).
     """
 
     path: Path
@@ -287,7 +287,7 @@ def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
 def list_states(states_dir: Path) -> list[StateInfo]:
     """Every ``*.state`` directory in ``states_dir``, oldest first (unverified).
 
-    The order is the one :mod:`engine.states_dir` defines: foreign states by
+    The order is the one :mod:`engine.state.states_dir` defines: foreign states by
     their recorded creation time, then the directory's own states by sequence
     number, so the last one is what ``latest`` means.
     """
@@ -470,7 +470,7 @@ class StateStore:
     def parts(self) -> list[tuple[str, Persistent]]:
         """What loads on its own, by path in a state: components, and each part of a group.
 
-        A :class:`~engine.state.StateGroup` (the models, data and trainers
+        A :class:`~engine.state.persistence.StateGroup` (the models, data and trainers
         dicts) stands for its parts, so that each part is loaded, backed up and
         rolled back on its own.
         """

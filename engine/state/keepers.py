@@ -18,7 +18,7 @@ from pathlib import Path
 
 from typing_extensions import override
 
-from .utils.reflection import get_class_module_path
+from ..utils.reflection import get_class_module_path
 
 
 class StatesKeeper(ABC):

@@ -8,7 +8,7 @@ about once a second, next to the built-in wall-clock
 
 from __future__ import annotations
 
-from .utils.schedulers import TimeIntervalScheduler
+from ..utils.schedulers import TimeIntervalScheduler
 
 
 class PeriodicSaveCondition:

@@ -34,8 +34,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .owner_only import ForeignPathError, check_owned, open_owned, private_dir
-from .state import StateError
+from ..utils.owner_only import ForeignPathError, check_owned, open_owned, private_dir
+from .persistence import StateError
 
 IDENTITY = ".pamiq-states.json"
 LOCK = ".pamiq-states.lock"

@@ -90,7 +90,7 @@ class StateLoaded(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StateRemoved(Event):
-    """Retention deleted one of the directory's own states (see :mod:`engine.states_dir`)."""
+    """Retention deleted one of the directory's own states (see :mod:`engine.state.states_dir`)."""
 
     kind: ClassVar[str] = "removed"
     path: str

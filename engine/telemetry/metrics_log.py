@@ -16,9 +16,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from ..runtime.supervision import FailureHandler, SupervisedThread
+from ..utils.owner_only import append_owned
 from .events import ErrorOccurred, EventBus, Metric, Subscription
-from .owner_only import append_owned
-from .supervision import FailureHandler, SupervisedThread
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -33,7 +33,7 @@ def tensorboard_available() -> bool:
 
 
 class MetricsLog:
-    """Appends every :class:`~engine.events.Metric` to ``<run_dir>/metrics.jsonl``.
+    """Appends every :class:`~engine.telemetry.events.Metric` to ``<run_dir>/metrics.jsonl``.
 
     Each line is ``{"wall_time", "source", "name", "value", "step"}``.
 
@@ -90,7 +90,7 @@ class MetricsLog:
 
         The file is opened here, not in the thread, so that a problem with it
         is the caller's error at once. It is never opened through a symbolic
-        link, and must be this user's (see :mod:`engine.owner_only`).
+        link, and must be this user's (see :mod:`engine.utils.owner_only`).
 
         Raises:
             OSError: If the file cannot be opened (``ForeignPathError`` for a

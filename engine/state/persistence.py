@@ -86,7 +86,7 @@ class StateGroup(PersistentStateMixin):
     """A component whose state is exactly that of its parts, each in ``path/<name>``.
 
     The engine loads, backs up and rolls back each part on its own (see
-    :mod:`engine.state_load`); saving and loading the group as a whole does the
+    :mod:`engine.state.loading`); saving and loading the group as a whole does the
     same walk over :meth:`state_parts`.
     """
 
