@@ -30,7 +30,7 @@ from textual.widgets import Footer
 from engine import StateError, System, SystemState
 from engine.runtime.control import PauseTimeoutError, SystemStoppedError
 from engine.runtime.supervision import SupervisedThread
-from engine.state.store import list_states
+from engine.state.catalogue import list_states
 from engine.telemetry.events import ErrorOccurred, Event, Metric, Subscription
 from engine.telemetry.status import SystemStatus
 

@@ -14,16 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.state.catalogue import list_states, remove_state, states_beyond
+from engine.state.manifest import CHECKSUM, read_manifest, verify_state
+from engine.state.persistence import StateError
 from engine.state.states_dir import StatesLock
-from engine.state.store import (
-    CHECKSUM,
-    StateError,
-    list_states,
-    read_manifest,
-    remove_state,
-    states_beyond,
-    verify_state,
-)
 
 from . import config as config_mod
 from .control_client import (

@@ -30,7 +30,8 @@ from typing_extensions import override
 from engine import System
 from engine.runtime.control import PauseTimeoutError, SystemStoppedError
 from engine.runtime.supervision import FailureHandler, SupervisedThread
-from engine.state.store import LATEST_NAMES, StateError, list_states
+from engine.state.catalogue import LATEST_NAMES, list_states
+from engine.state.persistence import StateError
 from engine.telemetry.events import EVENT_KINDS, Event, LogMessage
 
 MAX_REQUEST_BYTES = 64 * 1024

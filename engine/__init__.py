@@ -35,8 +35,7 @@ from .runtime.control import (
     pause_point,
 )
 from .runtime.thread_events import ThreadEventMixin
-from .state.persistence import PersistentStateMixin
-from .state.store import StateError
+from .state.persistence import PersistentStateMixin, StateError
 from .system import System, SystemFailedError
 from .telemetry.events import Event, EventBus, Subscription
 from .telemetry.status import SystemStatus

@@ -34,9 +34,11 @@ from .runtime.control import (
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict
 from .runtime.workers import InferenceWorker, TrainingWorker, report_of
+from .state.catalogue import LATEST
 from .state.loading import install_state, prepare_state
-from .state.persistence import PersistentStateMixin
-from .state.store import LATEST, StateError, StateNotFoundError, StateStore
+from .state.manifest import StateNotFoundError
+from .state.persistence import PersistentStateMixin, StateError
+from .state.store import StateStore
 from .telemetry.events import (
     ErrorOccurred,
     EventBus,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import LaunchConfig
 from engine.launch_config import LaunchConfigError
-from engine.state.store import LATEST, LATEST_NAMES
+from engine.state.catalogue import LATEST, LATEST_NAMES
 
 from .errors import ConfigError, describe, suggest
 

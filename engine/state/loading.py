@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .persistence import Commit, Persistent, prepare_component_load
-from .store import StateError, StateStore
+from .persistence import Commit, Persistent, StateError, prepare_component_load
+from .store import StateStore
 
 UNCHANGED = "the running system was left as it was"
 

@@ -26,7 +26,7 @@ from console.widgets import (
     TrainersPanel,
 )
 from engine import System, SystemState
-from engine.state.store import list_states
+from engine.state.catalogue import list_states
 
 SIZE = (120, 40)
 

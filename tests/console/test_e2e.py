@@ -13,7 +13,8 @@ import pytest
 from console_helpers import ROOT, bandit_config, wait_until
 
 from console.rundir import read_run_info
-from engine.state.store import list_states, verify_state
+from engine.state.catalogue import list_states
+from engine.state.manifest import verify_state
 
 ENV = {
     **os.environ,

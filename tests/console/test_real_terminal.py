@@ -23,7 +23,8 @@ import pytest
 from console_helpers import ROOT
 
 from console.rundir import read_run_info
-from engine.state.store import list_states, verify_state
+from engine.state.catalogue import list_states
+from engine.state.manifest import verify_state
 
 SAMPLES = sorted((ROOT / "sample_configs").glob("*.toml"))
 SCRIPT = Path(sys.executable).with_name("pamiq-console")

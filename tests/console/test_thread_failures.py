@@ -20,7 +20,7 @@ from console.app import ConsoleApp, SnapshotPoller
 from console.rundir import RunDirError
 from console.runner import run_headless
 from console.widgets import ErrorPanel
-from engine.state.store import list_states
+from engine.state.catalogue import list_states
 from engine.telemetry.metrics_log import MetricsLog
 
 

@@ -22,9 +22,9 @@ from engine import (
     time,
 )
 from engine.data.impls import DictSequentialBuffer
-from engine.state.store import newest_state
 from engine.telemetry.events import Metric
 from engine.utils.schedulers import StepIntervalScheduler
+from tests.engine.tiny import newest_state
 from trainers import Trainer
 
 

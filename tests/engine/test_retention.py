@@ -20,7 +20,8 @@ import pytest
 
 import engine.state.store
 from engine import StateError
-from engine.state.store import list_states, read_manifest
+from engine.state.catalogue import list_states
+from engine.state.manifest import read_manifest
 from engine.telemetry.events import StateLoaded
 
 from .tiny import NudgeTrainer, make_system

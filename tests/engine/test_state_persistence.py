@@ -11,7 +11,8 @@ import pytest
 from typing_extensions import override
 
 from engine import LaunchConfig, StateError, launch
-from engine.state.store import StateNotFoundError, list_states
+from engine.state.catalogue import list_states
+from engine.state.manifest import StateNotFoundError
 from engine.state_persistence import (
     LatestStatesKeeper,
     PeriodicSaveCondition,

@@ -9,15 +9,11 @@ from pathlib import Path
 import pytest
 from typing_extensions import override
 
-from engine.state.persistence import PersistentStateMixin
-from engine.state.store import (
-    StateError,
-    StateStore,
-    list_states,
-    newest_state,
-    prune_states,
-    verify_state,
-)
+from engine.state.catalogue import list_states, prune_states
+from engine.state.manifest import verify_state
+from engine.state.persistence import PersistentStateMixin, StateError
+from engine.state.store import StateStore
+from tests.engine.tiny import newest_state
 
 
 class Blob(PersistentStateMixin):
@@ -134,12 +130,12 @@ def test_a_state_from_another_setup_lacks_components(tmp_path: Path) -> None:
         other.verify(path)
 
 
-def test_apply_loads_components(tmp_path: Path) -> None:
+def test_load_state_restores_components(tmp_path: Path) -> None:
     store, blob = make_store(tmp_path)
     blob.text = "saved"
     path = store.save()
     blob.text = "changed"
-    store.apply(path)
+    store.load_state(path)
     assert blob.text == "saved"
 
 

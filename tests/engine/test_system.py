@@ -10,7 +10,7 @@ import pytest
 
 from engine import StateError, SystemFailedError, SystemState, launch
 from engine.runtime.control import PauseTimeoutError
-from engine.state.store import list_states, newest_state
+from engine.state.catalogue import list_states
 from engine.telemetry.events import (
     LogMessage,
     ModelSynced,
@@ -18,6 +18,7 @@ from engine.telemetry.events import (
     StateSaved,
     TrainingRunFinished,
 )
+from tests.engine.tiny import newest_state
 
 from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system, tamper
 

@@ -17,7 +17,7 @@ import pytest
 import engine.runtime.workers
 import engine.system
 from engine import System, SystemFailedError
-from engine.state.store import list_states
+from engine.state.catalogue import list_states
 from engine.telemetry.events import ErrorOccurred
 from tests.engine.tiny import make_system
 

@@ -22,7 +22,8 @@ from engine import (
     time,
 )
 from engine.data import DataBuffer, SequentialBuffer
-from engine.state.store import CHECKSUM, file_checksum
+from engine.state.catalogue import list_states
+from engine.state.manifest import CHECKSUM, file_checksum
 from trainers import Trainer
 
 
@@ -215,3 +216,9 @@ def advance_clock(seconds: float) -> None:
     for key in ("time", "perf_counter", "monotonic"):
         state[key] += seconds
     clock.load_state_dict(state)
+
+
+def newest_state(states_dir: Path) -> Path | None:
+    """The newest state in ``states_dir`` whose manifest reads fine (None if none)."""
+    complete = [i for i in list_states(states_dir) if not i.problem]
+    return complete[-1].path if complete else None
