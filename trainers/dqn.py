@@ -227,19 +227,24 @@ class Transitions(NamedTuple):
 
 
 class DQNTrainer(ConfigDrivenTrainer[Transitions]):
-    """Double DQN with a Polyak-averaged target network.
+    """Double DQN with a target network, on batches drawn from a replay buffer.
 
     Each run takes ``config.max_steps_per_run`` optimizer steps (required) on
-    micro-batches of ``config.batch_size`` transitions sampled uniformly from
-    the replay buffer; ``config.training_steps`` bounds the number of runs
-    (``inf`` in TOML: no bound).
+    micro-batches of ``config.batch_size`` transitions drawn uniformly from
+    the replay buffer with ``DataUser.sample`` (no copy of the buffer);
+    ``config.training_steps`` bounds the number of runs (``inf`` in TOML: no
+    bound) and ``config.replay_ratio`` keeps the agent from outrunning
+    training. The loss is the Huber loss of the one-step TD error.
 
     Args:
         config: Optimizer, batch size and steps per run (a table in TOML).
         model: Name of the Q-network training model.
         data_user: Name of the replay buffer.
         gamma: Discount factor.
-        tau: Target network update rate per optimizer step.
+        tau: Target network update rate: every ``target_update_interval``
+            optimizer steps the target moves this fraction of the way to the
+            online network (1.0: a hard copy, as in Nature DQN and SB3's default).
+        target_update_interval: Optimizer steps between target updates.
         double_dqn: Choose next actions with the online network (Double DQN).
         min_buffer_size: Transitions the buffer must hold before training.
         min_new_data_count: New transitions needed between runs.
@@ -256,6 +261,7 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         data_user: str = "replay",
         gamma: float = 0.99,
         tau: float = 0.005,
+        target_update_interval: int = 1,
         double_dqn: bool = True,
         min_buffer_size: int = 1000,
         min_new_data_count: int = 0,
@@ -264,11 +270,18 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         super().__init__(config, model, data_user, min_buffer_size, min_new_data_count)
         if not 0.0 < tau <= 1.0:
             raise ValueError(f"tau must be within (0, 1], got {tau}")
+        if target_update_interval < 1:
+            raise ValueError(
+                f"target_update_interval must be >= 1, got {target_update_interval}"
+            )
         self.model_name = model
         self.data_user_name = data_user
         self.gamma = gamma
         self.tau = tau
+        self.target_update_interval = target_update_interval
         self.double_dqn = double_dqn
+        # Draws the replay batches; seeded like the config's generator, saved with it.
+        self.random = random.Random(self.config.seed)
         if torch_num_threads is not None:
             torch.set_num_threads(torch_num_threads)
 
@@ -280,17 +293,17 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
 
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:
-        data = self.get_data_user(self.data_user_name).get_data()
+        user = self.get_data_user(self.data_user_name)
         while True:
-            picks = torch.randint(len(data), (batch_size,), generator=self.generator)
-            items = [data[i] for i in picks.tolist()]
+            # O(batch_size): the buffer is not copied (get_data() would copy it all).
+            items = user.sample(batch_size, self.random)
             yield Transitions(
-                obs=torch.from_numpy(np.stack([t["obs"] for t in items])).float(),
+                obs=torch.from_numpy(np.array([t["obs"] for t in items], np.float32)),
                 action=torch.tensor([t["action"] for t in items], dtype=torch.int64),
                 reward=torch.tensor([t["reward"] for t in items], dtype=torch.float32),
                 next_obs=torch.from_numpy(
-                    np.stack([t["next_obs"] for t in items])
-                ).float(),
+                    np.array([t["next_obs"] for t in items], np.float32)
+                ),
                 terminated=torch.tensor(
                     [t["terminated"] for t in items], dtype=torch.float32
                 ),
@@ -312,6 +325,8 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
 
     @override
     def after_optimizer_step(self, step: int) -> None:
+        if step % self.target_update_interval:
+            return
         with torch.no_grad():
             online = list(self.q_network.parameters())
             target = list(self.target_network.parameters())
@@ -319,12 +334,20 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
 
     @override
     def save_state(self, path: Path) -> None:
-        """Also save the target network (safetensors)."""
+        """Also save the target network (safetensors) and the batch generator (JSON)."""
         super().save_state(path)
         save_weights(self.target_network, path / "target_network.safetensors")
+        version, internal, gauss = self.random.getstate()
+        (path / "replay_random.json").write_text(
+            json.dumps([version, list(internal), gauss])
+        )
 
     @override
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote."""
         super().load_state(path)
         load_weights(self.target_network, path / "target_network.safetensors")
+        saved = path / "replay_random.json"
+        if saved.exists():
+            version, internal, gauss = json.loads(saved.read_text())
+            self.random.setstate((version, tuple(internal), gauss))
