@@ -74,10 +74,30 @@ class QNetwork(nn.Module):
 # The agent
 
 
+def pack_transition(
+    obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool
+) -> np.ndarray:
+    """One transition as a flat float32 row: ``obs, action, reward, next_obs, terminated``.
+
+    A row per transition (not a dict of arrays) lets the trainer turn a sampled
+    batch into tensors with one ``np.array``: ~30 us for 128 transitions
+    against ~200 us when gathering five fields from 128 dicts, about a fifth
+    of an optimizer step of the sample's network.
+    """
+    row = np.empty(2 * len(obs) + 3, np.float32)
+    d = len(obs)
+    row[:d] = obs
+    row[d] = action
+    row[d + 1] = reward
+    row[d + 2 : 2 * d + 2] = next_obs
+    row[2 * d + 2] = terminated
+    return row
+
+
 class DQNAgent(GymAgent[np.ndarray, int]):
     """Acts epsilon-greedily with the Q-network and collects transitions.
 
-    Each transition is a dict ``{obs, action, reward, next_obs, terminated}``.
+    Each transition is a row made by :func:`pack_transition`.
     Episode returns are kept in :attr:`episode_returns` (wall time, return) and
     reported as agent metrics at the end of each episode: ``episode_return``,
     ``episode_return_mean20`` and ``episodes``, at the agent's step count.
@@ -165,14 +185,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         truncated: bool,
         info: dict[str, Any],
     ) -> int:
+        assert self._obs is not None
         self.collector.collect(
-            {
-                "obs": self._obs,
-                "action": self._action,
-                "reward": reward,
-                "next_obs": obs,
-                "terminated": terminated,
-            }
+            pack_transition(self._obs, self._action, reward, obs, terminated)
         )
         self.episode_return += reward
         if terminated or truncated:
@@ -217,13 +232,26 @@ class DQNAgent(GymAgent[np.ndarray, int]):
 
 
 class Transitions(NamedTuple):
-    """A micro-batch of transitions, as tensors."""
+    """A micro-batch of transitions, as tensors (see :func:`unpack_batch`)."""
 
     obs: torch.Tensor
     action: torch.Tensor
     reward: torch.Tensor
     next_obs: torch.Tensor
     terminated: torch.Tensor
+
+
+def unpack_batch(rows: Sequence[np.ndarray] | np.ndarray) -> Transitions:
+    """Stack rows made by :func:`pack_transition` into a micro-batch (column views)."""
+    batch = torch.from_numpy(np.asarray(rows))
+    d = (batch.shape[1] - 3) // 2
+    return Transitions(
+        obs=batch[:, :d],
+        action=batch[:, d].long(),
+        reward=batch[:, d + 1],
+        next_obs=batch[:, d + 2 : 2 * d + 2],
+        terminated=batch[:, 2 * d + 2],
+    )
 
 
 class DQNTrainer(ConfigDrivenTrainer[Transitions]):
@@ -290,27 +318,20 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         super().on_training_models_attached()
         self.q_network = self.get_torch_training_model(self.model_name).model
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
+        self._online_params = list(self.q_network.parameters())
+        self._target_params = list(self.target_network.parameters())
 
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:
         user = self.get_data_user(self.data_user_name)
         while True:
             # O(batch_size): the buffer is not copied (get_data() would copy it all).
-            items = user.sample(batch_size, self.random)
-            yield Transitions(
-                obs=torch.from_numpy(np.array([t["obs"] for t in items], np.float32)),
-                action=torch.tensor([t["action"] for t in items], dtype=torch.int64),
-                reward=torch.tensor([t["reward"] for t in items], dtype=torch.float32),
-                next_obs=torch.from_numpy(
-                    np.array([t["next_obs"] for t in items], np.float32)
-                ),
-                terminated=torch.tensor(
-                    [t["terminated"] for t in items], dtype=torch.float32
-                ),
-            )
+            yield unpack_batch(user.sample(batch_size, self.random))
 
     @override
     def step(self, batch: Transitions) -> tuple[torch.Tensor, Mapping[str, float]]:
+        # (One forward of obs and next_obs together was measured slower: the
+        # backward then runs over both halves.)
         q = self.q_network(batch.obs).gather(1, batch.action[:, None]).squeeze(1)
         with torch.no_grad():
             next_q_target = self.target_network(batch.next_obs)
@@ -328,9 +349,7 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         if step % self.target_update_interval:
             return
         with torch.no_grad():
-            online = list(self.q_network.parameters())
-            target = list(self.target_network.parameters())
-            torch._foreach_lerp_(target, online, self.tau)
+            torch._foreach_lerp_(self._target_params, self._online_params, self.tau)
 
     @override
     def save_state(self, path: Path) -> None:

@@ -90,6 +90,4 @@ def draw(items: Sequence[T], k: int, rng: random.Random) -> list[T]:
         if k == 0:
             return []
         raise ValueError(f"cannot sample {k} items: the buffer holds none to draw from")
-    # random() * n is what random.choices does: no rejection loop per draw.
-    uniform = rng.random
-    return [items[int(uniform() * n)] for _ in range(k)]
+    return rng.choices(items, k=k)

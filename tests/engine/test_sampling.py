@@ -6,10 +6,12 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typing_extensions import override
 
 from engine.data import (
+    ArrayBuffer,
     DataBuffer,
     DataUser,
     DictRandomReplacementBuffer,
@@ -116,3 +118,37 @@ def test_data_user_sample_sees_items_collected_until_then() -> None:
     assert sorted(set(user.sample(100))) == [0, 1, 2]
     assert len(user) == 3 and user.visible_total == 3
     assert user.sample(4, random.Random(3)) == user.sample(4, random.Random(3))
+
+
+def test_array_buffer_is_a_ring_of_rows(tmp_path: Path) -> None:
+    buffer = ArrayBuffer(3, dtype="float32")
+    assert len(buffer) == 0 and buffer.item_shape is None
+    for i in range(5):
+        buffer.add([i, -i])
+    assert buffer.get_data().tolist() == [[2, -2], [3, -3], [4, -4]]
+    assert buffer.get_data().dtype == np.float32 and buffer.item_shape == (2,)
+    drawn = buffer.sample(40, random.Random(0))
+    assert drawn.shape == (40, 2) and set(drawn[:, 0]) == {2.0, 3.0, 4.0}
+    assert (drawn[:, 0] == -drawn[:, 1]).all()
+    with pytest.raises(ValueError, match="shape"):
+        buffer.add([1, 2, 3])
+    buffer.save_state(tmp_path / "b")
+    smaller = ArrayBuffer(2)
+    smaller.load_state(tmp_path / "b")
+    assert smaller.get_data().tolist() == [[3, -3], [4, -4]]
+    smaller.add(np.array([5, -5], np.float32))
+    assert smaller.get_data().tolist() == [[4, -4], [5, -5]]
+
+
+def test_an_empty_array_buffer_round_trips_and_refuses_to_sample(
+    tmp_path: Path,
+) -> None:
+    empty = ArrayBuffer(4)
+    empty.save_state(tmp_path / "e")
+    loaded = ArrayBuffer(4)
+    loaded.load_state(tmp_path / "e")
+    assert len(loaded) == 0
+    with pytest.raises(ValueError, match="holds none"):
+        loaded.sample(1, random.Random())
+    with pytest.raises(ValueError, match="numeric"):
+        ArrayBuffer(2).add(np.array([object()]))
