@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
-from .figures import NEEDS_REFERENCE, Context, Settings, failed_rows, select
+from .figures import NEEDS_REFERENCE, Context, Settings, annotate, failed_rows, select
 from .stats import busy_share, machine_cpu_sample
 from .table import MISS, Row, notes_of, render_markdown, render_text, write_results
 
@@ -87,6 +87,15 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
             "machine busy during each figure (all CPUs, the benchmark included): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in busy.items()),
         ]
+    loads = meta.get("load_average_by_figure") or {}
+    if loads:
+        notes = [
+            *notes,
+            "load average (1, 5, 15 min) as each figure started: "
+            + "; ".join(
+                f"fig {k}: {', '.join(f'{x:.2f}' for x in v)}" for k, v in loads.items()
+            ),
+        ]
     if notes:
         lines += ["Notes:", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
@@ -105,7 +114,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="FIGURE",
         help="run only these figures (number or name: 1/step 2/realtime 3/idle "
-        "4/pause 5/sync 6/state 7/console); repeat or comma-separate",
+        "4/pause 5/sync 6/state 7/console 8/infer 9/replay 10/training "
+        "11/learning); repeat or comma-separate",
     )
     parser.add_argument(
         "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
@@ -141,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     machine_busy: dict[str, float] = {}
     figure_seconds: dict[str, float] = {}
+    load_by_figure: dict[str, list[float]] = {}
     for figure in figures:
         ctx.log(f"[bench] figure {figure.number}: {figure.title}")
+        load_by_figure[figure.number] = [round(x, 2) for x in os.getloadavg()]
         before = machine_cpu_sample()
         figure_started = time.perf_counter()
         try:
@@ -158,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[bench]   machine busy {100.0 * busy:.0f} % of all CPUs meanwhile"
             )
 
+    annotate(ctx, rows)
     seconds = time.perf_counter() - started
     now = dt.datetime.now().astimezone()
     meta = {
@@ -168,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "only": [f.number for f in figures] if args.only else None,
         "argv": sys.argv[1:] if argv is None else argv,
         "machine_busy_percent_by_figure": machine_busy,
+        "load_average_by_figure": load_by_figure,
         "seconds_by_figure": figure_seconds,
         "load_average_at_end": list(os.getloadavg()),
     }
@@ -180,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             "  machine busy (all CPUs, includes the benchmark itself): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in machine_busy.items())
         )
+    print(
+        "  load average at each figure's start: "
+        + "; ".join(f"fig {k}: {v[0]:.2f}" for k, v in load_by_figure.items())
+    )
     latest, stamped = write_results(
         rows, meta, args.results_dir, now.strftime("%Y%m%d-%H%M%S")
     )

@@ -223,3 +223,11 @@ def test_sync_makes_a_fresh_copy_when_a_tensor_changes_shape_in_place() -> None:
     assert published.first.weight.shape == (3, 2)
     assert torch.equal(published.first.weight, torch.full((3, 2), 7.0))
     assert published(torch.ones(1, 2)).shape == (1, 2)
+
+
+def test_a_module_without_tensors_is_wrapped_and_synced() -> None:
+    model = TorchTrainingModel(nn.Identity())
+    x = torch.ones(2)
+    assert torch.equal(model.inference_model(x), x)
+    model.sync()
+    assert model.sync_version == 1
