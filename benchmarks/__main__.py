@@ -23,7 +23,7 @@ from typing import Any
 
 from . import procs
 from .figures import NEEDS_REFERENCE, Context, Settings, annotate, failed_rows, select
-from .stats import busy_share, machine_cpu_sample
+from .stats import busy_share, machine_cpu_sample, machine_steal_sample
 from .table import MISS, Row, notes_of, render_markdown, render_text, write_results
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
@@ -86,6 +86,14 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
             *notes,
             "machine busy during each figure (all CPUs, the benchmark included): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in busy.items()),
+        ]
+    steals = meta.get("host_steal_percent_by_figure") or {}
+    if steals:
+        notes = [
+            *notes,
+            "host steal during each figure (CPU time the hypervisor gave to other "
+            "machines; stalls nothing inside can avoid): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in steals.items()),
         ]
     loads = meta.get("load_average_by_figure") or {}
     if loads:
@@ -152,10 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     machine_busy: dict[str, float] = {}
     figure_seconds: dict[str, float] = {}
     load_by_figure: dict[str, list[float]] = {}
+    steal_by_figure: dict[str, float] = {}
     for figure in figures:
         ctx.log(f"[bench] figure {figure.number}: {figure.title}")
         load_by_figure[figure.number] = [round(x, 2) for x in os.getloadavg()]
         before = machine_cpu_sample()
+        steal_before = machine_steal_sample()
         figure_started = time.perf_counter()
         try:
             rows += figure.build(ctx)
@@ -163,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             ctx.log(f"[bench]   failed: {e}")
             rows += failed_rows(figure, e)
         figure_seconds[figure.number] = round(time.perf_counter() - figure_started, 1)
+        steal = busy_share(steal_before, machine_steal_sample())
+        if steal is not None:
+            steal_by_figure[figure.number] = round(100.0 * steal, 1)
         busy = busy_share(before, machine_cpu_sample())
         if busy is not None:
             machine_busy[figure.number] = round(100.0 * busy, 1)
@@ -182,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "argv": sys.argv[1:] if argv is None else argv,
         "machine_busy_percent_by_figure": machine_busy,
         "load_average_by_figure": load_by_figure,
+        "host_steal_percent_by_figure": steal_by_figure,
         "seconds_by_figure": figure_seconds,
         "load_average_at_end": list(os.getloadavg()),
     }
@@ -193,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "  machine busy (all CPUs, includes the benchmark itself): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in machine_busy.items())
+        )
+    if steal_by_figure:
+        print(
+            "  host steal (hypervisor): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in steal_by_figure.items())
         )
     print(
         "  load average at each figure's start: "
