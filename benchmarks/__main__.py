@@ -1,8 +1,9 @@
 """Run the performance suite and print one table.
 
-    .venv/bin/python -m benchmarks            # everything (~3 min on 2 cores)
-    .venv/bin/python -m benchmarks --quick    # shorter runs (~1 min)
+    .venv/bin/python -m benchmarks            # everything (~5 min, plus ~1 h for figure 11)
+    .venv/bin/python -m benchmarks --quick    # shorter runs (~6 min)
     .venv/bin/python -m benchmarks --only 2 --only idle
+    .venv/bin/python -m benchmarks --skip learning   # all but figure 11
     .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
@@ -126,6 +127,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "11/learning); repeat or comma-separate",
     )
     parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="FIGURE",
+        help="run every figure but these (number or name, as --only)",
+    )
+    parser.add_argument(
         "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
     )
     parser.add_argument(
@@ -135,7 +143,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--markdown",
         choices=["auto", "always", "never"],
         default="auto",
-        help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only)",
+        help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only/--skip)",
     )
     return parser.parse_args(argv)
 
@@ -144,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         figures = select(args.only)
+        skipped = {f.number for f in select(args.skip)} if args.skip else set()
+        figures = [f for f in figures if f.number not in skipped]
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -191,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "finished": now.isoformat(timespec="seconds"),
         "seconds": seconds,
         "mode": "quick" if args.quick else "full",
-        "only": [f.number for f in figures] if args.only else None,
+        "only": [f.number for f in figures] if args.only or args.skip else None,
         "argv": sys.argv[1:] if argv is None else argv,
         "machine_busy_percent_by_figure": machine_busy,
         "load_average_by_figure": load_by_figure,
@@ -222,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nresults: {latest} (and {stamped.name}); {seconds:.0f} s")
     write_md = args.markdown == "always" or (
-        args.markdown == "auto" and not args.quick and not args.only
+        args.markdown == "auto" and not args.quick and not args.only and not args.skip
     )
     if write_md:
         RESULTS_MD.write_text(markdown_document(rows, meta), encoding="utf-8")
