@@ -1,7 +1,7 @@
 """Figure 9: the training side's cost of drawing one 128-item replay batch, by buffer size.
 
 Buffers of 10k and 1M CartPole transitions (the DQN sample's float32 rows of
-11 numbers) are filled through a ``DataUser``; then ``DataUser.sample(128)``
+12 numbers) are filled through a ``DataUser``; then ``DataUser.sample(128)``
 (an update with nothing pending, and the draw) is timed for each, alternating
 blocks. ``ArrayBuffer`` is what the sample uses; ``SequentialBuffer`` (a list
 of Python objects) is shown for comparison, with the whole-buffer copy
@@ -30,7 +30,7 @@ def filled(kind: str, size: int) -> DataUser[Any]:
     buffer = ArrayBuffer(size) if kind == "array" else SequentialBuffer[Any](size)
     user = DataUser(buffer)
     rng = np.random.default_rng(0)
-    rows = rng.standard_normal((size, 11)).astype(np.float32)
+    rows = rng.standard_normal((size, 12)).astype(np.float32)
     for row in rows:
         user.collector.collect(
             row.copy()
