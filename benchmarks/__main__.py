@@ -1,8 +1,9 @@
 """Run the performance suite and print one table.
 
-    .venv/bin/python -m benchmarks            # everything (~3 min on 2 cores)
-    .venv/bin/python -m benchmarks --quick    # shorter runs (~1 min)
+    .venv/bin/python -m benchmarks            # everything (~5 min, plus ~1 h for figure 11)
+    .venv/bin/python -m benchmarks --quick    # shorter runs (~6 min)
     .venv/bin/python -m benchmarks --only 2 --only idle
+    .venv/bin/python -m benchmarks --skip learning   # all but figure 11
     .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
-from .figures import NEEDS_REFERENCE, Context, Settings, failed_rows, select
-from .stats import busy_share, machine_cpu_sample
+from .figures import NEEDS_REFERENCE, Context, Settings, annotate, failed_rows, select
+from .stats import busy_share, machine_cpu_sample, machine_steal_sample
 from .table import MISS, Row, notes_of, render_markdown, render_text, write_results
 
 RESULTS_DIR = procs.BENCH_DIR / "results"
@@ -87,6 +88,23 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
             "machine busy during each figure (all CPUs, the benchmark included): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in busy.items()),
         ]
+    steals = meta.get("host_steal_percent_by_figure") or {}
+    if steals:
+        notes = [
+            *notes,
+            "host steal during each figure (CPU time the hypervisor gave to other "
+            "machines; stalls nothing inside can avoid): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in steals.items()),
+        ]
+    loads = meta.get("load_average_by_figure") or {}
+    if loads:
+        notes = [
+            *notes,
+            "load average (1, 5, 15 min) as each figure started: "
+            + "; ".join(
+                f"fig {k}: {', '.join(f'{x:.2f}' for x in v)}" for k, v in loads.items()
+            ),
+        ]
     if notes:
         lines += ["Notes:", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
@@ -105,7 +123,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="FIGURE",
         help="run only these figures (number or name: 1/step 2/realtime 3/idle "
-        "4/pause 5/sync 6/state 7/console); repeat or comma-separate",
+        "4/pause 5/sync 6/state 7/console 8/infer 9/replay 10/training "
+        "11/learning); repeat or comma-separate",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="FIGURE",
+        help="run every figure but these (number or name, as --only)",
     )
     parser.add_argument(
         "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
@@ -117,7 +143,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--markdown",
         choices=["auto", "always", "never"],
         default="auto",
-        help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only)",
+        help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only/--skip)",
     )
     return parser.parse_args(argv)
 
@@ -126,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         figures = select(args.only)
+        skipped = {f.number for f in select(args.skip)} if args.skip else set()
+        figures = [f for f in figures if f.number not in skipped]
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -141,9 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     machine_busy: dict[str, float] = {}
     figure_seconds: dict[str, float] = {}
+    load_by_figure: dict[str, list[float]] = {}
+    steal_by_figure: dict[str, float] = {}
     for figure in figures:
         ctx.log(f"[bench] figure {figure.number}: {figure.title}")
+        load_by_figure[figure.number] = [round(x, 2) for x in os.getloadavg()]
         before = machine_cpu_sample()
+        steal_before = machine_steal_sample()
         figure_started = time.perf_counter()
         try:
             rows += figure.build(ctx)
@@ -151,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             ctx.log(f"[bench]   failed: {e}")
             rows += failed_rows(figure, e)
         figure_seconds[figure.number] = round(time.perf_counter() - figure_started, 1)
+        steal = busy_share(steal_before, machine_steal_sample())
+        if steal is not None:
+            steal_by_figure[figure.number] = round(100.0 * steal, 1)
         busy = busy_share(before, machine_cpu_sample())
         if busy is not None:
             machine_busy[figure.number] = round(100.0 * busy, 1)
@@ -158,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[bench]   machine busy {100.0 * busy:.0f} % of all CPUs meanwhile"
             )
 
+    annotate(ctx, rows)
     seconds = time.perf_counter() - started
     now = dt.datetime.now().astimezone()
     meta = {
@@ -165,9 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         "finished": now.isoformat(timespec="seconds"),
         "seconds": seconds,
         "mode": "quick" if args.quick else "full",
-        "only": [f.number for f in figures] if args.only else None,
+        "only": [f.number for f in figures] if args.only or args.skip else None,
         "argv": sys.argv[1:] if argv is None else argv,
         "machine_busy_percent_by_figure": machine_busy,
+        "load_average_by_figure": load_by_figure,
+        "host_steal_percent_by_figure": steal_by_figure,
         "seconds_by_figure": figure_seconds,
         "load_average_at_end": list(os.getloadavg()),
     }
@@ -180,12 +218,21 @@ def main(argv: list[str] | None = None) -> int:
             "  machine busy (all CPUs, includes the benchmark itself): "
             + ", ".join(f"fig {k}: {v:.0f} %" for k, v in machine_busy.items())
         )
+    if steal_by_figure:
+        print(
+            "  host steal (hypervisor): "
+            + ", ".join(f"fig {k}: {v:.0f} %" for k, v in steal_by_figure.items())
+        )
+    print(
+        "  load average at each figure's start: "
+        + "; ".join(f"fig {k}: {v[0]:.2f}" for k, v in load_by_figure.items())
+    )
     latest, stamped = write_results(
         rows, meta, args.results_dir, now.strftime("%Y%m%d-%H%M%S")
     )
     print(f"\nresults: {latest} (and {stamped.name}); {seconds:.0f} s")
     write_md = args.markdown == "always" or (
-        args.markdown == "auto" and not args.quick and not args.only
+        args.markdown == "auto" and not args.quick and not args.only and not args.skip
     )
     if write_md:
         RESULTS_MD.write_text(markdown_document(rows, meta), encoding="utf-8")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from engine import Interaction, System
-from engine.data import SequentialBuffer
+from engine.data import ArrayBuffer
 from engine.gym import GymEnvironment
 from engine.telemetry.events import TrainingRunFinished
 from engine.torch import TorchTrainingModel
@@ -37,12 +37,15 @@ SAMPLE_CONFIG = (
 TARGET = 475.0
 WINDOW = 20
 
+# The values of sample_configs/cartpole_dqn.toml (see its comments for why).
 AGENT_ARGS: dict[str, Any] = {
     "model": "q_network",
     "collector": "replay",
     "epsilon_start": 1.0,
     "epsilon_end": 0.01,
-    "epsilon_decay_steps": 20_000,
+    "epsilon_decay_steps": 10_000,
+    "n_step": 3,
+    "gamma": 0.99,
     "seed": 0,
 }
 TRAINER_ARGS: dict[str, Any] = {
@@ -56,16 +59,24 @@ TRAINER_ARGS: dict[str, Any] = {
 }
 TRAINING: dict[str, Any] = {
     "lr": 5e-4,
+    "lr_scheduler": {"name": "cosine", "total_steps": 150_000, "min_lr": 5e-5},
     "batch_size": 128,
     "optimizer": "adam",
+    "optimizer_kwargs": {"fused": True},
     "max_steps_per_run": 32,
     "training_steps": None,
     "max_grad_norm": 10.0,
     "seed": 0,
     "log_every": 32,
+    "replay_ratio": 0.25,
 }
-NETWORK: dict[str, Any] = {"obs_dim": 4, "num_actions": 2, "hidden_sizes": [128, 128]}
-REPLAY_SIZE = 50_000
+NETWORK: dict[str, Any] = {
+    "obs_dim": 4,
+    "num_actions": 2,
+    "hidden_sizes": [128, 128],
+    "seed": 0,
+}
+REPLAY_SIZE = 1_000_000
 
 
 def build_system(
@@ -78,13 +89,13 @@ def build_system(
 ) -> tuple[System, DQNAgent]:
     """Wire the DQN components exactly as ``sample_configs/cartpole_dqn.toml`` does."""
     agent = DQNAgent(**agent_args)
-    interaction = Interaction(agent, GymEnvironment("CartPole-v1"))
+    interaction = Interaction(agent, GymEnvironment("CartPole-v1", seed=0))
     model = TorchTrainingModel(QNetwork(**network))
     trainer = DQNTrainer(TrainingConfiguration(**training), **trainer_args)
     system = System(
         interaction,
         {"q_network": model},
-        {"replay": SequentialBuffer(replay_size)},
+        {"replay": ArrayBuffer(replay_size)},
         {"dqn": trainer},
         {"states_dir": states_dir, "save_final_state": False},
     )

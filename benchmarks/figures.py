@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import external, procs
+from . import external, learning_stats, procs
 from .stats import cpu_share, median, rate, throughput, tick_stats
 from .table import Row, Target
 
 PAMIQ = "PAMIQ-Core 0.6.0"
+SB3 = "SB3 2.9.2 DQN, zoo settings"
 MB = 1e6
 
 
@@ -40,6 +41,25 @@ class Settings:
     @property
     def state_gigabytes(self) -> float:
         return 0.25 if self.quick else 1.0
+
+    @property
+    def learning_seeds(self) -> int:
+        return 1 if self.quick else 5
+
+    @property
+    def learning_seconds(self) -> float:
+        """The budget in which 475 must be reached (300 s of wall time)."""
+        return 60.0 if self.quick else 300.0
+
+    @property
+    def learning_extend_to(self) -> float:
+        """How long a run that has not reached 475 within the budget goes on."""
+        return 60.0 if self.quick else 600.0
+
+    @property
+    def share_seconds(self) -> tuple[float, float]:
+        """Warm-up and measurement of figure 10."""
+        return (10.0, 5.0) if self.quick else (20.0, 10.0)
 
 
 @dataclass
@@ -215,14 +235,26 @@ def _tick_rows(
 def figure_realtime(ctx: Context) -> list[Row]:
     seconds = ctx.settings.realtime_seconds
     rows = []
+    reference_of_spin: tuple[dict[str, Any] | None, str] = (None, "")
     for fig, trainer, label in (
         ("2a", "idle", "100 Hz idle"),
-        ("2b", "busy", "100 Hz + busy trainer"),
+        ("2b", "spin", "100 Hz + user's busy trainer (no pause points)"),
+        ("2c", "busy", "100 Hz + busy trainer calling pause_point()"),
     ):
         args = ["--interval", "0.01", "--duration", str(seconds), "--trainer", trainer]
         ours = ctx.ours("realtime", args, seconds)
-        ref, why = ctx.reference("realtime", args, seconds)
-        rows += _tick_rows(fig, label, ours, ref, why)
+        if trainer == "busy":
+            # PAMIQ-Core has no pause point: its trainer is 2b's, measured once.
+            ref, why = reference_of_spin
+        else:
+            ref, why = ctx.reference("realtime", args, seconds)
+            if trainer == "spin":
+                reference_of_spin = (ref, why)
+        fig_rows = _tick_rows(fig, label, ours, ref, why)
+        if trainer == "busy" and ref is not None:
+            for row in fig_rows:
+                row.note = "reference: PAMIQ-Core's run of 2b (it has no pause points)"
+        rows += fig_rows
     # The machine's floor: the same schedule as a one-thread plain-Python loop.
     ctx.log("[bench]   plain Python 100 Hz deadline loop (machine floor)")
     script = str(procs.BENCH_DIR / "workloads" / "plain_realtime.py")
@@ -464,6 +496,326 @@ def figure_state(ctx: Context) -> list[Row]:
     ]
 
 
+# -- 8: inference call overhead -----------------------------------------------------
+
+
+def figure_infer(ctx: Context) -> list[Row]:
+    quick = ctx.settings.quick
+    args = ["--blocks", "10" if quick else "30", "--calls", "1000" if quick else "2000"]
+    data = ctx.ours("infer_overhead", args, 120.0)
+    rows = []
+    for key, label in (
+        ("identity", "trivial module (nn.Identity)"),
+        ("mlp_4_128_128_2", "4-128-128-2 MLP (the DQN sample's)"),
+    ):
+        part = data[key]
+        rows.append(
+            Row(
+                "8",
+                f"inference call, {label}",
+                "us",
+                part["ours_us"],
+                part["direct_us"],
+                "module(x) under torch.inference_mode()",
+                Target("<=", 1.1, on="ratio"),
+                lower_is_better=True,
+                details=part,
+            )
+        )
+    return rows
+
+
+# -- 9: drawing a replay batch --------------------------------------------------------
+
+
+def figure_replay(ctx: Context) -> list[Row]:
+    quick = ctx.settings.quick
+    args = ["--blocks", "5" if quick else "20", "--draws", "100" if quick else "200"]
+    data = ctx.ours("replay_draw", args, 300.0)
+    batch = data["batch"]
+    array, sequential = data["array"], data["sequential"]
+    return [
+        Row(
+            "9",
+            f"draw {batch} from a 1M-item ArrayBuffer (the DQN sample's)",
+            "us",
+            array["1000000"],
+            array["10000"],
+            "same draw, 10k items",
+            Target("<=", 2.0, on="ratio"),
+            lower_is_better=True,
+            details=data,
+        ),
+        Row(
+            "9",
+            f"draw {batch} from a 1M-item SequentialBuffer (Python objects)",
+            "us",
+            sequential["1000000"],
+            sequential["10000"],
+            "same draw, 10k items",
+            lower_is_better=True,
+            note=(
+                "each draw reads a list slot and an object the cache has not "
+                "seen, so it grows with the buffer; get_data(), the whole-buffer "
+                f"copy trainers drew from before, takes {data['sequential_get_data_ms']:.0f} ms "
+                "at 1M items"
+            ),
+        ),
+    ]
+
+
+# -- 10: training while acting --------------------------------------------------------------
+
+
+def figure_training(ctx: Context) -> list[Row]:
+    warmup, duration = ctx.settings.share_seconds
+    share = f"{warmup:g},{duration:g}"
+    budget = warmup + 3 * duration + 60
+    limited = ctx.ours("cartpole", ["--share", share], budget)
+    free = ctx.ours("cartpole", ["--share", share, "--unthrottled"], budget)
+    ratio = limited["optimizer_steps_per_s_acting"] / limited["agent_steps_per_s"]
+    sb3 = ctx.raw.get("sb3_rates")
+    note = f"agent {limited['agent_steps_per_s']:,.0f} steps/s, batch {limited['batch_size']}"
+    if sb3:
+        note += (
+            f"; SB3 (zoo settings, batch 64, alternating): {sb3['gradient_steps_per_s']:,.0f} "
+            f"gradient steps/s while acting {sb3['env_steps_per_s']:,.0f} steps/s"
+        )
+    return [
+        Row(
+            "10",
+            "DQN sample: optimizer steps/s while the agent acts",
+            "steps/s",
+            limited["optimizer_steps_per_s_acting"],
+            limited["optimizer_steps_per_s_alone"],
+            "same loop alone, same data",
+            Target(">=", 0.8, on="ratio"),
+            note=note,
+            details={"replay_ratio_limited": limited, "unthrottled": free},
+        ),
+        Row(
+            "10",
+            "DQN sample: replay ratio (optimizer steps per collected step)",
+            "",
+            ratio,
+            limited["replay_ratio"],
+            "training.replay_ratio",
+            note="the agent waits when it gets one round ahead (see cartpole_dqn.toml)",
+        ),
+        Row(
+            "10",
+            "same, agent not held back (replay_ratio unset)",
+            "steps/s",
+            free["optimizer_steps_per_s_acting"],
+            free["optimizer_steps_per_s_alone"],
+            "same loop alone, same data",
+            note=(
+                f"agent {free['agent_steps_per_s']:,.0f} steps/s: replay ratio "
+                f"{free['optimizer_steps_per_s_acting'] / free['agent_steps_per_s']:.3f}"
+            ),
+        ),
+    ]
+
+
+# -- 11: learning CartPole, side by side with Stable-Baselines3 ------------------------------
+
+
+def _learning_summary(
+    runs: list[dict[str, Any]], budget: float, extend_to: float
+) -> dict[str, Any]:
+    reaches = [learning_stats.first_reach(r["episodes"]) for r in runs]
+    within = [x for x in reaches if x is not None and x.wall_s <= budget]
+    # A seed that never reached counts with the longest time it ran: a lower bound.
+    times = [
+        x.wall_s if x is not None else r["wall_s"]
+        for x, r in zip(reaches, runs, strict=True)
+    ]
+    steps = [
+        x.env_steps if x is not None else r["progress"][-1][1] if r["progress"] else 0
+        for x, r in zip(reaches, runs, strict=True)
+    ]
+    best_budget = [learning_stats.best_mean(r["episodes"], budget) for r in runs]
+    best_extended = [
+        learning_stats.best_mean(r["episodes"], extend_to)
+        for r in runs
+        if r["wall_s"] >= extend_to - 1.0
+    ]
+    stays = [learning_stats.share_above(r["episodes"], budget) for r in runs]
+    return {
+        "seeds": len(runs),
+        "reached_within_budget": len(within),
+        "reached_at_all": sum(x is not None for x in reaches),
+        "times": times,
+        "steps": steps,
+        "all_reached": all(x is not None for x in reaches),
+        "best_budget": [b for b in best_budget if b is not None],
+        "best_extended": [b for b in best_extended if b is not None],
+        "extended_runs": len(best_extended),
+        "stays": [x for x in stays if x is not None],
+    }
+
+
+def figure_learning(ctx: Context) -> list[Row]:
+    settings = ctx.settings
+    budget, extend_to = settings.learning_seconds, settings.learning_extend_to
+    seeds = list(range(settings.learning_seeds))
+    sb3_python, sb3_why = procs.sb3_python()
+    if sb3_python is None:
+        ctx.log(f"[bench]   SB3: {sb3_why}")
+    args = ["--seconds", f"{budget:g}", "--extend-to", f"{extend_to:g}"]
+    ours_runs: list[dict[str, Any]] = []
+    sb3_runs: list[dict[str, Any]] = []
+    for seed in seeds:
+        # Interleaved, so that a busy spell of the machine hits both sides.
+        ours_runs.append(ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to))
+        if sb3_python is not None:
+            ctx.log(f"[bench]   SB3: cartpole_dqn.py --seed {seed} {' '.join(args)}")
+            try:
+                sb3_runs.append(
+                    procs.run_sb3(
+                        sb3_python, [*args, "--seed", str(seed)], extend_to + 120.0
+                    ).data
+                )
+            except procs.WorkloadError as e:
+                sb3_why = f"not measured: SB3 run failed: {e}"
+                sb3_python = None
+    ours = _learning_summary(ours_runs, budget, extend_to)
+    ref = _learning_summary(sb3_runs, budget, extend_to) if sb3_runs else None
+    if sb3_runs:
+        rates = [
+            (r["gradient_steps"] / r["wall_s"], r["env_steps"] / r["wall_s"])
+            for r in sb3_runs
+        ]
+        ctx.raw["sb3_rates"] = {
+            "gradient_steps_per_s": median([g for g, _ in rates]),
+            "env_steps_per_s": median([e for _, e in rates]),
+        }
+    n = len(seeds)
+    label = f"{n} seed{'s' if n > 1 else ''}"
+    how = "ours learns while acting; SB3 acts and trains in turn on one thread"
+    sb3_note = ""
+    if ref is not None and not ref["all_reached"]:
+        sb3_note = (
+            f"SB3 did not reach 475 in {ref['seeds'] - ref['reached_at_all']} of "
+            f"{ref['seeds']} seeds within {extend_to:g} s; those count as the time "
+            "they ran (a lower bound), so its time is at least this"
+        )
+    ours_note = ""
+    if not ours["all_reached"]:
+        ours_note = (
+            f"ours did not reach 475 in {ours['seeds'] - ours['reached_at_all']} of "
+            f"{ours['seeds']} seeds within {extend_to:g} s (counted as the time they ran)"
+        )
+    notes = "; ".join(x for x in (ours_note, sb3_note) if x)
+
+    def stat(
+        summary: dict[str, Any] | None, key: str, pick: Callable[[list[float]], float]
+    ) -> float | None:
+        if summary is None or not summary[key]:
+            return None
+        return pick(summary[key])
+
+    details = {
+        "ours": ours_runs,
+        "sb3": sb3_runs,
+        "ours_summary": ours,
+        "sb3_summary": ref,
+    }
+    rows = [
+        Row(
+            "11",
+            f"CartPole DQN, {label}: seeds reaching a 20-episode mean of 475 within {budget:g} s",
+            "seeds",
+            float(ours["reached_within_budget"]),
+            None if ref is None else float(ref["reached_within_budget"]),
+            SB3,
+            Target(">=", float(n)),
+            note=how if sb3_python is not None or sb3_runs else f"{how}; SB3 {sb3_why}",
+            details=details,
+        ),
+        Row(
+            "11",
+            f"wall time to mean 475, median of {label}",
+            "s",
+            stat(ours, "times", median),
+            stat(ref, "times", median),
+            SB3,
+            Target("<=", 0.5, on="ratio"),
+            note=notes,
+            lower_is_better=True,
+        ),
+        Row(
+            "11",
+            f"wall time to mean 475, worst of {label}",
+            "s",
+            stat(ours, "times", max),
+            stat(ref, "times", max),
+            SB3,
+            lower_is_better=True,
+        ),
+        Row(
+            "11",
+            f"environment steps to mean 475, median of {label}",
+            "steps",
+            stat(ours, "steps", median),
+            stat(ref, "steps", median),
+            SB3,
+            lower_is_better=True,
+        ),
+        Row(
+            "11",
+            f"environment steps to mean 475, worst of {label}",
+            "steps",
+            stat(ours, "steps", max),
+            stat(ref, "steps", max),
+            SB3,
+            lower_is_better=True,
+        ),
+        Row(
+            "11",
+            f"best 20-episode mean within {budget:g} s, median of {label}",
+            "",
+            stat(ours, "best_budget", median),
+            stat(ref, "best_budget", median),
+            SB3,
+        ),
+    ]
+    if extend_to > budget:
+        extended = [s for s in (ours, ref) if s is not None and s["extended_runs"]]
+        if extended:
+            rows.append(
+                Row(
+                    "11",
+                    f"best 20-episode mean within {extend_to:g} s, median of the seeds run that long",
+                    "",
+                    stat(ours, "best_extended", median),
+                    stat(ref, "best_extended", median),
+                    SB3,
+                    note=(
+                        f"runs that reached 475 within {budget:g} s stop there: "
+                        f"ours {ours['extended_runs']}, SB3 "
+                        f"{0 if ref is None else ref['extended_runs']} of {n} ran {extend_to:g} s"
+                    ),
+                )
+            )
+    rows.append(
+        Row(
+            "11",
+            f"after first reaching 475: share of the time to {budget:g} s with the mean >= 475, worst seed",
+            "%",
+            None if not ours["stays"] else 100.0 * min(ours["stays"]),
+            None if ref is None or not ref["stays"] else 100.0 * min(ref["stays"]),
+            SB3,
+            note=(
+                ""
+                if not ours["stays"]
+                else "per seed: " + ", ".join(f"{100 * x:.0f} %" for x in ours["stays"])
+            ),
+        )
+    )
+    return rows
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the suite."""
@@ -482,9 +834,25 @@ FIGURES = (
     Figure("5", "sync", "model sync", figure_sync),
     Figure("6", "state", "state save/load", figure_state),
     Figure("7", "console", "console cost", figure_console),
+    Figure("8", "infer", "inference call overhead", figure_infer),
+    Figure("9", "replay", "drawing a replay batch", figure_replay),
+    Figure("10", "training", "training while acting", figure_training),
+    Figure("11", "learning", "learning CartPole, ours and SB3", figure_learning),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}
+
+
+def annotate(ctx: Context, rows: list[Row]) -> None:
+    """Notes that join figures measured separately (called after every figure ran)."""
+    sb3 = ctx.raw.get("sb3_rates")
+    for row in rows:
+        if sb3 and row.figure == "10" and row.metric.endswith("while the agent acts"):
+            row.note += (
+                f"; SB3 (zoo settings, batch 64, alternating), figure 11's runs: "
+                f"{sb3['gradient_steps_per_s']:,.0f} gradient steps/s while acting "
+                f"{sb3['env_steps_per_s']:,.0f} steps/s"
+            )
 
 
 def select(names: list[str]) -> list[Figure]:

@@ -25,6 +25,9 @@ CACHE_DIR = BENCH_DIR / ".cache"
 REFERENCE_DIR = BENCH_DIR / "reference"
 PAMIQ_CORE_REQUIREMENT = "pamiq-core==0.6.0"
 _REF_ENV_NAME = "pamiq-core-0.6.0"
+SB3_REQUIREMENT = "stable-baselines3==2.9.2"
+_SB3_ENV_NAME = "sb3-2.9.2"
+SB3_DIR = BENCH_DIR / "sb3"
 
 
 class WorkloadError(RuntimeError):
@@ -221,3 +224,89 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
         )
     marker.write_text(check.stdout.strip() + "\n")
     return str(python), ""
+
+
+# -- the Stable-Baselines3 virtualenv (figure 8) ----------------------------------
+
+
+def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
+    """The interpreter of the cached Stable-Baselines3 virtualenv, creating it once.
+
+    It is made from this interpreter's base Python with the repository's
+    ``constraints.txt`` (the pinned CPU torch, whose wheel pip finds locally)
+    and the gymnasium version installed here, so both sides run the same
+    torch and the same CartPole.
+
+    Returns:
+        ``(path, "")`` when ready, or ``(None, reason)`` when it cannot be had.
+    """
+    from importlib import metadata
+
+    env_dir = cache_dir / _SB3_ENV_NAME
+    python = env_dir / "bin" / "python"
+    marker = env_dir / ".ready"
+    if marker.is_file() and python.exists():
+        return str(python), ""
+    try:
+        gymnasium = f"gymnasium=={metadata.version('gymnasium')}"
+    except metadata.PackageNotFoundError:
+        return (
+            None,
+            "not measured: gymnasium is not installed here (pip install -e '.[gym]')",
+        )
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    shutil.rmtree(env_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    print(f"[bench] creating {env_dir} with {SB3_REQUIREMENT} (once)", flush=True)
+    constraints = REPO_ROOT / "constraints.txt"
+    pins = ["-c", str(constraints)] if constraints.is_file() else []
+    try:
+        subprocess.run(
+            [base, "-m", "venv", str(env_dir)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                *pins,
+                SB3_REQUIREMENT,
+                gymnasium,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=1200,
+        )
+        check = subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import stable_baselines3, torch, sys; "
+                "print(stable_baselines3.__version__, torch.__version__, sys.version.split()[0])",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as e:
+        stderr = getattr(e, "stderr", b"") or b""
+        if isinstance(stderr, bytes):
+            stderr = stderr.decode(errors="replace")
+        shutil.rmtree(env_dir, ignore_errors=True)
+        return (
+            None,
+            f"not measured: could not install {SB3_REQUIREMENT} ({_tail(stderr, 2) or e})",
+        )
+    marker.write_text(check.stdout.strip() + "\n")
+    return str(python), ""
+
+
+def run_sb3(python: str, args: list[str], timeout: float) -> Outcome:
+    """Run ``benchmarks/sb3/cartpole_dqn.py ARGS`` with the SB3 interpreter."""
+    return run_json([python, str(SB3_DIR / "cartpole_dqn.py"), *args], timeout)

@@ -183,11 +183,39 @@ def parse_proc_stat(text: str) -> tuple[float, float]:
     raise ValueError("no 'cpu' line in /proc/stat text")
 
 
+def parse_proc_steal(text: str) -> tuple[float, float]:
+    """``(steal, total)`` jiffies of all CPUs from the text of ``/proc/stat``.
+
+    Steal is time a virtual machine's CPUs were ready to run but the host ran
+    something else: on a shared host it shows as millisecond stalls that no
+    program inside the machine can avoid.
+
+    Raises:
+        ValueError: If there is no aggregate ``cpu`` line.
+    """
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            values = [float(x) for x in fields[1:]]
+            steal = values[7] if len(values) > 7 else 0.0
+            return steal, sum(values[:8])
+    raise ValueError("no 'cpu' line in /proc/stat text")
+
+
 def machine_cpu_sample() -> tuple[float, float] | None:
     """Current ``(busy, total)`` jiffies of the whole machine, or None off Linux."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
             return parse_proc_stat(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def machine_steal_sample() -> tuple[float, float] | None:
+    """Current ``(steal, total)`` jiffies of the whole machine, or None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            return parse_proc_steal(f.read())
     except (OSError, ValueError):
         return None
 

@@ -169,6 +169,15 @@ class TrainingConfiguration(_Strict):
         max_grad_norm: Clip the global gradient norm to this (None: no clipping).
         seed: Seed of the trainer's random generator (None: nondeterministic).
         log_every: Optimizer steps between metric reports (averaged over them).
+        replay_ratio: Optimizer steps per collected item that training keeps
+            up with: once the condition data user holds ``min_buffer_size``
+            items, the agent may collect only one round's worth
+            (``max_steps_per_run / replay_ratio`` items) ahead of the steps
+            taken, and its ``collect()`` waits beyond that (see
+            ``DataUser.limit_collection``). Without it an agent that steps as
+            fast as it can outruns training and takes the GIL it needs. None:
+            collection never waits; leave it so for a fixed-interval
+            (real-time) agent, which must not be held up.
     """
 
     # The seed's fields (ASTRA-RL), with its defaults.
@@ -186,6 +195,7 @@ class TrainingConfiguration(_Strict):
     max_grad_norm: float | None = Field(default=None, gt=0.0)
     seed: int | None = None
     log_every: int = Field(default=1, ge=1)
+    replay_ratio: float | None = Field(default=None, gt=0.0)
 
     @field_validator("training_steps", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ and an algorithm object).
 from __future__ import annotations
 
 import json
+import math
 import time
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from engine.data import DataUsersDict, Episode, EpisodeBuffer
 from engine.telemetry.trainability import TrainabilityReport, predictable_condition
 from engine.torch import TorchTrainingModel
 
+from .base import Trainer
 from .config import TrainingConfiguration
 from .torch import OptimizersSetup, TorchTrainer
 
@@ -132,6 +134,8 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self._episodes_needed = 0
         self._episodes_seen = 0
         self._experience_start = 0
+        # (items, optimizer steps) when collection limiting began (replay_ratio).
+        self._limit_anchor: tuple[int, int] | None = None
 
     # -- when to train ------------------------------------------------------------
 
@@ -175,6 +179,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             )
         self._episodes_needed = needed if self._episodic else 0
         super().attach_data_users(data_users)
+        # From the first item on: the training thread's first check can come
+        # after thousands of steps of a fast agent.
+        self._limit_collection()
 
     def _episode_buffer(self) -> EpisodeBuffer[Any]:
         name = self._training_condition_data_user
@@ -199,20 +206,59 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         episodes then in the buffer are this round's experience.
         """
         if self.finished:
+            self._limit_collection()
             return False
         if self._episodes_needed and self._new_episodes() < self._episodes_needed:
             # Keep the pending queue drained while waiting, as the base check does.
             name = self._training_condition_data_user
             assert name is not None
             self.get_data_user(name).update()
+            self._limit_collection()
             return False
-        if not super().is_trainable():
+        trainable = super().is_trainable()
+        self._limit_collection()
+        if not trainable:
             return False
         if self._episodic:
             # Counted from the buffer, i.e. exactly the episodes this round can see.
             self._experience_start = self._episodes_seen
             self._episodes_seen = self._episode_buffer().episodes_total
         return True
+
+    def _limit_collection(self) -> None:
+        """Keep the agent within one round of the replay ratio (see ``config.replay_ratio``).
+
+        The allowance is ``min_buffer_size`` items (or the items already
+        collected when limiting began, e.g. in a resumed run), plus
+        ``1 / replay_ratio`` items per optimizer step taken since, plus one
+        round's worth. It never holds back an item this trainer still needs
+        before it can train again (its data conditions; while it waits for
+        episodes the limit is lifted), and it is lifted once the trainer is
+        finished.
+        """
+        ratio = self.config.replay_ratio
+        name = self._training_condition_data_user
+        if ratio is None or name is None or name not in self._data_users:
+            return
+        user = self._data_users[name]
+        if self.finished or (
+            self._episodes_needed and self._new_episodes() < self._episodes_needed
+        ):
+            # Items that complete the awaited episodes cannot be counted ahead.
+            user.limit_collection(None)
+            return
+        if self._limit_anchor is None:
+            self._limit_anchor = (
+                max(self._min_buffer_size, user.collected_total),
+                self.global_step,
+            )
+        items, steps = self._limit_anchor
+        per_round = self.config.max_steps_per_run or 1
+        allowed = items + math.ceil((self.global_step - steps + per_round) / ratio)
+        needed = Trainer._wake_target(self)
+        if needed is not None:
+            allowed = max(allowed, needed[1])
+        user.limit_collection(allowed)
 
     @override
     def trainability_report(self) -> TrainabilityReport:
@@ -394,6 +440,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         if scheduler is not None:
             scheduler.step()
         self.global_step += 1
+        self._limit_collection()
         self.after_optimizer_step(self.global_step)
         self._window.add_step(float(norm), lr)
         if self.global_step % self.config.log_every == 0:
@@ -428,6 +475,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.rounds = int(meta.get("rounds", 0))
         self._episodes_seen = int(meta.get("episodes_seen", 0))
         self._experience_start = self._episodes_seen
+        self._limit_anchor = None  # counted afresh from the loaded counters
         self.generator.set_state(
             load_file(str(path / "generator.safetensors"))["state"]
         )

@@ -47,6 +47,7 @@ class QNetwork(nn.Module):
         obs_dim: Observation size.
         num_actions: Number of discrete actions.
         hidden_sizes: Widths of the hidden layers.
+        seed: Seed of the initial weights (None: torch's global generator).
     """
 
     def __init__(
@@ -54,14 +55,18 @@ class QNetwork(nn.Module):
         obs_dim: int = 4,
         num_actions: int = 2,
         hidden_sizes: Sequence[int] = (128, 128),
+        seed: int | None = None,
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = obs_dim
-        for hidden in hidden_sizes:
-            layers += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        layers.append(nn.Linear(width, num_actions))
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            layers: list[nn.Module] = []
+            width = obs_dim
+            for hidden in hidden_sizes:
+                layers += [nn.Linear(width, hidden), nn.ReLU()]
+                width = hidden
+            layers.append(nn.Linear(width, num_actions))
         self.net = nn.Sequential(*layers)
 
     @override
@@ -74,11 +79,45 @@ class QNetwork(nn.Module):
 # The agent
 
 
+def pack_transition(
+    obs: np.ndarray,
+    action: int,
+    reward: float,
+    next_obs: np.ndarray,
+    terminated: bool,
+    steps: int = 1,
+) -> np.ndarray:
+    """One transition as a flat float32 row: ``obs, action, reward, next_obs, terminated, steps``.
+
+    ``reward`` is the discounted sum of the ``steps`` rewards between ``obs``
+    and ``next_obs`` (one step: the reward), so the TD target is
+    ``reward + gamma**steps * max Q(next_obs)`` unless ``terminated``.
+
+    A row per transition (not a dict of arrays) lets the trainer turn a sampled
+    batch into tensors with one ``np.asarray``: ~30 us for 128 transitions
+    against ~200 us when gathering fields from 128 dicts, about a fifth of an
+    optimizer step of the sample's network.
+    """
+    d = len(obs)
+    row = np.empty(2 * d + 4, np.float32)
+    row[:d] = obs
+    row[d] = action
+    row[d + 1] = reward
+    row[d + 2 : 2 * d + 2] = next_obs
+    row[2 * d + 2] = terminated
+    row[2 * d + 3] = steps
+    return row
+
+
 class DQNAgent(GymAgent[np.ndarray, int]):
     """Acts epsilon-greedily with the Q-network and collects transitions.
 
-    Each transition is a dict ``{obs, action, reward, next_obs, terminated}``.
-    Episode returns are kept in :attr:`episode_returns` (wall time, return) and
+    Each transition is a row made by :func:`pack_transition`; with
+    ``n_step > 1`` it spans up to ``n_step`` steps (fewer at an episode's end)
+    with their rewards discounted by ``gamma``, which makes values travel back
+    ``n_step`` states per update instead of one.
+    Episode returns are kept in :attr:`episode_returns` (wall time, return),
+    the agent step at which each ended in :attr:`episode_end_steps`, and
     reported as agent metrics at the end of each episode: ``episode_return``,
     ``episode_return_mean20`` and ``episodes``, at the agent's step count.
 
@@ -90,6 +129,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         epsilon_end: Exploration rate after ``epsilon_decay_steps`` steps.
         epsilon_decay_steps: Agent steps of linear decay.
         seed: Seed of the exploration random generator.
+        n_step: Steps each transition spans (1: one-step transitions).
+        gamma: Discount of the rewards summed within a transition; set the
+            trainer's ``gamma`` to the same value.
     """
 
     def __init__(
@@ -101,10 +143,14 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         epsilon_end: float = 0.05,
         epsilon_decay_steps: int = 10_000,
         seed: int | None = None,
+        n_step: int = 1,
+        gamma: float = 0.99,
     ) -> None:
         super().__init__()
         if not 0.0 <= epsilon_end <= 1.0 or not 0.0 <= epsilon_start <= 1.0:
             raise ValueError("epsilon_start and epsilon_end must be within [0, 1]")
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
         if epsilon_decay_steps < 1:
             raise ValueError(
                 f"epsilon_decay_steps must be >= 1, got {epsilon_decay_steps}"
@@ -119,9 +165,14 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         self.steps = 0
         self.episode_return = 0.0
         self.episode_returns: list[tuple[float, float]] = []
+        self.episode_end_steps: list[int] = []
         self._recent_returns: deque[float] = deque(maxlen=20)
         self._obs: np.ndarray | None = None
         self._action = 0
+        self.n_step = n_step
+        self.gamma = gamma
+        # (obs, action, reward) of the steps whose transition is not complete yet.
+        self._pending: deque[tuple[np.ndarray, int, float]] = deque()
 
     @override
     def on_inference_models_attached(self) -> None:
@@ -165,18 +216,18 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         truncated: bool,
         info: dict[str, Any],
     ) -> int:
-        self.collector.collect(
-            {
-                "obs": self._obs,
-                "action": self._action,
-                "reward": reward,
-                "next_obs": obs,
-                "terminated": terminated,
-            }
-        )
+        assert self._obs is not None
+        self._pending.append((self._obs, self._action, reward))
+        if terminated or truncated:
+            # Every pending step ends here: bootstrap from obs unless terminated.
+            while self._pending:
+                self._emit(obs, terminated)
+        elif len(self._pending) == self.n_step:
+            self._emit(obs, False)
         self.episode_return += reward
         if terminated or truncated:
             self.episode_returns.append((time.time(), self.episode_return))
+            self.episode_end_steps.append(self.steps)
             self._recent_returns.append(self.episode_return)
             self.report_metrics(
                 {
@@ -189,6 +240,20 @@ class DQNAgent(GymAgent[np.ndarray, int]):
             # The environment resets next and on_reset picks the real action.
             return 0
         return self._act(obs)
+
+    def _emit(self, next_obs: np.ndarray, terminated: bool) -> None:
+        """Collect the transition from the oldest pending step to ``next_obs``."""
+        obs, action, _ = self._pending[0]
+        ret = 0.0
+        for k, (_, _, reward) in enumerate(self._pending):
+            ret += self.gamma**k * reward
+        row = pack_transition(
+            obs, action, ret, next_obs, terminated, len(self._pending)
+        )
+        # Popped before collecting: collect() may wait as a pause point (a
+        # replay ratio's limit), and a state loaded meanwhile clears _pending.
+        self._pending.popleft()
+        self.collector.collect(row)
 
     @override
     def save_state(self, path: Path) -> None:
@@ -207,6 +272,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote."""
         state = json.loads(path.with_suffix(".json").read_text())
+        self._pending.clear()  # steps of an episode that is not the loaded one
         self.steps = int(state["steps"])
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
@@ -217,29 +283,50 @@ class DQNAgent(GymAgent[np.ndarray, int]):
 
 
 class Transitions(NamedTuple):
-    """A micro-batch of transitions, as tensors."""
+    """A micro-batch of transitions, as tensors (see :func:`unpack_batch`)."""
 
     obs: torch.Tensor
     action: torch.Tensor
     reward: torch.Tensor
     next_obs: torch.Tensor
     terminated: torch.Tensor
+    steps: torch.Tensor
+
+
+def unpack_batch(rows: Sequence[np.ndarray] | np.ndarray) -> Transitions:
+    """Stack rows made by :func:`pack_transition` into a micro-batch (column views)."""
+    batch = torch.from_numpy(np.asarray(rows))
+    d = (batch.shape[1] - 4) // 2
+    return Transitions(
+        obs=batch[:, :d],
+        action=batch[:, d].long(),
+        reward=batch[:, d + 1],
+        next_obs=batch[:, d + 2 : 2 * d + 2],
+        terminated=batch[:, 2 * d + 2],
+        steps=batch[:, 2 * d + 3],
+    )
 
 
 class DQNTrainer(ConfigDrivenTrainer[Transitions]):
-    """Double DQN with a Polyak-averaged target network.
+    """Double DQN with a target network, on batches drawn from a replay buffer.
 
     Each run takes ``config.max_steps_per_run`` optimizer steps (required) on
-    micro-batches of ``config.batch_size`` transitions sampled uniformly from
-    the replay buffer; ``config.training_steps`` bounds the number of runs
-    (``inf`` in TOML: no bound).
+    micro-batches of ``config.batch_size`` transitions drawn uniformly from
+    the replay buffer with ``DataUser.sample`` (no copy of the buffer);
+    ``config.training_steps`` bounds the number of runs (``inf`` in TOML: no
+    bound) and ``config.replay_ratio`` keeps the agent from outrunning
+    training. The loss is the Huber loss of the TD error over each
+    transition's steps (see :class:`DQNAgent`'s ``n_step``).
 
     Args:
         config: Optimizer, batch size and steps per run (a table in TOML).
         model: Name of the Q-network training model.
         data_user: Name of the replay buffer.
         gamma: Discount factor.
-        tau: Target network update rate per optimizer step.
+        tau: Target network update rate: every ``target_update_interval``
+            optimizer steps the target moves this fraction of the way to the
+            online network (1.0: a hard copy, as in Nature DQN and SB3's default).
+        target_update_interval: Optimizer steps between target updates.
         double_dqn: Choose next actions with the online network (Double DQN).
         min_buffer_size: Transitions the buffer must hold before training.
         min_new_data_count: New transitions needed between runs.
@@ -256,6 +343,7 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         data_user: str = "replay",
         gamma: float = 0.99,
         tau: float = 0.005,
+        target_update_interval: int = 1,
         double_dqn: bool = True,
         min_buffer_size: int = 1000,
         min_new_data_count: int = 0,
@@ -264,11 +352,18 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         super().__init__(config, model, data_user, min_buffer_size, min_new_data_count)
         if not 0.0 < tau <= 1.0:
             raise ValueError(f"tau must be within (0, 1], got {tau}")
+        if target_update_interval < 1:
+            raise ValueError(
+                f"target_update_interval must be >= 1, got {target_update_interval}"
+            )
         self.model_name = model
         self.data_user_name = data_user
         self.gamma = gamma
         self.tau = tau
+        self.target_update_interval = target_update_interval
         self.double_dqn = double_dqn
+        # Draws the replay batches; seeded like the config's generator, saved with it.
+        self.random = random.Random(self.config.seed)
         if torch_num_threads is not None:
             torch.set_num_threads(torch_num_threads)
 
@@ -277,27 +372,20 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
         super().on_training_models_attached()
         self.q_network = self.get_torch_training_model(self.model_name).model
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
+        self._online_params = list(self.q_network.parameters())
+        self._target_params = list(self.target_network.parameters())
 
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:
-        data = self.get_data_user(self.data_user_name).get_data()
+        user = self.get_data_user(self.data_user_name)
         while True:
-            picks = torch.randint(len(data), (batch_size,), generator=self.generator)
-            items = [data[i] for i in picks.tolist()]
-            yield Transitions(
-                obs=torch.from_numpy(np.stack([t["obs"] for t in items])).float(),
-                action=torch.tensor([t["action"] for t in items], dtype=torch.int64),
-                reward=torch.tensor([t["reward"] for t in items], dtype=torch.float32),
-                next_obs=torch.from_numpy(
-                    np.stack([t["next_obs"] for t in items])
-                ).float(),
-                terminated=torch.tensor(
-                    [t["terminated"] for t in items], dtype=torch.float32
-                ),
-            )
+            # O(batch_size): the buffer is not copied (get_data() would copy it all).
+            yield unpack_batch(user.sample(batch_size, self.random))
 
     @override
     def step(self, batch: Transitions) -> tuple[torch.Tensor, Mapping[str, float]]:
+        # (One forward of obs and next_obs together was measured slower: the
+        # backward then runs over both halves.)
         q = self.q_network(batch.obs).gather(1, batch.action[:, None]).squeeze(1)
         with torch.no_grad():
             next_q_target = self.target_network(batch.next_obs)
@@ -306,25 +394,34 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
                 next_q = next_q_target.gather(1, next_action).squeeze(1)
             else:
                 next_q = next_q_target.max(1).values
-            target = batch.reward + self.gamma * (1.0 - batch.terminated) * next_q
+            discount = torch.pow(self.gamma, batch.steps) * (1.0 - batch.terminated)
+            target = batch.reward + discount * next_q
         loss = F.smooth_l1_loss(q, target)
         return loss, {"q_mean": float(q.detach().mean())}
 
     @override
     def after_optimizer_step(self, step: int) -> None:
+        if step % self.target_update_interval:
+            return
         with torch.no_grad():
-            online = list(self.q_network.parameters())
-            target = list(self.target_network.parameters())
-            torch._foreach_lerp_(target, online, self.tau)
+            torch._foreach_lerp_(self._target_params, self._online_params, self.tau)
 
     @override
     def save_state(self, path: Path) -> None:
-        """Also save the target network (safetensors)."""
+        """Also save the target network (safetensors) and the batch generator (JSON)."""
         super().save_state(path)
         save_weights(self.target_network, path / "target_network.safetensors")
+        version, internal, gauss = self.random.getstate()
+        (path / "replay_random.json").write_text(
+            json.dumps([version, list(internal), gauss])
+        )
 
     @override
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote."""
         super().load_state(path)
         load_weights(self.target_network, path / "target_network.safetensors")
+        saved = path / "replay_random.json"
+        if saved.exists():
+            version, internal, gauss = json.loads(saved.read_text())
+            self.random.setstate((version, tuple(internal), gauss))

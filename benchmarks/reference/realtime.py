@@ -22,14 +22,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.01)
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--trainer", choices=["idle", "busy"], default="idle")
+    # PAMIQ-Core has no pause point: "busy" and "spin" are the same trainer there.
+    parser.add_argument("--trainer", choices=["idle", "busy", "spin"], default="idle")
     parser.add_argument("--train-seconds", type=float, default=0.05)
     args = parser.parse_args()
 
     agent = TickingAgent()
     trainer = (
         SpinningTrainer(args.train_seconds)
-        if args.trainer == "busy"
+        if args.trainer in ("busy", "spin")
         else ConsumingTrainer(never=True)
     )
     launch_bounded(

@@ -110,12 +110,17 @@ class ConsumingTrainer(Trainer):
 
 
 class SpinningTrainer(Trainer):
-    """Always trainable; each ``train()`` spins pure Python for ``seconds``,
-    calling the cooperative pause point between chunks."""
+    """Always trainable; each ``train()`` spins pure Python for ``seconds``.
 
-    def __init__(self, seconds: float) -> None:
+    With ``pause_points`` it calls the cooperative pause point between ~0.3 ms
+    chunks (figure 2c); without, it is what a user's trainer looks like: it
+    never calls into the engine during a run (figure 2b).
+    """
+
+    def __init__(self, seconds: float, pause_points: bool = True) -> None:
         super().__init__()
         self.seconds = seconds
+        self.pause_points = pause_points
         self.runs = 0
         self.inside = False
 
@@ -123,10 +128,14 @@ class SpinningTrainer(Trainer):
     def train(self) -> None:
         self.inside = True
         try:
-            spin(self.seconds, self.pause_point)
+            spin(self.seconds, self.pause_point if self.pause_points else _nothing)
         finally:
             self.inside = False
         self.runs += 1
+
+
+def _nothing() -> None:
+    pass
 
 
 def make_system(

@@ -32,9 +32,9 @@ from engine import (
     FixedIntervalInteraction,
     InferenceModel,
     TrainingModel,
-    serialization,
 )
 from engine.data import SequentialBuffer
+from engine.state import serialization
 from engine.state.persistence import Commit
 from engine.telemetry.events import StateSaved
 

@@ -4,6 +4,7 @@ from . import impls
 from .buffer import DataBuffer
 from .container import DataCollectorsDict, DataUsersDict
 from .impls import (
+    ArrayBuffer,
     DictRandomReplacementBuffer,
     DictSequentialBuffer,
     Episode,
@@ -14,6 +15,7 @@ from .impls import (
 from .interface import DataCollector, DataUser
 
 __all__ = [
+    "ArrayBuffer",
     "DataBuffer",
     "DataCollector",
     "DataCollectorsDict",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import warnings
 from abc import ABC, abstractmethod
-from typing import Generic, TypeVar
+from collections.abc import Sequence
+from typing import Generic, TypeVar, cast
 
 from ..state.persistence import PersistentStateMixin
 
@@ -67,3 +69,42 @@ class DataBuffer(ABC, PersistentStateMixin, Generic[T, R]):
     @abstractmethod
     def __len__(self) -> int:
         """Return the number of stored items."""
+
+    def sample(self, k: int, rng: random.Random) -> R:
+        """Return ``k`` items drawn uniformly with replacement, shaped like :meth:`get_data`.
+
+        The built-in buffers draw in O(k) without copying what they hold. This
+        default draws from :meth:`get_data`, so it copies the buffer's data
+        each time; a buffer whose data is not a sequence must override it.
+
+        Args:
+            k: How many items to draw (>= 0).
+            rng: The random generator to draw with (seed it for reproducible runs).
+
+        Raises:
+            ValueError: If the buffer is empty and ``k > 0``.
+            TypeError: If :meth:`get_data` does not return a sequence.
+        """
+        data = self.get_data()
+        if not isinstance(data, Sequence):
+            raise TypeError(
+                f"{type(self).__name__}.get_data() returns "
+                f"{type(data).__name__}, not a sequence: override sample()"
+            )
+        return cast(R, draw(data, k, rng))
+
+
+def draw(items: Sequence[T], k: int, rng: random.Random) -> list[T]:
+    """``k`` elements of ``items`` drawn uniformly with replacement, in O(k).
+
+    Raises:
+        ValueError: If ``items`` is empty and ``k > 0``.
+    """
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    n = len(items)
+    if n == 0:
+        if k == 0:
+            return []
+        raise ValueError(f"cannot sample {k} items: the buffer holds none to draw from")
+    return rng.choices(items, k=k)

@@ -7,6 +7,11 @@ the buffer. Every collected item gets a sequence number, so "new data since the
 last training" is a subtraction that can never miss an item collected while a
 trainer was checking its condition.
 
+A trainer can bound how far collection runs ahead of its training
+(:meth:`DataUser.limit_collection`, e.g. a replay ratio): past the limit,
+``collect()`` on the engine's inference thread waits, as a pause point, until
+the trainer raises the limit.
+
 A buffer that marks episode ends (one with an ``ends_episode(item)`` method,
 e.g. :class:`~engine.data.EpisodeBuffer`) has its complete episodes counted the
 same way, at collection time, so a trainer waiting for new episodes can be
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +33,7 @@ import numpy as np
 from typing_extensions import override
 
 from .. import time
+from ..runtime import worker_binding as _runtime
 from ..state.persistence import Commit, PersistentStateMixin, prepare_component_load
 from .buffer import DataBuffer
 
@@ -57,9 +64,20 @@ class DataCollector(Generic[T]):
         self._ends_episode = ends_episode
         self._episodes = 0
         self._wake_at_episode = math.inf
+        # collect() waits while _seq >= _limit (see DataUser.limit_collection).
+        self._limit: float = math.inf
+        self._room = threading.Event()
+        self._waiting = False
 
     def collect(self, data: T) -> None:
-        """Hand one item to the training side (thread-safe, O(1))."""
+        """Hand one item to the training side (thread-safe, O(1)).
+
+        On an engine worker thread it first waits, if a trainer has limited
+        collection and the limit is reached, until the limit is raised; a pause
+        or stop request is served meanwhile (see :meth:`DataUser.limit_collection`).
+        """
+        if self._seq >= self._limit:
+            self._wait_for_room()
         # Outside the lock: the predicate only reads the item.
         ends = self._ends_episode is not None and self._ends_episode(data)
         with self._lock:
@@ -75,6 +93,35 @@ class DataCollector(Generic[T]):
                 self._wake_at = math.inf
                 if self._wake is not None:
                     self._wake()
+
+    def _wait_for_room(self) -> None:
+        worker = _runtime.current_worker()
+        if worker is None:
+            # Plain code (a test, a script) is never made to wait: nothing
+            # there would serve a pause or stop while it waited.
+            return
+        try:
+            while True:
+                with self._lock:
+                    if self._seq < self._limit:
+                        return
+                    self._room.clear()
+                    self._waiting = True
+                if worker.wait_for(self._room):
+                    worker.pause_point()
+        finally:
+            self._waiting = False
+
+    def _set_limit(self, total: int | None) -> None:
+        with self._lock:
+            self._limit = math.inf if total is None else total
+            if self._seq < self._limit:
+                self._room.set()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether ``collect()`` is waiting for the training side to raise its limit."""
+        return self._waiting
 
     @property
     def collected_total(self) -> int:
@@ -128,6 +175,9 @@ class DataCollector(Generic[T]):
     def _reset_sequence(self, seq: int) -> None:
         with self._lock:
             self._seq = seq
+            # A limit counted in the old sequence is void; its trainer sets a new one.
+            self._limit = math.inf
+            self._room.set()
 
     def _reset_episodes(self, episodes: int) -> None:
         with self._lock:
@@ -156,6 +206,7 @@ class DataUser(PersistentStateMixin, Generic[R]):
             ends_episode if callable(ends_episode) else None,
         )
         self._visible_total = 0
+        self._random = random.Random()
 
     @staticmethod
     def _timestamp_bound(buffer: DataBuffer[Any, Any]) -> int | None:
@@ -193,9 +244,50 @@ class DataUser(PersistentStateMixin, Generic[R]):
         return self._visible_total
 
     def get_data(self) -> R:
-        """Update, then return the buffer's data."""
+        """Update, then return the buffer's data (the built-in buffers return a copy)."""
         self.update()
         return self._buffer.get_data()
+
+    def sample(self, k: int, rng: random.Random | None = None) -> R:
+        """Update, then draw ``k`` items uniformly with replacement, shaped like :meth:`get_data`.
+
+        For replay: the built-in buffers draw in O(k), without the copy of the
+        whole buffer that :meth:`get_data` makes (see ``DataBuffer.sample``).
+
+        Args:
+            k: How many items to draw.
+            rng: The generator to draw with; seed one for reproducible runs
+                (None: this data user's own, unseeded).
+
+        Raises:
+            ValueError: If the buffer is empty and ``k > 0``.
+        """
+        self.update()
+        return self._buffer.sample(k, self._random if rng is None else rng)
+
+    def limit_collection(self, total: int | None) -> None:
+        """Let the agent collect items only up to number ``total``, or lift the limit (None).
+
+        While :attr:`collected_total` has reached ``total``, the collector's
+        ``collect()`` waits on the engine's inference thread until the limit is
+        raised or lifted; the wait is a pause point, so pause, save and shutdown
+        are served meanwhile. Elsewhere (plain code) collection never waits.
+        A trainer uses it to keep a replay ratio: the agent acts only as far
+        ahead of training as the trainer allows. Only one trainer should limit
+        a buffer, and it must allow every item it waits for before it trains
+        again, or the two threads wait for each other. A loaded state lifts
+        the limit until the trainer sets it again.
+
+        Args:
+            total: The highest :attr:`collected_total` allowed; None: no limit.
+        """
+        self._collector._set_limit(total)
+
+    @property
+    def collection_limit(self) -> int | None:
+        """The limit set by :meth:`limit_collection` (None: none)."""
+        limit = self._collector._limit
+        return None if limit == math.inf else int(limit)
 
     def count_data_added_since(self, timestamp: float) -> int:
         """Count items in the buffer collected after ``timestamp`` (engine time).

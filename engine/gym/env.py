@@ -23,22 +23,28 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
 
     Args:
         env: A gymnasium environment, or an id for ``gymnasium.make``.
+        seed: Seed of the first reset (gymnasium's way of seeding an
+            environment; later resets continue its random sequence). None:
+            unseeded.
         **gym_make_kwds: Passed to ``gymnasium.make`` when ``env`` is an id.
     """
 
     _obs: GymObs
 
-    def __init__(self, env: gym.Env[O, A] | str, **gym_make_kwds: Any) -> None:
+    def __init__(
+        self, env: gym.Env[O, A] | str, *, seed: int | None = None, **gym_make_kwds: Any
+    ) -> None:
         super().__init__()
         self.env: gym.Env[O, A] = (
             gym.make(env, **gym_make_kwds) if isinstance(env, str) else env
         )
+        self.seed = seed
 
     @override
     def setup(self) -> None:
         super().setup()
         self._env_closed = False
-        self._obs = EnvReset(*self.env.reset())
+        self._obs = EnvReset(*self.env.reset(seed=self.seed))
 
     @override
     def observe(self) -> GymObs:

@@ -125,6 +125,11 @@ class FixedIntervalInteraction(Interaction[ObsType, ActType]):
         self._adjustor.reset()
 
     @override
+    def teardown(self) -> None:
+        self._adjustor.finish()
+        super().teardown()
+
+    @override
     def step(self) -> None:
         super().step()
         self._adjustor.adjust()

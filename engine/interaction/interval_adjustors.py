@@ -10,6 +10,8 @@ and stays on its original grid.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from abc import ABC, abstractmethod
 
 from typing_extensions import override
@@ -63,6 +65,9 @@ class IntervalAdjustor(ABC):
     def adjust_impl(self) -> None:
         """Wait until :attr:`deadline`."""
 
+    def finish(self) -> None:
+        """Undo anything the waits changed (called when the interaction tears down)."""
+
     def adjust(self) -> float:
         """Wait for the next tick; return seconds since the previous one."""
         if self._deadline == -math.inf:
@@ -86,11 +91,65 @@ class IntervalAdjustor(ABC):
         return elapsed
 
 
+_VARIANT = os.environ.get("PAMIQ_RT_VARIANT", "B")
+
+
 class SleepIntervalAdjustor(IntervalAdjustor):
-    """Sleeps (in engine time, so it follows scale and pause) until the deadline."""
+    """Sleeps (in engine time, so it follows scale and pause) until the deadline.
+
+    The sleep has two stages. A thread that wakes from a sleep must take the
+    GIL back, and when another thread is running Python (a trainer's loop) it
+    gets it only after the GIL switch interval (0.5 ms by default) has passed
+    and that thread has been made to drop it: every tick would start that much
+    late, and by a varying amount. So the adjustor sleeps until
+    :attr:`final_stage` before the deadline, then lowers the switch interval to
+    :attr:`wake_switch_interval` for the last stretch and the step that
+    follows, and restores it before its next long sleep. The process's switch
+    interval stays the configured one except for that short window around
+    each tick.
+
+    Attributes:
+        final_stage: Seconds (real time) before a deadline from which the
+            wake-up is made prompt.
+        wake_switch_interval: The switch interval in that window (None: leave
+            the switch interval alone).
+    """
+
+    final_stage: float = 0.002
+    wake_switch_interval: float | None = 0.00005
+
+    _restore_switch_interval: float | None = None
+
+    @override
+    def finish(self) -> None:
+        restore = self._restore_switch_interval
+        if restore is not None:
+            self._restore_switch_interval = None
+            sys.setswitchinterval(restore)
 
     @override
     def adjust_impl(self) -> None:
+        # The step ran with the prompt interval: back to the configured one.
+        self.finish()
         remaining = self._deadline - time.perf_counter()
-        if remaining > 0:
+        if remaining <= 0:
+            return
+        if _VARIANT == "A":
             time.sleep(remaining)
+            return
+        prompt = self.wake_switch_interval
+        scale = time.get_time_scale()
+        final = self.final_stage * scale
+        if prompt is not None and remaining > final:
+            time.sleep(remaining - final)
+            remaining = self._deadline - time.perf_counter()
+        current = sys.getswitchinterval()
+        if prompt is not None and current > prompt:
+            self._restore_switch_interval = current
+            sys.setswitchinterval(prompt)
+        if remaining > 0:
+            try:
+                time.sleep(remaining)
+            except BaseException:
+                self.finish()  # a stop request unwinds the sleep: do not leave it low
+                raise

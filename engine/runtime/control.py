@@ -104,6 +104,26 @@ class Worker:
             return False
         return self._controller._interrupt.wait(seconds)
 
+    def wait_for(self, event: threading.Event, timeout: float | None = None) -> bool:
+        """Wait until ``event`` is set, ``timeout`` passes, or a pause or stop is requested.
+
+        Returns:
+            True when a pause or stop request needs this worker (call
+            :meth:`pause_point` next), False otherwise.
+        """
+        if self._in_callback:
+            event.wait(timeout)
+            return False
+        controller = self._controller
+        controller._add_interrupt_listener(event)
+        try:
+            # Listening before this check: a request made after it sets the event.
+            if not controller.attention:
+                event.wait(timeout)
+            return controller.attention
+        finally:
+            controller._remove_interrupt_listener(event)
+
     @contextmanager
     def callbacks(self) -> Iterator[None]:
         """Run pause/resume callbacks: pause points and sleeps inside are plain."""
@@ -137,6 +157,8 @@ class Controller:
         self._state = SystemState.ACTIVE
         self._workers: list[Worker] = []
         self._interrupt = threading.Event()
+        # Events that workers wait on besides the interrupt (see Worker.wait_for).
+        self._interrupt_listeners: list[threading.Event] = []
         self.attention = False
         self.stop_reason: str | None = None
         self._user_paused = False
@@ -166,10 +188,20 @@ class Controller:
         self.attention = state is not SystemState.ACTIVE
         if self.attention:
             self._interrupt.set()
+            for event in self._interrupt_listeners:
+                event.set()
         else:
             self._interrupt.clear()
         self._cond.notify_all()
         self._events.publish(SystemStateChanged(state=state.value))
+
+    def _add_interrupt_listener(self, event: threading.Event) -> None:
+        with self._cond:
+            self._interrupt_listeners.append(event)
+
+    def _remove_interrupt_listener(self, event: threading.Event) -> None:
+        with self._cond:
+            self._interrupt_listeners.remove(event)
 
     def _live_workers(self) -> list[Worker]:
         return [w for w in self._workers if not w.exited]

@@ -20,6 +20,10 @@ class WorkerHandle(Protocol):
         """Wait up to ``seconds``; return True early when a pause or stop is requested."""
         ...
 
+    def wait_for(self, event: threading.Event, timeout: float | None = None) -> bool:
+        """Wait for ``event``; return True early when a pause or stop is requested."""
+        ...
+
 
 _local = threading.local()
 

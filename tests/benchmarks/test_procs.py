@@ -53,11 +53,12 @@ def test_an_old_interpreter_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_figure_selection() -> None:
-    assert [f.number for f in select([])] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert [f.number for f in select([])] == [str(n) for n in range(1, 12)]
     assert [f.number for f in select(["idle", "1"])] == ["1", "3"]
     assert [f.name for f in select(["2,state"])] == ["realtime", "state"]
+    assert [f.name for f in select(["learning,9"])] == ["replay", "learning"]
     with pytest.raises(ValueError, match="unknown figure"):
-        select(["9"])
+        select(["12"])
 
 
 def test_plain_loop_program_reports_steps() -> None:
@@ -75,3 +76,13 @@ def test_our_realtime_program_emits_ticks() -> None:
     assert ticks == sorted(ticks)
     assert data["window_end"] - data["window_start"] == pytest.approx(0.2)
     assert sum(data["window_start"] <= t < data["window_end"] for t in ticks) >= 2
+
+
+def test_the_cartpole_program_runs_the_sample_and_measures_training_alone() -> None:
+    data = procs.run_ours("cartpole", ["--seed", "3", "--seconds", "2"], 120).data
+    assert data["seed"] == 3 and not data["failures"]
+    assert data["episodes"] and all(len(e) == 3 for e in data["episodes"])
+    assert [p[1] for p in data["progress"]] == sorted(p[1] for p in data["progress"])
+    share = procs.run_ours("cartpole", ["--share", "2,1"], 120).data
+    assert share["optimizer_steps_per_s_alone"] > 0 and not share["failures"]
+    assert share["replay_ratio"] == data["replay_ratio"]

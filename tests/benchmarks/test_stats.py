@@ -12,6 +12,7 @@ from benchmarks.stats import (
     cpu_share,
     median,
     parse_proc_stat,
+    parse_proc_steal,
     percentile,
     periods,
     process_cpu_seconds,
@@ -135,5 +136,8 @@ def test_proc_stat_parsing_and_busy_share() -> None:
     )
     assert busy_share((busy, total), later) == pytest.approx(150 / 200)
     assert busy_share(None, later) is None
+    steal, steal_total = parse_proc_steal(PROC_STAT)
+    assert (steal, steal_total) == (0.0, total)
+    assert parse_proc_steal("cpu  10 0 10 60 0 0 0 20 0 0\n") == (20.0, 100.0)
     with pytest.raises(ValueError):
         parse_proc_stat("intr 1\n")

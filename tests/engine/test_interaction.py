@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,22 @@ def test_fixed_interval_interaction_with_sleep_adjustor(fake_clock: FakeClock) -
         interaction.step()
     assert fake_clock.now - start == pytest.approx(0.2)
     assert env.count == 4
+
+
+def test_fixed_interval_steps_leave_the_gil_switch_interval_as_they_found_it(
+    fake_clock: FakeClock,
+) -> None:
+    # The adjustor lowers it for the last stretch before each tick and the step
+    # after it (see SleepIntervalAdjustor); nothing of that outlives the loop.
+    before = sys.getswitchinterval()
+    interaction = FixedIntervalInteraction.with_sleep_adjustor(
+        Echo(), CounterEnv(), 0.05
+    )
+    interaction.setup()
+    for _ in range(3):
+        interaction.step()
+    interaction.teardown()
+    assert sys.getswitchinterval() == before
 
 
 def test_child_agents_share_models_collectors_events_and_state(tmp_path: Path) -> None:

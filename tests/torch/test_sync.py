@@ -176,3 +176,58 @@ def test_back_to_back_syncs_make_a_third_copy_instead_of_waiting() -> None:
     finally:
         release.set()
         holder.join(TIMEOUT)
+
+
+class TwoLayers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Linear(2, 2)
+        self.second = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(self.first(x))
+
+
+def test_sync_follows_parameters_replaced_after_earlier_syncs() -> None:
+    # Syncs remember which tensors to copy; replacing a parameter or a layer
+    # (as load_state_dict(assign=True) or a user's surgery does) must be seen.
+    model = TorchTrainingModel(TwoLayers())
+    model.sync()
+    model.sync()
+    module = model.model
+    module.first.weight = nn.Parameter(torch.full((2, 2), 5.0))
+    model.sync()
+    assert torch.equal(
+        model.inference_model._raw_model.first.weight, module.first.weight
+    )
+    module.second = nn.Linear(2, 2)
+    model.sync()
+    assert torch.equal(
+        model.inference_model._raw_model.second.weight, module.second.weight
+    )
+    module.register_buffer("offset", torch.ones(2))
+    model.sync()
+    assert torch.equal(model.inference_model._raw_model.offset, torch.ones(2))
+
+
+def test_sync_makes_a_fresh_copy_when_a_tensor_changes_shape_in_place() -> None:
+    model = TorchTrainingModel(TwoLayers())
+    model.sync()
+    model.sync()
+    with torch.no_grad():
+        model.model.first.weight.data = torch.full((3, 2), 7.0)
+        model.model.first.bias.data = torch.zeros(3)
+        model.model.second.weight.data = torch.ones(2, 3)
+    model.sync()
+    published = model.inference_model._raw_model
+    assert published.first.weight.shape == (3, 2)
+    assert torch.equal(published.first.weight, torch.full((3, 2), 7.0))
+    assert published(torch.ones(1, 2)).shape == (1, 2)
+
+
+def test_a_module_without_tensors_is_wrapped_and_synced() -> None:
+    model = TorchTrainingModel(nn.Identity())
+    x = torch.ones(2)
+    assert torch.equal(model.inference_model(x), x)
+    model.sync()
+    assert model.sync_version == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,14 @@ from benchmarks.cartpole_curve import TARGET, build_system, first_success
 from engine.model import TrainingModelsDict
 from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
 from engine.torch import TorchTrainingModel
-from trainers.dqn import DQNTrainer, QNetwork, Transitions
+from trainers.dqn import (
+    DQNAgent,
+    DQNTrainer,
+    QNetwork,
+    Transitions,
+    pack_transition,
+    unpack_batch,
+)
 
 WAIT = 20.0
 
@@ -45,12 +53,95 @@ def test_double_dqn_target_stops_at_terminal_states() -> None:
         reward=torch.tensor([1.0, 1.0]),
         next_obs=torch.zeros(2, 2),
         terminated=torch.tensor([0.0, 1.0]),
+        steps=torch.tensor([1.0, 1.0]),
     )
     loss, logs = trainer.step(batch)
     # targets: 1 + 0.5 * 3 = 2.5 (q=1) and 1 (terminal, q=3): errors 1.5 and 2.
     expected = ((1.5 - 0.5) + (2.0 - 0.5)) / 2
     assert float(loss.detach()) == pytest.approx(expected)
     assert logs["q_mean"] == pytest.approx(2.0)
+
+
+class Rows:
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+
+    def collect(self, row: np.ndarray) -> None:
+        self.rows.append(row)
+
+
+def test_n_step_transitions_sum_discounted_rewards_and_stop_at_episode_ends() -> None:
+    agent = DQNAgent(epsilon_start=1.0, epsilon_end=1.0, seed=0, n_step=3, gamma=0.5)
+    rows = Rows()
+    agent.collector = rows  # type: ignore[assignment]
+    obs = [np.full(2, float(i), np.float32) for i in range(6)]
+    agent.on_reset(obs[0], {})
+    for t in range(1, 5):
+        agent.on_step(obs[t], float(t), False, False, {})
+    agent.on_step(obs[5], 5.0, True, False, {})
+    batch = unpack_batch(rows.rows)
+    # Steps 0 and 1 span three steps; at the end, 2, 3 and 4 reach the last obs.
+    assert batch.obs[:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert batch.next_obs[:, 0].tolist() == [3, 4, 5, 5, 5]
+    assert batch.steps.tolist() == [3, 3, 3, 2, 1]
+    assert batch.reward.tolist() == [
+        1 + 1 + 0.75,
+        2 + 1.5 + 1,
+        3 + 2 + 1.25,
+        4 + 2.5,
+        5,
+    ]
+    assert batch.terminated.tolist() == [0, 0, 1, 1, 1]
+    assert agent.episode_return == 15.0
+
+
+class LoadsWhileCollecting(Rows):
+    """A collector whose collect() is the pause point a state is loaded in."""
+
+    def __init__(self, agent: DQNAgent, state: Path) -> None:
+        super().__init__()
+        self.agent, self.state = agent, state
+
+    def collect(self, row: np.ndarray) -> None:
+        super().collect(row)
+        self.agent.load_state(self.state)
+
+
+def test_a_state_loaded_while_a_transition_is_collected_keeps_the_agent_stepping(
+    tmp_path: Path,
+) -> None:
+    # collect() waits as a pause point when a replay ratio limits collection;
+    # a load that lands there clears the pending steps under the agent.
+    agent = DQNAgent(epsilon_start=1.0, epsilon_end=1.0, seed=0, n_step=2)
+    agent.save_state(tmp_path / "agent")
+    rows = LoadsWhileCollecting(agent, tmp_path / "agent")
+    agent.collector = rows  # type: ignore[assignment]
+    obs = [np.full(2, float(i), np.float32) for i in range(5)]
+    agent.on_reset(obs[0], {})
+    for t in range(1, 4):
+        agent.on_step(obs[t], 1.0, False, False, {})
+    agent.on_step(obs[4], 1.0, True, False, {})
+    # Each load drops the steps still pending (they belong to another episode).
+    assert len(rows.rows) == 2
+    assert agent.episode_returns[-1][1] == 4.0
+
+
+def test_the_td_target_discounts_by_the_steps_a_transition_spans() -> None:
+    trainer = DQNTrainer(
+        {"seed": 0, "max_steps_per_run": 1}, torch_num_threads=None, gamma=0.5
+    )
+    trainer.attach_training_models(
+        TrainingModelsDict({"q_network": TorchTrainingModel(QNetwork(2, 2, [4]))})
+    )
+    with torch.no_grad():
+        for net in (trainer.q_network, trainer.target_network):
+            for p in net.parameters():
+                p.zero_()
+            net.net[-1].bias.copy_(torch.tensor([4.0, 8.0]))
+    row = pack_transition(np.zeros(2), 0, 1.0, np.zeros(2), False, steps=2)
+    loss, _ = trainer.step(unpack_batch([row]))
+    # target 1 + 0.5**2 * 8 = 3, q = 4: error 1, Huber 0.5.
+    assert float(loss.detach()) == pytest.approx(0.5)
 
 
 def test_dqn_acts_trains_syncs_and_saves_through_the_system(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from collections.abc import Mapping
 from itertools import islice
@@ -12,7 +13,7 @@ from typing_extensions import override
 
 from ...state import serialization
 from ...state.persistence import Commit
-from ..buffer import DataBuffer
+from ..buffer import DataBuffer, draw
 
 T = TypeVar("T")
 
@@ -138,6 +139,15 @@ class EpisodeBuffer(DataBuffer[T, list[Episode[T]]], Generic[T]):
     def get_data(self) -> list[Episode[T]]:
         """The complete episodes held, oldest first."""
         return list(self._episodes)
+
+    @override
+    def sample(self, k: int, rng: random.Random) -> list[Episode[T]]:
+        """``k`` complete episodes drawn uniformly with replacement (no copy of the buffer).
+
+        Raises:
+            ValueError: If no episode is complete yet and ``k > 0``.
+        """
+        return draw(self._episodes, k, rng)
 
     @override
     def __len__(self) -> int:

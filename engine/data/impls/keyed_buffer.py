@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -58,7 +59,14 @@ class KeyedBuffer(DataBuffer[Mapping[str, T], dict[str, list[T]]], Generic[T]):
 
     @override
     def get_data(self) -> dict[str, list[T]]:
-        items = self._buffer.get_data()
+        return self._columns(self._buffer.get_data())
+
+    @override
+    def sample(self, k: int, rng: random.Random) -> dict[str, list[T]]:
+        """``k`` items drawn uniformly with replacement, one list per key."""
+        return self._columns(self._buffer.sample(k, rng))
+
+    def _columns(self, items: list[dict[str, T]]) -> dict[str, list[T]]:
         return {k: [item[k] for item in items] for k in self._keys}
 
     @override

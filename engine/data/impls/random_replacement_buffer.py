@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from ...state import serialization
 from ...state.persistence import Commit
-from ..buffer import DataBuffer
+from ..buffer import DataBuffer, draw
 from .keyed_buffer import KeyedBuffer
 
 T = TypeVar("T")
@@ -101,6 +101,11 @@ class RandomReplacementBuffer(DataBuffer[T, list[T]], Generic[T]):
     @override
     def get_data(self) -> list[T]:
         return self._items.copy()
+
+    @override
+    def sample(self, k: int, rng: random.Random) -> list[T]:
+        """``k`` items drawn uniformly with replacement, in O(k) (no copy of the buffer)."""
+        return draw(self._items, k, rng)
 
     @override
     def __len__(self) -> int:

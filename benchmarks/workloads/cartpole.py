@@ -1,0 +1,160 @@
+"""Figures 10 and 11 (ours): the CartPole DQN sample as users run it, with one seed.
+
+Builds the run from ``sample_configs/cartpole_dqn.toml`` (the file users run;
+only the seeds of the agent, the environment, the network and the trainer are
+set), starts it and records every episode (wall seconds since start, return,
+agent steps at its end) and, about once a second, the agent's steps and the
+trainer's optimizer steps.
+
+``--seconds S --extend-to T``: stop after S seconds if the 20-episode mean has
+reached the target by then, else go on to T seconds.
+
+``--share W,D``: instead, after W seconds of warm-up measure D seconds of
+optimizer steps/s while the agent acts, then stop the system and run the very
+same trainer alone on the very same replay buffer (figure 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ._components import emit
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "sample_configs" / "cartpole_dqn.toml"
+TARGET = 475.0
+WINDOW = 20
+
+
+def first_success(returns: list[float]) -> int | None:
+    """Index of the episode that completes the first window with mean >= TARGET."""
+    total = 0.0
+    for i, value in enumerate(returns):
+        total += value
+        if i >= WINDOW:
+            total -= returns[i - WINDOW]
+        if i >= WINDOW - 1 and total / WINDOW >= TARGET:
+            return i
+    return None
+
+
+def build(seed: int, states: Path, overrides: dict[str, Any]) -> Any:
+    """The sample's run with every seed set to ``seed``."""
+    from console import config as run_config
+
+    raw = run_config.load_toml(SAMPLE)
+    raw["interaction"]["agent"]["seed"] = seed
+    raw["interaction"]["environment"]["seed"] = seed
+    raw["models"]["q_network"]["model"]["seed"] = seed
+    training = raw["trainers"]["dqn"]["training"]
+    training["seed"] = seed
+    training.update(overrides)
+    raw["system"].update(
+        {"states_dir": str(states), "save_final_state": False, "metrics": False}
+    )
+    settings = run_config.resolve_settings(raw, SAMPLE, REPO)
+    return run_config.build(raw, settings).system
+
+
+def run_learning(seed: int, seconds: float, extend_to: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pamiq-bench-") as tmp:
+        system = build(seed, Path(tmp), {})
+        agent = system.interaction.agent
+        trainer = system.trainers["dqn"]
+        progress: list[list[float]] = []
+        start = time.time()
+        system.start()
+        budget = seconds
+        try:
+            while True:
+                time.sleep(1.0)
+                now = time.time() - start
+                progress.append([now, agent.steps, trainer.global_step])
+                if now < budget:
+                    continue
+                returns = [r for _, r in agent.episode_returns]
+                if budget < extend_to and first_success(returns) is None:
+                    budget = extend_to
+                    continue
+                break
+        finally:
+            system.shutdown("benchmark done")
+            system.wait(60)
+        failures = list(system.failures)
+    episodes = [
+        [t - start, r, n]
+        for (t, r), n in zip(
+            agent.episode_returns, agent.episode_end_steps, strict=True
+        )
+    ]
+    return {
+        "seed": seed,
+        "wall_s": progress[-1][0] if progress else 0.0,
+        "episodes": episodes,
+        "progress": progress,
+        "replay_ratio": trainer.config.replay_ratio,
+        "failures": failures,
+    }
+
+
+def run_share(
+    seed: int, warmup: float, duration: float, unthrottled: bool
+) -> dict[str, Any]:
+    overrides: dict[str, Any] = {"replay_ratio": None} if unthrottled else {}
+    with tempfile.TemporaryDirectory(prefix="pamiq-bench-") as tmp:
+        system = build(seed, Path(tmp), overrides)
+        agent = system.interaction.agent
+        trainer = system.trainers["dqn"]
+        system.start()
+        try:
+            time.sleep(warmup)
+            steps0, agent0, t0 = trainer.global_step, agent.steps, time.perf_counter()
+            time.sleep(duration)
+            steps1, agent1, t1 = trainer.global_step, agent.steps, time.perf_counter()
+        finally:
+            system.shutdown("benchmark done")
+            system.wait(60)
+        # The same update loop on the same replay buffer, with nothing else running.
+        alone_steps0 = trainer.global_step
+        alone_t0 = time.perf_counter()
+        while time.perf_counter() - alone_t0 < duration:
+            trainer.setup()
+            trainer.train()
+            trainer.teardown()
+        alone = (trainer.global_step - alone_steps0) / (time.perf_counter() - alone_t0)
+        return {
+            "seed": seed,
+            "unthrottled": unthrottled,
+            "replay_ratio": trainer.config.replay_ratio,
+            "batch_size": trainer.config.batch_size,
+            "optimizer_steps_per_s_acting": (steps1 - steps0) / (t1 - t0),
+            "agent_steps_per_s": (agent1 - agent0) / (t1 - t0),
+            "optimizer_steps_per_s_alone": alone,
+            "buffer_items": len(system.data_users["replay"]),
+            "failures": list(system.failures),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--extend-to", type=float, default=0.0)
+    parser.add_argument("--share", default="", help="WARMUP,DURATION (figure 10)")
+    parser.add_argument(
+        "--unthrottled", action="store_true", help="with --share: replay_ratio unset"
+    )
+    args = parser.parse_args()
+    if args.share:
+        warmup, duration = (float(x) for x in args.share.split(","))
+        emit(run_share(args.seed, warmup, duration, args.unthrottled))
+    else:
+        emit(run_learning(args.seed, args.seconds, max(args.extend_to, args.seconds)))
+
+
+if __name__ == "__main__":
+    main()
