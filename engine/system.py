@@ -32,8 +32,8 @@ from .runtime.control import (
     SystemStoppedError,
 )
 from .runtime.supervision import report_failures
-from .runtime.trainer_contract import TrainerLike, TrainersDict
-from .runtime.workers import InferenceWorker, TrainingWorker, report_of
+from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
+from .runtime.workers import InferenceWorker, TrainingWorker
 from .state.catalogue import LATEST
 from .state.loading import install_state, prepare_state
 from .state.manifest import StateNotFoundError
@@ -147,16 +147,18 @@ class System:
         self.models = TrainingModelsDict(models)
         self.data_users = DataUsersDict.from_data_buffers(buffers)
         self.trainers = TrainersDict(trainers)
+        # Checked before anything is attached: a trainer that lacks a method
+        # fails here, naming itself, instead of on the training thread.
+        hooks = {name: trainer_hooks(name, t) for name, t in self.trainers.items()}
 
         interaction.agent.attach_inference_models(self.models.inference_models_dict)
         interaction.agent.attach_data_collectors(self.data_users.data_collectors_dict)
         self.trainers.attach_training_models(self.models)
         self.trainers.attach_data_users(self.data_users)
-        interaction.agent._bind_metrics("agent", self._publish_metric)
-        for name, trainer in self.trainers.items():
-            bind = getattr(trainer, "_bind", None)
-            if bind is not None:
-                bind(name, self._publish_metric)
+        interaction.agent.bind_metrics("agent", self._publish_metric)
+        for name, trainer_hook in hooks.items():
+            if trainer_hook.bind_metrics is not None:
+                trainer_hook.bind_metrics(name, self._publish_metric)
         for name, model in self.models.data.items():
             model.add_sync_listener(self._sync_listener(name))
 
@@ -183,6 +185,7 @@ class System:
             self.events,
             self.report_failure,
             poll_interval=self.config.trainability_poll_interval,
+            hooks=hooks,
         )
         self._control = threading.Thread(
             target=self._control_thread, name="control", daemon=True
@@ -671,13 +674,12 @@ class System:
                 pending=user.collector.pending,
             )
         trainers = {}
-        for name, trainer in self.trainers.items():
-            record = self._training.records[name]
+        for name, record in self._training.records.items():
             trainers[name] = TrainerStatus(
-                condition=report_of(trainer),
+                condition=record.hooks.report(),
                 runs=record.runs,
                 last_duration=record.last_duration,
-                last_metrics=dict(getattr(trainer, "last_metrics", {})),
+                last_metrics=dict(record.hooks.last_metrics()),
                 custom_condition=record.custom_condition,
             )
         models = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from engine.model import TrainingModel, TrainingModelsDict
 from engine.runtime.control import pause_point
 from engine.runtime.thread_events import ThreadEventMixin
 from engine.state.persistence import PersistentStateMixin
-from engine.telemetry.events import MetricSink
+from engine.telemetry.metric_reporting import MetricReporter
 from engine.telemetry.trainability import TrainabilityReport
 
 
@@ -29,7 +28,7 @@ class TrainingInterrupted(Exception):
     """
 
 
-class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
+class Trainer(ABC, MetricReporter, PersistentStateMixin, ThreadEventMixin):
     """Abstract base trainer; :meth:`run` is called repeatedly on the training thread.
 
     Override :meth:`train` (required) and, as needed, :meth:`on_training_models_attached`,
@@ -65,11 +64,7 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         self._consumed_seq = 0
         self._training_models: TrainingModelsDict = TrainingModelsDict()
         self._data_users: DataUsersDict = DataUsersDict()
-        self._name = type(self).__name__
-        self._metric_sink: MetricSink | None = None
-        self._metric_step = 0
         self._state_generation = 0
-        self.last_metrics: dict[str, float] = {}
 
     # -- wiring -----------------------------------------------------------------
 
@@ -89,7 +84,7 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         ):
             known = ", ".join(sorted(data_users)) or "none"
             raise KeyError(
-                f"trainer {self._name}: training_condition_data_user "
+                f"trainer {self.name}: training_condition_data_user "
                 f"'{self._training_condition_data_user}' is not a buffer (known: {known})"
             )
         self._data_users = data_users
@@ -185,8 +180,26 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
                 self._consumed_seq, self._data_users[name].visible_total
             )
 
-    def _wake_target(self) -> tuple[str, int] | None:
-        """The collected-item count at which this trainer may become trainable."""
+    def has_predictable_condition(self) -> bool:
+        """Whether :meth:`wake_target` says when :meth:`is_trainable` can next hold.
+
+        True unless a subclass overrides ``is_trainable`` without marking the
+        override ``@predictable_condition``: the engine then re-checks such a
+        condition every ``trainability_poll_interval`` instead of waiting for
+        data.
+        """
+        method = type(self).is_trainable
+        return method is Trainer.is_trainable or bool(
+            getattr(method, "__predictable_condition__", False)
+        )
+
+    def wake_target(self) -> tuple[str, int] | None:
+        """The collected-item count at which this trainer may become trainable.
+
+        Returns:
+            ``(data user name, item sequence number)``, or None if no number of
+            items would make it trainable (the engine then waits for a wake-up).
+        """
         name = self._training_condition_data_user
         if name is None or name not in self._data_users:
             return None
@@ -196,6 +209,15 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
         return name, max(
             self._consumed_seq + self._min_new_data_count, total + missing_size
         )
+
+    def episode_wake_target(self) -> tuple[str, int] | None:
+        """The complete-episode count at which this trainer may become trainable.
+
+        Returns:
+            ``(data user name, episode count)``, or None (the default: the
+            condition counts items, see :meth:`wake_target`).
+        """
+        return None
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -261,32 +283,7 @@ class Trainer(ABC, PersistentStateMixin, ThreadEventMixin):
     @property
     def name(self) -> str:
         """The name the trainer was registered under (its class name until then)."""
-        return self._name
-
-    def _bind(self, name: str, metric_sink: MetricSink | None) -> None:
-        self._name = name
-        self._metric_sink = metric_sink
-
-    def report_metrics(
-        self, metrics: Mapping[str, float], step: int | None = None
-    ) -> None:
-        """Report scalar metrics (shown in the console, written to metrics.jsonl).
-
-        Not called ``log_metrics``, a name PAMIQ-Core projects give their own
-        methods (see :meth:`engine.Agent.report_metrics`).
-
-        Args:
-            metrics: Name to value.
-            step: The step they belong to; defaults to a counter of calls.
-        """
-        if step is None:
-            self._metric_step += 1
-            step = self._metric_step
-        for key, value in metrics.items():
-            value = float(value)
-            self.last_metrics[key] = value
-            if self._metric_sink is not None:
-                self._metric_sink(self._name, key, value, step)
+        return self.metric_source
 
     # -- state ------------------------------------------------------------------
 

@@ -255,7 +255,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         items, steps = self._limit_anchor
         per_round = self.config.max_steps_per_run or 1
         allowed = items + math.ceil((self.global_step - steps + per_round) / ratio)
-        needed = Trainer._wake_target(self)
+        needed = Trainer.wake_target(self)
         if needed is not None:
             allowed = max(allowed, needed[1])
         user.limit_collection(allowed)
@@ -286,15 +286,16 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         )
 
     @override
-    def _wake_target(self) -> tuple[str, int] | None:
+    def wake_target(self) -> tuple[str, int] | None:
         if self.finished:
             return None
         if self._episodes_needed and super().trainability_report().trainable:
             # Only episodes are missing: waking on items would spin.
             return None
-        return super()._wake_target()
+        return super().wake_target()
 
-    def _episode_wake_target(self) -> tuple[str, int] | None:
+    @override
+    def episode_wake_target(self) -> tuple[str, int] | None:
         """The episode count at which this trainer may become trainable (for the engine)."""
         name = self._training_condition_data_user
         if self.finished or not self._episodes_needed or name is None:
@@ -303,7 +304,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             self._new_episodes() >= self._episodes_needed
             and not super().trainability_report().trainable
         ):
-            return None  # only items are missing: _wake_target waits for those
+            return None  # only items are missing: wake_target waits for those
         return name, self._episodes_seen + self._episodes_needed
 
     def experience_episodes(self) -> list[Episode[Any]]:

@@ -145,10 +145,15 @@ class DataCollector(Generic[T]):
             self._queue = deque(maxlen=self._max_queue_size)
             return taken, self._seq
 
-    def _set_wake(self, wake: Callable[[], None] | None) -> None:
+    def set_wake(self, wake: Callable[[], None] | None) -> None:
+        """Call ``wake`` (from the collecting thread) when a requested item arrives.
+
+        The engine's training thread sets this once when it is wired; it then
+        sleeps until :meth:`request_wake` or :meth:`request_episode_wake` fires.
+        """
         self._wake = wake
 
-    def _request_wake(self, at_seq: int) -> bool:
+    def request_wake(self, at_seq: int) -> bool:
         """Arrange a wake-up when item ``at_seq`` arrives; True if it already has."""
         with self._lock:
             if self._seq >= at_seq:
@@ -160,7 +165,7 @@ class DataCollector(Generic[T]):
             self._wake_at = min(self._wake_at, at_seq)
             return False
 
-    def _request_episode_wake(self, at_episode: int) -> bool:
+    def request_episode_wake(self, at_episode: int) -> bool:
         """Arrange a wake-up when episode ``at_episode`` ends; True if it already has."""
         with self._lock:
             if self._episodes >= at_episode:

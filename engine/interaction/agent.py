@@ -14,6 +14,7 @@ from ..model import InferenceModel, InferenceModelsDict
 from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
 from ..telemetry.events import MetricSink
+from ..telemetry.metric_reporting import MetricReporter
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")
@@ -22,6 +23,7 @@ ActType = TypeVar("ActType")
 
 class Agent(
     ABC,
+    MetricReporter,
     InteractionEventMixin,
     PersistentStateMixin,
     ThreadEventMixin,
@@ -95,38 +97,12 @@ class Agent(
 
     # -- metrics ----------------------------------------------------------------
 
-    def _bind_metrics(self, source: str, sink: MetricSink | None) -> None:
+    @override
+    def bind_metrics(self, source: str, sink: MetricSink | None) -> None:
         """Send this agent's metrics to ``sink`` as ``source`` (children: ``source.child``)."""
-        self._metric_source = source
-        self._metric_sink = sink
+        super().bind_metrics(source, sink)
         for name, agent in self.agents.items():
-            agent._bind_metrics(f"{source}.{name}", sink)
-
-    def report_metrics(
-        self, metrics: Mapping[str, float], step: int | None = None
-    ) -> None:
-        """Report scalar metrics (shown in the console's agent box, written to metrics.jsonl).
-
-        Each call publishes one event per metric from the inference thread:
-        report per episode or every N steps, not on every step.
-
-        Not called ``log_metrics``: PAMIQ-Core projects define their own
-        ``log_metrics(self)`` (a scheduler callback that writes to their
-        tracker), and an engine method of that name would be shadowed by it.
-
-        Args:
-            metrics: Name to value.
-            step: The step they belong to; defaults to a counter of calls.
-        """
-        if step is None:
-            step = getattr(self, "_metric_step", 0) + 1
-            self._metric_step = step
-        sink: MetricSink | None = getattr(self, "_metric_sink", None)
-        if sink is None:
-            return
-        source: str = self._metric_source
-        for key, value in metrics.items():
-            sink(source, key, float(value), step)
+            agent.bind_metrics(f"{source}.{name}", sink)
 
     @override
     def setup(self) -> None:

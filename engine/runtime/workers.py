@@ -11,11 +11,10 @@ from typing_extensions import override
 from ..data import DataUsersDict
 from ..interaction import Interaction
 from ..telemetry.events import EventBus, TrainabilityChanged, TrainingRunFinished
-from ..telemetry.trainability import TrainabilityReport
 from .control import Controller, ShutdownRequested
 from .library_threads import adopt_library_thread_settings
 from .supervision import FailureHandler, report
-from .trainer_contract import TrainersDict
+from .trainer_contract import TrainerHooks, TrainersDict, trainer_hooks
 
 
 class InferenceWorker(threading.Thread):
@@ -75,10 +74,12 @@ class InferenceWorker(threading.Thread):
 
 
 class TrainerRecord:
-    """What the training thread remembers about one trainer."""
+    """What the training thread remembers about one trainer, and its hooks."""
 
-    def __init__(self, custom_condition: bool) -> None:
-        self.custom_condition = custom_condition
+    def __init__(self, hooks: TrainerHooks) -> None:
+        self.hooks = hooks
+        # An unpredictable condition is polled, so the console says so.
+        self.custom_condition = not hooks.predictable
         self.runs = 0
         self.last_duration: float | None = None
         self.last_trainable: bool | None = None
@@ -89,6 +90,8 @@ class TrainingWorker(threading.Thread):
 
     Args:
         trainers: The trainers, in run order.
+        hooks: Each trainer's hooks (:func:`trainer_hooks`); looked up here if
+            not given.
         data_users: Their data users (collectors wake this thread when a trainer's
             data condition can have become true).
         controller: The control state machine.
@@ -108,6 +111,7 @@ class TrainingWorker(threading.Thread):
         on_failure: FailureHandler,
         poll_interval: float = 0.5,
         idle_timeout: float = 5.0,
+        hooks: dict[str, TrainerHooks] | None = None,
     ) -> None:
         super().__init__(name="training", daemon=True)
         self._trainers = trainers
@@ -116,15 +120,13 @@ class TrainingWorker(threading.Thread):
         self._events = events
         self._on_failure = on_failure
         self._wake = threading.Event()
-        # Whether is_trainable is overridden is fixed per trainer: decide it once.
-        self.records = {
-            name: TrainerRecord(_overrides_is_trainable(t))
-            for name, t in trainers.items()
-        }
+        if hooks is None:
+            hooks = {name: trainer_hooks(name, t) for name, t in trainers.items()}
+        self.records = {name: TrainerRecord(hooks[name]) for name in trainers}
         self._custom = any(r.custom_condition for r in self.records.values())
         self._timeout = poll_interval if self._custom else idle_timeout
         for user in data_users.values():
-            user.collector._set_wake(self._wake.set)
+            user.collector.set_wake(self._wake.set)
         self._worker = controller.register(
             "training",
             on_paused=trainers.on_paused,
@@ -151,7 +153,7 @@ class TrainingWorker(threading.Thread):
                     if ran:
                         trained = True
                         self._finished(name, _time.perf_counter() - start)
-                    self._note_trainability(name, trainer, ran)
+                    self._note_trainability(name, ran)
                 current = "training"
                 if not trained:
                     self._wait_for_work()
@@ -175,12 +177,12 @@ class TrainingWorker(threading.Thread):
             TrainingRunFinished(trainer=name, run=record.runs, duration=duration)
         )
 
-    def _note_trainability(self, name: str, trainer: Any, ran: bool) -> None:
+    def _note_trainability(self, name: str, ran: bool) -> None:
         record = self.records[name]
         if ran:
             trainable, reason = True, ""
         else:
-            report = report_of(trainer)
+            report = record.hooks.report()
             trainable = False
             reason = report.reason or "is_trainable() returned False"
         if record.last_trainable is not trainable:
@@ -193,44 +195,18 @@ class TrainingWorker(threading.Thread):
         self._wake.clear()
         if self._controller.attention:
             return
-        for trainer in self._trainers.values():
-            target = getattr(trainer, "_wake_target", lambda: None)()
-            if target is None:
-                continue
-            user_name, at_seq = target
-            if self._data_users[user_name].collector._request_wake(at_seq):
-                return
-        for trainer in self._trainers.values():
+        for record in self.records.values():
+            target = record.hooks.wake_target()
+            if target is not None:
+                user_name, at_seq = target
+                if self._data_users[user_name].collector.request_wake(at_seq):
+                    return
+        for record in self.records.values():
             # Trainers that wait for complete episodes name the count they need.
-            target = getattr(trainer, "_episode_wake_target", lambda: None)()
-            if target is None:
-                continue
-            user_name, at_episode = target
-            collector = self._data_users[user_name].collector
-            if collector._request_episode_wake(at_episode):
-                return
+            target = record.hooks.episode_wake_target()
+            if target is not None:
+                user_name, at_episode = target
+                collector = self._data_users[user_name].collector
+                if collector.request_episode_wake(at_episode):
+                    return
         self._wake.wait(self._timeout)
-
-
-def report_of(trainer: Any) -> TrainabilityReport:
-    """The trainer's condition report, or an unconditional one for foreign trainers."""
-    report = getattr(trainer, "trainability_report", None)
-    return report() if report is not None else TrainabilityReport.unconditional()
-
-
-def _overrides_is_trainable(trainer: Any) -> bool:
-    """Whether the trainer's condition is its own (so it cannot be predicted).
-
-    A trainer with no ``is_trainable`` at all (only ``TrainerLike``) decides in
-    ``run()`` itself, which is just as unpredictable. An override marked
-    ``@predictable_condition`` announces its wake-ups and is waited on.
-    """
-    from_class = getattr(type(trainer), "is_trainable", None)
-    if from_class is None:
-        return True
-    if getattr(from_class, "__predictable_condition__", False):
-        return False
-    for klass in type(trainer).__mro__:
-        if klass.__module__ == "trainers.base" and klass.__name__ == "Trainer":
-            return from_class is not klass.__dict__["is_trainable"]
-    return True

@@ -52,7 +52,7 @@ def predictable_condition(is_trainable: F) -> F:
     The training thread re-checks trainers that override ``is_trainable`` every
     ``trainability_poll_interval``, since it cannot know when their condition
     changes. An override whose condition is data only, and whose trainer says
-    when it can next hold (``_wake_target`` / ``_episode_wake_target``), is
+    when it can next hold (``wake_target`` / ``episode_wake_target``), is
     marked with this decorator and waited on like the base condition instead.
     A subclass that overrides it again is polled unless it is marked too.
     """

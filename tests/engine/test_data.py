@@ -79,13 +79,13 @@ def test_a_collector_can_be_acquired_once() -> None:
 def test_wake_request_fires_when_the_target_item_arrives() -> None:
     user = DataUser(SequentialBuffer[int](10))
     woken = threading.Event()
-    user.collector._set_wake(woken.set)
-    assert not user.collector._request_wake(2)
+    user.collector.set_wake(woken.set)
+    assert not user.collector.request_wake(2)
     user.collector.collect(0)
     assert not woken.is_set()
     user.collector.collect(1)
     assert woken.is_set()
-    assert user.collector._request_wake(1)  # already reached
+    assert user.collector.request_wake(1)  # already reached
 
 
 def test_user_state_round_trip_keeps_items_and_counts(tmp_path) -> None:
@@ -131,8 +131,8 @@ def test_a_custom_buffer_without_max_size_reports_no_capacity() -> None:
 def test_wake_comes_before_the_bounded_queue_overflows() -> None:
     user = DataUser(SequentialBuffer[int](4))
     woken = threading.Event()
-    user.collector._set_wake(woken.set)
-    assert not user.collector._request_wake(100)
+    user.collector.set_wake(woken.set)
+    assert not user.collector.request_wake(100)
     for i in range(4):
         user.collector.collect(i)
     assert woken.is_set()

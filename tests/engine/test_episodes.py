@@ -132,21 +132,21 @@ def test_an_episode_wake_fires_on_the_step_that_ends_the_episode() -> None:
     user = DataUser(EpisodeBuffer(100))
     collector = user.collector
     woken = threading.Event()
-    collector._set_wake(woken.set)
-    assert not collector._request_episode_wake(2)
+    collector.set_wake(woken.set)
+    assert not collector.request_episode_wake(2)
     for s in [*episode(0, 3), *episode(3, 2)[:1]]:
         collector.collect(s)
     assert not woken.is_set()
     collector.collect(step(4, done=True))
     assert woken.is_set()
-    assert collector._request_episode_wake(2), "already reached"
+    assert collector.request_episode_wake(2), "already reached"
 
 
 def test_an_episode_wait_still_wakes_before_the_pending_queue_overflows() -> None:
     user = DataUser(EpisodeBuffer(4))  # pending items are bounded by max_size
     woken = threading.Event()
-    user.collector._set_wake(woken.set)
-    assert not user.collector._request_episode_wake(1)
+    user.collector.set_wake(woken.set)
+    assert not user.collector.request_episode_wake(1)
     for i in range(3):
         user.collector.collect(step(i))
     assert not woken.is_set()

@@ -202,7 +202,7 @@ def test_agents_report_metrics_under_their_place_in_the_tree(tmp_path: Path) -> 
     parent = _Quiet(agents={"explorer": child})
     parent.report_metrics({"ignored": 1.0})  # not attached to a system: dropped quietly
     received: list[tuple[str, str, float, int]] = []
-    parent._bind_metrics("agent", lambda *m: received.append(m))
+    parent.bind_metrics("agent", lambda *m: received.append(m))
     parent.report_metrics({"return": 3})
     child.report_metrics({"return": 5.5}, step=100)
     assert received == [

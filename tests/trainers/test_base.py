@@ -483,7 +483,7 @@ def test_seed_model_example_syncs_weights() -> None:
 def test_metrics_are_kept_and_forwarded() -> None:
     trainer = MyTrainer()
     sent = []
-    trainer._bind("mine", lambda *args: sent.append(args))
+    trainer.bind_metrics("mine", lambda *args: sent.append(args))
     trainer.report_metrics({"loss": 0.5})
     trainer.report_metrics({"loss": 0.25}, step=10)
     assert trainer.last_metrics == {"loss": 0.25}

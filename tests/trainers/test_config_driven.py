@@ -130,7 +130,7 @@ def test_metrics_are_averaged_and_reported_every_log_every_steps() -> None:
         forever=True,
     )
     seen: list[tuple[str, str, float, int]] = []
-    trainer._bind("fit", lambda *args: seen.append(args))
+    trainer.bind_metrics("fit", lambda *args: seen.append(args))
     run(trainer)
     steps = sorted({s for *_, s in seen})
     assert steps == [2, 4]

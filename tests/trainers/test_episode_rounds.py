@@ -154,7 +154,7 @@ def test_training_steps_rounds_then_the_trainer_is_finished(tmp_path: Path) -> N
     assert not report.trainable
     assert report.reason == "finished: 2/2 training rounds done (training_steps)"
     assert not trainer.run()
-    assert trainer._wake_target() is None and trainer._episode_wake_target() is None
+    assert trainer.wake_target() is None and trainer.episode_wake_target() is None
     trainer.save_state(tmp_path / "t")
     other = EpisodeFit({"training_steps": 3, "num_episodes_per_experience": 1})
     Agent(wire(other)).steps(2)
@@ -190,19 +190,19 @@ def test_wake_targets_name_only_the_missing_condition() -> None:
     agent = Agent(wire(trainer))
     agent.steps(1)
     # Both missing: wake on whichever can come first.
-    assert trainer._wake_target() == ("episodes", 4)
-    assert trainer._episode_wake_target() == ("episodes", 2)
+    assert trainer.wake_target() == ("episodes", 4)
+    assert trainer.episode_wake_target() == ("episodes", 2)
     agent.steps(3, end=False)
     # The buffer is big enough: waking on items would spin.
-    assert trainer._wake_target() is None
-    assert trainer._episode_wake_target() == ("episodes", 2)
+    assert trainer.wake_target() is None
+    assert trainer.episode_wake_target() == ("episodes", 2)
     trainer2 = EpisodeFit({"num_episodes_per_experience": 2}, min_buffer_size=10)
     agent2 = Agent(wire(trainer2))
     agent2.steps(1)
     agent2.steps(1)
     # Episodes are there: only items are missing.
-    assert trainer2._episode_wake_target() is None
-    assert trainer2._wake_target() == ("episodes", 10)
+    assert trainer2.episode_wake_target() is None
+    assert trainer2.wake_target() == ("episodes", 10)
 
 
 def test_the_step_ending_the_last_episode_wakes_the_training_thread() -> None:

@@ -93,7 +93,9 @@ def test_the_seeds_example_trains_by_composition_alone() -> None:
     pauses: list[int] = []
     trainer.pause_point = lambda: pauses.append(trainer.global_step)  # type: ignore[method-assign]
     metrics: dict[str, float] = {}
-    trainer._bind("pb", lambda _, name, value, step: metrics.update({name: value}))
+    trainer.bind_metrics(
+        "pb", lambda _, name, value, step: metrics.update({name: value})
+    )
     xs = source.episodes(7, 5)
     assert not trainer.run()
     assert trainer.trainability_report().reason == "7/8 new episodes"
