@@ -103,7 +103,7 @@ class LaunchConfig:
             newest state in ``states_dir`` that verifies (an error if there is
             none, where ``resume`` starts fresh).
         save_state_condition: Called by the control thread 20 times a second
-            (``engine.system.SAVE_CONDITION_PERIOD``), paused or not; True
+            (``engine.runtime.control_loop.SAVE_CONDITION_PERIOD``), paused or not; True
             triggers a save (e.g. :class:`engine.state_persistence.PeriodicSaveCondition`).
             Keep it cheap: it runs on the control thread.
         states_keeper: Told of each save with ``append(path)``, then ``cleanup()``

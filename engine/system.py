@@ -8,13 +8,11 @@ style entry point built on it.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import threading
 import time as _time
-from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from .runtime.control import (
     SystemState,
     SystemStoppedError,
 )
+from .runtime.control_loop import ControlLoop
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
 from .runtime.workers import InferenceWorker, TrainingWorker
@@ -38,7 +37,7 @@ from .state.catalogue import LATEST
 from .state.loading import install_state, prepare_state
 from .state.manifest import StateNotFoundError
 from .state.persistence import PersistentStateMixin, StateError
-from .state.store import StateStore
+from .state.store import StateStore, WrittenState
 from .telemetry.events import (
     ErrorOccurred,
     EventBus,
@@ -50,11 +49,8 @@ from .telemetry.events import (
     StateSaved,
 )
 from .telemetry.log_forwarding import forward_to_logging
-from .telemetry.status import BufferStatus, ModelStatus, SystemStatus, TrainerStatus
-
-_RATE_SAMPLE_INTERVAL = 0.5
-SAVE_CONDITION_PERIOD = 0.05
-"""Seconds between two checks of ``LaunchConfig.save_state_condition``."""
+from .telemetry.status import SystemStatus
+from .telemetry.status_report import StepRate, buffer_statuses, model_statuses
 
 
 class SystemFailedError(RuntimeError):
@@ -200,8 +196,7 @@ class System:
         self._step_offset = 0
         self._last_save: str | None = None
         self._started_from: str | None = None
-        self._rate_lock = threading.Lock()
-        self._rate_samples: deque[tuple[float, int]] = deque()
+        self._step_rate = StepRate()
         self._saved_switch_interval: float | None = None
 
     # -- events -------------------------------------------------------------------
@@ -237,7 +232,7 @@ class System:
             if self._failure_exc is None:
                 self._failure_exc = exc
         self.events.publish(ErrorOccurred(thread=thread, message=message, traceback=tb))
-        self.controller.shutdown(reason=message)
+        self.controller.shutdown()
 
     def detach_logging(self) -> None:
         """Stop forwarding notices and errors to the ``engine`` logger.
@@ -352,19 +347,24 @@ class System:
             while not self.wait(timeout=None):
                 pass
         except KeyboardInterrupt:
-            self._log("keyboard interrupt: stopping")
             self.shutdown("keyboard interrupt")
             self.wait()
         if self._failure_exc is not None:
             raise SystemFailedError("; ".join(self._failures)) from self._failure_exc
 
     def shutdown(self, reason: str = "requested") -> None:
-        """Ask the system to stop; returns at once (use :meth:`wait`)."""
+        """Ask the system to stop; returns at once (use :meth:`wait`).
+
+        Args:
+            reason: Why, for the event log ("stopping: <reason>").
+        """
         if not self._started:
-            self.controller.shutdown(reason)
+            self.controller.shutdown()
             self.controller.mark_stopped()
             return
-        self.controller.shutdown(reason)
+        if not self.controller.state.is_stopping:
+            self._log(f"stopping: {reason}")
+        self.controller.shutdown()
 
     def pause(self, timeout: float | None = None) -> None:
         """Pause every thread and the clock; return once paused.
@@ -391,7 +391,7 @@ class System:
         if not self._started:
             yield
             return
-        if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
+        if self.controller.state.is_stopping:
             raise SystemStoppedError(
                 f"cannot {what}: the system is {self.controller.state}"
             )
@@ -431,29 +431,31 @@ class System:
             StateError: If pausing or writing failed (no partial state is left).
             SystemStoppedError: If the system is stopping or stopped.
         """
+        return self._save(hold=True)
+
+    def _save(self, hold: bool) -> tuple[Path, list[Path]]:
+        """Write a state, announce it, then apply retention: every save goes here.
+
+        Args:
+            hold: Keep the system paused while components write (False only
+                for the final save, when the workers have exited).
+        """
         with self._op_lock:
-            started = _time.perf_counter()
-            with self._held_still("save the state"):
-                pending = self.store.begin()
-                try:
-                    self.store.write_components(pending)
-                    meta = self._manifest_meta()
-                except BaseException:
-                    self.store.discard(pending)
-                    raise
-                paused_for = _time.perf_counter() - started
-            try:
-                path = self.store.finish(pending, meta)
-            except OSError as e:
-                self.store.discard(pending)
-                raise StateError(
-                    f"{pending.final}: writing the state failed ({e})"
-                ) from e
-            except BaseException:
-                self.store.discard(pending)
-                raise
-            removed = self._after_save(path, _time.perf_counter() - started, paused_for)
-            return path, removed
+            written = self.store.write(
+                self._manifest_meta,
+                still=lambda: (
+                    self._held_still("save the state") if hold else nullcontext()
+                ),
+            )
+            self._last_save = str(written.path)
+            self.events.publish(
+                StateSaved(
+                    path=str(written.path),
+                    duration=written.duration,
+                    paused_for=written.paused_for if hold else 0.0,
+                )
+            )
+            return written.path, self._apply_retention(written)
 
     def _manifest_meta(self) -> dict[str, Any]:
         return {
@@ -463,11 +465,7 @@ class System:
             "time_scale": self.clock.get_time_scale(),
         }
 
-    def _after_save(self, path: Path, duration: float, paused_for: float) -> list[Path]:
-        self._last_save = str(path)
-        self.events.publish(
-            StateSaved(path=str(path), duration=duration, paused_for=paused_for)
-        )
+    def _apply_retention(self, written: WrittenState) -> list[Path]:
         removed: list[Path] = []
         reason = (
             f"keep_last {self.store.max_keep}: older than the newest "
@@ -480,10 +478,10 @@ class System:
 
         # The state is published; trouble pruning old ones must not undo that.
         try:
-            self.store.apply_retention(keep=path, on_removed=on_removed)
+            self.store.apply_retention(keep=written.path, on_removed=on_removed)
             keeper = self.config.states_keeper
             if keeper is not None:
-                keeper.append(path)
+                keeper.append(written.path)
                 keeper.cleanup()
         except Exception as e:
             self.events.publish(
@@ -531,7 +529,7 @@ class System:
 
     def _load_state(self, path: Path) -> None:
         with self._op_lock:
-            if self.controller.state in (SystemState.STOPPING, SystemState.STOPPED):
+            if self.controller.state.is_stopping:
                 # Before reading what may be gigabytes (the hold would refuse anyway).
                 raise SystemStoppedError(
                     f"cannot load a state: the system is {self.controller.state}"
@@ -558,55 +556,20 @@ class System:
     # -- control thread ------------------------------------------------------------
 
     def _control_thread(self) -> None:
+        loop = ControlLoop(
+            self.config,
+            self.controller,
+            self.clock,
+            session_uptime=self._session_uptime,
+            save=self._periodic_save,
+            sample_rate=self.steps_per_second,
+            log=self._log,
+        )
         try:
             with report_failures(self.report_failure, "control"):
-                self._control_loop()
+                loop.run()
         finally:
             self._finish()
-
-    def _control_loop(self) -> None:
-        config = self.config
-        next_save = _time.monotonic() + config.save_state_interval
-        condition_check = (
-            SAVE_CONDITION_PERIOD
-            if config.save_state_condition is not None
-            else math.inf
-        )
-        next_condition = _time.monotonic() + condition_check
-        while True:
-            now = _time.monotonic()
-            remaining_uptime = (config.max_uptime - self._session_uptime()) / (
-                self.clock.get_time_scale()
-            )
-            # Sampling the step count twice a second keeps status() rates fresh
-            # for a lone poll; the wake-ups cost nothing measurable.
-            timeout = min(
-                next_save - now,
-                next_condition - now,
-                remaining_uptime,
-                _RATE_SAMPLE_INTERVAL,
-            )
-            stopping = self.controller.wait_for_state(
-                lambda s: s in (SystemState.STOPPING, SystemState.STOPPED),
-                None if math.isinf(timeout) else max(timeout, 0.0),
-            )
-            if stopping:
-                break
-            self.steps_per_second()
-            now = _time.monotonic()
-            if self._session_uptime() >= config.max_uptime:
-                self._log(f"max uptime of {config.max_uptime:g} s reached: stopping")
-                self.controller.shutdown("max uptime reached")
-                continue
-            due = now >= next_save
-            if now >= next_condition:
-                next_condition = now + condition_check
-                due = due or bool(
-                    config.save_state_condition and config.save_state_condition()
-                )
-            if due:
-                next_save = _time.monotonic() + config.save_state_interval
-                self._periodic_save()
 
     def _session_uptime(self) -> float:
         if self._start_clock is None:
@@ -626,16 +589,8 @@ class System:
         self._training.join()
         try:
             if self.config.save_final_state:
-                with self._op_lock:
-                    started = _time.perf_counter()
-                    pending = self.store.begin()
-                    try:
-                        self.store.write_components(pending)
-                        path = self.store.finish(pending, self._manifest_meta())
-                    except BaseException:
-                        self.store.discard(pending)
-                        raise
-                    self._after_save(path, _time.perf_counter() - started, 0.0)
+                # The workers have exited: nothing to hold still.
+                self._save(hold=False)
         except Exception as e:
             message = f"final save failed: {type(e).__name__}: {e}"
             with self._failure_lock:
@@ -651,46 +606,12 @@ class System:
 
     def steps_per_second(self) -> float:
         """Step rate over roughly the last two seconds of real time."""
-        now = _time.monotonic()
-        steps = self.steps
-        with self._rate_lock:
-            samples = self._rate_samples
-            samples.append((now, steps))
-            while len(samples) > 2 and now - samples[1][0] >= 2.0:
-                samples.popleft()
-            first_t, first_steps = samples[0]
-        if now - first_t <= 0 or self.controller.state is not SystemState.ACTIVE:
-            return 0.0
-        return (steps - first_steps) / (now - first_t)
+        return self._step_rate.sample(
+            self.steps, self.controller.state is SystemState.ACTIVE
+        )
 
     def status(self) -> SystemStatus:
         """An immutable snapshot of the whole system (safe from any thread)."""
-        buffers = {}
-        for name, user in self.data_users.data.items():
-            buffers[name] = BufferStatus(
-                size=user.size_including_pending(),
-                capacity=user.buffer.capacity,
-                collected=user.collected_total,
-                pending=user.collector.pending,
-            )
-        trainers = {}
-        for name, record in self._training.records.items():
-            trainers[name] = TrainerStatus(
-                condition=record.hooks.report(),
-                runs=record.runs,
-                last_duration=record.last_duration,
-                last_metrics=dict(record.hooks.last_metrics()),
-                custom_condition=record.custom_condition,
-            )
-        models = {
-            name: ModelStatus(
-                version=model.sync_version,
-                last_sync_time=model.last_sync_time,
-                last_sync_duration=model.last_sync_duration,
-                inference_thread_only=model.inference_thread_only,
-            )
-            for name, model in self.models.data.items()
-        }
         return SystemStatus(
             name=self.config.name,
             state=self.controller.state.value,
@@ -699,9 +620,11 @@ class System:
             steps=self.steps,
             steps_per_second=self.steps_per_second(),
             wall_time=_time.time(),
-            buffers=buffers,
-            trainers=trainers,
-            models=models,
+            buffers=buffer_statuses(self.data_users),
+            trainers={
+                name: record.status() for name, record in self._training.records.items()
+            },
+            models=model_statuses(self.models),
             errors=tuple(self._failures),
             last_save=self._last_save,
             started_from=self._started_from,

@@ -5,6 +5,10 @@ STOPPED. Every transition happens under one condition variable, so a request
 can never fall between a worker's check and its wait. Workers look at a plain
 boolean (``attention``) at each pause point and take the lock only when it is
 set, which keeps the inference loop's fast path to one attribute read.
+
+State-change events are published after the lock is released, in the order
+of the transitions: an event callback (the console's ``post_message``) may
+take its time or look at the system without holding up a transition.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ class SystemState(StrEnum):
     RESUMING = "resuming"
     STOPPING = "stopping"
     STOPPED = "stopped"
+
+    @property
+    def is_stopping(self) -> bool:
+        """Whether the system is stopping or has stopped (no operation can start)."""
+        return self in (SystemState.STOPPING, SystemState.STOPPED)
 
 
 class ShutdownRequested(BaseException):
@@ -160,9 +169,11 @@ class Controller:
         # Events that workers wait on besides the interrupt (see Worker.wait_for).
         self._interrupt_listeners: list[threading.Event] = []
         self.attention = False
-        self.stop_reason: str | None = None
         self._user_paused = False
         self._holds = 0
+        # Transitions not yet published; one publisher at a time keeps their order.
+        self._unpublished: list[SystemStateChanged] = []
+        self._publish_lock = threading.Lock()
 
     @property
     def state(self) -> SystemState:
@@ -193,7 +204,60 @@ class Controller:
         else:
             self._interrupt.clear()
         self._cond.notify_all()
-        self._events.publish(SystemStateChanged(state=state.value))
+        self._unpublished.append(SystemStateChanged(state=state.value))
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the state lock; publish the transitions made once it is released."""
+        try:
+            with self._cond:
+                yield
+        finally:
+            self._publish()
+
+    def _publish(self) -> None:
+        """Publish pending transitions in order; the caller does not hold the state lock.
+
+        One thread publishes at a time. A thread that finds another publishing
+        leaves its transitions to it (that thread loops until none are left),
+        so a callback that causes a transition, or hands work to a thread that
+        does, never waits for the publisher.
+        """
+        while self._unpublished:
+            if not self._publish_lock.acquire(blocking=False):
+                return
+            try:
+                with self._cond:
+                    events, self._unpublished = self._unpublished, []
+                for event in events:
+                    self._events.publish(event)
+            finally:
+                self._publish_lock.release()
+
+    def _wait(
+        self, predicate: Callable[[], bool], timeout: float | None = None
+    ) -> bool:
+        """``wait_for`` on the state lock, publishing pending transitions first.
+
+        Caller holds the lock (once): it is released while publishing, which a
+        wait does anyway, and ``wait_for`` checks the predicate again first.
+        """
+        if self._unpublished:
+            self._cond.release()
+            try:
+                self._publish()
+            finally:
+                self._cond.acquire()
+        return self._cond.wait_for(predicate, timeout)
+
+    def _pause_if_all_paused(self) -> None:
+        """PAUSING with every live worker parked: pause the clock, then PAUSED."""
+        # Caller holds the lock.
+        if self._state is SystemState.PAUSING and all(
+            w.paused for w in self._live_workers()
+        ):
+            self._clock.pause()
+            self._set_state(SystemState.PAUSED)
 
     def _add_interrupt_listener(self, event: threading.Event) -> None:
         with self._cond:
@@ -218,14 +282,14 @@ class Controller:
                 there) until :meth:`resume` is called.
             SystemStoppedError: If the system is stopping or stopped.
         """
-        with self._cond:
+        with self._locked():
             self._check_not_stopping()
             self._user_paused = True
             self._enter_pause(timeout)
 
     def resume(self) -> None:
         """Withdraw the operator's pause; the system runs again once no operation holds it."""
-        with self._cond:
+        with self._locked():
             self._user_paused = False
             if self._holds == 0:
                 self._leave_pause()
@@ -242,7 +306,7 @@ class Controller:
             PauseTimeoutError: As :meth:`pause` (the hold is released).
             SystemStoppedError: If the system is stopping or stopped.
         """
-        with self._cond:
+        with self._locked():
             self._check_not_stopping()
             self._holds += 1
             try:
@@ -253,7 +317,7 @@ class Controller:
         try:
             yield
         finally:
-            with self._cond:
+            with self._locked():
                 self._release_hold()
 
     def _release_hold(self) -> None:
@@ -264,12 +328,12 @@ class Controller:
         self._cond.notify_all()
 
     def _check_not_stopping(self) -> None:
-        if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+        if self._state.is_stopping:
             raise SystemStoppedError(f"the system is {self._state.value}")
 
     def _enter_pause(self, timeout: float) -> None:
         # Caller holds the lock.
-        self._cond.wait_for(lambda: self._state is not SystemState.RESUMING)
+        self._wait(lambda: self._state is not SystemState.RESUMING)
         self._check_not_stopping()
         if self._state is SystemState.PAUSED:
             return
@@ -277,7 +341,7 @@ class Controller:
             self._set_state(SystemState.PAUSING)
             for worker in self._workers:
                 worker.wake()
-        done = self._cond.wait_for(
+        done = self._wait(
             lambda: (
                 self._state is not SystemState.PAUSING
                 or all(w.paused for w in self._live_workers())
@@ -290,8 +354,7 @@ class Controller:
         if not done:
             late = [w.name for w in self._live_workers() if not w.paused]
             raise PauseTimeoutError(late, timeout)
-        self._clock.pause()
-        self._set_state(SystemState.PAUSED)
+        self._pause_if_all_paused()
 
     def _leave_pause(self) -> None:
         # Caller holds the lock.
@@ -299,25 +362,19 @@ class Controller:
             return
         self._clock.resume()
         self._set_state(SystemState.RESUMING)
-        self._cond.wait_for(lambda: not any(w.paused for w in self._workers))
+        self._wait(lambda: not any(w.paused for w in self._workers))
         if self._state is SystemState.RESUMING:
             self._set_state(SystemState.ACTIVE)
 
-    @property
-    def user_paused(self) -> bool:
-        """Whether the operator has paused the system (and not resumed it)."""
-        return self._user_paused
-
-    def shutdown(self, reason: str = "requested") -> None:
+    def shutdown(self) -> None:
         """Ask every worker to stop at its next pause point (idempotent).
 
         Workers parked in a pause stay parked until running operations release
         their holds. The clock runs again so that teardown code can sleep.
         """
-        with self._cond:
-            if self._state in (SystemState.STOPPING, SystemState.STOPPED):
+        with self._locked():
+            if self._state.is_stopping:
                 return
-            self.stop_reason = reason
             self._clock.resume()
             self._set_state(SystemState.STOPPING)
             for worker in self._workers:
@@ -325,20 +382,20 @@ class Controller:
 
     def mark_stopped(self) -> None:
         """Record that the workers have exited and the final work is done."""
-        with self._cond:
+        with self._locked():
             self._set_state(SystemState.STOPPED)
 
     def wait_for_state(
         self, predicate: Callable[[SystemState], bool], timeout: float | None = None
     ) -> bool:
         """Wait until ``predicate(state)`` holds; return whether it did in time."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(self._state), timeout)
+        with self._locked():
+            return self._wait(lambda: predicate(self._state), timeout)
 
     def _checkpoint(self, worker: Worker) -> None:
         with self._cond:
             state = self._state
-        if state in (SystemState.STOPPING, SystemState.STOPPED):
+        if state.is_stopping:
             raise ShutdownRequested
         if state not in (SystemState.PAUSING, SystemState.PAUSED):
             return
@@ -346,15 +403,11 @@ class Controller:
         # them pause points and sleeps are plain (no re-entry into the checkpoint).
         with worker.callbacks():
             worker._on_paused()
-        with self._cond:
+        with self._locked():
             worker.paused = True
             self._cond.notify_all()
-            if self._state is SystemState.PAUSING and all(
-                w.paused for w in self._live_workers()
-            ):
-                self._clock.pause()
-                self._set_state(SystemState.PAUSED)
-            self._cond.wait_for(
+            self._pause_if_all_paused()
+            self._wait(
                 lambda: (
                     not (
                         self._state in (SystemState.PAUSING, SystemState.PAUSED)
@@ -364,19 +417,15 @@ class Controller:
             )
             worker.paused = False
             self._cond.notify_all()
-            stopping = self._state in (SystemState.STOPPING, SystemState.STOPPED)
+            stopping = self._state.is_stopping
         if stopping:
             raise ShutdownRequested
         with worker.callbacks():
             worker._on_resumed()
 
     def _worker_exited(self, worker: Worker) -> None:
-        with self._cond:
+        with self._locked():
             worker.exited = True
             worker.paused = False
-            if self._state is SystemState.PAUSING and all(
-                w.paused for w in self._live_workers()
-            ):
-                self._clock.pause()
-                self._set_state(SystemState.PAUSED)
+            self._pause_if_all_paused()
             self._cond.notify_all()

@@ -11,6 +11,7 @@ from typing_extensions import override
 from ..data import DataUsersDict
 from ..interaction import Interaction
 from ..telemetry.events import EventBus, TrainabilityChanged, TrainingRunFinished
+from ..telemetry.status import TrainerStatus
 from .control import Controller, ShutdownRequested
 from .library_threads import adopt_library_thread_settings
 from .supervision import FailureHandler, report
@@ -83,6 +84,16 @@ class TrainerRecord:
         self.runs = 0
         self.last_duration: float | None = None
         self.last_trainable: bool | None = None
+
+    def status(self) -> TrainerStatus:
+        """The trainer's condition, run count and latest metrics, now."""
+        return TrainerStatus(
+            condition=self.hooks.report(),
+            runs=self.runs,
+            last_duration=self.last_duration,
+            last_metrics=dict(self.hooks.last_metrics()),
+            custom_condition=self.custom_condition,
+        )
 
 
 class TrainingWorker(threading.Thread):

@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,26 @@ def _fsync_path(path: Path, directory: bool = False) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True)
+class WrittenState:
+    """A state just published by :meth:`StateStore.write`.
+
+    Attributes:
+        path: Its directory.
+        duration: Seconds from the start of the write to its publication.
+        paused_for: Seconds spent inside the write's ``still`` context (the
+            time the system was held while its components wrote themselves).
+    """
+
+    path: Path
+    duration: float
+    paused_for: float
+
+
+MetaSource = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
+"""Manifest fields, or a function returning them (called while the system is still)."""
 
 
 class PendingState:
@@ -333,15 +355,45 @@ class StateStore:
             return False  # gone, or replaced by something else: not ours to delete
         return writer_seq(manifest, self._identity, path.name) == seq
 
-    def save(self, meta: dict[str, Any] | None = None) -> Path:
-        """Write a complete state in one go (the caller keeps the system still)."""
-        pending = self.begin()
+    def write(
+        self,
+        meta: MetaSource = None,
+        *,
+        still: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> WrittenState:
+        """Write and publish a complete state: the one way a state is written.
+
+        Components write themselves (and ``meta`` is read) inside ``still()``
+        (a system holds itself paused there); checksums, fsync and the rename
+        that publishes the state follow outside it. Retention is the caller's
+        next step (:meth:`apply_retention`), once the state is announced.
+
+        Raises:
+            StateError: If the state could not be written (nothing partial is left).
+        """
+        started = _time.perf_counter()
+        with still():
+            pending = self.begin()
+            try:
+                self.write_components(pending)
+                fields = dict(meta() if callable(meta) else meta or {})
+            except BaseException:
+                self.discard(pending)
+                raise
+            paused_for = _time.perf_counter() - started
         try:
-            self.write_components(pending)
-            path = self.finish(pending, meta)
+            path = self.finish(pending, fields)
+        except OSError as e:
+            self.discard(pending)
+            raise StateError(f"{pending.final}: writing the state failed ({e})") from e
         except BaseException:
             self.discard(pending)
             raise
+        return WrittenState(path, _time.perf_counter() - started, paused_for)
+
+    def save(self, meta: MetaSource = None) -> Path:
+        """Write a state (the caller keeps the system still), then apply retention."""
+        path = self.write(meta).path
         self.apply_retention(keep=path)
         return path
 

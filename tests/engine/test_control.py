@@ -144,3 +144,49 @@ def test_state_changes_are_published() -> None:
 def test_pause_point_off_a_worker_thread_does_nothing(controller: Controller) -> None:
     controller.shutdown()
     pause_point()  # the test thread is no worker: no ShutdownRequested
+
+
+def test_state_events_are_published_outside_the_state_lock() -> None:
+    # A callback (the console's post_message) may hand work to a thread that
+    # asks the controller something; that must not wait for the transition.
+    events = EventBus()
+    controller = Controller(TimeController(), events)
+    answered: list[bool] = []
+
+    def on_event(event: object) -> None:
+        if not isinstance(event, SystemStateChanged):
+            return
+        asker = threading.Thread(
+            target=lambda: answered.append(
+                controller.wait_for_state(lambda s: True, timeout=WAIT)
+            )
+        )
+        asker.start()
+        asker.join(2.0)
+        answered.append(not asker.is_alive())
+
+    events.add_callback(on_event)
+    workers = start_workers(controller, 2)
+    controller.pause(WAIT)
+    controller.resume()
+    controller.shutdown()
+    assert all(w.stopped.wait(WAIT) for w in workers)
+    assert answered and all(answered), answered
+
+
+def test_state_events_arrive_in_the_order_of_the_transitions(
+    controller: Controller,
+) -> None:
+    sub = controller._events.subscribe(maxsize=10_000)
+    workers = start_workers(controller, 3)
+    for _ in range(50):
+        controller.pause(WAIT)
+        controller.resume()
+    controller.shutdown()
+    assert all(w.stopped.wait(WAIT) for w in workers)
+    controller.mark_stopped()
+    states = [e.state for e in sub.drain() if isinstance(e, SystemStateChanged)]
+    assert states == ["pausing", "paused", "resuming", "active"] * 50 + [
+        "stopping",
+        "stopped",
+    ]

@@ -47,7 +47,9 @@ def step_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     monkeypatch.setattr(
         engine.state.store,
         "_time",
-        types.SimpleNamespace(time=lambda: real_time() + seconds),
+        types.SimpleNamespace(
+            time=lambda: real_time() + seconds, perf_counter=time.perf_counter
+        ),
     )
     monkeypatch.setattr(
         engine.state.store,

@@ -16,7 +16,8 @@ import pytest
 
 import engine.runtime.workers
 import engine.system
-from engine import System, SystemFailedError
+from engine import SystemFailedError
+from engine.runtime.control_loop import ControlLoop
 from engine.state.catalogue import list_states
 from engine.telemetry.events import ErrorOccurred
 from tests.engine.tiny import make_system
@@ -30,7 +31,7 @@ def _fail_on_thread(name: str) -> Callable[[], None]:
     return adopt
 
 
-def _break_control_loop(self: System) -> None:
+def _break_control_loop(self: ControlLoop) -> None:
     raise RuntimeError("control broke at start")
 
 
@@ -39,7 +40,7 @@ def test_a_thread_failing_at_start_stops_the_run_in_order(
     thread: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if thread == "control":
-        monkeypatch.setattr(engine.system.System, "_control_loop", _break_control_loop)
+        monkeypatch.setattr(ControlLoop, "run", _break_control_loop)
     else:
         monkeypatch.setattr(
             engine.runtime.workers,

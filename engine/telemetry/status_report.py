@@ -1,0 +1,68 @@
+"""Assembling a status snapshot from the live parts of a system.
+
+Every reader here is safe from any thread: sizes and counters are read
+without pausing anything, so a snapshot is a moment's view, not a
+transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+from collections import deque
+
+from ..data import DataUsersDict
+from ..model import TrainingModelsDict
+from .status import BufferStatus, ModelStatus
+
+
+class StepRate:
+    """The step rate over roughly the last ``window`` seconds of real time.
+
+    Args:
+        window: Seconds of samples kept (at least two samples always are).
+    """
+
+    def __init__(self, window: float = 2.0) -> None:
+        self._window = window
+        self._lock = threading.Lock()
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def sample(self, steps: int, active: bool) -> float:
+        """Record ``steps`` now; return the rate (0 while not ``active``)."""
+        now = _time.monotonic()
+        with self._lock:
+            samples = self._samples
+            samples.append((now, steps))
+            while len(samples) > 2 and now - samples[1][0] >= self._window:
+                samples.popleft()
+            first_t, first_steps = samples[0]
+        if now - first_t <= 0 or not active:
+            return 0.0
+        return (steps - first_steps) / (now - first_t)
+
+
+def buffer_statuses(data_users: DataUsersDict) -> dict[str, BufferStatus]:
+    """Each buffer's fill, capacity, collected count and pending items."""
+    return {
+        name: BufferStatus(
+            size=user.size_including_pending(),
+            capacity=user.buffer.capacity,
+            collected=user.collected_total,
+            pending=user.collector.pending,
+        )
+        for name, user in data_users.data.items()
+    }
+
+
+def model_statuses(models: TrainingModelsDict) -> dict[str, ModelStatus]:
+    """Each model's sync version and last sync."""
+    return {
+        name: ModelStatus(
+            version=model.sync_version,
+            last_sync_time=model.last_sync_time,
+            last_sync_duration=model.last_sync_duration,
+            inference_thread_only=model.inference_thread_only,
+        )
+        for name, model in models.data.items()
+    }
