@@ -10,7 +10,6 @@ and stays on its original grid.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from abc import ABC, abstractmethod
 
@@ -91,9 +90,6 @@ class IntervalAdjustor(ABC):
         return elapsed
 
 
-_VARIANT = os.environ.get("PAMIQ_RT_VARIANT", "B")
-
-
 class SleepIntervalAdjustor(IntervalAdjustor):
     """Sleeps (in engine time, so it follows scale and pause) until the deadline.
 
@@ -133,9 +129,6 @@ class SleepIntervalAdjustor(IntervalAdjustor):
         self.finish()
         remaining = self._deadline - time.perf_counter()
         if remaining <= 0:
-            return
-        if _VARIANT == "A":
-            time.sleep(remaining)
             return
         prompt = self.wake_switch_interval
         scale = time.get_time_scale()
