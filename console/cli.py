@@ -27,7 +27,7 @@ from .control_client import (
     NoRunError,
     find_live_run,
 )
-from .control_server import LATEST, state_summary
+from .operations import state_summary
 from .render import (
     format_time,
     human_duration,
@@ -36,6 +36,7 @@ from .render import (
     status_renderable,
 )
 from .rundir import RunDirError, find_runs, read_run_info
+from .state_choice import is_latest
 
 app = typer.Typer(
     name="pamiq-console",
@@ -265,7 +266,7 @@ def load_cmd(
 ) -> None:
     """Load a saved state into a live run (verified first; refused states change nothing)."""
     local = Path(state)
-    if state not in LATEST and local.exists():
+    if not is_latest(state) and local.exists():
         state = str(local.absolute())
     result = _request(run_dir, "load", state=state)
     _print_json(result) if as_json else print(f"loaded {result['path']}")

@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
+from engine.state.catalogue import LATEST
+
 from ..render import format_time, human_duration, human_size
 
 
@@ -43,8 +45,12 @@ class ConfirmQuit(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class LoadPicker(ModalScreen[Path | None]):
+class LoadPicker(ModalScreen[str | None]):
     """Lists saved states with their manifest data; Enter loads, Escape cancels.
+
+    The first row is ``latest``: the newest state that verifies, found when it
+    is loaded, as ``load latest`` and ``run --load latest`` find it. The answer
+    is ``"latest"`` or the chosen state's path.
 
     Args:
         states: State summaries (see :func:`console.control_server.state_summary`),
@@ -83,6 +89,15 @@ class LoadPicker(ModalScreen[Path | None]):
             return
         table = self.query_one(DataTable)
         table.add_columns("state", "created", "uptime", "steps", "size", "components")
+        table.add_row(
+            Text(LATEST, style="bold"),
+            Text("the newest that verifies", style="dim"),
+            "",
+            "",
+            "",
+            "",
+            key=LATEST,
+        )
         for state in self.states:
             table.add_row(
                 state["name"],
@@ -97,8 +112,7 @@ class LoadPicker(ModalScreen[Path | None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Load the chosen state."""
-        key = event.row_key.value
-        self.dismiss(Path(key) if key is not None else None)
+        self.dismiss(event.row_key.value)
 
     def action_cancel(self) -> None:
         """Close without loading."""
