@@ -243,14 +243,14 @@ def describe(op: str, result: Any, run: str | None = None) -> list[str]:
     Args:
         op: The operation.
         result: What it returned (or what the socket sent back).
-        run: The run's name, named in the first line when given.
+        run: The run's name, named in the first line when given (the CLI
+            can reach any of several runs; the dashboard shows one).
     """
-    where = f" (run {run})" if run else ""
     if op == "save":
-        lines = [f"saved {result['path']}{where}"]
+        lines = [f"saved {result['path']}" + (f" (run {run})" if run else "")]
         lines += [f"removed {p} (keep_last)" for p in result.get("removed", ())]
         return lines
     if op == "load":
-        return [f"loaded {result['path']}{where}"]
+        return [f"loaded {result['path']}" + (f" into run {run}" if run else "")]
     verb = {"pause": "paused", "resume": "resumed", "shutdown": "stopping"}[op]
-    return [f"{verb}{where} (state: {result['state']})"]
+    return [f"{verb}" + (f" run {run}" if run else "") + f" (state: {result['state']})"]

@@ -18,6 +18,8 @@ from rich.text import Text
 
 from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
 
+from .conditions import never_met
+
 
 def human_size(size: float) -> str:
     """Bytes as ``12.3 KiB``."""
@@ -182,24 +184,6 @@ def models_table(status: SystemStatus, now: float) -> Table:
     if not status.models:
         table.add_row(Text("no models", style="dim"), "", "", "")
     return table
-
-
-def never_met(trainer: TrainerStatus, buffers: Mapping[str, BufferStatus]) -> str:
-    """Why the trainer's data condition can never hold ("" if it can).
-
-    A buffer that holds at most N items never reaches a ``min_buffer_size``
-    above N, however long the run waits.
-    """
-    c = trainer.condition
-    buffer = buffers.get(c.data_user) if c.data_user is not None else None
-    if buffer is None or buffer.capacity is None:
-        return ""
-    if c.min_buffer_size > buffer.capacity:
-        return (
-            f"buffer '{c.data_user}' holds at most {buffer.capacity:,} items, "
-            f"needs {c.min_buffer_size:,}"
-        )
-    return ""
 
 
 def trainer_text(

@@ -112,6 +112,11 @@ class RunInfo:
     data: dict[str, Any]
 
     @property
+    def name(self) -> str:
+        """The run's name (its directory's name if ``run.json`` does not say)."""
+        return str(self.data.get("name") or self.run_dir.name)
+
+    @property
     def pid(self) -> int:
         """The run's process id (0 if unknown)."""
         return int(self.data.get("pid", 0))
@@ -200,14 +205,14 @@ class RunDir:
                 self._lock_fd = None
                 raise RunDirError(
                     f"{self.path}: another process is running this run; stop it "
-                    "first or give this run another name"
+                    "first or give this run another name (run --name NAME)"
                 ) from None
             existing = read_run_info(self.path)
             if existing is not None and existing.live and existing.pid != os.getpid():
                 self._unlock()
                 raise RunDirError(
                     f"{self.path}: run already live (pid {existing.pid}); stop it "
-                    "first or give this run another name"
+                    "first or give this run another name (run --name NAME)"
                 )
             if self.socket_path.parent != self.path:
                 _private_dir(self.socket_path.parent)

@@ -145,6 +145,8 @@ class RunSettings:
         states_dir: Where states are saved.
         launch: The engine's launch configuration.
         metrics: Whether to write metrics.jsonl.
+        runs_dir: Where runs of this config live (``system.runs_dir``), where
+            the commands look for its runs by name.
     """
 
     name: str
@@ -153,6 +155,7 @@ class RunSettings:
     states_dir: Path
     launch: LaunchConfig
     metrics: bool = True
+    runs_dir: Path | None = None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> None:
@@ -240,4 +243,5 @@ def resolve_settings(
         states_dir=states_dir,
         launch=settings,
         metrics=table.metrics,
+        runs_dir=runs_dir,
     )

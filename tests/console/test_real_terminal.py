@@ -201,7 +201,7 @@ def test_the_headless_run_driven_from_another_process(
         assert paused.returncode == 0 and "paused" in paused.stdout, paused.stderr
         saved = _cli(tmp_path, "save", "--run", run_dir)
         assert saved.returncode == 0, saved.stderr
-        state = Path(saved.stdout.splitlines()[0].split(" ", 1)[1])
+        state = Path(saved.stdout.splitlines()[0].split()[1])
         verify_state(state)
         loaded = _cli(tmp_path, "load", state.name, "--run", run_dir)
         assert loaded.returncode == 0, loaded.stderr
