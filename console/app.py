@@ -16,6 +16,8 @@ same dashboard can show a run in this process or, over its socket, another.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 import time as _time
 from collections import defaultdict, deque
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -33,12 +35,12 @@ from textual.widgets import Footer
 
 from engine import System, SystemState
 from engine.runtime.supervision import SupervisedThread
-from engine.telemetry.events import ErrorOccurred, Event, Metric, Subscription
+from engine.telemetry.events import ErrorOccurred, Event, Metric
 from engine.telemetry.status import SystemStatus
 
 from .config import BuiltRun
 from .eventlog import Coalescer, LogLine
-from .operations import LocalRun, OperationError, RunControl, describe
+from .operations import EventFeed, LocalRun, OperationError, RunControl, describe
 from .widgets import (
     AgentPanel,
     BuffersPanel,
@@ -55,6 +57,8 @@ from .widgets import (
 DEFAULT_POLL_HZ = 5.0
 POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
+NARROW = 120
+"""Terminal width below which the dashboard stacks panels (80x24 stays readable)."""
 
 
 class Snapshot(Message):
@@ -123,7 +127,7 @@ class SnapshotPoller(SupervisedThread):
         run: RunControl,
         app: App[Any],
         hz: float = DEFAULT_POLL_HZ,
-        subscription: Subscription | None = None,
+        subscription: EventFeed | None = None,
         on_failure: Callable[[str, BaseException, str], None] | None = None,
     ) -> None:
         super().__init__("console-poller", self._post_until_stopped, self._failed)
@@ -197,7 +201,7 @@ class ConsoleApp(App[int]):
         live: bool = True,
         clock: Callable[[], float] = _time.time,
         exit_when_stopped: bool = True,
-        subscription: Subscription | None = None,
+        subscription: EventFeed | None = None,
     ) -> None:
         super().__init__()
         self.system: System | None = run if isinstance(run, System) else None
@@ -215,6 +219,7 @@ class ConsoleApp(App[int]):
         self._coalescer = Coalescer(window=1.0)
         self._metrics: dict[str, dict[str, deque[float]]] = defaultdict(dict)
         self._tracebacks: dict[str, str] = {}
+        self._stopped_uptime: float | None = None
 
     # -- layout -------------------------------------------------------------------
 
@@ -239,6 +244,7 @@ class ConsoleApp(App[int]):
         self.query_one("#trainers").border_title = "trainers"
         self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
+        self.screen.set_class(self.size.width < NARROW, "narrow")
         if self.live:
             self._poller = SnapshotPoller(
                 self.run_control,
@@ -250,6 +256,19 @@ class ConsoleApp(App[int]):
             )
             self.apply_snapshot(self._poller.snapshot())
             self._poller.start()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below :data:`NARROW` columns, stack the buffers above the models."""
+        self.screen.set_class(event.size.width < NARROW, "narrow")
+        if self.status is not None:
+            # Panels fit their text to their width: draw them for the new one.
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        if self.status is not None and not self._is_closing_down():
+            with contextlib.suppress(NoMatches):
+                self.query_one(StatusHeader).update_status(self.status)
+                self.query_one(BuffersPanel).update_status(self.status)
 
     def on_unmount(self) -> None:
         """Stop the poller."""
@@ -302,7 +321,7 @@ class ConsoleApp(App[int]):
                     now, "console", f"{snapshot.dropped} event(s) not shown (burst)"
                 )
             )
-        status = snapshot.status
+        status = self._frozen_when_stopped(snapshot.status)
         self.status = status
         with self.batch_update():
             header = self.query_one(StatusHeader)
@@ -328,6 +347,18 @@ class ConsoleApp(App[int]):
             and not status.errors
         ):
             self.exit(0)
+
+    def _frozen_when_stopped(self, status: SystemStatus) -> SystemStatus:
+        """The snapshot with the uptime it had when the run stopped.
+
+        A stopped run does not run: its uptime must not keep counting.
+        """
+        if status.state != SystemState.STOPPED.value:
+            self._stopped_uptime = None
+            return status
+        if self._stopped_uptime is None:
+            self._stopped_uptime = status.uptime
+        return dataclasses.replace(status, uptime=self._stopped_uptime)
 
     def _metric_views(self) -> dict[str, tuple[str | None, list[float]]]:
         views: dict[str, tuple[str | None, list[float]]] = {}

@@ -23,14 +23,12 @@ from engine import System
 from engine.runtime.control import PauseTimeoutError, SystemStoppedError
 from engine.state.catalogue import list_states
 from engine.state.persistence import StateError
-from engine.telemetry.events import Subscription
+from engine.telemetry.events import Event, Subscription
 from engine.telemetry.status import SystemStatus
 
 from . import state_choice
 
 MAX_PAUSE_TIMEOUT = 3600.0
-CONTROL_OPS = ("pause", "resume", "save", "load", "shutdown")
-"""The operations that change a run (the rest only read it)."""
 
 
 class OperationError(Exception):
@@ -79,6 +77,26 @@ def summaries(states_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
+class EventFeed(Protocol):
+    """The run's events as a view reads them (an engine ``Subscription`` is one).
+
+    Over a socket it can be fed by polling the ``events`` operation.
+    """
+
+    @property
+    def dropped(self) -> int:
+        """Events lost so far because the feed was full."""
+        ...
+
+    def drain(self) -> list[Event]:
+        """Every event received since the last drain, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Stop receiving."""
+        ...
+
+
 class RunControl(Protocol):
     """A run as the operator's views see it, wherever it runs."""
 
@@ -124,8 +142,8 @@ class RunControl(Protocol):
         """Wait until the run has stopped; whether it did within ``timeout``."""
         ...
 
-    def subscribe(self, maxsize: int) -> Subscription:
-        """A new subscription to the run's events."""
+    def subscribe(self, maxsize: int) -> EventFeed:
+        """A new feed of the run's events (at most ``maxsize`` waiting)."""
         ...
 
 

@@ -139,38 +139,63 @@ def new_items(status: SystemStatus, buffer: str) -> int:
     return max(watchers) if watchers else status.buffers[buffer].pending
 
 
-def buffers_table(status: SystemStatus, bar_width: int = BAR_WIDTH) -> Table:
-    """One row per buffer: fill bar, size/capacity, collected, new since training."""
+def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
+    """One row per buffer: fill bar, size/capacity, collected, new since training.
+
+    Args:
+        status: The snapshot.
+        width: Columns available: the fill bar gets what the numbers leave
+            (at most :data:`BAR_WIDTH`, none below 4), so numbers are never cut.
+    """
+    rows = []
+    for name, buffer in status.buffers.items():
+        capacity = "∞" if buffer.capacity is None else f"{buffer.capacity:,}"
+        rows.append(
+            (
+                name,
+                buffer,
+                f"{buffer.size:,}/{capacity}",
+                f"{buffer.collected:,}",
+                f"{new_items(status, name):,}",
+            )
+        )
+    headers = ("buffer", "size", "collected", "new")
+    widths = [
+        max([len(headers[i])] + [len(row[i + 1 if i else 0]) for row in rows])
+        if i
+        else max([len(headers[0])] + [len(row[0]) for row in rows])
+        for i in range(4)
+    ]
+    bar_width = BAR_WIDTH
+    if width is not None:
+        # Five columns, one space of padding on each side of each.
+        bar_width = min(BAR_WIDTH, width - sum(widths) - 10)
+        if bar_width < 4:
+            bar_width = 0
     table = Table(box=None, expand=True, padding=(0, 1))
     table.add_column("buffer", style="bold", no_wrap=True, overflow="ellipsis")
     if bar_width:
-        table.add_column("fill", no_wrap=True)
-    table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("collected", justify="right", no_wrap=True)
-    table.add_column("new", justify="right", no_wrap=True)
-    for name, buffer in status.buffers.items():
-        capacity = "∞" if buffer.capacity is None else f"{buffer.capacity:,}"
-        row: list[Any] = [name]
+        table.add_column("fill", no_wrap=True, min_width=bar_width)
+    for header, column_width in zip(headers[1:], widths[1:], strict=True):
+        table.add_column(header, justify="right", no_wrap=True, min_width=column_width)
+    for name, buffer, size, collected, new in rows:
+        cells: list[Any] = [name]
         if bar_width:
-            row.append(fill_bar(buffer.size, buffer.capacity, bar_width))
-        row += [
-            f"{buffer.size:,}/{capacity}",
-            f"{buffer.collected:,}",
-            f"{new_items(status, name):,}",
-        ]
-        table.add_row(*row)
+            cells.append(fill_bar(buffer.size, buffer.capacity, bar_width))
+        cells += [size, collected, new]
+        table.add_row(*cells)
     if not status.buffers:
         table.add_row(Text("no buffers", style="dim"), *[""] * (len(table.columns) - 1))
     return table
 
 
 def models_table(status: SystemStatus, now: float) -> Table:
-    """One row per model: version, time since its last sync, how long that took."""
-    table = Table(box=None, expand=True, padding=(0, 1))
-    table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis")
-    table.add_column("version", justify="right", no_wrap=True)
-    table.add_column("last sync", justify="right", no_wrap=True)
-    table.add_column("took", justify="right", no_wrap=True)
+    """One row per model: version, time since its last sync, how long that took.
+
+    The numbers are never cut short (a cut "28.8 ms" reads as minutes): a name
+    too long for the panel is.
+    """
+    rows = []
     for name, model in status.models.items():
         if model.inference_thread_only:
             ago = Text("inference only", style="dim")
@@ -178,9 +203,31 @@ def models_table(status: SystemStatus, now: float) -> Table:
             ago = Text("never", style="dim")
         else:
             ago = Text(f"{human_duration(max(0.0, now - model.last_sync_time))} ago")
-        table.add_row(
-            name, f"v{model.version}", ago, human_duration(model.last_sync_duration)
+        rows.append(
+            (name, f"v{model.version}", ago, human_duration(model.last_sync_duration))
         )
+    table = Table(box=None, expand=True, padding=(0, 1))
+    table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis")
+    table.add_column(
+        "version",
+        justify="right",
+        no_wrap=True,
+        min_width=max([7] + [len(r[1]) for r in rows]),
+    )
+    table.add_column(
+        "last sync",
+        justify="right",
+        no_wrap=True,
+        min_width=max([9] + [r[2].cell_len for r in rows]),
+    )
+    table.add_column(
+        "took",
+        justify="right",
+        no_wrap=True,
+        min_width=max([4] + [len(r[3]) for r in rows]),
+    )
+    for row in rows:
+        table.add_row(*row)
     if not status.models:
         table.add_row(Text("no models", style="dim"), "", "", "")
     return table

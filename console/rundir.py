@@ -3,9 +3,11 @@
 Layout of ``runs/<name>/`` (mode 0700)::
 
     run.json        pid, name, config, states_dir, socket, started/stopped times
+    run.lock        held (flock) while the run is live
     control.sock    the control endpoint (0600), unless the path is too long
-    metrics.jsonl   one JSON object per trainer metric
+    metrics.jsonl   one JSON object per metric (trainers' and the agent's)
     errors.log      full tracebacks of failures
+    tensorboard/    TensorBoard scalars (with the tensorboard extra)
     states/         saved states (the default states directory)
 
 A run directory another user could have written is refused, not made private:
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.state.store import pid_alive
+from engine.telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
 from engine.utils.owner_only import (
     ForeignPathError,
     check_entry,
@@ -43,10 +46,10 @@ from engine.utils.owner_only import (
 
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"
-METRICS = "metrics.jsonl"
+METRICS = METRICS_FILE
 LOCK = "run.lock"
 ERRORS = "errors.log"
-TENSORBOARD = "tensorboard"
+TENSORBOARD = TENSORBOARD_DIR
 SUN_PATH_MAX = 107  # 108 bytes including the NUL
 
 # What a run keeps in its directory, and what each must be.
@@ -180,7 +183,7 @@ class RunDir:
 
     @property
     def metrics_path(self) -> Path:
-        """Where trainer metrics are appended."""
+        """Where metrics are appended."""
         return self.path / METRICS
 
     def acquire(self, **info: Any) -> None:

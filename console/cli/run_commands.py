@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -15,6 +18,27 @@ from ..rundir import RunDirError
 from .apps import app
 from .common import ConfigArg, fail, load_config
 from .exit_codes import ExitCode
+
+
+@contextlib.contextmanager
+def starting(config: Path, stream: TextIO | None = None) -> Iterator[None]:
+    """Say on a terminal that the run is starting while its components are built.
+
+    Importing and building a config's components (torch, a dataset) can take
+    seconds in which the terminal would otherwise stay blank. The line is
+    erased once they are built, so an error is still the only line left.
+    """
+    out = sys.stderr if stream is None else stream
+    shown = out.isatty()
+    if shown:
+        out.write(f"pamiq-console: starting {config} (importing its components)...")
+        out.flush()
+    try:
+        yield
+    finally:
+        if shown:
+            out.write("\r\033[K")
+            out.flush()
 
 
 @app.command()
@@ -92,7 +116,8 @@ def run(
         "resume": True if resume else None,
     }
     try:
-        built = config_mod.load(config, overrides, start_from=load)
+        with starting(config):
+            built = config_mod.load(config, overrides, start_from=load)
     except config_mod.ConfigError as e:
         if name is not None and e.key == "system.name":
             raise fail(f"--name: {e.problem}", ExitCode.USAGE) from None

@@ -404,8 +404,7 @@ def _refuse_impossible_conditions(
         raise ConfigError(
             file,
             key,
-            f"can never be met: {problem}; lower it or raise "
-            f"buffers.{buffer}.max_size",
+            f"can never be met: {problem}; lower it or raise buffers.{buffer}.max_size",
         )
 
 

@@ -12,13 +12,15 @@ __all__ = ["BAR_WIDTH", "BuffersPanel", "fill_bar"]
 
 
 class BuffersPanel(Static):
-    """One row per buffer."""
+    """One row per buffer (the fill bar as wide as the panel leaves room for)."""
 
     _shown: object = None
 
     def update_status(self, status: SystemStatus) -> None:
         """Render the buffers of ``status`` (skipped when nothing changed)."""
+        width = self.content_size.width or None
         key = (
+            width,
             status.buffers,
             [
                 (t.condition.data_user, t.condition.new_data)
@@ -27,7 +29,7 @@ class BuffersPanel(Static):
         )
         if key == self._shown:
             return
-        rows_changed = self._shown is None or len(status.buffers) != len(self._shown[0])  # type: ignore[index]
+        rows_changed = self._shown is None or len(status.buffers) != len(self._shown[1])  # type: ignore[index]
         self._shown = key
-        table = buffers_table(status)
+        table = buffers_table(status, width)
         self.update(table, layout=rows_changed)

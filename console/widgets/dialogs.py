@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
@@ -137,7 +137,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Keys, then a word on each panel."""
         text = Text()
-        text.append("Keys\n", style="bold")
+        text.append("\nKeys\n", style="bold")
         for key, what in HELP:
             text.append(f"  {key:<10}", style="bold cyan")
             text.append(f" {what}\n")
@@ -156,8 +156,13 @@ class HelpScreen(ModalScreen[None]):
             style="dim",
         )
         with Vertical(id="help-box", classes="dialog"):
-            yield Static(text)
-            yield Static(Text("escape or ? closes", style="dim"))
+            # First, so that a short terminal still shows how to leave.
+            yield Static(
+                Text.assemble(("Help", "bold"), ("   escape or ? closes", "dim")),
+                id="help-title",
+            )
+            with VerticalScroll(id="help-text"):
+                yield Static(text)
 
     def action_close(self) -> None:
         """Close the help."""
