@@ -160,11 +160,10 @@ def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
             )
         )
     headers = ("buffer", "size", "collected", "new")
+    cells = [(name, size, collected, new) for name, _, size, collected, new in rows]
     widths = [
-        max([len(headers[i])] + [len(row[i + 1 if i else 0]) for row in rows])
-        if i
-        else max([len(headers[0])] + [len(row[0]) for row in rows])
-        for i in range(4)
+        max([len(header)] + [len(row[i]) for row in cells])
+        for i, header in enumerate(headers)
     ]
     bar_width = BAR_WIDTH
     if width is not None:
