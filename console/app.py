@@ -8,10 +8,16 @@ Threads and messages:
   The engine only appends events to a bounded queue, so the UI can never slow it.
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`OpFinished` / :class:`RunStopped` messages.
+
+The app reaches the run only through :class:`console.operations.RunControl`
+(the operations and error messages the control socket serves too), so the
+same dashboard can show a run in this process or, over its socket, another.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 import time as _time
 from collections import defaultdict, deque
@@ -19,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -27,16 +33,14 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Footer
 
-from engine import StateError, System, SystemState
-from engine.runtime.control import PauseTimeoutError, SystemStoppedError
+from engine import System, SystemState
 from engine.runtime.supervision import SupervisedThread
-from engine.state.catalogue import list_states
-from engine.telemetry.events import ErrorOccurred, Event, Metric, Subscription
+from engine.telemetry.events import ErrorOccurred, Event, Metric
 from engine.telemetry.status import SystemStatus
 
 from .config import BuiltRun
-from .control_server import state_summary
 from .eventlog import Coalescer, LogLine
+from .operations import EventFeed, LocalRun, OperationError, RunControl, describe
 from .widgets import (
     AgentPanel,
     BuffersPanel,
@@ -53,6 +57,8 @@ from .widgets import (
 DEFAULT_POLL_HZ = 5.0
 POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
+NARROW = 120
+"""Terminal width below which the dashboard stacks panels (80x24 stays readable)."""
 
 
 class Snapshot(Message):
@@ -107,29 +113,33 @@ class SnapshotPoller(SupervisedThread):
     can keep showing the status by itself.
 
     Args:
-        system: The system to watch.
+        run: The run to watch.
         app: Where to post.
         hz: Snapshots per second.
         subscription: Events to show (default: a new subscription). Pass one
             taken before the system started to show its first events too.
+        on_failure: Told if the poller fails (the system's ``report_failure``
+            when the run is in this process, so that it stops in order).
     """
 
     def __init__(
         self,
-        system: System,
+        run: RunControl,
         app: App[Any],
         hz: float = DEFAULT_POLL_HZ,
-        subscription: Subscription | None = None,
+        subscription: EventFeed | None = None,
+        on_failure: Callable[[str, BaseException, str], None] | None = None,
     ) -> None:
         super().__init__("console-poller", self._post_until_stopped, self._failed)
-        self._system = system
+        self._run = run
         self._app = app
         self._period = 1.0 / hz
         self._halt = threading.Event()
+        self._report = on_failure
         self._subscription = (
             subscription
             if subscription is not None
-            else system.events.subscribe(maxsize=POLLER_QUEUE)
+            else run.subscribe(maxsize=POLLER_QUEUE)
         )
         self._dropped_seen = 0
 
@@ -138,7 +148,7 @@ class SnapshotPoller(SupervisedThread):
         events = self._subscription.drain()
         dropped = self._subscription.dropped - self._dropped_seen
         self._dropped_seen += dropped
-        return Snapshot(self._system.status(), events, dropped)
+        return Snapshot(self._run.status(), events, dropped)
 
     def _post_until_stopped(self) -> None:
         while not self._halt.wait(self._period):
@@ -146,7 +156,8 @@ class SnapshotPoller(SupervisedThread):
 
     def _failed(self, thread: str, exc: BaseException, tb: str) -> None:
         self._subscription.close()
-        self._system.report_failure(thread, exc, tb)
+        if self._report is not None:
+            self._report(thread, exc, tb)
         self._app.post_message(PollerFailed())
 
     def stop(self) -> None:
@@ -159,7 +170,8 @@ class ConsoleApp(App[int]):
     """The operator console of one system.
 
     Args:
-        system: The (started) system to show and control.
+        run: The (started) run to show and control: a system in this process
+            or any :class:`~console.operations.RunControl`.
         poll_hz: Snapshots per second (>= 4 keeps the dashboard lively).
         live: Start the poller; tests that feed snapshots by hand pass False.
         clock: Wall-clock source for "ago" columns (tests freeze it).
@@ -183,16 +195,17 @@ class ConsoleApp(App[int]):
 
     def __init__(
         self,
-        system: System,
+        run: System | RunControl,
         *,
         poll_hz: float = DEFAULT_POLL_HZ,
         live: bool = True,
         clock: Callable[[], float] = _time.time,
         exit_when_stopped: bool = True,
-        subscription: Subscription | None = None,
+        subscription: EventFeed | None = None,
     ) -> None:
         super().__init__()
-        self.system = system
+        self.system: System | None = run if isinstance(run, System) else None
+        self.run_control: RunControl = LocalRun(run) if isinstance(run, System) else run
         self._subscription = subscription
         self.poll_hz = poll_hz
         self.live = live
@@ -206,6 +219,7 @@ class ConsoleApp(App[int]):
         self._coalescer = Coalescer(window=1.0)
         self._metrics: dict[str, dict[str, deque[float]]] = defaultdict(dict)
         self._tracebacks: dict[str, str] = {}
+        self._stopped_uptime: float | None = None
 
     # -- layout -------------------------------------------------------------------
 
@@ -230,12 +244,31 @@ class ConsoleApp(App[int]):
         self.query_one("#trainers").border_title = "trainers"
         self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
+        self.screen.set_class(self.size.width < NARROW, "narrow")
         if self.live:
             self._poller = SnapshotPoller(
-                self.system, self, self.poll_hz, self._subscription
+                self.run_control,
+                self,
+                self.poll_hz,
+                self._subscription,
+                # The poller is one of the run's threads when the run is here.
+                None if self.system is None else self.system.report_failure,
             )
             self.apply_snapshot(self._poller.snapshot())
             self._poller.start()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below :data:`NARROW` columns, stack the buffers above the models."""
+        self.screen.set_class(event.size.width < NARROW, "narrow")
+        if self.status is not None:
+            # Panels fit their text to their width: draw them for the new one.
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        if self.status is not None and not self._is_closing_down():
+            with contextlib.suppress(NoMatches):
+                self.query_one(StatusHeader).update_status(self.status)
+                self.query_one(BuffersPanel).update_status(self.status)
 
     def on_unmount(self) -> None:
         """Stop the poller."""
@@ -251,7 +284,7 @@ class ConsoleApp(App[int]):
 
     def _poll_status(self) -> None:
         if not self._is_closing_down():
-            self.apply_snapshot(Snapshot(self.system.status(), []))
+            self.apply_snapshot(Snapshot(self.run_control.status(), []))
 
     def on_snapshot(self, message: Snapshot) -> None:
         """Apply a snapshot posted by the poller (ignored once the app is closing)."""
@@ -288,7 +321,7 @@ class ConsoleApp(App[int]):
                     now, "console", f"{snapshot.dropped} event(s) not shown (burst)"
                 )
             )
-        status = snapshot.status
+        status = self._frozen_when_stopped(snapshot.status)
         self.status = status
         with self.batch_update():
             header = self.query_one(StatusHeader)
@@ -315,6 +348,18 @@ class ConsoleApp(App[int]):
         ):
             self.exit(0)
 
+    def _frozen_when_stopped(self, status: SystemStatus) -> SystemStatus:
+        """The snapshot with the uptime it had when the run stopped.
+
+        A stopped run does not run: its uptime must not keep counting.
+        """
+        if status.state != SystemState.STOPPED.value:
+            self._stopped_uptime = None
+            return status
+        if self._stopped_uptime is None:
+            self._stopped_uptime = status.uptime
+        return dataclasses.replace(status, uptime=self._stopped_uptime)
+
     def _metric_views(self) -> dict[str, tuple[str | None, list[float]]]:
         views: dict[str, tuple[str | None, list[float]]] = {}
         for trainer, metrics in self._metrics.items():
@@ -328,17 +373,19 @@ class ConsoleApp(App[int]):
 
     # -- operations -----------------------------------------------------------------
 
+    def _state(self) -> str:
+        """The run's control state now (not the last snapshot's)."""
+        return self.run_control.status().state
+
     def _begin(self, op: str, label: str) -> bool:
         if self.busy:
             self.notify(
                 f"busy ({self.busy}); try again in a moment", severity="warning"
             )
             return False
-        if self.system.state in (SystemState.STOPPING, SystemState.STOPPED):
-            self.notify(
-                f"cannot {op}: the system is {self.system.state.value}",
-                severity="warning",
-            )
+        state = self._state()
+        if state in (SystemState.STOPPING.value, SystemState.STOPPED.value):
+            self.notify(f"cannot {op}: the system is {state}", severity="warning")
             return False
         self.busy = label
         self._show_busy()
@@ -352,7 +399,7 @@ class ConsoleApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         """Pause a running system, or resume a paused one."""
-        if self.system.state is SystemState.PAUSED:
+        if self._state() == SystemState.PAUSED.value:
             if self._begin("resume", "resuming..."):
                 self.run_operation("resume")
         elif self._begin("pause", "pausing..."):
@@ -365,17 +412,13 @@ class ConsoleApp(App[int]):
 
     def action_load(self) -> None:
         """Open the state picker."""
-        states_dir = Path(self.system.store.states_dir)
-        states = [
-            state_summary(i.path, i.manifest, i.problem, i.seq)
-            for i in list_states(states_dir)
-        ]
+        states_dir = self.run_control.states_dir
 
-        def chosen(path: Path | None) -> None:
-            if path is not None and self._begin("load", "loading..."):
-                self.run_operation("load", path)
+        def chosen(state: str | None) -> None:
+            if state is not None and self._begin("load", "loading..."):
+                self.run_operation("load", state)
 
-        self.push_screen(LoadPicker(states, states_dir), chosen)
+        self.push_screen(LoadPicker(self.run_control.states(), states_dir), chosen)
 
     def action_help(self) -> None:
         """Show the help."""
@@ -383,7 +426,7 @@ class ConsoleApp(App[int]):
 
     def action_request_quit(self) -> None:
         """Ask, then stop the run with a final save and leave."""
-        if self.system.state is SystemState.STOPPED:
+        if self._state() == SystemState.STOPPED.value:
             self.exit(self._exit_code())
             return
 
@@ -395,7 +438,7 @@ class ConsoleApp(App[int]):
 
     def action_stop_now(self) -> None:
         """Ctrl-C: stop in order (final save) without asking."""
-        if self.system.state is SystemState.STOPPED:
+        if self._state() == SystemState.STOPPED.value:
             self.exit(self._exit_code())
             return
         self.stop_run()
@@ -411,8 +454,8 @@ class ConsoleApp(App[int]):
 
     @work(thread=True, group="stop")
     def _stop_worker(self) -> None:
-        self.system.shutdown("quit from the console")
-        self.system.wait()
+        self.run_control.shutdown("quit from the console")
+        self.run_control.wait_stopped()
         self.post_message(RunStopped())
 
     def on_run_stopped(self, _: RunStopped) -> None:
@@ -420,34 +463,27 @@ class ConsoleApp(App[int]):
         self.exit(self._exit_code())
 
     def _exit_code(self) -> int:
-        return 1 if self.system.failures else 0
+        return 1 if self.run_control.status().errors else 0
 
     @work(thread=True, group="ops")
-    def run_operation(self, op: str, path: Path | None = None) -> None:
+    def run_operation(self, op: str, state: str | Path | None = None) -> None:
         """Run a blocking operation off the UI thread and report with :class:`OpFinished`."""
+        run = self.run_control
         try:
             if op == "pause":
-                self.system.pause()
-                detail = "paused"
+                result = run.pause()
             elif op == "resume":
-                self.system.resume()
-                detail = "resumed"
+                result = run.resume()
             elif op == "save":
-                detail = f"saved {self.system.save_state().name}"
-            elif op == "load" and path is not None:
-                self.system.load_state(path)
-                detail = f"loaded {path.name}"
+                result = run.save()
+            elif op == "load" and state is not None:
+                result = run.load(str(state))
             else:
-                raise ValueError(f"unknown operation {op!r}")
-        except StateError as e:
-            # Plain words already; the engine logs refused loads itself.
-            self.post_message(OpFinished(op, False, str(e), logged=op == "load"))
-        except (SystemStoppedError, PauseTimeoutError) as e:
-            self.post_message(OpFinished(op, False, str(e)))
-        except Exception as e:
-            self.post_message(OpFinished(op, False, f"{type(e).__name__}: {e}"))
+                raise OperationError(op, f"unknown operation {op!r}")
+        except OperationError as e:
+            self.post_message(OpFinished(op, False, str(e), logged=e.logged))
         else:
-            self.post_message(OpFinished(op, True, detail))
+            self.post_message(OpFinished(op, True, "; ".join(describe(op, result))))
 
     def on_op_finished(self, message: OpFinished) -> None:
         """Clear the busy mark and tell the user."""

@@ -8,9 +8,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .rundir import RunInfo, find_runs, read_run_info
+from .run_choice import (
+    DEFAULT_RUNS_ROOT,
+    AmbiguousRunError,
+    NoRunError,
+    RunChoiceError,
+    find_live_run,
+)
 
-DEFAULT_RUNS_ROOT = Path("runs")
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DEFAULT_RUNS_ROOT",
+    "AmbiguousRunError",
+    "ControlClient",
+    "ControlError",
+    "NoRunError",
+    "NotListeningError",
+    "RunChoiceError",
+    "find_live_run",
+]
+
 CONNECT_TIMEOUT = 10.0
 """Longest time a client retries while the run's listen queue is full."""
 
@@ -19,29 +36,8 @@ class ControlError(Exception):
     """The run answered with an error, or could not be reached (one-line message)."""
 
 
-class NoRunError(ControlError):
-    """No live run is listening where we looked."""
-
-
-def find_live_run(
-    run_dir: Path | None = None, runs_root: Path = DEFAULT_RUNS_ROOT
-) -> RunInfo:
-    """The run to talk to: ``run_dir`` if given, else the newest live run under ``runs_root``.
-
-    Raises:
-        NoRunError: If there is no such live run.
-    """
-    if run_dir is not None:
-        info = read_run_info(run_dir)
-        if info is None:
-            raise NoRunError(f"no run is listening: {run_dir} has no run.json")
-        if not info.live:
-            raise NoRunError(f"no run is listening in {run_dir} (it is not running)")
-        return info
-    for info in find_runs(runs_root):
-        if info.live:
-            return info
-    raise NoRunError(f"no run is listening under {runs_root.absolute()}")
+class NotListeningError(ControlError, NoRunError):
+    """Nothing listens on the run's socket (the run stopped, or never started)."""
 
 
 class ControlClient:
@@ -92,7 +88,7 @@ class ControlClient:
         """Send one request; return its ``result``.
 
         Raises:
-            NoRunError: If nothing listens on the socket.
+            NotListeningError: If nothing listens on the socket.
             ControlError: If the run replied with an error or hung up.
         """
         payload = json.dumps({"op": op, **args}).encode() + b"\n"
@@ -101,7 +97,9 @@ class ControlClient:
                 sock.sendall(payload)
                 reply = sock.makefile("rb").readline()
         except (FileNotFoundError, ConnectionRefusedError):
-            raise NoRunError(f"no run is listening on {self.socket_path}") from None
+            raise NotListeningError(
+                f"no run is listening on {self.socket_path}"
+            ) from None
         except TimeoutError:
             raise ControlError(
                 f"no reply to '{op}' within {self.timeout:g} s from {self.socket_path}"

@@ -28,11 +28,11 @@ from typing import Any
 from typing_extensions import override
 
 from engine import System
-from engine.runtime.control import PauseTimeoutError, SystemStoppedError
 from engine.runtime.supervision import FailureHandler, SupervisedThread
-from engine.state.catalogue import LATEST_NAMES, list_states
-from engine.state.persistence import StateError
+from engine.state.catalogue import LATEST_NAMES
 from engine.telemetry.events import EVENT_KINDS, Event, LogMessage
+
+from .operations import MAX_PAUSE_TIMEOUT, LocalRun, OperationError, state_summary
 
 MAX_REQUEST_BYTES = 64 * 1024
 LISTEN_BACKLOG = 1024
@@ -43,7 +43,15 @@ IDLE_TIMEOUT = 30.0
 """Seconds a connection may wait between requests before the run closes it
 (each open connection holds a thread and a file descriptor)."""
 LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
-MAX_PAUSE_TIMEOUT = 3600.0
+__all__ = [
+    "LATEST",
+    "MAX_PAUSE_TIMEOUT",
+    "OPS",
+    "ControlHandler",
+    "ControlServer",
+    "RequestError",
+    "state_summary",
+]
 OPS = (
     "ping",
     "status",
@@ -61,28 +69,6 @@ class RequestError(Exception):
     """A request that cannot be served (sent back as ``{"ok": false}``)."""
 
 
-def state_summary(
-    path: Path, manifest: dict[str, Any], problem: str = "", seq: int | None = None
-) -> dict[str, Any]:
-    """The manifest data shown for a state (by ``states`` and the load picker).
-
-    ``seq`` is its number among its directory's own states (None: foreign).
-    """
-    size = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
-    return {
-        "name": path.name,
-        "path": str(path),
-        "created": manifest.get("created"),
-        "created_unix": manifest.get("created_unix"),
-        "uptime": manifest.get("uptime"),
-        "steps": manifest.get("steps"),
-        "size": size,
-        "components": manifest.get("components", []),
-        "problem": problem,
-        "seq": seq,
-    }
-
-
 class ControlHandler:
     """Serves requests against one system (transport-independent; tests call it directly).
 
@@ -97,6 +83,7 @@ class ControlHandler:
         self, system: System, run_info: dict[str, Any] | None = None, history: int = 500
     ) -> None:
         self.system = system
+        self.run = LocalRun(system)
         self.run_info = dict(run_info or {})
         self._history = history
         self._events: dict[str, deque[Event]] = {}
@@ -121,7 +108,7 @@ class ControlHandler:
     @property
     def states_dir(self) -> Path:
         """The run's states directory."""
-        return Path(self.system.store.states_dir)
+        return self.run.states_dir
 
     def handle_line(self, line: bytes | str) -> dict[str, Any]:
         """Parse one request line and return the reply object (never raises)."""
@@ -159,9 +146,7 @@ class ControlHandler:
             }
         try:
             return {"ok": True, "result": handler(request)}
-        except RequestError as e:
-            return {"ok": False, "error": str(e)}
-        except (StateError, SystemStoppedError, PauseTimeoutError) as e:
+        except (RequestError, OperationError) as e:
             return {"ok": False, "error": str(e)}
         except Exception as e:  # never let a request take the run down
             return {"ok": False, "error": f"{op} failed: {type(e).__name__}: {e}"}
@@ -169,76 +154,24 @@ class ControlHandler:
     # -- operations -------------------------------------------------------------
 
     def _status(self, _: dict[str, Any]) -> dict[str, Any]:
-        result = self.system.status().to_dict()
+        result = self.run.status().to_dict()
         result["run"] = {**self.run_info, "states_dir": str(self.states_dir)}
         return result
 
     def _pause(self, request: dict[str, Any]) -> dict[str, Any]:
-        timeout = request.get("timeout")
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not 0 < timeout <= MAX_PAUSE_TIMEOUT
-        ):
-            raise RequestError(
-                f"'timeout' must be a number of seconds in (0, {MAX_PAUSE_TIMEOUT:g}]"
-            )
-        self.system.pause(timeout)
-        return {"state": self.system.state.value}
+        return self.run.pause(request.get("timeout"))
 
     def _resume(self, _: dict[str, Any]) -> dict[str, Any]:
-        self.system.resume()
-        return {"state": self.system.state.value}
+        return self.run.resume()
 
     def _save(self, _: dict[str, Any]) -> dict[str, Any]:
-        path, removed = self.system.save_state_report()
-        return {
-            "path": str(path),
-            "name": path.name,
-            "removed": [str(p) for p in removed],
-        }
-
-    def resolve_state(self, state: Any) -> Path:
-        """The state directory a ``load`` names, if it lies inside the states directory.
-
-        Raises:
-            RequestError: If it is not a string, lies elsewhere, or does not exist.
-        """
-        if not isinstance(state, str) or not state:
-            raise RequestError("'state' must be a state name or path")
-        root = self.states_dir.resolve()
-        if state in LATEST:
-            try:
-                newest = self.system.newest_verified_state()
-            except StateError as e:
-                raise RequestError(str(e)) from None
-            if newest is None:
-                raise RequestError(f"no saved state in {root}")
-            candidate = newest.resolve()
-        else:
-            candidate = Path(state)
-        if not candidate.is_absolute():
-            candidate = root / candidate
-        # Every answer, "latest" included, passes the same containment check.
-        resolved = candidate.resolve()
-        if resolved.parent != root:
-            raise RequestError(
-                f"{state}: not a state of this run (states must be in {root})"
-            )
-        if not resolved.is_dir():
-            raise RequestError(f"{state}: no such state in {root}")
-        return resolved
+        return self.run.save()
 
     def _load(self, request: dict[str, Any]) -> dict[str, Any]:
-        path = self.resolve_state(request.get("state"))
-        self.system.load_state(path)
-        return {"path": str(path), "name": path.name}
+        return self.run.load(request.get("state"))
 
     def _states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            state_summary(info.path, info.manifest, info.problem, info.seq)
-            for info in list_states(self.states_dir)
-        ]
+        return self.run.states()
 
     def _record(self, event: Event) -> None:
         recent = self._events.get(event.kind)
@@ -272,8 +205,7 @@ class ControlHandler:
         return [e.to_dict() for e in events[len(events) - min(limit, len(events)) :]]
 
     def _shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
-        self.system.shutdown("shutdown requested over the control socket")
-        return {"state": self.system.state.value}
+        return self.run.shutdown("shutdown requested over the control socket")
 
 
 class _StreamHandler(socketserver.StreamRequestHandler):

@@ -1,4 +1,9 @@
-"""Rich renderings for the command line: run status and saved states."""
+"""Rich renderings of a run's status and its saved states: one place for every view.
+
+The dashboard's panels and ``pamiq-console status`` draw a
+:class:`~engine.telemetry.status.SystemStatus` with the same functions, so they
+read the same and use the same colours.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
+
+from .conditions import never_met
 
 
 def human_size(size: float) -> str:
@@ -46,82 +55,288 @@ def check(ok: bool) -> Text:
     return Text("✓", style="bold green") if ok else Text("✗", style="bold red")
 
 
-def status_renderable(status: Mapping[str, Any]) -> RenderableType:
-    """A readable view of a ``status`` reply."""
-    run = status.get("run", {})
-    head = Text.assemble(
-        (f"{status['name']}", "bold"),
+STATE_STYLES = {
+    "active": "bold black on green",
+    "pausing": "bold black on yellow",
+    "paused": "bold black on yellow",
+    "resuming": "bold black on yellow",
+    "stopping": "bold white on red",
+    "stopped": "bold white on red",
+}
+"""How each control state is marked, in the dashboard's header and ``status``."""
+
+BAR_WIDTH = 20
+
+
+def _mark(ok: bool) -> tuple[str, str]:
+    return ("✓", "bold green") if ok else ("✗", "bold red")
+
+
+def header_text(status: SystemStatus, busy: str = "", width: int | None = None) -> Text:
+    """The run's line: name, state, uptime, time scale, steps and step rate.
+
+    Args:
+        status: The snapshot.
+        busy: The operation in progress, if any.
+        width: Columns available; a narrower form is used when the full one
+            does not fit, so the step rate is never cut off.
+    """
+    state = status.state
+    full = Text.assemble(
+        (" pamiq-console ", "bold"),
+        (f" {status.name} ", "bold reverse"),
         "  ",
-        (
-            status["state"].upper(),
-            "bold green" if status["state"] == "active" else "bold yellow",
-        ),
-        f"  uptime {human_duration(status['uptime'])}",
-        f"  x{status['time_scale']:g}",
-        f"  steps {status['steps']:,}",
-        f"  {status['steps_per_second']:,.0f} steps/s",
+        (f" {state.upper()} ", STATE_STYLES.get(state, "bold")),
+        "  uptime ",
+        (human_duration(status.uptime), "bold"),
+        "  time scale ",
+        (f"x{status.time_scale:g}", "bold"),
+        "  steps ",
+        (f"{status.steps:,}", "bold"),
+        "  ",
+        (f"{status.steps_per_second:,.0f}", "bold"),
+        " steps/s",
     )
-    parts: list[RenderableType] = [head]
+    if busy:
+        full.append(f"  {busy}", style="bold yellow")
+    if width is None or full.cell_len <= width:
+        return full
+    short = Text.assemble(
+        (f" {status.name} ", "bold reverse"),
+        " ",
+        (f" {state.upper()} ", STATE_STYLES.get(state, "bold")),
+        " up ",
+        (human_duration(status.uptime), "bold"),
+        " ",
+        (f"x{status.time_scale:g}", "bold"),
+        " ",
+        (f"{status.steps:,}", "bold"),
+        " steps ",
+        (f"{status.steps_per_second:,.0f}", "bold"),
+        "/s",
+    )
+    if busy:
+        short.append(f" {busy}", style="bold yellow")
+    return short
+
+
+def fill_bar(size: int, capacity: int | None, width: int = BAR_WIDTH) -> Text:
+    """A text bar of ``size`` over ``capacity``."""
+    if not capacity:
+        return Text("·" * width, style="dim")
+    filled = min(width, round(width * size / capacity))
+    style = "green" if size < capacity else "cyan"
+    return Text.assemble(("█" * filled, style), ("░" * (width - filled), "dim"))
+
+
+def new_items(status: SystemStatus, buffer: str) -> int:
+    """Items collected into ``buffer`` since its trainers last trained."""
+    watchers = [
+        t.condition.new_data
+        for t in status.trainers.values()
+        if t.condition.data_user == buffer
+    ]
+    return max(watchers) if watchers else status.buffers[buffer].pending
+
+
+def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
+    """One row per buffer: fill bar, size/capacity, collected, new since training.
+
+    Args:
+        status: The snapshot.
+        width: Columns available: the fill bar gets what the numbers leave
+            (at most :data:`BAR_WIDTH`, none below 4), so numbers are never cut.
+    """
+    rows = []
+    for name, buffer in status.buffers.items():
+        capacity = "∞" if buffer.capacity is None else f"{buffer.capacity:,}"
+        rows.append(
+            (
+                name,
+                buffer,
+                f"{buffer.size:,}/{capacity}",
+                f"{buffer.collected:,}",
+                f"{new_items(status, name):,}",
+            )
+        )
+    headers = ("buffer", "size", "collected", "new")
+    cells = [(name, size, collected, new) for name, _, size, collected, new in rows]
+    widths = [
+        max([len(header)] + [len(row[i]) for row in cells])
+        for i, header in enumerate(headers)
+    ]
+    bar_width = BAR_WIDTH
+    if width is not None:
+        # Five columns, one space of padding on each side of each.
+        bar_width = min(BAR_WIDTH, width - sum(widths) - 10)
+        if bar_width < 4:
+            bar_width = 0
+    table = Table(box=None, expand=True, padding=(0, 1))
+    table.add_column("buffer", style="bold", no_wrap=True, overflow="ellipsis")
+    if bar_width:
+        table.add_column("fill", no_wrap=True, min_width=bar_width)
+    for header, column_width in zip(headers[1:], widths[1:], strict=True):
+        table.add_column(header, justify="right", no_wrap=True, min_width=column_width)
+    for name, buffer, size, collected, new in rows:
+        cells: list[Any] = [name]
+        if bar_width:
+            cells.append(fill_bar(buffer.size, buffer.capacity, bar_width))
+        cells += [size, collected, new]
+        table.add_row(*cells)
+    if not status.buffers:
+        table.add_row(Text("no buffers", style="dim"), *[""] * (len(table.columns) - 1))
+    return table
+
+
+def models_table(status: SystemStatus, now: float) -> Table:
+    """One row per model: version, time since its last sync, how long that took.
+
+    The numbers are never cut short (a cut "28.8 ms" reads as minutes): a name
+    too long for the panel is.
+    """
+    rows = []
+    for name, model in status.models.items():
+        if model.inference_thread_only:
+            ago = Text("inference only", style="dim")
+        elif model.last_sync_time is None:
+            ago = Text("never", style="dim")
+        else:
+            ago = Text(f"{human_duration(max(0.0, now - model.last_sync_time))} ago")
+        rows.append(
+            (name, f"v{model.version}", ago, human_duration(model.last_sync_duration))
+        )
+    table = Table(box=None, expand=True, padding=(0, 1))
+    table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis")
+    table.add_column(
+        "version",
+        justify="right",
+        no_wrap=True,
+        min_width=max([7] + [len(r[1]) for r in rows]),
+    )
+    table.add_column(
+        "last sync",
+        justify="right",
+        no_wrap=True,
+        min_width=max([9] + [r[2].cell_len for r in rows]),
+    )
+    table.add_column(
+        "took",
+        justify="right",
+        no_wrap=True,
+        min_width=max([4] + [len(r[3]) for r in rows]),
+    )
+    for row in rows:
+        table.add_row(*row)
+    if not status.models:
+        table.add_row(Text("no models", style="dim"), "", "", "")
+    return table
+
+
+def trainer_text(
+    name: str,
+    trainer: TrainerStatus,
+    charted: str | None = None,
+    *,
+    state: str = "active",
+    buffers: Mapping[str, BufferStatus] | None = None,
+) -> Text:
+    """A trainer: trainable or why not, runs, each condition as have/need, metrics.
+
+    Args:
+        name: The trainer's name.
+        trainer: Its status.
+        charted: The metric shown next to this text (left out of the list).
+        state: The system's control state: a paused or stopped system's
+            trainers are not waiting for data.
+        buffers: The system's buffers, to tell a condition that can never be met.
+    """
+    c = trainer.condition
+    text = Text()
+    text.append(name, style="bold")
+    text.append("  ")
+    impossible = never_met(trainer, buffers or {})
+    if impossible:
+        text.append("✗ can never train", style="bold red")
+        text.append(f": {impossible}", style="red")
+    elif state in ("paused", "pausing"):
+        text.append("paused", style="bold yellow")
+    elif state in ("stopped", "stopping"):
+        text.append(state, style="bold")
+    elif c.trainable:
+        text.append("✓ trainable", style="bold green")
+    else:
+        text.append("✗ waiting", style="bold red")
+        if c.reason:
+            text.append(f": {c.reason}", style="red")
+    text.append(
+        f"   runs {trainer.runs:,}   last run {human_duration(trainer.last_duration)}"
+    )
+    text.append("\n")
+    if c.data_user is None:
+        text.append("  no data condition (always trainable)", style="dim")
+    else:
+        size_ok = c.buffer_size >= c.min_buffer_size
+        new_ok = c.new_data >= c.min_new_data_count
+        text.append(f"  buffer {c.data_user}: ")
+        text.append(f"{c.buffer_size:,}/{c.min_buffer_size:,} ")
+        text.append(*_mark(size_ok))
+        if c.min_new_data_count:  # a need of 0 is always met: not worth a mark
+            text.append("   new data: ")
+            text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
+            text.append(*_mark(new_ok))
+        if c.min_new_episodes:
+            text.append("   new episodes: ")
+            text.append(f"{c.new_episodes:,}/{c.min_new_episodes:,} ")
+            text.append(*_mark(c.new_episodes >= c.min_new_episodes))
+    if trainer.custom_condition:
+        text.append("   (custom is_trainable: may not be the whole story)", style="dim")
+    others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]
+    if others:
+        # The other metrics' latest values (the charted one is by its sparkline).
+        shown = "   ".join(f"{k} {v:.4g}" for k, v in others[:8])
+        text.append(f"\n  {shown}", style="dim")
+    return text
+
+
+def status_renderable(
+    status: SystemStatus | Mapping[str, Any],
+    run: Mapping[str, Any] | None = None,
+    now: float | None = None,
+) -> RenderableType:
+    """A run's status as ``pamiq-console status`` prints it.
+
+    It is drawn from the same pieces as the dashboard's panels, in the same
+    colours.
+
+    Args:
+        status: The snapshot, or its :meth:`~SystemStatus.to_dict` form (a
+            socket reply, whose ``run`` entry is used when ``run`` is not given).
+        run: The run's pid and directory.
+        now: Wall time for "ago" (default: the snapshot's own time).
+    """
+    if not isinstance(status, SystemStatus):
+        run = run if run is not None else status.get("run")
+        status = SystemStatus.from_dict(status)
+    now = status.wall_time if now is None else now
+    parts: list[RenderableType] = [header_text(status)]
     if run:
         parts.append(
             Text(f"pid {run.get('pid')}  run dir {run.get('run_dir')}", style="dim")
         )
-    if status.get("buffers"):
-        table = Table("buffer", "size", "capacity", "collected", "pending", box=None)
-        for name, b in status["buffers"].items():
-            table.add_row(
-                name,
-                str(b["size"]),
-                str(b["capacity"] or "-"),
-                str(b["collected"]),
-                str(b["pending"]),
-            )
-        parts.append(table)
-    if status.get("trainers"):
-        table = Table(
-            "trainer",
-            "trainable",
-            "buffer",
-            "new data",
-            "runs",
-            "last run",
-            "metrics",
-            box=None,
+    if status.buffers:
+        parts.append(buffers_table(status))
+    for name, trainer in status.trainers.items():
+        parts.append(
+            trainer_text(name, trainer, state=status.state, buffers=status.buffers)
         )
-        for name, t in status["trainers"].items():
-            c = t["condition"]
-            metrics = ", ".join(f"{k}={v:.4g}" for k, v in t["last_metrics"].items())
-            table.add_row(
-                name,
-                Text.assemble(check(c["trainable"]), " ", c["reason"] or "yes"),
-                f"{c['buffer_size']}/{c['min_buffer_size']}",
-                f"{c['new_data']}/{c['min_new_data_count']}"
-                + (
-                    f", {c['new_episodes']}/{c['min_new_episodes']} episodes"
-                    if c.get("min_new_episodes")
-                    else ""
-                ),
-                str(t["runs"]),
-                human_duration(t["last_duration"]),
-                metrics or "-",
-            )
-        parts.append(table)
-    if status.get("models"):
-        table = Table("model", "version", "last sync", "sync took", box=None)
-        for name, m in status["models"].items():
-            table.add_row(
-                name,
-                str(m["version"]),
-                format_time(m["last_sync_time"]),
-                human_duration(m["last_sync_duration"]),
-            )
-        parts.append(table)
-    for error in status.get("errors", ()):
+    if status.models:
+        parts.append(models_table(status, now))
+    for error in status.errors:
         parts.append(Text(f"error: {error}", style="bold red"))
-    if status.get("started_from"):
-        parts.append(Text(f"started from: {status['started_from']}", style="dim"))
-    if status.get("last_save"):
-        parts.append(Text(f"last save: {status['last_save']}", style="dim"))
+    if status.started_from:
+        parts.append(Text(f"started from: {status.started_from}", style="dim"))
+    if status.last_save:
+        parts.append(Text(f"last save: {status.last_save}", style="dim"))
     return Group(*parts)
 
 

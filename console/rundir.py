@@ -3,9 +3,11 @@
 Layout of ``runs/<name>/`` (mode 0700)::
 
     run.json        pid, name, config, states_dir, socket, started/stopped times
+    run.lock        held (flock) while the run is live
     control.sock    the control endpoint (0600), unless the path is too long
-    metrics.jsonl   one JSON object per trainer metric
+    metrics.jsonl   one JSON object per metric (trainers' and the agent's)
     errors.log      full tracebacks of failures
+    tensorboard/    TensorBoard scalars (with the tensorboard extra)
     states/         saved states (the default states directory)
 
 A run directory another user could have written is refused, not made private:
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.state.store import pid_alive
+from engine.telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
 from engine.utils.owner_only import (
     ForeignPathError,
     check_entry,
@@ -43,10 +46,10 @@ from engine.utils.owner_only import (
 
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"
-METRICS = "metrics.jsonl"
+METRICS = METRICS_FILE
 LOCK = "run.lock"
 ERRORS = "errors.log"
-TENSORBOARD = "tensorboard"
+TENSORBOARD = TENSORBOARD_DIR
 SUN_PATH_MAX = 107  # 108 bytes including the NUL
 
 # What a run keeps in its directory, and what each must be.
@@ -112,6 +115,11 @@ class RunInfo:
     data: dict[str, Any]
 
     @property
+    def name(self) -> str:
+        """The run's name (its directory's name if ``run.json`` does not say)."""
+        return str(self.data.get("name") or self.run_dir.name)
+
+    @property
     def pid(self) -> int:
         """The run's process id (0 if unknown)."""
         return int(self.data.get("pid", 0))
@@ -175,7 +183,7 @@ class RunDir:
 
     @property
     def metrics_path(self) -> Path:
-        """Where trainer metrics are appended."""
+        """Where metrics are appended."""
         return self.path / METRICS
 
     def acquire(self, **info: Any) -> None:
@@ -200,14 +208,14 @@ class RunDir:
                 self._lock_fd = None
                 raise RunDirError(
                     f"{self.path}: another process is running this run; stop it "
-                    "first or give this run another name"
+                    "first or give this run another name (run --name NAME)"
                 ) from None
             existing = read_run_info(self.path)
             if existing is not None and existing.live and existing.pid != os.getpid():
                 self._unlock()
                 raise RunDirError(
                     f"{self.path}: run already live (pid {existing.pid}); stop it "
-                    "first or give this run another name"
+                    "first or give this run another name (run --name NAME)"
                 )
             if self.socket_path.parent != self.path:
                 _private_dir(self.socket_path.parent)

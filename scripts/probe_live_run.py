@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from console.control_client import (  # noqa: E402
     ControlClient,
     ControlError,
+    RunChoiceError,
     find_live_run,
 )
 
@@ -303,7 +304,7 @@ def main() -> int:
         prober = Prober(
             args.run, args.clients, args.idle, args.timeout, args.max_idle_wait
         )
-    except ControlError as e:
+    except (ControlError, RunChoiceError) as e:
         print(f"probe_live_run: {e}", file=sys.stderr)
         return 1
     results = prober.run_all()

@@ -27,6 +27,7 @@ from engine import (
 )
 from engine.data import DataBuffer
 
+from ..conditions import never_met
 from .errors import ConfigError, a_or_an, describe, suggest
 from .imports import import_target
 from .system_table import RunSettings
@@ -378,7 +379,33 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
     except Exception as e:
         key = _blame(e, builder.components) or "<wiring>"
         raise ConfigError(file, key, f"{type(e).__name__}: {e}") from None
+    _refuse_impossible_conditions(file, system, trainer_tables)
     return BuiltRun(settings=settings, system=system, components=builder.components)
+
+
+def _refuse_impossible_conditions(
+    file: Path, system: System, trainer_tables: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """A trainer that could never train is a config error, not a run that waits."""
+    status = system.status()
+    for name, trainer in status.trainers.items():
+        problem = never_met(trainer, status.buffers)
+        if not problem:
+            continue
+        table = trainer_tables.get(name, {})
+        training = table.get("training")
+        if "min_buffer_size" in table:
+            key = f"trainers.{name}.min_buffer_size"
+        elif isinstance(training, Mapping) and "min_buffer_size" in training:
+            key = f"trainers.{name}.training.min_buffer_size"
+        else:
+            key = f"trainers.{name}"
+        buffer = trainer.condition.data_user
+        raise ConfigError(
+            file,
+            key,
+            f"can never be met: {problem}; lower it or raise buffers.{buffer}.max_size",
+        )
 
 
 def _blame(exc: BaseException, components: Mapping[int, str]) -> str | None:

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import LaunchConfig
 from engine.launch_config import LaunchConfigError
-from engine.state.catalogue import LATEST, LATEST_NAMES
 
+from ..state_choice import to_start_from
 from .errors import ConfigError, describe, suggest
 
 SECTIONS = ("system", "interaction", "models", "buffers", "trainers")
@@ -134,15 +134,6 @@ def _table_error(
     return ConfigError(file, f"system.{key}", first["msg"])
 
 
-def _state_path(state: str, states_dir: Path) -> str | Path:
-    if state in LATEST_NAMES:
-        return LATEST
-    local = Path(state)
-    if local.is_dir() or local.is_absolute():
-        return local.absolute()
-    return states_dir / state
-
-
 @dataclasses.dataclass
 class RunSettings:
     """The console-level settings of a run, resolved from ``[system]``.
@@ -154,6 +145,8 @@ class RunSettings:
         states_dir: Where states are saved.
         launch: The engine's launch configuration.
         metrics: Whether to write metrics.jsonl.
+        runs_dir: Where runs of this config live (``system.runs_dir``), where
+            the commands look for its runs by name.
     """
 
     name: str
@@ -162,6 +155,7 @@ class RunSettings:
     states_dir: Path
     launch: LaunchConfig
     metrics: bool = True
+    runs_dir: Path | None = None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> None:
@@ -231,7 +225,7 @@ def resolve_settings(
     )
     extra: dict[str, Any] = {}
     if start_from is not None:
-        extra["saved_state_path"] = _state_path(start_from, states_dir)
+        extra["saved_state_path"] = to_start_from(start_from, states_dir)
     try:
         settings = LaunchConfig(
             **table.launch_settings(), **extra, name=name, states_dir=states_dir
@@ -249,4 +243,5 @@ def resolve_settings(
         states_dir=states_dir,
         launch=settings,
         metrics=table.metrics,
+        runs_dir=runs_dir,
     )

@@ -9,9 +9,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
+
+from engine.state.catalogue import LATEST
 
 from ..render import format_time, human_duration, human_size
 
@@ -43,8 +45,12 @@ class ConfirmQuit(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class LoadPicker(ModalScreen[Path | None]):
+class LoadPicker(ModalScreen[str | None]):
     """Lists saved states with their manifest data; Enter loads, Escape cancels.
+
+    The first row is ``latest``: the newest state that verifies, found when it
+    is loaded, as ``load latest`` and ``run --load latest`` find it. The answer
+    is ``"latest"`` or the chosen state's path.
 
     Args:
         states: State summaries (see :func:`console.control_server.state_summary`),
@@ -83,6 +89,15 @@ class LoadPicker(ModalScreen[Path | None]):
             return
         table = self.query_one(DataTable)
         table.add_columns("state", "created", "uptime", "steps", "size", "components")
+        table.add_row(
+            Text(LATEST, style="bold"),
+            Text("the newest that verifies", style="dim"),
+            "",
+            "",
+            "",
+            "",
+            key=LATEST,
+        )
         for state in self.states:
             table.add_row(
                 state["name"],
@@ -97,8 +112,7 @@ class LoadPicker(ModalScreen[Path | None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Load the chosen state."""
-        key = event.row_key.value
-        self.dismiss(Path(key) if key is not None else None)
+        self.dismiss(event.row_key.value)
 
     def action_cancel(self) -> None:
         """Close without loading."""
@@ -123,7 +137,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Keys, then a word on each panel."""
         text = Text()
-        text.append("Keys\n", style="bold")
+        text.append("\nKeys\n", style="bold")
         for key, what in HELP:
             text.append(f"  {key:<10}", style="bold cyan")
             text.append(f" {what}\n")
@@ -142,8 +156,13 @@ class HelpScreen(ModalScreen[None]):
             style="dim",
         )
         with Vertical(id="help-box", classes="dialog"):
-            yield Static(text)
-            yield Static(Text("escape or ? closes", style="dim"))
+            # First, so that a short terminal still shows how to leave.
+            yield Static(
+                Text.assemble(("Help", "bold"), ("   escape or ? closes", "dim")),
+                id="help-title",
+            )
+            with VerticalScroll(id="help-text"):
+                yield Static(text)
 
     def action_close(self) -> None:
         """Close the help."""

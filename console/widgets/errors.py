@@ -5,6 +5,23 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+EXCERPT_LINES = 4
+
+
+def traceback_excerpt(traceback: str, lines: int = EXCERPT_LINES) -> list[str]:
+    """The last ``lines`` lines of a traceback worth reading.
+
+    Python marks the failing expression with a line of carets (``^^^^``) or
+    tildes under the source line; alone, at the top of an excerpt, such a line
+    points at nothing, so those lines are left out.
+    """
+    kept = [
+        line
+        for line in traceback.strip().splitlines()
+        if line.strip() and set(line.strip()) - set("^~")
+    ]
+    return kept[-lines:]
+
 
 class ErrorPanel(Static):
     """Lists the errors that stopped the system; hidden while there are none."""
@@ -27,8 +44,7 @@ class ErrorPanel(Static):
         )
         for error in errors:
             text.append(f"• {error}\n", style="bold red")
-            tb = tracebacks.get(error, "").strip().splitlines()
-            for line in tb[-4:]:
+            for line in traceback_excerpt(tracebacks.get(error, "")):
                 text.append(f"    {line}\n", style="red")
         text.rstrip()
         self.update(text)

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.widgets import Static
 
 from engine.telemetry.status import SystemStatus
 
-from ..render import human_duration
+from ..render import STATE_STYLES, header_text
 
-STATE_STYLES = {
-    "active": "bold black on green",
-    "pausing": "bold black on yellow",
-    "paused": "bold black on yellow",
-    "resuming": "bold black on yellow",
-    "stopping": "bold white on red",
-    "stopped": "bold white on red",
-}
+__all__ = ["STATE_STYLES", "StatusHeader"]
 
 
 class StatusHeader(Static):
@@ -33,22 +25,6 @@ class StatusHeader(Static):
 
     def update_status(self, status: SystemStatus) -> None:
         """Render ``status`` (and the operation in progress, if any)."""
-        state = status.state
-        text = Text.assemble(
-            (" pamiq-console ", "bold"),
-            (f" {status.name} ", "bold reverse"),
-            "  ",
-            (f" {state.upper()} ", STATE_STYLES.get(state, "bold")),
-            "  uptime ",
-            (human_duration(status.uptime), "bold"),
-            "  time scale ",
-            (f"x{status.time_scale:g}", "bold"),
-            "  steps ",
-            (f"{status.steps:,}", "bold"),
-            "  ",
-            (f"{status.steps_per_second:,.0f}", "bold"),
-            " steps/s",
-        )
-        if self.busy:
-            text.append(f"  {self.busy}", style="bold yellow")
-        self.update(text, layout=False)  # always one line
+        width = self.content_size.width or None
+        # always one line
+        self.update(header_text(status, self.busy, width), layout=False)

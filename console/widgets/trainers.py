@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,55 +11,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from engine.telemetry.status import SystemStatus, TrainerStatus
+from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
 
-from ..render import human_duration
+from ..render import trainer_text
 
-
-def _mark(ok: bool) -> tuple[str, str]:
-    return ("✓", "bold green") if ok else ("✗", "bold red")
-
-
-def trainer_text(name: str, trainer: TrainerStatus, charted: str | None = None) -> Text:
-    """The text part of a trainer card (``charted``: the metric its sparkline shows)."""
-    c = trainer.condition
-    text = Text()
-    text.append(name, style="bold")
-    text.append("  ")
-    if c.trainable:
-        text.append("✓ trainable", style="bold green")
-    else:
-        text.append("✗ waiting", style="bold red")
-        if c.reason:
-            text.append(f": {c.reason}", style="red")
-    text.append(
-        f"   runs {trainer.runs:,}   last run {human_duration(trainer.last_duration)}"
-    )
-    text.append("\n")
-    if c.data_user is None:
-        text.append("  no data condition (always trainable)", style="dim")
-    else:
-        size_ok = c.buffer_size >= c.min_buffer_size
-        new_ok = c.new_data >= c.min_new_data_count
-        text.append(f"  buffer {c.data_user}: ")
-        text.append(f"{c.buffer_size:,}/{c.min_buffer_size:,} ")
-        text.append(*_mark(size_ok))
-        if c.min_new_data_count:  # a need of 0 is always met: not worth a mark
-            text.append("   new data: ")
-            text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
-            text.append(*_mark(new_ok))
-        if c.min_new_episodes:
-            text.append("   new episodes: ")
-            text.append(f"{c.new_episodes:,}/{c.min_new_episodes:,} ")
-            text.append(*_mark(c.new_episodes >= c.min_new_episodes))
-    if trainer.custom_condition:
-        text.append("   (custom is_trainable: may not be the whole story)", style="dim")
-    others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]
-    if others:
-        # The other metrics' latest values (the charted one is by its sparkline).
-        shown = "   ".join(f"{k} {v:.4g}" for k, v in others[:8])
-        text.append(f"\n  {shown}", style="dim")
-    return text
+__all__ = ["TrainerCard", "TrainersPanel", "metric_text", "trainer_text"]
 
 
 def metric_text(metric: str | None, values: Sequence[float]) -> Text:
@@ -83,6 +40,7 @@ class TrainerCard(Widget):
         super().__init__(classes="trainer-card")
         self.trainer_name = trainer_name
         self._latest: tuple[TrainerStatus, str | None, Sequence[float]] | None = None
+        self._view_context: dict[str, Any] = {}
         self._shown: object = None
         self._lines = -1
 
@@ -91,7 +49,9 @@ class TrainerCard(Widget):
         text, label, data = Text(), Text(), []
         if self._latest is not None:
             trainer, metric, values = self._latest
-            text = trainer_text(self.trainer_name, trainer, metric)
+            text = trainer_text(
+                self.trainer_name, trainer, metric, **self._view_context
+            )
             label = metric_text(metric, values)
             data = list(values)
         yield Static(text, classes="trainer-text")
@@ -100,17 +60,39 @@ class TrainerCard(Widget):
             yield Sparkline(data, classes="loss-sparkline")
 
     def update_trainer(
-        self, trainer: TrainerStatus, metric: str | None, values: Sequence[float]
+        self,
+        trainer: TrainerStatus,
+        metric: str | None,
+        values: Sequence[float],
+        *,
+        state: str = "active",
+        buffers: Mapping[str, BufferStatus] | None = None,
     ) -> None:
-        """Render the trainer's status and metric history (kept until mounted)."""
+        """Render the trainer's status and metric history (kept until mounted).
+
+        ``state`` and ``buffers`` are the system's (see :func:`trainer_text`).
+        """
         self._latest = (trainer, metric, values)
+        self._view_context = {"state": state, "buffers": buffers}
         if not self.children:
             return  # compose() renders it
-        shown = (trainer, metric, len(values), values[-1] if values else None)
+        capacities = (
+            None
+            if buffers is None
+            else tuple((k, b.capacity) for k, b in buffers.items())
+        )
+        shown = (
+            trainer,
+            metric,
+            len(values),
+            values[-1] if values else None,
+            state,
+            capacities,
+        )
         if self._shown == shown:
             return
         self._shown = shown
-        text = trainer_text(self.trainer_name, trainer, metric)
+        text = trainer_text(self.trainer_name, trainer, metric, **self._view_context)
         lines = text.plain.count("\n")
         # Re-layout only when the card changes height (the metrics line appears).
         self.query_one(".trainer-text", Static).update(
@@ -145,4 +127,6 @@ class TrainersPanel(VerticalScroll):
             self.mount(Static(Text("no trainers", style="dim"), classes="no-trainers"))
         for name, trainer in status.trainers.items():
             metric, values = metrics.get(name, (None, ()))
-            cards[name].update_trainer(trainer, metric, values)
+            cards[name].update_trainer(
+                trainer, metric, values, state=status.state, buffers=status.buffers
+            )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .trainability import TrainabilityReport
@@ -98,5 +99,63 @@ class SystemStatus:
     started_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
+        """Return a JSON-ready dict (the control socket's ``status`` result).
+
+        :meth:`from_dict` turns it back into an equal snapshot, so a view can
+        render a run's status the same way in-process and over the socket.
+        """
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SystemStatus:
+        """The snapshot a :meth:`to_dict` dict (or its JSON round trip) describes.
+
+        Keys it does not know (such as the socket's ``run``) are ignored, so a
+        newer run's reply still reads.
+
+        Raises:
+            ValueError: If a field is missing or has the wrong shape.
+        """
+        try:
+            return cls(
+                name=str(data["name"]),
+                state=str(data["state"]),
+                uptime=float(data["uptime"]),
+                time_scale=float(data["time_scale"]),
+                steps=int(data["steps"]),
+                steps_per_second=float(data["steps_per_second"]),
+                wall_time=float(data["wall_time"]),
+                buffers={
+                    name: BufferStatus(**_known(BufferStatus, b))
+                    for name, b in data.get("buffers", {}).items()
+                },
+                trainers={
+                    name: TrainerStatus(
+                        **{
+                            **_known(TrainerStatus, t),
+                            "condition": TrainabilityReport(
+                                **_known(TrainabilityReport, t["condition"])
+                            ),
+                            "last_metrics": dict(t.get("last_metrics", {})),
+                        }
+                    )
+                    for name, t in data.get("trainers", {}).items()
+                },
+                models={
+                    name: ModelStatus(**_known(ModelStatus, m))
+                    for name, m in data.get("models", {}).items()
+                },
+                errors=tuple(data.get("errors", ())),
+                last_save=data.get("last_save"),
+                started_from=data.get("started_from"),
+            )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(
+                f"not a status snapshot: {type(e).__name__}: {e}"
+            ) from None
+
+
+def _known(kind: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of the dataclass ``kind``."""
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}

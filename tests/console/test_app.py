@@ -172,6 +172,36 @@ async def test_load_key_opens_a_picker_and_loads(system: System) -> None:
 
 
 @sync
+async def test_load_picker_offers_latest_first_then_each_state(system: System) -> None:
+    older = system.save_state()
+    newer = system.save_state()
+    events = system.events.subscribe()
+    app = ConsoleApp(system)
+
+    async def load_row(downs: int) -> str:
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoadPicker))
+        for _ in range(downs):
+            await pilot.press("down")
+        await pilot.press("enter")
+        found: list[str] = []
+
+        def loaded() -> bool:
+            found.extend(e.path for e in events.drain() if e.kind == "loaded")
+            return bool(found)
+
+        await wait_for(pilot, loaded, what="a StateLoaded event")
+        await wait_for(pilot, lambda: app.busy == "")
+        return found[-1]
+
+    async with app.run_test(size=SIZE) as pilot:
+        # Row 0 is "latest": the run resolves it, as `load latest` does.
+        assert Path(await load_row(0)).name == newer.name
+        # Then newest first: row 2 is the older state.
+        assert Path(await load_row(2)).name == older.name
+
+
+@sync
 async def test_load_picker_escape_cancels(system: System) -> None:
     app = ConsoleApp(system)
     async with app.run_test(size=SIZE) as pilot:

@@ -178,16 +178,18 @@ def test_live_commands_readable(live_run: Any) -> None:
         and "values" in result.stdout
     )
     result = invoke("pause", "--run", run_dir)
-    assert result.stdout.strip() == "paused (state: paused)"
+    # Every reply names the run it acted on.
+    assert result.stdout.strip() == "paused run tiny (state: paused)"
     result = invoke("save", "--run", run_dir)
     assert result.stdout.startswith("saved ") and result.exit_code == 0
-    saved = Path(result.stdout.split(" ", 1)[1].strip())
+    assert result.stdout.strip().endswith(" (run tiny)")
+    saved = Path(result.stdout.split(" ")[1].strip())
     result = invoke("load", saved.name, "--run", run_dir)
-    assert result.stdout.strip() == f"loaded {saved}"
+    assert result.stdout.strip() == f"loaded {saved} into run tiny"
     result = invoke("load", saved, "--run", run_dir)  # a path works as well
     assert result.exit_code == 0
     result = invoke("resume", "--run", run_dir)
-    assert result.stdout.strip() == "resumed (state: active)"
+    assert result.stdout.strip() == "resumed run tiny (state: active)"
     result = invoke("events", "--run", run_dir, "--limit", "50")
     assert "saved" in result.stdout and "loaded" in result.stdout
     only = invoke("events", "--run", run_dir, "--kind", "saved", "--kind", "loaded")
@@ -239,7 +241,9 @@ def test_load_errors_are_one_line(live_run: Any) -> None:
 def test_no_run_listening(command: list[str], in_tmp_cwd: Path) -> None:
     result = invoke(*command)
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"no run is listening under {in_tmp_cwd / 'runs'}"
+    message = result.stderr.strip()
+    assert message.startswith(f"no run is listening under {in_tmp_cwd / 'runs'}: ")
+    assert "--run NAME|DIR" in message and message.count("\n") == 0
     result = invoke(*command, "--run", in_tmp_cwd / "ghost")
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("no run is listening")
@@ -332,7 +336,7 @@ def test_states_from_a_config(config_file: Callable[..., Path], tmp_path: Path) 
 def test_states_needs_a_directory(in_tmp_cwd: Path) -> None:
     result = invoke("states", "list")
     assert result.exit_code == 2
-    assert "give --states-dir DIR, --run DIR or --config FILE" in result.stderr
+    assert "give --states-dir DIR, --run NAME|DIR or --config FILE" in result.stderr
 
 
 def test_a_state_of_another_run_is_refused_with_a_hint(

@@ -62,24 +62,28 @@ def test_headless_run_driven_by_the_cli(tmp_path: Path) -> None:
         wait_live(run_dir, proc)
         status = json.loads(cli("status", "--run", run_dir, "--json").stdout)
         assert status["name"] == "e2e" and status["state"] == "active"
-        assert cli("pause", "--run", run_dir).stdout.strip() == "paused (state: paused)"
+        assert (
+            cli("pause", "--run", run_dir).stdout.strip()
+            == "paused run e2e (state: paused)"
+        )
         paused_steps = json.loads(cli("status", "--run", run_dir, "--json").stdout)[
             "steps"
         ]
         saved = cli("save", "--run", run_dir)
         assert saved.returncode == 0, saved.stderr
-        state = Path(saved.stdout.split(" ", 1)[1].strip())
+        state = Path(saved.stdout.split()[1])
         verify_state(state)
         assert (
             json.loads(cli("status", "--run", run_dir, "--json").stdout)["steps"]
             == paused_steps
         )
         loaded = cli("load", state.name, "--run", run_dir)
-        assert loaded.stdout.strip() == f"loaded {state}", loaded.stderr
+        assert loaded.stdout.strip() == f"loaded {state} into run e2e", loaded.stderr
         refused = cli("load", "/etc", "--run", run_dir)
         assert refused.returncode == 1 and "not a state of this run" in refused.stderr
         assert (
-            cli("resume", "--run", run_dir).stdout.strip() == "resumed (state: active)"
+            cli("resume", "--run", run_dir).stdout.strip()
+            == "resumed run e2e (state: active)"
         )
         wait_until(
             lambda: (

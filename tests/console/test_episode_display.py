@@ -42,4 +42,8 @@ def test_status_shows_new_episodes_next_to_new_data() -> None:
     )
     console = Console(width=200, record=True)
     console.print(status_renderable(status.to_dict()))
-    assert "120/0, 3/8 episodes" in console.export_text()
+    printed = console.export_text()
+    assert "new episodes: 3/8 ✗" in printed
+    # The CLI prints the dashboard's own trainer card.
+    card = trainer_text("reinforce", status.trainers["reinforce"]).plain
+    assert all(line in printed for line in card.splitlines())

@@ -201,7 +201,7 @@ def test_the_headless_run_driven_from_another_process(
         assert paused.returncode == 0 and "paused" in paused.stdout, paused.stderr
         saved = _cli(tmp_path, "save", "--run", run_dir)
         assert saved.returncode == 0, saved.stderr
-        state = Path(saved.stdout.splitlines()[0].split(" ", 1)[1])
+        state = Path(saved.stdout.splitlines()[0].split()[1])
         verify_state(state)
         loaded = _cli(tmp_path, "load", state.name, "--run", run_dir)
         assert loaded.returncode == 0, loaded.stderr
@@ -242,3 +242,79 @@ def test_the_dashboard_shows_the_state_a_resumed_run_started_from(
     tmux.keys("y")
     _wait(exit_file.exists, 60, "pamiq-console to exit")
     assert exit_file.read_text().strip() == "0", tmux.screen()
+
+
+def test_a_laptop_terminal_and_a_second_run_of_the_same_config(
+    tmp_path: Path,
+) -> None:
+    """80x24, then two live runs of minimal.toml (issue 16 items 2, 3 and 5)."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (.ci/run installs it)")
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    tmux = Tmux(tmp_path / "tmux.sock", (80, 24))
+    exit_file = tmp_path / "exit-code"
+    second = None
+    try:
+        tmux.start(
+            f"{SCRIPT} run {sample}; echo $? > {exit_file}; sleep 30", cwd=tmp_path
+        )
+        tmux.wait_for(" ACTIVE ", timeout=60)
+        tmux.wait_for("values  ")  # the trainer card
+        # The first frame may be drawn before the header knows its width.
+        _wait(
+            lambda: "/s" in tmux.screen().splitlines()[0],
+            10,
+            "the header to fit 80 columns: " + tmux.screen().splitlines()[0],
+        )
+        screen = tmux.screen()
+        assert "pulls" in screen and "…" not in screen, screen
+        tmux.keys("?")
+        tmux.wait_for("escape or ? closes")
+        tmux.keys("Escape")
+        _wait(lambda: "escape or ? closes" not in tmux.screen(), 10, "help to close")
+
+        # One live run: the commands need no --run.
+        alone = _cli(tmp_path, "pause")
+        assert alone.stdout.strip() == "paused run minimal (state: paused)", alone
+        tmux.wait_for(" PAUSED ")
+        tmux.wait_for("values  paused")
+        assert "waiting" not in tmux.screen()
+
+        # A second run of the same config under another name.
+        second = subprocess.Popen(
+            [str(SCRIPT), "run", str(sample), "--headless", "--name", "minimal-2"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def both_live() -> bool:
+            assert second is not None and second.poll() is None, second.communicate()
+            info = read_run_info(tmp_path / "runs" / "minimal-2")
+            return info is not None and info.live
+
+        _wait(both_live, 60, "the second run")
+        refused = _cli(tmp_path, "resume")
+        assert refused.returncode == 2, refused
+        assert refused.stderr.startswith("2 runs are live under ")
+        assert "minimal (" in refused.stderr and "minimal-2 (" in refused.stderr
+        assert " PAUSED " in tmux.screen()
+        down = _cli(tmp_path, "shutdown", "--run", "minimal-2")
+        assert down.stdout.startswith("stopping run minimal-2"), down
+        second.communicate(timeout=60)
+        assert second.returncode == 0
+
+        resumed = _cli(tmp_path, "resume", "--run", "minimal")
+        assert resumed.stdout.strip() == "resumed run minimal (state: active)"
+        tmux.wait_for(" ACTIVE ")
+        tmux.keys("q")
+        tmux.wait_for("Stop the run?")
+        tmux.keys("y")
+        _wait(exit_file.exists, 60, "pamiq-console to exit")
+        assert exit_file.read_text().strip() == "0", tmux.screen()
+    finally:
+        if second is not None and second.poll() is None:
+            second.kill()
+            second.communicate()
+        tmux.kill()

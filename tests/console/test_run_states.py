@@ -53,7 +53,7 @@ def test_save_says_which_old_states_retention_deleted(kept_two: Run) -> None:
     first = invoke("save", "--run", run_dir)
     second = invoke("save", "--run", run_dir)
     assert first.exit_code == 0 and second.exit_code == 0
-    oldest = first.stdout.split(" ", 1)[1].strip()
+    oldest = first.stdout.split()[1]
     third = invoke("save", "--run", run_dir)
     lines = third.stdout.splitlines()
     assert third.exit_code == 0 and lines[0].startswith("saved ")

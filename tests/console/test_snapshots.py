@@ -160,7 +160,13 @@ def test_error_panel_snapshot(
         ErrorOccurred(
             thread="training",
             message=message,
-            traceback="Traceback...\n  File x\nRuntimeError: kaboom\n",
+            traceback=(
+                "Traceback (most recent call last):\n"
+                '  File "x.py", line 3, in train\n'
+                "    loss = self.step(batch)\n"
+                "           ^^^^^^^^^^^^^^^^\n"
+                "RuntimeError: kaboom\n"
+            ),
             wall_time=NOW,
         )
     ]
@@ -183,3 +189,35 @@ def test_help_snapshot(
         await pilot.pause()
 
     assert snap_compare(app_factory(), terminal_size=SIZE, run_before=feed)
+
+
+LAPTOP = (80, 24)
+LARGE = (200, 50)
+
+
+@pytest.mark.parametrize("size", [LAPTOP, LARGE], ids=["80x24", "200x50"])
+def test_dashboard_snapshot_at_sizes(
+    snap_compare: Any, app_factory: Callable[..., ConsoleApp], size: tuple[int, int]
+) -> None:
+    """Every panel readable at a laptop's 80x24 (numbers never cut) and when large."""
+
+    async def feed(pilot: Any) -> None:
+        pilot.app.apply_snapshot(
+            Snapshot(frozen_status("active"), frozen_events()), now=NOW + 5
+        )
+        await pilot.pause()
+
+    assert snap_compare(app_factory(), terminal_size=size, run_before=feed)
+
+
+def test_help_snapshot_at_80x24(
+    snap_compare: Any, app_factory: Callable[..., ConsoleApp]
+) -> None:
+    """How to close the help is visible on a short terminal."""
+
+    async def feed(pilot: Any) -> None:
+        pilot.app.apply_snapshot(Snapshot(frozen_status(), []), now=NOW)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_factory(), terminal_size=LAPTOP, run_before=feed)

@@ -1,0 +1,64 @@
+"""What the commands share: output, errors with their exit codes, options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .. import config as config_mod
+from .exit_codes import ExitCode
+
+ConfigArg = Annotated[
+    Path,
+    typer.Argument(
+        help="The run's TOML config file.", show_default=False, metavar="CONFIG"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON result.")]
+
+
+def out() -> Console:
+    """A console for results (piped output is never cut short)."""
+    # Piped output is read by scripts and people alike: never cut names short.
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, soft_wrap=True, width=width)
+
+
+def fail(message: str, code: ExitCode) -> typer.Exit:
+    """Print ``message`` as one line on stderr; the exit to raise."""
+    print(message, file=sys.stderr)
+    return typer.Exit(int(code))
+
+
+def usage_error(command: str, message: str) -> typer.Exit:
+    """A bad value found after parsing, said as Click says its own usage errors."""
+    where = f"pamiq-console {command}"
+    return fail(f"{where}: {message} (see {where} --help)", ExitCode.USAGE)
+
+
+def load_config(
+    path: Path, overrides: dict[str, Any] | None = None, start_from: str | None = None
+) -> config_mod.BuiltRun:
+    """Read, check and build a config, or exit with its one-line error."""
+    try:
+        return config_mod.load(path, overrides, start_from=start_from)
+    except config_mod.ConfigError as e:
+        raise fail(str(e), ExitCode.USAGE) from None
+
+
+def config_settings(path: Path) -> config_mod.RunSettings:
+    """A config's run settings (directories, name) without building it."""
+    try:
+        return config_mod.resolve_settings(config_mod.load_toml(path), path)
+    except config_mod.ConfigError as e:
+        raise fail(str(e), ExitCode.USAGE) from None
+
+
+def print_json(value: Any) -> None:
+    """Print a result as JSON."""
+    print(json.dumps(value, indent=1, default=str))

@@ -1,0 +1,142 @@
+"""``run`` and ``validate``: start a run from a config, or only check the config."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from engine.state.persistence import StateError
+
+from .. import config as config_mod
+from ..rundir import RunDirError
+from .apps import app
+from .common import ConfigArg, fail, load_config
+from .exit_codes import ExitCode
+
+
+@contextlib.contextmanager
+def starting(config: Path, stream: TextIO | None = None) -> Iterator[None]:
+    """Say on a terminal that the run is starting while its components are built.
+
+    Importing and building a config's components (torch, a dataset) can take
+    seconds in which the terminal would otherwise stay blank. The line is
+    erased once they are built, so an error is still the only line left.
+    """
+    out = sys.stderr if stream is None else stream
+    shown = out.isatty()
+    if shown:
+        out.write(f"pamiq-console: starting {config} (importing its components)...")
+        out.flush()
+    try:
+        yield
+    finally:
+        if shown:
+            out.write("\r\033[K")
+            out.flush()
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Check a config completely (imports, arguments, types, names) without running it."""
+    built = load_config(config)
+    s = built.settings
+    counts = {
+        "models": len(built.system.models),
+        "buffers": len(built.system.data_users),
+        "trainers": len(built.system.trainers),
+    }
+    parts = ", ".join(f"{n} {k}" for k, n in counts.items())
+    print(
+        f"{config}: ok (run '{s.name}': {parts}; run dir {s.run_dir}, states {s.states_dir})"
+    )
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    headless: Annotated[
+        bool, typer.Option(help="No dashboard; log events to stderr.")
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Load the newest saved state that verifies first; start fresh "
+            "if there is none.",
+        ),
+    ] = False,
+    load: Annotated[
+        str | None,
+        typer.Option(
+            "--load",
+            metavar="STATE",
+            help="Load this state first: a path, a name in the states dir, or 'latest' "
+            "(the newest that verifies; fails if there is none).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="NAME",
+            help="Run under this name instead of the config's (its run dir is "
+            "runs_dir/NAME unless the config sets run_dir).",
+        ),
+    ] = None,
+    max_uptime: Annotated[
+        float | None, typer.Option(help="Stop after this many engine seconds.")
+    ] = None,
+    time_scale: Annotated[
+        float | None, typer.Option(help="Engine seconds per real second.")
+    ] = None,
+    states_dir: Annotated[
+        Path | None, typer.Option(help="Where states are saved.")
+    ] = None,
+) -> None:
+    """Start a run: the dashboard with the engine in this process (or --headless)."""
+    if resume and load is not None:
+        raise fail("give --resume or --load STATE, not both", ExitCode.USAGE)
+    # Flags are checked here so that an error names the flag, not the config file.
+    for flag, value in (("--max-uptime", max_uptime), ("--time-scale", time_scale)):
+        if value is not None and not 0 < value < math.inf:
+            raise fail(
+                f"{flag}: must be a finite number > 0, got {value}", ExitCode.USAGE
+            )
+    overrides: dict[str, Any] = {
+        "name": name,
+        "max_uptime": max_uptime,
+        "time_scale": time_scale,
+        "states_dir": None if states_dir is None else str(states_dir),
+        "resume": True if resume else None,
+    }
+    try:
+        with starting(config):
+            built = config_mod.load(config, overrides, start_from=load)
+    except config_mod.ConfigError as e:
+        if name is not None and e.key == "system.name":
+            raise fail(f"--name: {e.problem}", ExitCode.USAGE) from None
+        raise fail(str(e), ExitCode.USAGE) from None
+    try:
+        if headless:
+            from ..runner import run_headless
+
+            code = run_headless(built)
+        else:
+            from ..app import run_dashboard
+
+            code = run_dashboard(built)
+    except StateError as e:
+        # Only the state to start from can fail to load at start.
+        where = "--load" if load is not None else "cannot start"
+        raise fail(f"{where}: {e}", ExitCode.USAGE) from None
+    except RunDirError as e:
+        raise fail(f"cannot start: {e}", ExitCode.USAGE) from None
+    except OSError as e:
+        raise fail(f"cannot start: {e}", ExitCode.FAILED) from None
+    raise typer.Exit(code)

@@ -1,0 +1,274 @@
+"""What an operator can do to a run, and its errors in plain words: one place for both views.
+
+The control socket (:mod:`console.control_server`) and the dashboard
+(:mod:`console.app`) do pause, resume, save, load, stop and status through
+:class:`RunControl`; :class:`LocalRun` is it for a system in this process. Each
+operation returns a JSON-ready dict (what the socket sends back) and raises
+:class:`OperationError` with a one-line message when it cannot be done, whatever
+the engine raised. :func:`describe` turns a result into the line an operator
+reads, the same in the CLI and the dashboard.
+
+A view that talks to a run only through :class:`RunControl` can be pointed at a
+run in another process (over its socket) without changing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine import System
+from engine.runtime.control import PauseTimeoutError, SystemStoppedError
+from engine.state.catalogue import list_states
+from engine.state.persistence import StateError
+from engine.telemetry.events import Event, Subscription
+from engine.telemetry.status import SystemStatus
+
+from . import state_choice
+
+MAX_PAUSE_TIMEOUT = 3600.0
+
+
+class OperationError(Exception):
+    """An operation that could not be done (one-line message, without the op's name:
+    views say ``"{op} failed: {message}"``).
+
+    Args:
+        op: The operation.
+        message: What went wrong, in words.
+        logged: The engine already put it in the run's event log.
+    """
+
+    def __init__(self, op: str, message: str, logged: bool = False) -> None:
+        super().__init__(message)
+        self.op = op
+        self.logged = logged
+
+
+def state_summary(
+    path: Path, manifest: dict[str, Any], problem: str = "", seq: int | None = None
+) -> dict[str, Any]:
+    """The manifest data shown for a state (by ``states``, the socket and the picker).
+
+    ``seq`` is its number among its directory's own states (None: foreign).
+    """
+    size = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
+    return {
+        "name": path.name,
+        "path": str(path),
+        "created": manifest.get("created"),
+        "created_unix": manifest.get("created_unix"),
+        "uptime": manifest.get("uptime"),
+        "steps": manifest.get("steps"),
+        "size": size,
+        "components": manifest.get("components", []),
+        "problem": problem,
+        "seq": seq,
+    }
+
+
+def summaries(states_dir: Path) -> list[dict[str, Any]]:
+    """:func:`state_summary` of every state in ``states_dir``, oldest first."""
+    return [
+        state_summary(i.path, i.manifest, i.problem, i.seq)
+        for i in list_states(states_dir)
+    ]
+
+
+class EventFeed(Protocol):
+    """The run's events as a view reads them (an engine ``Subscription`` is one).
+
+    Over a socket it can be fed by polling the ``events`` operation.
+    """
+
+    @property
+    def dropped(self) -> int:
+        """Events lost so far because the feed was full."""
+        ...
+
+    def drain(self) -> list[Event]:
+        """Every event received since the last drain, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Stop receiving."""
+        ...
+
+
+class RunControl(Protocol):
+    """A run as the operator's views see it, wherever it runs."""
+
+    @property
+    def name(self) -> str:
+        """The run's name."""
+        ...
+
+    @property
+    def states_dir(self) -> Path:
+        """The run's states directory."""
+        ...
+
+    def status(self) -> SystemStatus:
+        """A status snapshot."""
+        ...
+
+    def pause(self, timeout: object = None) -> dict[str, Any]:
+        """Pause; returns once every thread paused."""
+        ...
+
+    def resume(self) -> dict[str, Any]:
+        """Resume a paused run."""
+        ...
+
+    def save(self) -> dict[str, Any]:
+        """Save the state now."""
+        ...
+
+    def load(self, state: object) -> dict[str, Any]:
+        """Load a state of the run (a name, a path in its states dir, or ``latest``)."""
+        ...
+
+    def states(self) -> list[dict[str, Any]]:
+        """The run's saved states, oldest first (see :func:`state_summary`)."""
+        ...
+
+    def shutdown(self, reason: str) -> dict[str, Any]:
+        """Stop in order (the run saves a final state); returns at once."""
+        ...
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """Wait until the run has stopped; whether it did within ``timeout``."""
+        ...
+
+    def subscribe(self, maxsize: int) -> EventFeed:
+        """A new feed of the run's events (at most ``maxsize`` waiting)."""
+        ...
+
+
+class LocalRun:
+    """:class:`RunControl` for a system in this process.
+
+    Args:
+        system: The system.
+    """
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    @property
+    def name(self) -> str:
+        """The run's name."""
+        return self.system.config.name
+
+    @property
+    def states_dir(self) -> Path:
+        """The run's states directory."""
+        return Path(self.system.store.states_dir)
+
+    def status(self) -> SystemStatus:
+        """A status snapshot."""
+        return self.system.status()
+
+    def pause(self, timeout: object = None) -> dict[str, Any]:
+        """Pause; returns once every thread paused (within ``timeout`` seconds).
+
+        Raises:
+            OperationError: For a bad timeout, a stopped system or a pause timeout.
+        """
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout <= MAX_PAUSE_TIMEOUT
+        ):
+            raise OperationError(
+                "pause",
+                f"'timeout' must be a number of seconds in (0, {MAX_PAUSE_TIMEOUT:g}]",
+            )
+        with _mapped("pause"):
+            self.system.pause(timeout)
+        return {"state": self.system.state.value}
+
+    def resume(self) -> dict[str, Any]:
+        """Resume a paused run."""
+        with _mapped("resume"):
+            self.system.resume()
+        return {"state": self.system.state.value}
+
+    def save(self) -> dict[str, Any]:
+        """Save now: the new state and the old ones retention deleted."""
+        with _mapped("save"):
+            path, removed = self.system.save_state_report()
+        return {
+            "path": str(path),
+            "name": path.name,
+            "removed": [str(p) for p in removed],
+        }
+
+    def load(self, state: object) -> dict[str, Any]:
+        """Load a state of this run (verified first; a refused one changes nothing)."""
+        try:
+            path = state_choice.in_run(
+                state, self.states_dir, self.system.newest_verified_state
+            )
+        except state_choice.StateChoiceError as e:
+            raise OperationError("load", str(e)) from None
+        with _mapped("load", logged=(StateError,)):
+            self.system.load_state(path)
+        return {"path": str(path), "name": path.name}
+
+    def states(self) -> list[dict[str, Any]]:
+        """The run's saved states, oldest first."""
+        return summaries(self.states_dir)
+
+    def shutdown(self, reason: str) -> dict[str, Any]:
+        """Stop in order (final save); returns at once."""
+        self.system.shutdown(reason)
+        return {"state": self.system.state.value}
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """Wait until the system has stopped."""
+        return self.system.wait(timeout)
+
+    def subscribe(self, maxsize: int) -> Subscription:
+        """A new subscription to the system's events."""
+        return self.system.events.subscribe(maxsize=maxsize)
+
+
+@contextlib.contextmanager
+def _mapped(op: str, logged: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Turn what the engine raises into :class:`OperationError` (one line each).
+
+    ``logged``: exception types the engine has already reported as events.
+    """
+    try:
+        yield
+    except OperationError:
+        raise
+    except (StateError, SystemStoppedError, PauseTimeoutError) as e:
+        # Plain words already.
+        raise OperationError(op, str(e), logged=isinstance(e, logged)) from None
+    except Exception as e:  # an operation must never take a view down
+        raise OperationError(
+            op, f"{type(e).__name__}: {e}", logged=isinstance(e, logged)
+        ) from None
+
+
+def describe(op: str, result: Any, run: str | None = None) -> list[str]:
+    """The lines an operator reads for an operation's result.
+
+    Args:
+        op: The operation.
+        result: What it returned (or what the socket sent back).
+        run: The run's name, named in the first line when given (the CLI
+            can reach any of several runs; the dashboard shows one).
+    """
+    if op == "save":
+        lines = [f"saved {result['path']}" + (f" (run {run})" if run else "")]
+        lines += [f"removed {p} (keep_last)" for p in result.get("removed", ())]
+        return lines
+    if op == "load":
+        return [f"loaded {result['path']}" + (f" into run {run}" if run else "")]
+    verb = {"pause": "paused", "resume": "resumed", "shutdown": "stopping"}[op]
+    return [f"{verb}" + (f" run {run}" if run else "") + f" (state: {result['state']})"]

@@ -1,0 +1,93 @@
+"""Which run a command means: ``--run NAME|DIR``, ``--config FILE`` or the only live one.
+
+A run is named by its directory or by its name (a directory under the runs
+root, ``./runs`` unless a config names another ``runs_dir``). Without either,
+the commands that talk to a live run take the one live run under the runs
+root, and refuse, listing them, when there are several: acting on the newest
+of several silently is how the wrong run gets paused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .rundir import RunInfo, find_runs, read_run_info
+
+DEFAULT_RUNS_ROOT = Path("runs")
+HOW_TO_CHOOSE = "name one with --run NAME|DIR or --config FILE"
+
+
+class RunChoiceError(Exception):
+    """No run, or no single run, is meant (one-line message)."""
+
+
+class NoRunError(RunChoiceError):
+    """No live run is listening where we looked."""
+
+
+class AmbiguousRunError(RunChoiceError):
+    """Several runs are live and none was named."""
+
+
+def _looks_like_a_name(run: str) -> bool:
+    return os.sep not in run and run not in (".", "..")
+
+
+def find_run(run: str | Path, runs_root: Path = DEFAULT_RUNS_ROOT) -> RunInfo | None:
+    """The run ``run`` names, live or not (None if nothing has a ``run.json`` there).
+
+    ``run`` is a run directory, or a run's name: a directory under
+    ``runs_root``, or a run there whose ``run.json`` records that name.
+    """
+    info = read_run_info(Path(run))
+    if info is not None:
+        return info
+    text = str(run)
+    if not _looks_like_a_name(text):
+        return None
+    info = read_run_info(runs_root / text)
+    if info is not None:
+        return info
+    named = [i for i in find_runs(runs_root) if i.name == text]
+    return named[0] if named else None
+
+
+def _listing(infos: list[RunInfo]) -> str:
+    return ", ".join(f"{i.name} ({i.run_dir})" for i in infos)
+
+
+def find_live_run(
+    run: str | Path | None = None, runs_root: Path = DEFAULT_RUNS_ROOT
+) -> RunInfo:
+    """The live run to talk to: the one ``run`` names, else the only live one.
+
+    Raises:
+        NoRunError: If it is not running, or nothing is.
+        AmbiguousRunError: If none is named and several are live.
+    """
+    root = runs_root.absolute()
+    live = [i for i in find_runs(runs_root) if i.live]
+    if run is not None:
+        info = find_run(run, runs_root)
+        if info is None:
+            where = f"{run} has no run.json"
+            if _looks_like_a_name(str(run)):
+                where = f"no run named {run} (looked in {Path(run)} and under {root})"
+            others = f"; live runs: {_listing(live)}" if live else ""
+            raise NoRunError(f"no run is listening: {where}{others}")
+        if not info.live:
+            raise NoRunError(
+                f"no run is listening in {info.run_dir} (run {info.name} is not running)"
+            )
+        return info
+    if not live:
+        raise NoRunError(
+            f"no run is listening under {root}: start one with "
+            f"'pamiq-console run CONFIG', or {HOW_TO_CHOOSE}"
+        )
+    if len(live) > 1:
+        raise AmbiguousRunError(
+            f"{len(live)} runs are live under {root}: {_listing(live)}; {HOW_TO_CHOOSE}"
+        )
+    return live[0]
