@@ -89,17 +89,13 @@ class ControlHandler:
         self._events: dict[str, deque[Event]] = {}
         self._remove_callback = system.events.add_callback(self._record)
         self.idle_timeout: float | None = None  # set by the server that serves it
+        # One method per op, named after it: OPS is the only list of op names.
         self._ops: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "ping": lambda _: {"pid": os.getpid(), "idle_timeout": self.idle_timeout},
-            "status": self._status,
-            "pause": self._pause,
-            "resume": self._resume,
-            "save": self._save,
-            "load": self._load,
-            "states": self._states,
-            "events": self._recent_events,
-            "shutdown": self._shutdown,
+            op: getattr(self, f"_op_{op}") for op in OPS
         }
+
+    def _op_ping(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"pid": os.getpid(), "idle_timeout": self.idle_timeout}
 
     def close(self) -> None:
         """Stop recording events."""
@@ -153,24 +149,24 @@ class ControlHandler:
 
     # -- operations -------------------------------------------------------------
 
-    def _status(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _op_status(self, _: dict[str, Any]) -> dict[str, Any]:
         result = self.run.status().to_dict()
         result["run"] = {**self.run_info, "states_dir": str(self.states_dir)}
         return result
 
-    def _pause(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _op_pause(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.run.pause(request.get("timeout"))
 
-    def _resume(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _op_resume(self, _: dict[str, Any]) -> dict[str, Any]:
         return self.run.resume()
 
-    def _save(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _op_save(self, _: dict[str, Any]) -> dict[str, Any]:
         return self.run.save()
 
-    def _load(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _op_load(self, request: dict[str, Any]) -> dict[str, Any]:
         return self.run.load(request.get("state"))
 
-    def _states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
+    def _op_states(self, _: dict[str, Any]) -> list[dict[str, Any]]:
         return self.run.states()
 
     def _record(self, event: Event) -> None:
@@ -179,7 +175,7 @@ class ControlHandler:
             recent = self._events.setdefault(event.kind, deque(maxlen=self._history))
         recent.append(event)
 
-    def _recent_events(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+    def _op_events(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         limit = request.get("limit", 50)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise RequestError("'limit' must be a non-negative integer")
@@ -204,7 +200,7 @@ class ControlHandler:
         )
         return [e.to_dict() for e in events[len(events) - min(limit, len(events)) :]]
 
-    def _shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
+    def _op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
         return self.run.shutdown("shutdown requested over the control socket")
 
 

@@ -597,6 +597,9 @@ class System:
                 self._failures.append(message)
             self.events.publish(ErrorOccurred(thread="control", message=message))
         finally:
+            # A stopped system's uptime stands still (status is read after the stop).
+            self._base_uptime = self.uptime
+            self._start_clock = None
             self.store.close()
             if self._saved_switch_interval is not None:
                 sys.setswitchinterval(self._saved_switch_interval)

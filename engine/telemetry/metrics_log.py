@@ -9,6 +9,7 @@ torch until then.
 
 from __future__ import annotations
 
+import datetime as _dt
 import importlib.util
 import json
 import os
@@ -35,7 +36,9 @@ def tensorboard_available() -> bool:
 class MetricsLog:
     """Appends every :class:`~engine.telemetry.events.Metric` to ``<run_dir>/metrics.jsonl``.
 
-    Each line is ``{"wall_time", "source", "name", "value", "step"}``.
+    Each line is ``{"wall_time", "source", "name", "value", "step", "run"}``.
+    The file is appended to across runs of the same run directory; ``run``
+    (when this log started, ISO 8601 with microseconds) tells them apart.
 
     Args:
         events: The system's event bus.
@@ -77,6 +80,7 @@ class MetricsLog:
             "metrics-log", self._run, on_failure or self._publish_failure
         )
         self.written = 0
+        self.run = ""
         self._started = False
         self._file: IO[str] | None = None
 
@@ -98,6 +102,7 @@ class MetricsLog:
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._file = os.fdopen(append_owned(self.path), "a", encoding="utf-8")
+        self.run = _dt.datetime.now().astimezone().isoformat(timespec="microseconds")
         self._started = True
         self._thread.start()
         return self
@@ -164,6 +169,7 @@ class MetricsLog:
             "name": event.name,
             "value": event.value,
             "step": event.step,
+            "run": self.run,
         }
         file.write(json.dumps(record) + "\n")
         self.written += 1

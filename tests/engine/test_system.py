@@ -20,7 +20,14 @@ from engine.telemetry.events import (
 )
 from tests.engine.tiny import newest_state
 
-from .tiny import FailingTrainer, LongTrainer, NudgeTrainer, make_system, tamper
+from .tiny import (
+    FailingTrainer,
+    LongTrainer,
+    NudgeTrainer,
+    advance_clock,
+    make_system,
+    tamper,
+)
 
 WAIT = 10.0
 
@@ -606,3 +613,14 @@ def test_the_save_condition_is_checked_at_least_ten_times_a_second(
         assert ten.wait(3.0), f"only {len(calls)} checks in 3 s"
     finally:
         stop(system)
+
+
+def test_a_stopped_systems_uptime_stands_still(tmp_path: Path) -> None:
+    system, agent, *_ = make_system(tmp_path, save_final_state=False)
+    system.start()
+    assert agent.stepped.wait(WAIT)
+    system.shutdown()
+    assert system.wait(WAIT)
+    stopped_at = system.status().uptime
+    advance_clock(100.0)
+    assert system.status().uptime == stopped_at

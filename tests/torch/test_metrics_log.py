@@ -30,3 +30,15 @@ def test_tensorboard_is_optional(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="tensorboard"):
         MetricsLog(EventBus(), tmp_path, tensorboard=True)
     MetricsLog(EventBus(), tmp_path).close()
+
+
+def test_each_run_appending_to_the_file_is_told_apart(tmp_path: Path) -> None:
+    for value in (1.0, 2.0):
+        bus = EventBus()
+        with MetricsLog(bus, tmp_path / "run", tensorboard=False):
+            bus.publish(Metric(source="agent", name="x", value=value, step=1))
+            bus.publish(Metric(source="agent", name="x", value=value, step=2))
+    records = read_metrics(tmp_path / "run")
+    runs = [r["run"] for r in records]
+    assert runs[0] == runs[1] and runs[2] == runs[3] and runs[1] < runs[2]
+    assert [r["value"] for r in records if r["run"] == runs[2]] == [2.0, 2.0]
