@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from console_helpers import bandit_config, sync, wait_for
 from rich.console import Console
 from textual.widget import Widget
 
@@ -27,6 +26,7 @@ from console.widgets import (
 )
 from engine import System, SystemState
 from engine.state.catalogue import list_states
+from tests.console.helpers import bandit_config, sync, wait_for
 
 SIZE = (120, 40)
 

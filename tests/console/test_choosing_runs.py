@@ -9,7 +9,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from console_helpers import bandit_config
 from typer.testing import CliRunner
 
 from console import config as config_mod
@@ -17,6 +16,7 @@ from console import runner as runner_mod
 from console.cli import ExitCode, app
 from console.config import BuiltRun
 from console.runner import Run
+from tests.console.helpers import bandit_config
 
 runner = CliRunner()
 

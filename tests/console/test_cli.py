@@ -250,10 +250,9 @@ def test_no_run_listening(command: list[str], in_tmp_cwd: Path) -> None:
 
 
 def test_default_run_is_the_newest_live_one_under_runs(in_tmp_cwd: Path) -> None:
-    from console_helpers import bandit_config
-
     from console import config as config_mod
     from console.runner import Run
+    from tests.console.helpers import bandit_config
 
     path = in_tmp_cwd / "c.toml"
     path.write_text(

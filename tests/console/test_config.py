@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from console_helpers import ROOT, bandit_config
 from typer.testing import CliRunner
 
 from console import config as config_mod
 from console.cli import app
 from engine import FixedIntervalInteraction
+from tests.console.helpers import ROOT, bandit_config
 
 runner = CliRunner()
 

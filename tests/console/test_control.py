@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import wait_until
 
 from console.control_client import (
     ControlClient,
@@ -23,6 +22,7 @@ from console.control_client import (
 from console.control_server import IDLE_TIMEOUT, ControlHandler, ControlServer
 from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
 from engine.telemetry.events import Metric
+from tests.console.helpers import wait_until
 
 
 def raw_exchange(path: Path, payload: bytes) -> list[dict[str, Any]]:

@@ -9,9 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from console_helpers import sync
 from rich.console import Console
-from test_snapshots import NOW, frozen_status
 
 from console import config as config_mod
 from console.app import NARROW, ConsoleApp, Snapshot
@@ -19,6 +17,8 @@ from console.cli.run_commands import starting
 from console.render import buffers_table, header_text, models_table, trainer_text
 from console.widgets import StatusHeader
 from console.widgets.errors import traceback_excerpt
+from tests.console.helpers import sync
+from tests.console.test_snapshots import NOW, frozen_status
 
 
 def plain(renderable: Any, width: int) -> str:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from console_helpers import sync, wait_for
-
 from console.app import ConsoleApp
 from console.control_client import ControlClient
 from console.operations import OperationError
 from engine.telemetry.events import Event
 from engine.telemetry.status import SystemStatus
+from tests.console.helpers import sync, wait_for
 
 
 class _NoEvents:

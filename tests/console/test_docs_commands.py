@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from console_helpers import ROOT
 from typer.testing import CliRunner
 
 from console.cli import app
+from tests.console.helpers import ROOT
 
 runner = CliRunner()
 COMMANDS = {

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from console_helpers import ROOT, bandit_config, wait_until
 
 from console.rundir import read_run_info
 from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
+from tests.console.helpers import ROOT, bandit_config, wait_until
 
 ENV = {
     **os.environ,

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from console_helpers import bandit_config
 from typer.testing import CliRunner
 
 from console.cli import ExitCode, app
 from console.render import trainer_text
 from engine.telemetry.status import BufferStatus, TrainerStatus
 from engine.telemetry.trainability import TrainabilityReport
+from tests.console.helpers import bandit_config
 
 runner = CliRunner()
 

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from console_helpers import ROOT
 
 from console.rundir import read_run_info
 from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
+from tests.console.helpers import ROOT
 
 SAMPLES = sorted((ROOT / "sample_configs").glob("*.toml"))
 SCRIPT = Path(sys.executable).with_name("pamiq-console")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_helpers import bandit_config
 from typer.testing import CliRunner
 
 from console import config as config_mod
 from console.cli import app
 from console.runner import Run
+from tests.console.helpers import bandit_config
 
 runner = CliRunner()
 

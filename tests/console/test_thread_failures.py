@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from console_helpers import sync, wait_for
 
 import console.control_server
 from console import config as config_mod
@@ -22,6 +21,7 @@ from console.runner import run_headless
 from console.widgets import ErrorPanel
 from engine.state.catalogue import list_states
 from engine.telemetry.metrics_log import MetricsLog
+from tests.console.helpers import sync, wait_for
 
 
 def _final_states(run_dir: Path) -> list[str]:

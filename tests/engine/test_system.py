@@ -18,14 +18,13 @@ from engine.telemetry.events import (
     StateSaved,
     TrainingRunFinished,
 )
-from tests.engine.tiny import newest_state
-
-from .tiny import (
+from tests.engine.tiny import (
     FailingTrainer,
     LongTrainer,
     NudgeTrainer,
     advance_clock,
     make_system,
+    newest_state,
     tamper,
 )
 

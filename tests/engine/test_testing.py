@@ -19,9 +19,8 @@ from engine.testing import (
     create_mock_buffer,
     create_mock_models,
 )
+from tests.engine.tiny import CollectingAgent, NudgeTrainer, ScaleModel
 from trainers import TrainersDict
-
-from .tiny import CollectingAgent, NudgeTrainer, ScaleModel
 
 
 def test_connected_agent_and_trainer_run_a_step_and_a_training_by_hand() -> None:

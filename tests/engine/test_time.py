@@ -12,9 +12,8 @@ from typing_extensions import override
 from engine import LaunchConfig, SystemState
 from engine import time as engine_time
 from engine.time import TimeController
+from tests.engine.tiny import make_system
 from trainers import Trainer
-
-from .tiny import make_system
 
 WAIT = 10.0
 

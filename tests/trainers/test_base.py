@@ -15,10 +15,9 @@ from typing_extensions import override
 from engine import InferenceModel, TrainingModel
 from engine.data import DataUsersDict, DictSequentialBuffer, SequentialBuffer
 from engine.model import TrainingModelsDict
+from tests.engine.tiny import ScaleModel
 from trainers import Trainer
 from trainers import Trainer as _Trainer
-
-from ..engine.tiny import ScaleModel
 
 # --- seed examples, verbatim but for imports -----------------------------------------
 

@@ -18,8 +18,7 @@ from engine.state.persistence import (
     prepare_component_load,
 )
 from engine.telemetry.events import StateLoaded
-
-from .tiny import make_system, tamper
+from tests.engine.tiny import make_system, tamper
 
 WAIT = 10.0
 
@@ -224,8 +223,7 @@ def test_a_refused_load_publishes_nothing_it_read(tmp_path: Path) -> None:
 
 def test_a_models_dict_loaded_as_a_whole_syncs_each_model(tmp_path: Path) -> None:
     from engine.model import TrainingModelsDict
-
-    from .tiny import ScaleModel
+    from tests.engine.tiny import ScaleModel
 
     model = ScaleModel(weight=2.0)
     models = TrainingModelsDict({"scale": model})

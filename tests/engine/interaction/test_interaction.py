@@ -13,8 +13,7 @@ from engine.data import DataUsersDict, SequentialBuffer
 from engine.interaction import SleepIntervalAdjustor
 from engine.model import TrainingModelsDict
 from engine.telemetry.events import Metric
-
-from .tiny import CounterEnv, ScaleModel, make_system
+from tests.engine.tiny import CounterEnv, ScaleModel, make_system
 
 
 class FakeClock:

@@ -6,8 +6,7 @@ import threading
 from pathlib import Path
 
 from engine.telemetry.events import ModelSynced, TrainingRunFinished
-
-from .tiny import NudgeTrainer, make_system
+from tests.engine.tiny import NudgeTrainer, make_system
 
 WAIT = 10.0
 NEVER = 10**9  # new items a trainer waits for: it does not train in the test

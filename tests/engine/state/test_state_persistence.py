@@ -23,9 +23,8 @@ from engine.state_persistence import (
     save_pickle,
 )
 from engine.telemetry.events import StateSaved
-
-from .test_system import WAIT, stop, wait_for_event
-from .tiny import advance_clock, make_system
+from tests.engine.test_system import WAIT, stop, wait_for_event
+from tests.engine.tiny import advance_clock, make_system
 
 
 def make_states(states_dir: Path, names: Iterable[str]) -> list[Path]:

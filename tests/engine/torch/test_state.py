@@ -129,5 +129,5 @@ def test_importing_engine_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'engine imported torch'"
     )
     subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2]
+        [sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3]
     )

@@ -11,9 +11,8 @@ from typing_extensions import override
 from engine.runtime.trainer_contract import trainer_hooks
 from engine.telemetry.events import Metric
 from engine.telemetry.trainability import TrainabilityReport, predictable_condition
+from tests.engine.tiny import NudgeTrainer, make_system
 from trainers import Trainer
-
-from .tiny import NudgeTrainer, make_system
 
 
 class DuckTrainer:

@@ -23,8 +23,7 @@ from engine import StateError
 from engine.state.catalogue import list_states
 from engine.state.manifest import read_manifest
 from engine.telemetry.events import StateLoaded
-
-from .tiny import NudgeTrainer, make_system
+from tests.engine.tiny import NudgeTrainer, make_system
 
 WAIT = 10.0
 DAY = 86_400.0

@@ -16,7 +16,7 @@ import engine.runtime.workers
 from engine.runtime.library_threads import adopt_library_thread_settings
 from tests.engine.tiny import make_system
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # A fresh interpreter: set one torch thread on the main thread and run matrix
 # products there, then on a new thread that adopts the setting; print what each

@@ -12,8 +12,7 @@ from engine.utils.schedulers import (
     StepIntervalScheduler,
     TimeIntervalScheduler,
 )
-
-from .tiny import advance_clock
+from tests.engine.tiny import advance_clock
 
 
 class Calls:
@@ -160,5 +159,5 @@ class Local:
 
 
 def test_get_class_module_path_names_module_and_class() -> None:
-    assert get_class_module_path(Local) == "tests.engine.test_utils.Local"
+    assert get_class_module_path(Local) == "tests.engine.utils.test_utils.Local"
     assert get_class_module_path(int) == "builtins.int"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.model import TrainingModelsDict
-
-from .tiny import ScaleInference, ScaleModel
+from tests.engine.tiny import ScaleInference, ScaleModel
 
 
 def test_the_unusable_flag_combination_is_refused() -> None:

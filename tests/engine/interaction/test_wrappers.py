@@ -17,8 +17,7 @@ from engine import (
     SensorWrapper,
     Wrapper,
 )
-
-from .test_modular_env import Heater, Thermometer
+from tests.engine.interaction.test_modular_env import Heater, Thermometer
 
 
 class RunningMean(Wrapper[float, float]):
