@@ -13,6 +13,7 @@ or the agent stops stepping until the learner takes one (``wait``).
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 import tempfile
@@ -75,6 +76,7 @@ class ActorReport:
         skipped_versions: Publications superseded before they were installed.
         error: What the agent raised, if it failed.
         restarts: How often the actor's process was restarted.
+        pid: The actor's process id.
     """
 
     actor: int
@@ -89,6 +91,7 @@ class ActorReport:
     skipped_versions: int
     error: str | None = None
     restarts: int = 0
+    pid: int = 0
 
 
 class ActorRunner:
@@ -390,4 +393,5 @@ class ActorRunner:
                 dropped_items=self._dropped,
                 skipped_versions=self._skipped,
                 error=self._error.splitlines()[0] if self._error else None,
+                pid=os.getpid(),
             )
