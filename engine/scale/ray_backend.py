@@ -35,6 +35,7 @@ from .batches import ActorBatch
 from .config import ScaleConfig
 
 _POLL = 0.2
+_GATHER_WAIT = 0.02
 _CALL_TIMEOUT = 30.0
 _RESTART_TIMEOUT = 120.0
 Notify = Callable[[str, str], None]
@@ -211,6 +212,8 @@ class RayTransport:
                 return None
             batch = self._ready.popleft()
             self._held.discard(batch.actor)
+            # Ask again at once: the gathering thread may be inside ray.wait.
+            self._ask_locked(batch.actor)
             return batch
 
     def publish(self, publication: int, model: str, weights: Any) -> None:
@@ -314,19 +317,24 @@ class RayTransport:
                 answers[i] = e
         return answers
 
+    def _ask_locked(self, i: int) -> None:
+        """Have one ``next_batch`` call in flight to actor ``i`` (hold ``_lock``)."""
+        busy = i in self._pending.values() or i in self._held
+        if self._alive[i] and i not in self._reviving and not busy:
+            self._pending[self._actors[i].next_batch.remote(_POLL)] = i
+
     def _gather(self) -> None:
         ray = self._ray
         while not self._stop.is_set():
             with self._lock:
-                for i, actor in enumerate(self._actors):
-                    busy = i in self._pending.values() or i in self._held
-                    if self._alive[i] and i not in self._reviving and not busy:
-                        self._pending[actor.next_batch.remote(_POLL)] = i
+                for i in range(len(self._actors)):
+                    self._ask_locked(i)
                 refs = list(self._pending)
             if not refs:
-                self._stop.wait(_POLL)
+                self._stop.wait(_GATHER_WAIT)
                 continue
-            done, _ = ray.wait(refs, num_returns=1, timeout=_POLL * 2)
+            # Short: a call take_batch() adds meanwhile is waited for next round.
+            done, _ = ray.wait(refs, num_returns=1, timeout=_GATHER_WAIT)
             for ref in done:
                 with self._lock:
                     i = self._pending.pop(ref)
