@@ -162,6 +162,8 @@ class RayTransport:
             max_restarts=config.max_restarts,
             max_task_retries=0,
             max_concurrency=8,
+            # One actor per node where room allows: scaling out is the point.
+            scheduling_strategy="SPREAD",
         )
         self._actors = [
             remote.remote(i, factory, list(buffer_names), config)
