@@ -30,6 +30,7 @@ from engine.data import DataBuffer
 from ..conditions import never_met
 from .errors import ConfigError, a_or_an, describe, suggest
 from .imports import import_target
+from .scale_table import check_scale_table
 from .system_table import RunSettings
 from .value_types import type_problem
 
@@ -311,6 +312,7 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
         ConfigError: Naming the key path of the first problem.
     """
     file = settings.config_path
+    check_scale_table(file, raw)
     builder = ComponentBuilder(file)
     model_tables = _named_tables(file, raw, "models")
     buffer_tables = _named_tables(file, raw, "buffers")
