@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks --only 2 --only idle
     .venv/bin/python -m benchmarks --skip learning   # all but figure 11
     .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
+    .venv/bin/python -m benchmarks --lock /work/cpu.lock  # flock per program run
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
 full run also rewrites ``benchmarks/RESULTS.md``.
@@ -137,6 +138,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
     )
     parser.add_argument(
+        "--lock",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run each workload program holding an exclusive flock on FILE (for a "
+        "shared machine: the lock is held one program at a time, not for the whole run)",
+    )
+    parser.add_argument(
         "--results-dir", type=Path, default=RESULTS_DIR, help="where JSON results go"
     )
     parser.add_argument(
@@ -157,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    procs.use_lock(args.lock)
     started = time.perf_counter()
     settings = Settings(quick=args.quick)
     reference_python, reason = None, "not measured (--no-reference)"
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "only": [f.number for f in figures] if args.only or args.skip else None,
         "argv": sys.argv[1:] if argv is None else argv,
+        "lock": None if args.lock is None else str(args.lock),
         "machine_busy_percent_by_figure": machine_busy,
         "load_average_by_figure": load_by_figure,
         "host_steal_percent_by_figure": steal_by_figure,
