@@ -655,6 +655,31 @@ def _learning_summary(
     }
 
 
+def _per_seed(runs: list[dict[str, Any]], budget: float, extend_to: float) -> str:
+    """Each seed's time and steps to 475, best means and share above, for the notes."""
+    parts = []
+    for run in runs:
+        episodes = run["episodes"]
+        reach = learning_stats.first_reach(episodes)
+        if reach is None:
+            to = f"not reached in {run['wall_s']:.0f} s"
+        else:
+            to = f"475 at {reach.wall_s:.0f} s / {reach.env_steps / 1000:.0f}k steps"
+        best = learning_stats.best_mean(episodes, budget)
+        text = f"seed {run['seed']}: {to}, best {budget:g} s {_fmt(best)}"
+        if run["wall_s"] >= extend_to - 1.0 and extend_to > budget:
+            text += f", best {extend_to:g} s {_fmt(learning_stats.best_mean(episodes, extend_to))}"
+        share = learning_stats.share_above(episodes, budget)
+        if share is not None:
+            text += f", {100 * share:.0f} % above after"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def figure_learning(ctx: Context) -> list[Row]:
     settings = ctx.settings
     budget, extend_to = settings.learning_seconds, settings.learning_extend_to
@@ -751,6 +776,7 @@ def figure_learning(ctx: Context) -> list[Row]:
             stat(ours, "times", max),
             stat(ref, "times", max),
             SB3,
+            note="ours, " + _per_seed(ours_runs, budget, extend_to),
             lower_is_better=True,
         ),
         Row(
@@ -769,6 +795,9 @@ def figure_learning(ctx: Context) -> list[Row]:
             stat(ours, "steps", max),
             stat(ref, "steps", max),
             SB3,
+            note=""
+            if not sb3_runs
+            else "SB3, " + _per_seed(sb3_runs, budget, extend_to),
             lower_is_better=True,
         ),
         Row(
