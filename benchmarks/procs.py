@@ -258,7 +258,7 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
     return str(python), ""
 
 
-# -- the Stable-Baselines3 virtualenv (figure 8) ----------------------------------
+# -- the Stable-Baselines3 virtualenv (figure 11) ----------------------------------
 
 
 def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
