@@ -718,15 +718,16 @@ def figure_learning(ctx: Context) -> list[Row]:
 
     for seed in seeds:
         # Interleaved, so that a busy spell of the machine hits both sides.
-        if settings.side in ("both", "ours"):
-            run = kept("ours", seed)
-            if run is None:
-                run = ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to)
-                keep.save("ours", seed, run)
+        # --side picks what runs; with --reuse-runs the other side's kept runs count too.
+        run = kept("ours", seed)
+        if run is None and settings.side in ("both", "ours"):
+            run = ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to)
+            keep.save("ours", seed, run)
+        if run is not None:
             ours_runs.append(run)
-        if settings.side in ("both", "sb3"):
+        if settings.side in ("both", "sb3") or settings.reuse_runs:
             run = kept("sb3", seed)
-            if run is None and sb3_python is not None:
+            if run is None and sb3_python is not None and settings.side != "ours":
                 ctx.log(
                     f"[bench]   SB3: cartpole_dqn.py --seed {seed} {' '.join(args)}"
                 )
