@@ -74,6 +74,10 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
         "Written by `.venv/bin/python -m benchmarks` (see `benchmarks/README.md`); do not edit.",
         "",
         f"- When: {meta['finished']} ({meta['seconds']:.0f} s run, mode: {meta['mode']})",
+        f"- Command: `python -m benchmarks {' '.join(meta.get('argv') or [])}`".rstrip(
+            " `"
+        )
+        + "`",
         f"- Commit: `{meta['commit'][:12] or 'unknown'}`{' (with local changes)' if meta['dirty'] else ''}",
         f"- Machine: {meta['platform']}, {meta['cpus']} CPUs, load average at start "
         f"{', '.join(f'{x:.2f}' for x in meta['load_average_at_start'])}",
@@ -81,9 +85,18 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
         f"{meta['reference_python'] or '(not available)'}",
         "- Ratio = ours / reference. Targets on `x ref` apply to the ratio.",
         "",
-        render_markdown(rows),
-        "",
     ]
+    misses = [r for r in rows if r.status == MISS]
+    if misses:
+        lines += [
+            f"**{len(misses)} row(s) miss their target:** "
+            + "; ".join(f"{r.figure} {r.metric}" for r in misses)
+            + ".",
+            "",
+        ]
+    else:
+        lines += ["Every row with a target meets it in this run.", ""]
+    lines += [render_markdown(rows), ""]
     busy = meta.get("machine_busy_percent_by_figure") or {}
     if busy:
         notes = [
