@@ -5,6 +5,9 @@
     .venv/bin/python -m benchmarks --only 2 --only idle
     .venv/bin/python -m benchmarks --skip learning   # all but figure 11
     .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
+    .venv/bin/python -m benchmarks --lock /work/cpu.lock  # flock per program run
+    .venv/bin/python -m benchmarks --only 11 --side ours --seeds 0-2  # part of figure 11
+    .venv/bin/python -m benchmarks --reuse-runs      # everything, kept figure-11 runs taken
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
 full run also rewrites ``benchmarks/RESULTS.md``.
@@ -71,6 +74,10 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
         "Written by `.venv/bin/python -m benchmarks` (see `benchmarks/README.md`); do not edit.",
         "",
         f"- When: {meta['finished']} ({meta['seconds']:.0f} s run, mode: {meta['mode']})",
+        f"- Command: `python -m benchmarks {' '.join(meta.get('argv') or [])}`".rstrip(
+            " `"
+        )
+        + "`",
         f"- Commit: `{meta['commit'][:12] or 'unknown'}`{' (with local changes)' if meta['dirty'] else ''}",
         f"- Machine: {meta['platform']}, {meta['cpus']} CPUs, load average at start "
         f"{', '.join(f'{x:.2f}' for x in meta['load_average_at_start'])}",
@@ -78,9 +85,18 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
         f"{meta['reference_python'] or '(not available)'}",
         "- Ratio = ours / reference. Targets on `x ref` apply to the ratio.",
         "",
-        render_markdown(rows),
-        "",
     ]
+    misses = [r for r in rows if r.status == MISS]
+    if misses:
+        lines += [
+            f"**{len(misses)} row(s) miss their target:** "
+            + "; ".join(f"{r.figure} {r.metric}" for r in misses)
+            + ".",
+            "",
+        ]
+    else:
+        lines += ["Every row with a target meets it in this run.", ""]
+    lines += [render_markdown(rows), ""]
     busy = meta.get("machine_busy_percent_by_figure") or {}
     if busy:
         notes = [
@@ -110,6 +126,22 @@ def markdown_document(rows: list[Row], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _seeds(text: str) -> list[int]:
+    """``"0-4"`` or ``"0,2,3"`` as a list of seeds."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            seeds += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds must look like 0-4 or 0,2 (got {text!r})"
+        ) from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return seeds
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description="pamiq-console performance suite"
@@ -137,6 +169,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-reference", action="store_true", help="do not run PAMIQ-Core side by side"
     )
     parser.add_argument(
+        "--lock",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="run each workload program holding an exclusive flock on FILE (for a "
+        "shared machine: the lock is held one program at a time, not for the whole run)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=None,
+        metavar="SEEDS",
+        help="figure 11's seeds, e.g. 0-4 (the default) or 0,2",
+    )
+    parser.add_argument(
+        "--side",
+        choices=["both", "ours", "sb3"],
+        default="both",
+        help="figure 11: run both sides (the default) or one; with --reuse-runs the "
+        "other side's kept runs still count",
+    )
+    parser.add_argument(
+        "--reuse-runs",
+        action="store_true",
+        help="figure 11: take a kept run (results/learning-runs/) of the same code and "
+        "settings instead of running it again, so a long run can be split or resumed",
+    )
+    parser.add_argument(
         "--results-dir", type=Path, default=RESULTS_DIR, help="where JSON results go"
     )
     parser.add_argument(
@@ -157,8 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    procs.use_lock(args.lock)
     started = time.perf_counter()
-    settings = Settings(quick=args.quick)
+    settings = Settings(
+        quick=args.quick,
+        seeds=args.seeds,
+        side=args.side,
+        runs_dir=args.results_dir / "learning-runs",
+        reuse_runs=args.reuse_runs,
+    )
     reference_python, reason = None, "not measured (--no-reference)"
     if not args.no_reference and any(f.number in NEEDS_REFERENCE for f in figures):
         reference_python, reason = procs.reference_python()
@@ -203,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "only": [f.number for f in figures] if args.only or args.skip else None,
         "argv": sys.argv[1:] if argv is None else argv,
+        "lock": None if args.lock is None else str(args.lock),
+        "reuse_runs": args.reuse_runs,
         "machine_busy_percent_by_figure": machine_busy,
         "load_average_by_figure": load_by_figure,
         "host_steal_percent_by_figure": steal_by_figure,
@@ -231,9 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, meta, args.results_dir, now.strftime("%Y%m%d-%H%M%S")
     )
     print(f"\nresults: {latest} (and {stamped.name}); {seconds:.0f} s")
-    write_md = args.markdown == "always" or (
-        args.markdown == "auto" and not args.quick and not args.only and not args.skip
-    )
+    partial = args.quick or args.only or args.skip or args.seeds or args.side != "both"
+    write_md = args.markdown == "always" or (args.markdown == "auto" and not partial)
     if write_md:
         RESULTS_MD.write_text(markdown_document(rows, meta), encoding="utf-8")
         print(f"markdown: {RESULTS_MD}")

@@ -45,13 +45,13 @@ AGENT_ARGS: dict[str, Any] = {
     "epsilon_end": 0.01,
     "epsilon_decay_steps": 10_000,
     "n_step": 3,
-    "gamma": 0.99,
+    "gamma": 0.995,
     "seed": 0,
 }
 TRAINER_ARGS: dict[str, Any] = {
     "model": "q_network",
     "data_user": "replay",
-    "gamma": 0.99,
+    "gamma": 0.995,
     "tau": 0.005,
     "double_dqn": True,
     "min_buffer_size": 1000,

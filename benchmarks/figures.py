@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from . import external, learning_stats, procs
+from . import external, learning_runs, learning_stats, procs
 from .stats import cpu_share, median, rate, throughput, tick_stats
 from .table import Row, Target
 
@@ -21,6 +22,14 @@ class Settings:
     """Durations and sizes; ``quick`` shrinks them for a fast look."""
 
     quick: bool = False
+    seeds: list[int] | None = None
+    """Figure 11's seeds (None: 0-4, or 0 with ``quick``)."""
+    side: str = "both"
+    """Figure 11's sides to run: "both", "ours" or "sb3"."""
+    runs_dir: Path | None = None
+    """Where figure 11 keeps every finished run (None: nowhere)."""
+    reuse_runs: bool = False
+    """Figure 11 takes a kept run of the same code and settings instead of running it."""
 
     @property
     def step_seconds(self) -> float:
@@ -43,8 +52,10 @@ class Settings:
         return 0.25 if self.quick else 1.0
 
     @property
-    def learning_seeds(self) -> int:
-        return 1 if self.quick else 5
+    def learning_seeds(self) -> list[int]:
+        if self.seeds is not None:
+            return self.seeds
+        return [0] if self.quick else list(range(5))
 
     @property
     def learning_seconds(self) -> float:
@@ -655,30 +666,94 @@ def _learning_summary(
     }
 
 
+def _per_seed(runs: list[dict[str, Any]], budget: float, extend_to: float) -> str:
+    """Each seed's time and steps to 475, best means and share above, for the notes."""
+    parts = []
+    for run in runs:
+        episodes = run["episodes"]
+        reach = learning_stats.first_reach(episodes)
+        if reach is None:
+            to = f"not reached in {run['wall_s']:.0f} s"
+        else:
+            to = f"475 at {reach.wall_s:.0f} s / {reach.env_steps / 1000:.0f}k steps"
+        best = learning_stats.best_mean(episodes, budget)
+        text = f"seed {run['seed']}: {to}, best {budget:g} s {_fmt(best)}"
+        if run["wall_s"] >= extend_to - 1.0 and extend_to > budget:
+            text += f", best {extend_to:g} s {_fmt(learning_stats.best_mean(episodes, extend_to))}"
+        share = learning_stats.share_above(episodes, budget)
+        if share is not None:
+            text += f", {100 * share:.0f} % above after"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def figure_learning(ctx: Context) -> list[Row]:
     settings = ctx.settings
     budget, extend_to = settings.learning_seconds, settings.learning_extend_to
-    seeds = list(range(settings.learning_seeds))
+    seeds = settings.learning_seeds
     sb3_python, sb3_why = procs.sb3_python()
     if sb3_python is None:
         ctx.log(f"[bench]   SB3: {sb3_why}")
     args = ["--seconds", f"{budget:g}", "--extend-to", f"{extend_to:g}"]
+    keep = learning_runs.Keeper(settings.runs_dir, budget, extend_to)
     ours_runs: list[dict[str, Any]] = []
     sb3_runs: list[dict[str, Any]] = []
+    reused: list[str] = []
+
+    def kept(side: str, seed: int) -> dict[str, Any] | None:
+        if not settings.reuse_runs:
+            return None
+        found = keep.load(side, seed)
+        if found is not None:
+            ctx.log(f"[bench]   {side} seed {seed}: kept run of {found['finished']}")
+            reused.append(
+                f"{side} seed {seed} ({found['finished']}, {found['commit'][:12]})"
+            )
+            return found["data"]
+        return None
+
     for seed in seeds:
         # Interleaved, so that a busy spell of the machine hits both sides.
-        ours_runs.append(ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to))
-        if sb3_python is not None:
-            ctx.log(f"[bench]   SB3: cartpole_dqn.py --seed {seed} {' '.join(args)}")
-            try:
-                sb3_runs.append(
-                    procs.run_sb3(
+        # --side picks what runs; with --reuse-runs the other side's kept runs count too.
+        run = kept("ours", seed)
+        if run is None and settings.side in ("both", "ours"):
+            run = ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to)
+            keep.save("ours", seed, run)
+        if run is not None:
+            ours_runs.append(run)
+        if settings.side in ("both", "sb3") or settings.reuse_runs:
+            run = kept("sb3", seed)
+            if run is None and sb3_python is not None and settings.side != "ours":
+                ctx.log(
+                    f"[bench]   SB3: cartpole_dqn.py --seed {seed} {' '.join(args)}"
+                )
+                try:
+                    run = procs.run_sb3(
                         sb3_python, [*args, "--seed", str(seed)], extend_to + 120.0
                     ).data
-                )
-            except procs.WorkloadError as e:
-                sb3_why = f"not measured: SB3 run failed: {e}"
-                sb3_python = None
+                except procs.WorkloadError as e:
+                    sb3_why = f"not measured: SB3 run failed: {e}"
+                    sb3_python = None
+                else:
+                    keep.save("sb3", seed, run)
+            if run is not None:
+                sb3_runs.append(run)
+    if not ours_runs:
+        return [
+            Row(
+                "11",
+                f"CartPole DQN, SB3 only (seeds {', '.join(map(str, seeds))}): runs kept",
+                "seeds",
+                None,
+                float(len(sb3_runs)),
+                SB3,
+                note=f"--side sb3: SB3's runs kept in {settings.runs_dir} for --reuse-runs",
+            )
+        ]
     ours = _learning_summary(ours_runs, budget, extend_to)
     ref = _learning_summary(sb3_runs, budget, extend_to) if sb3_runs else None
     if sb3_runs:
@@ -690,7 +765,7 @@ def figure_learning(ctx: Context) -> list[Row]:
             "gradient_steps_per_s": median([g for g, _ in rates]),
             "env_steps_per_s": median([e for _, e in rates]),
         }
-    n = len(seeds)
+    n = len(ours_runs)
     label = f"{n} seed{'s' if n > 1 else ''}"
     how = "ours learns while acting; SB3 acts and trains in turn on one thread"
     sb3_note = ""
@@ -706,7 +781,17 @@ def figure_learning(ctx: Context) -> list[Row]:
             f"ours did not reach 475 in {ours['seeds'] - ours['reached_at_all']} of "
             f"{ours['seeds']} seeds within {extend_to:g} s (counted as the time they ran)"
         )
-    notes = "; ".join(x for x in (ours_note, sb3_note) if x)
+    reuse_note = "" if not reused else "runs kept from earlier: " + ", ".join(reused)
+    if ref is not None and len(sb3_runs) < len(ours_runs):
+        sb3_note = "; ".join(
+            x
+            for x in (
+                sb3_note,
+                f"SB3 measured on seeds {', '.join(str(r['seed']) for r in sb3_runs)} only",
+            )
+            if x
+        )
+    notes = "; ".join(x for x in (ours_note, sb3_note, reuse_note) if x)
 
     def stat(
         summary: dict[str, Any] | None, key: str, pick: Callable[[list[float]], float]
@@ -751,6 +836,7 @@ def figure_learning(ctx: Context) -> list[Row]:
             stat(ours, "times", max),
             stat(ref, "times", max),
             SB3,
+            note="ours, " + _per_seed(ours_runs, budget, extend_to),
             lower_is_better=True,
         ),
         Row(
@@ -769,6 +855,9 @@ def figure_learning(ctx: Context) -> list[Row]:
             stat(ours, "steps", max),
             stat(ref, "steps", max),
             SB3,
+            note=""
+            if not sb3_runs
+            else "SB3, " + _per_seed(sb3_runs, budget, extend_to),
             lower_is_better=True,
         ),
         Row(

@@ -3,11 +3,18 @@
 Every workload runs in a fresh process (ours with this interpreter, PAMIQ-Core's
 with a Python 3.12 virtualenv that holds ``pamiq-core==0.6.0``), prints one JSON
 object as its last stdout line, and is killed if it overruns its time limit.
+
+With :func:`use_lock` set (``python -m benchmarks --lock FILE``), each program
+runs while holding an exclusive ``flock`` on FILE, taken just before it starts
+and dropped when it ends: on a machine shared with others who serialise their
+heavy runs on the same file, the suite then holds it for one program at a time
+(at most one learning run, ~10 min) instead of for the whole ~1.5 h.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -15,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +36,28 @@ _REF_ENV_NAME = "pamiq-core-0.6.0"
 SB3_REQUIREMENT = "stable-baselines3==2.9.2"
 _SB3_ENV_NAME = "sb3-2.9.2"
 SB3_DIR = BENCH_DIR / "sb3"
+
+
+_lock_file: Path | None = None
+
+
+def use_lock(path: Path | None) -> None:
+    """Run every later program under an exclusive ``flock`` on ``path`` (None: no lock)."""
+    global _lock_file
+    _lock_file = path
+
+
+@contextlib.contextmanager
+def _held_lock() -> Iterator[None]:
+    if _lock_file is None:
+        yield
+        return
+    with open(_lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class WorkloadError(RuntimeError):
@@ -68,7 +98,8 @@ def run_json(
 ) -> Outcome:
     """Run ``argv``; return the JSON object it printed last.
 
-    The program runs in its own process group, which is killed on timeout.
+    The program runs in its own process group, which is killed on timeout; the
+    timeout starts once the lock of :func:`use_lock` (if any) is held.
 
     Raises:
         WorkloadError: On a non-zero exit, a timeout or missing JSON (with stderr's tail).
@@ -77,27 +108,28 @@ def run_json(
 
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONHASHSEED", "0")
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        raise WorkloadError(
-            f"timed out after {timeout:g} s: {' '.join(argv[-3:])}; "
-            f"stderr: {_tail(stderr)}"
-        ) from None
-    wall = time.perf_counter() - started
+    with _held_lock():
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            raise WorkloadError(
+                f"timed out after {timeout:g} s: {' '.join(argv[-3:])}; "
+                f"stderr: {_tail(stderr)}"
+            ) from None
+        wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise WorkloadError(f"exit code {proc.returncode}; stderr: {_tail(stderr)}")
     try:
@@ -226,7 +258,7 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
     return str(python), ""
 
 
-# -- the Stable-Baselines3 virtualenv (figure 8) ----------------------------------
+# -- the Stable-Baselines3 virtualenv (figure 11) ----------------------------------
 
 
 def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:

@@ -1,4 +1,4 @@
-"""Figure 8 reference: Stable-Baselines3's DQN on CartPole-v1 with the rl-baselines3-zoo settings.
+"""Figure 11 reference: Stable-Baselines3's DQN on CartPole-v1 with the rl-baselines3-zoo settings.
 
 Runs in the suite's cached SB3 virtualenv (``benchmarks/.cache/sb3-*``, made by
 ``benchmarks.procs.sb3_python``), never with our code. SB3 acts and trains in

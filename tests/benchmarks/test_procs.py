@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,48 @@ def test_run_json_returns_the_result_and_reports_failures() -> None:
 def test_run_json_kills_a_program_that_overruns() -> None:
     with pytest.raises(procs.WorkloadError, match="timed out"):
         procs.run_json([sys.executable, "-c", "import time; time.sleep(30)"], 0.5)
+
+
+_TRY_LOCK = """
+import fcntl, json, sys
+with open(sys.argv[1], "a") as f:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(json.dumps({"free": False}))
+    else:
+        print(json.dumps({"free": True}))
+"""
+
+
+@pytest.fixture
+def no_lock_after() -> Iterator[None]:
+    yield
+    procs.use_lock(None)
+
+
+def _lock_is_free(path: Path) -> bool:
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return True
+
+
+def test_with_a_lock_each_program_runs_holding_it_and_it_is_dropped_after(
+    tmp_path: Path, no_lock_after: None
+) -> None:
+    lock = tmp_path / "cpu.lock"
+    argv = [sys.executable, "-c", _TRY_LOCK, str(lock)]
+    assert procs.run_json(argv, 30).data == {"free": True}
+    procs.use_lock(lock)
+    assert procs.run_json(argv, 30).data == {"free": False}
+    assert _lock_is_free(lock)
+    with pytest.raises(procs.WorkloadError, match="timed out"):
+        procs.run_json([sys.executable, "-c", "import time; time.sleep(30)"], 0.5)
+    assert _lock_is_free(lock)
 
 
 def test_explicit_interpreter_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,109 @@
+"""Figure 11's finished runs, kept on disk so that a long run can be split and resumed.
+
+One learning run takes 5-10 minutes, and the figure makes ten. Every finished
+run is written to ``benchmarks/results/learning-runs/`` with what it measured:
+for ours, the sample config's values and the git trees of the code the workload
+imports; for SB3, its program's text and pinned version. ``python -m
+benchmarks --reuse-runs`` then takes a kept run whose key matches instead of
+running it again, and the table says which runs were taken and from when.
+A run of changed code or settings never matches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from . import procs
+
+SAMPLE = procs.REPO_ROOT / "sample_configs" / "cartpole_dqn.toml"
+# What our workload runs: the engine, the trainers, the console's config builder, the workload.
+OUR_CODE = ("engine", "trainers", "console/config", "benchmarks/workloads")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=procs.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def ours_key() -> str | None:
+    """What our runs depend on, or None when it cannot be told (no git, uncommitted code)."""
+    if _git("status", "--porcelain", "--", *OUR_CODE):
+        return None
+    trees = [_git("rev-parse", f"HEAD:{path}") for path in OUR_CODE]
+    if any(tree is None for tree in trees):
+        return None
+    values = json.dumps(tomllib.loads(SAMPLE.read_text()), sort_keys=True)
+    return _digest([*(t or "" for t in trees), values])
+
+
+def sb3_key() -> str:
+    """What SB3's runs depend on: its program and the pinned version."""
+    program = (procs.SB3_DIR / "cartpole_dqn.py").read_text()
+    return _digest([procs.SB3_REQUIREMENT, program])
+
+
+class Keeper:
+    """Saves and finds the runs of one figure-11 setting (budget, extension)."""
+
+    def __init__(self, directory: Path | None, budget: float, extend_to: float) -> None:
+        self.directory = directory
+        self.budget = budget
+        self.extend_to = extend_to
+        self._keys = {"ours": ours_key(), "sb3": sb3_key()}
+
+    def _path(self, side: str, seed: int) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / (
+            f"{side}-seed{seed}-{self.budget:g}s-{self.extend_to:g}s.json"
+        )
+
+    def save(self, side: str, seed: int, data: dict[str, Any]) -> None:
+        """Keep a finished run (nowhere when there is no directory or no key)."""
+        path, key = self._path(side, seed), self._keys[side]
+        if path is None or key is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "key": key,
+            "side": side,
+            "seed": seed,
+            "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "commit": _git("rev-parse", "HEAD") or "",
+            "data": data,
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record))
+        tmp.replace(path)
+
+    def load(self, side: str, seed: int) -> dict[str, Any] | None:
+        """The kept record of this run if its key matches (None: run it)."""
+        path, key = self._path(side, seed), self._keys[side]
+        if path is None or key is None or not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        if not isinstance(record, dict) or record.get("key") != key:
+            return None
+        return record
