@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from console_helpers import bandit_config
 from typer.testing import CliRunner
 
 from console.cli import app
+from tests.console.helpers import bandit_config
 
 runner = CliRunner()
 

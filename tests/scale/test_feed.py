@@ -22,10 +22,9 @@ from engine.scale import (
     build_system,
 )
 from engine.scale.batches import encode_items
-
-from ..engine.tiny import ScaleModel, newest_state
-from .parts import RecordingTrainer, WeightModel, make_parts
-from .waiting import wait_until
+from tests.engine.tiny import ScaleModel, newest_state
+from tests.scale.parts import RecordingTrainer, WeightModel, make_parts
+from tests.scale.waiting import wait_until
 
 
 def _build(

@@ -16,10 +16,14 @@ from engine import LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.scale import ActorFeed, actors_status, build_system
 from engine.telemetry.events import LogMessage
-
-from .conftest import ROOT
-from .parts import RecordingTrainer, WeightModel, make_failing_parts, make_parts
-from .waiting import wait_until
+from tests.scale.conftest import ROOT
+from tests.scale.parts import (
+    RecordingTrainer,
+    WeightModel,
+    make_failing_parts,
+    make_parts,
+)
+from tests.scale.waiting import wait_until
 
 pytestmark = pytest.mark.ray
 
