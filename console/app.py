@@ -360,8 +360,13 @@ class ConsoleApp(App[int]):
             )
             self.query_one(EventLogPanel).add_lines(lines)
         self.snapshots_applied += 1
-        if status.state == SystemState.STOPPED.value and self.ended is None:
-            self._show_ended()
+        if (
+            status.state == SystemState.STOPPED.value
+            and self.run_control.ended != self.ended
+        ):
+            self._show_ended()  # or a better word on how (run.json came late)
+        elif self.ended is not None and status.state != SystemState.STOPPED.value:
+            self._show_restarted()
         if (
             status.state == SystemState.STOPPED.value
             and self.exit_when_stopped
@@ -379,6 +384,13 @@ class ConsoleApp(App[int]):
             self.busy = f"run ended: {ended}; q closes"
             self._show_busy()
             self.log_line("console", f"the run ended: {ended}")
+
+    def _show_restarted(self) -> None:
+        """An attached run that ended is running again (restarted in its run dir)."""
+        self.ended = None
+        self.busy = ""
+        self._show_busy()
+        self.log_line("console", "the run is running again (restarted)")
 
     def _frozen_when_stopped(self, status: SystemStatus) -> SystemStatus:
         """The snapshot with the uptime it had when the run stopped.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import stat
 import threading
@@ -27,9 +28,15 @@ from engine.telemetry.status import SystemStatus
 from .control_client import ControlClient, ControlError, NotListeningError
 from .control_server import PROTOCOL_VERSION, WATCHER_QUEUE
 from .operations import OperationError
+from .rundir import read_run_info
 
 OPERATIONS = ("pause", "resume", "save", "load", "shutdown")
 """What ``--read-only`` refuses."""
+LOOK_TIMEOUT = 5.0
+"""Seconds to wait for a reply that only looks (status, states, events): a run
+that stopped answering (SIGSTOPped, swapping) must not freeze the dashboard."""
+HISTORY = 50
+"""Recent events a new watcher is shown first (the last save, load, error...)."""
 
 
 class RunEndedError(OperationError):
@@ -83,6 +90,11 @@ class RemoteFeed:
         self._lost = 0  # dropped by watchers the run expired
         self._dropped = 0
         self._watch()
+        # What happened before we watched, so the log does not start empty;
+        # fetched after watching, so nothing falls between the two.
+        self._history: list[dict[str, Any]] | None = list(
+            self._client.request("events", limit=HISTORY, protocol=PROTOCOL_VERSION)
+        )
 
     def _watch(self) -> None:
         self._watcher = str(
@@ -100,7 +112,10 @@ class RemoteFeed:
         """The events since the last drain (none once the run is gone)."""
         with self._lock:
             if self._watcher is None:
-                return []
+                try:  # the run is back (restarted under the same socket)?
+                    self._watch()
+                except ControlError:
+                    return []
             try:
                 reply = self._client.request(
                     "feed", watcher=self._watcher, protocol=PROTOCOL_VERSION
@@ -117,7 +132,14 @@ class RemoteFeed:
                 self._watch()
                 return []
             self._dropped = int(reply.get("dropped", 0))
-            events = (event_from_dict(d) for d in reply.get("events", ()))
+            fed: list[dict[str, Any]] = list(reply.get("events", ()))
+            if self._history is not None:
+                seen = {json.dumps(d, sort_keys=True) for d in self._history}
+                fed = self._history + [
+                    d for d in fed if json.dumps(d, sort_keys=True) not in seen
+                ]
+                self._history = None
+            events = (event_from_dict(d) for d in fed)
             return [e for e in events if e is not None]
 
     def close(self) -> None:
@@ -147,8 +169,9 @@ class RemoteRun:
         self.socket_path = socket_path
         self.read_only = read_only
         self.client = ControlClient(socket_path, timeout=timeout)
+        self.look_client = ControlClient(socket_path, timeout=LOOK_TIMEOUT)
         try:
-            ping = self.client.request("ping")
+            ping = self.look_client.request("ping")
         except ControlError as e:
             raise AttachError(str(e)) from None
         protocol = ping.get("protocol") if isinstance(ping, dict) else None
@@ -165,6 +188,7 @@ class RemoteRun:
             )
         self.pid = int(ping.get("pid", 0))
         self._last: SystemStatus | None = None
+        self._provisional = False
         self.ended: str | None = None
         """How the run ended, once it did (None while it runs); see ``RunControl``."""
         status = self._request("status")
@@ -185,7 +209,8 @@ class RemoteRun:
         if self.read_only and op in OPERATIONS:
             raise OperationError(op, "attached read-only: no operations")
         try:
-            return self.client.request(op, protocol=PROTOCOL_VERSION, **args)
+            client = self.client if op in OPERATIONS else self.look_client
+            return client.request(op, protocol=PROTOCOL_VERSION, **args)
         except NotListeningError:
             self._gone()
             raise RunEndedError(op, f"the run has ended ({self.ended})") from None
@@ -194,27 +219,56 @@ class RemoteRun:
 
     def _remember(self, result: dict[str, Any]) -> SystemStatus:
         status = SystemStatus.from_dict(result)
+        if self.ended is not None and status.state != "stopped":
+            # It answers again and runs: a new run under the same run directory.
+            self.ended = None
+            self._provisional = False
+            self._info = dict(result.get("run", self._info))
+            self.pid = int(self._info.get("pid", self.pid))
         self._last = status
         if status.state == "stopped" and self.ended is None:
             self.ended = _how_it_ended(status, "stopped")
         return status
 
     def _gone(self) -> None:
-        """The socket stopped answering: say how the run ended, from what we saw."""
-        if self.ended is not None:
+        """The socket stopped answering: say how the run ended, from what we know.
+
+        ``run.json`` (when its run directory is on this machine) says whether it
+        stopped in order; it is written just after the socket goes, so a verdict
+        that only says the socket went away is looked at again on the next call.
+        """
+        if self.ended is not None and not self._provisional:
             return
+        self._provisional = False
         last = self._last
-        if last is None:
-            self.ended = "its control socket went away"
-        elif last.state in ("stopping", "stopped") or last.errors:
+        info = (
+            read_run_info(Path(self._info["run_dir"]))
+            if "run_dir" in self._info
+            else None
+        )
+        recorded = info is not None and info.pid == self.pid
+        if recorded and info is not None and info.data.get("stopped") is not None:
+            code = info.data.get("exit_code")
+            if last is not None and last.errors:
+                self.ended = _how_it_ended(last, "stopped")
+            else:
+                self.ended = (
+                    "stopped" if code in (0, None) else f"failed (exit code {code})"
+                )
+        elif last is not None and last.errors:
             self.ended = _how_it_ended(last, "stopped")
+        elif last is not None and last.state == "stopped":
+            self.ended = "stopped"
         elif self.pid and not _alive(self.pid):
+            state = last.state if last is not None else "running"
             self.ended = (
-                f"killed: process {self.pid} ended while {last.state}, without "
+                f"killed: process {self.pid} ended while {state}, without "
                 "stopping in order"
             )
         else:
-            self.ended = f"its control socket went away while it was {last.state}"
+            state = last.state if last is not None else "running"
+            self.ended = f"its control socket went away while it was {state}"
+            self._provisional = True
 
     def status(self) -> SystemStatus:
         """A status snapshot; once the run is gone, the last one, as stopped."""
@@ -264,7 +318,7 @@ class RemoteRun:
 
     def subscribe(self, maxsize: int) -> RemoteFeed:
         """A new watcher of the run's events."""
-        return RemoteFeed(self.client, maxsize)
+        return RemoteFeed(self.look_client, maxsize)
 
 
 def _how_it_ended(status: SystemStatus, verb: str) -> str:

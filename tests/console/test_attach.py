@@ -163,7 +163,8 @@ def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
     sock = live_run.run_dir.socket_path
     remote = RemoteRun(sock)
     watchers = [remote.subscribe(maxsize=1000) for _ in range(8)]
-    stuck = remote.subscribe(maxsize=5)  # never read until the end
+    stuck = remote.subscribe(maxsize=5)
+    stuck.drain()  # the recent history; then never read until the end
     seen: list[list[Any]] = [[] for _ in watchers]
     saved = threading.Event()
     failures: list[BaseException] = []
@@ -219,3 +220,44 @@ def test_a_watcher_nobody_feeds_is_dropped_by_the_run(
     assert feed.drain() == []
     assert handler.watchers == 1
     feed.close()
+
+
+@sync
+async def test_the_dashboard_shows_what_happened_before_it_attached(
+    live_run: Any,
+) -> None:
+    saved = ControlClient(live_run.run_dir.socket_path).request("save")
+    app = ConsoleApp(RemoteRun(live_run.run_dir.socket_path), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: saved["name"] in log_text(app), what="the save")
+        await pilot.press("q")
+
+
+@sync
+async def test_a_run_restarted_under_its_run_directory_is_found_again(
+    live_run: Any, config_file: Any
+) -> None:
+    from console import config as config_mod
+    from console.runner import Run
+
+    sock = live_run.run_dir.socket_path
+    app = ConsoleApp(RemoteRun(sock), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status is not None, what="a status")
+        live_run.stop_and_wait("first run over")
+        live_run.close()
+        await wait_for(pilot, lambda: app.ended == "stopped", what="the end")
+        again = Run(config_mod.load(config_file()))
+        again.start()
+        try:
+            assert again.run_dir.socket_path == sock
+            await wait_for(pilot, lambda: app.ended is None, what="the new run")
+            await wait_for(pilot, lambda: app.status.state == "active")
+            assert "running again" in log_text(app)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: again.system.state.value == "paused")
+            await wait_for(pilot, lambda: "system paused" in log_text(app))
+            await pilot.press("q")
+        finally:
+            again.stop_and_wait("test over")
+            again.close()
