@@ -53,6 +53,7 @@ from .widgets import (
     StatusHeader,
     TrainersPanel,
 )
+from .widgets.dialogs import ATTACHED_HELP, READ_ONLY_HELP
 
 _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
@@ -472,7 +473,10 @@ class ConsoleApp(App[int]):
 
     def action_help(self) -> None:
         """Show the help."""
-        self.push_screen(HelpScreen())
+        keys = None
+        if self.attached:
+            keys = READ_ONLY_HELP if self.read_only else ATTACHED_HELP
+        self.push_screen(HelpScreen(keys))
 
     def action_request_quit(self) -> None:
         """Ask, then stop the run with a final save and leave (attached: detach)."""

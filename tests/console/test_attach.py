@@ -116,6 +116,11 @@ async def test_read_only_offers_no_operations(live_run: Any) -> None:
         assert system.state.value == "active"
         assert system.status().last_save is None
         assert len(app.screen_stack) == 1  # no dialog opened
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2, what="help")
+        assert app.screen.key_help[0][1].startswith("detach")  # no operation keys
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, what="help closed")
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="detach")
     assert system.state.value == "active"
