@@ -53,7 +53,10 @@ from .widgets import (
     StatusHeader,
     TrainersPanel,
 )
+from .widgets.dialogs import ATTACHED_HELP, READ_ONLY_HELP
 
+_OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
+"""What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
 DEFAULT_POLL_HZ = 5.0
 POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
@@ -152,7 +155,13 @@ class SnapshotPoller(SupervisedThread):
 
     def _post_until_stopped(self) -> None:
         while not self._halt.wait(self._period):
-            self._app.post_message(self.snapshot())
+            try:
+                snapshot = self.snapshot()
+            except OperationError:
+                # A run over a socket that did not answer in time: the next
+                # snapshot brings the news.
+                continue
+            self._app.post_message(snapshot)
 
     def _failed(self, thread: str, exc: BaseException, tb: str) -> None:
         self._subscription.close()
@@ -179,6 +188,10 @@ class ConsoleApp(App[int]):
             (``max_uptime``, ``pamiq-console shutdown``); errors keep it open.
         subscription: The events to show, if taken before the system started
             (so the event log shows the state it was started from).
+        attached: The run is not this process's: ``q`` detaches and leaves it
+            running, ``x`` stops it (asked first), and when it ends the
+            dashboard says how and stays open until ``q``.
+        read_only: Offer no operations (no pause, save, load or stop).
     """
 
     CSS_PATH = "app.tcss"
@@ -189,6 +202,7 @@ class ConsoleApp(App[int]):
         Binding("s", "save", "Save"),
         Binding("l", "load", "Load"),
         Binding("q", "request_quit", "Quit"),
+        Binding("x", "request_stop", "Stop run"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+c", "stop_now", "Stop now", show=False, priority=True),
     ]
@@ -202,15 +216,22 @@ class ConsoleApp(App[int]):
         clock: Callable[[], float] = _time.time,
         exit_when_stopped: bool = True,
         subscription: EventFeed | None = None,
+        attached: bool = False,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        self.attached = attached
+        self.read_only = read_only
+        self.detached = False
+        self.ended: str | None = None
         self.system: System | None = run if isinstance(run, System) else None
         self.run_control: RunControl = LocalRun(run) if isinstance(run, System) else run
         self._subscription = subscription
         self.poll_hz = poll_hz
         self.live = live
         self.clock = clock
-        self.exit_when_stopped = exit_when_stopped
+        # An attached dashboard stays open when the run ends, to say how.
+        self.exit_when_stopped = exit_when_stopped and not attached
         self.status: SystemStatus | None = None
         self.busy: str = ""
         self.snapshots_applied = 0
@@ -342,11 +363,35 @@ class ConsoleApp(App[int]):
         self.snapshots_applied += 1
         if (
             status.state == SystemState.STOPPED.value
+            and self.run_control.ended != self.ended
+        ):
+            self._show_ended()  # or a better word on how (run.json came late)
+        elif self.ended is not None and status.state != SystemState.STOPPED.value:
+            self._show_restarted()
+        if (
+            status.state == SystemState.STOPPED.value
             and self.exit_when_stopped
             and not self.stop_requested
             and not status.errors
         ):
             self.exit(0)
+
+    def _show_ended(self) -> None:
+        ended = self.run_control.ended
+        if ended is None:
+            return
+        self.ended = ended
+        if self.attached:
+            self.busy = f"run ended: {ended}; q closes"
+            self._show_busy()
+            self.log_line("console", f"the run ended: {ended}")
+
+    def _show_restarted(self) -> None:
+        """An attached run that ended is running again (restarted in its run dir)."""
+        self.ended = None
+        self.busy = ""
+        self._show_busy()
+        self.log_line("console", "the run is running again (restarted)")
 
     def _frozen_when_stopped(self, status: SystemStatus) -> SystemStatus:
         """The snapshot with the uptime it had when the run stopped.
@@ -420,12 +465,24 @@ class ConsoleApp(App[int]):
 
         self.push_screen(LoadPicker(self.run_control.states(), states_dir), chosen)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only offers no operations; only an attached dashboard has ``x``."""
+        if self.read_only and action in _OPERATION_ACTIONS:
+            return False
+        return self.attached or action != "request_stop"
+
     def action_help(self) -> None:
         """Show the help."""
-        self.push_screen(HelpScreen())
+        keys = None
+        if self.attached:
+            keys = READ_ONLY_HELP if self.read_only else ATTACHED_HELP
+        self.push_screen(HelpScreen(keys))
 
     def action_request_quit(self) -> None:
-        """Ask, then stop the run with a final save and leave."""
+        """Ask, then stop the run with a final save and leave (attached: detach)."""
+        if self.attached:
+            self.detach()
+            return
         if self._state() == SystemState.STOPPED.value:
             self.exit(self._exit_code())
             return
@@ -436,8 +493,30 @@ class ConsoleApp(App[int]):
 
         self.push_screen(ConfirmQuit(), answered)
 
+    def detach(self) -> None:
+        """Leave the dashboard; the run goes on."""
+        self.detached = self.ended is None
+        self.exit(0)
+
+    def action_request_stop(self) -> None:
+        """Attached: ask, then stop the run in order (it saves a final state)."""
+        if self.read_only or self.stop_requested:
+            return
+        if self._state() == SystemState.STOPPED.value:
+            self.notify("the run has already stopped", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stop_run()
+
+        self.push_screen(ConfirmQuit(), answered)
+
     def action_stop_now(self) -> None:
-        """Ctrl-C: stop in order (final save) without asking."""
+        """Ctrl-C: stop in order (final save) without asking (attached: detach)."""
+        if self.attached:
+            self.detach()
+            return
         if self._state() == SystemState.STOPPED.value:
             self.exit(self._exit_code())
             return
@@ -459,7 +538,11 @@ class ConsoleApp(App[int]):
         self.post_message(RunStopped())
 
     def on_run_stopped(self, _: RunStopped) -> None:
-        """Leave once the final state is saved."""
+        """Leave once the final state is saved (attached: stay, and say how it ended)."""
+        if self.attached:
+            self.busy = ""
+            self._show_ended()
+            return
         self.exit(self._exit_code())
 
     def _exit_code(self) -> int:

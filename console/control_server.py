@@ -7,8 +7,10 @@ Each request is one JSON object on one line, answered by one line::
 
 An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``,
 ``resume``, ``save``, ``load`` (``state``: a name or path inside the run's
-states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``, optional ``kinds``) and
-``shutdown``. A malformed request gets an error reply; nothing a client sends
+states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``, optional ``kinds``),
+``watch`` / ``feed`` / ``unwatch`` (a watcher's own bounded queue of events)
+and ``shutdown``. ``ping`` says the protocol version (:data:`PROTOCOL_VERSION`);
+a request that names another ``"protocol"`` is refused. A malformed request gets an error reply; nothing a client sends
 can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
 See docs/console.md.
 """
@@ -16,10 +18,13 @@ See docs/console.md.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import socketserver
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +35,7 @@ from typing_extensions import override
 from engine import System
 from engine.runtime.supervision import FailureHandler, SupervisedThread
 from engine.state.catalogue import LATEST_NAMES
-from engine.telemetry.events import EVENT_KINDS, Event, LogMessage
+from engine.telemetry.events import EVENT_KINDS, Event, LogMessage, Subscription
 
 from .operations import MAX_PAUSE_TIMEOUT, LocalRun, OperationError, state_summary
 
@@ -43,10 +48,22 @@ IDLE_TIMEOUT = 30.0
 """Seconds a connection may wait between requests before the run closes it
 (each open connection holds a thread and a file descriptor)."""
 LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
+PROTOCOL_VERSION = 1
+"""The control protocol's version, sent by ``ping``; bumped when a reply changes shape."""
+WATCHER_QUEUE = 20_000
+"""Events one watcher's queue holds; past that the oldest are dropped (and counted)."""
+MAX_WATCHERS = 64
+"""Watchers at once; the one fed least recently gives way to a new one."""
+WATCHER_TTL = 60.0
+"""Seconds a watcher that is not fed is kept (its client may have vanished)."""
 __all__ = [
     "LATEST",
     "MAX_PAUSE_TIMEOUT",
+    "MAX_WATCHERS",
     "OPS",
+    "PROTOCOL_VERSION",
+    "WATCHER_QUEUE",
+    "WATCHER_TTL",
     "ControlHandler",
     "ControlServer",
     "RequestError",
@@ -61,6 +78,9 @@ OPS = (
     "load",
     "states",
     "events",
+    "watch",
+    "feed",
+    "unwatch",
     "shutdown",
 )
 
@@ -89,17 +109,29 @@ class ControlHandler:
         self._events: dict[str, deque[Event]] = {}
         self._remove_callback = system.events.add_callback(self._record)
         self.idle_timeout: float | None = None  # set by the server that serves it
+        self._watchers: dict[str, _Watcher] = {}
+        self._watchers_lock = threading.Lock()
+        self._watcher_ids = itertools.count(1)
         # One method per op, named after it: OPS is the only list of op names.
         self._ops: dict[str, Callable[[dict[str, Any]], Any]] = {
             op: getattr(self, f"_op_{op}") for op in OPS
         }
 
     def _op_ping(self, _: dict[str, Any]) -> dict[str, Any]:
-        return {"pid": os.getpid(), "idle_timeout": self.idle_timeout}
+        return {
+            "pid": os.getpid(),
+            "idle_timeout": self.idle_timeout,
+            "protocol": PROTOCOL_VERSION,
+        }
 
     def close(self) -> None:
-        """Stop recording events."""
+        """Stop recording events and drop every watcher."""
         self._remove_callback()
+        with self._watchers_lock:
+            watchers = list(self._watchers.values())
+            self._watchers.clear()
+        for watcher in watchers:
+            watcher.subscription.close()
 
     @property
     def states_dir(self) -> Path:
@@ -134,6 +166,14 @@ class ControlHandler:
         op = request.get("op")
         if not isinstance(op, str):
             return {"ok": False, "error": "malformed request: missing 'op'"}
+        protocol = request.get("protocol", PROTOCOL_VERSION)
+        if protocol != PROTOCOL_VERSION:
+            return {
+                "ok": False,
+                "error": f"this run speaks control protocol {PROTOCOL_VERSION}, "
+                f"the client protocol {protocol}: use the same pamiq-console "
+                "version on both sides",
+            }
         handler = self._ops.get(op)
         if handler is None:
             return {
@@ -200,8 +240,80 @@ class ControlHandler:
         )
         return [e.to_dict() for e in events[len(events) - min(limit, len(events)) :]]
 
+    # -- watchers: each has its own bounded queue, fed to it on request --------
+
+    def _op_watch(self, request: dict[str, Any]) -> dict[str, Any]:
+        size = request.get("maxsize", WATCHER_QUEUE)
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, int)
+            or not 1 <= size <= WATCHER_QUEUE
+        ):
+            raise RequestError(f"'maxsize' must be an integer in [1, {WATCHER_QUEUE}]")
+        self._expire_watchers()
+        watcher = _Watcher(self.system.events.subscribe(maxsize=size))
+        evicted: list[_Watcher] = []
+        with self._watchers_lock:
+            while len(self._watchers) >= MAX_WATCHERS:
+                oldest = min(self._watchers, key=lambda k: self._watchers[k].fed)
+                evicted.append(self._watchers.pop(oldest))
+            watcher_id = f"w{next(self._watcher_ids)}"
+            self._watchers[watcher_id] = watcher
+        for old in evicted:
+            old.subscription.close()
+        return {"watcher": watcher_id, "maxsize": size, "ttl": WATCHER_TTL}
+
+    def _watcher(self, request: dict[str, Any]) -> tuple[str, _Watcher]:
+        watcher_id = request.get("watcher")
+        with self._watchers_lock:
+            watcher = self._watchers.get(str(watcher_id))
+        if watcher is None:
+            raise RequestError(
+                f"no watcher {watcher_id!r} (it expired after {WATCHER_TTL:g} s "
+                "unfed, or was never made): ask 'watch' for a new one"
+            )
+        return str(watcher_id), watcher
+
+    def _op_feed(self, request: dict[str, Any]) -> dict[str, Any]:
+        _, watcher = self._watcher(request)
+        watcher.fed = time.monotonic()
+        events = watcher.subscription.drain()
+        dropped = watcher.subscription.dropped
+        self._expire_watchers()
+        return {"events": [e.to_dict() for e in events], "dropped": dropped}
+
+    def _op_unwatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        watcher_id, watcher = self._watcher(request)
+        with self._watchers_lock:
+            self._watchers.pop(watcher_id, None)
+        watcher.subscription.close()
+        return {"watcher": watcher_id}
+
+    def _expire_watchers(self) -> None:
+        """Drop watchers nobody fed for :data:`WATCHER_TTL` (their client is gone)."""
+        cutoff = time.monotonic() - WATCHER_TTL
+        with self._watchers_lock:
+            stale = [k for k, w in self._watchers.items() if w.fed < cutoff]
+            gone = [self._watchers.pop(k) for k in stale]
+        for watcher in gone:
+            watcher.subscription.close()
+
+    @property
+    def watchers(self) -> int:
+        """How many watchers are kept now."""
+        with self._watchers_lock:
+            return len(self._watchers)
+
     def _op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
         return self.run.shutdown("shutdown requested over the control socket")
+
+
+class _Watcher:
+    """One watcher's subscription and when it was last fed (monotonic seconds)."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.fed = time.monotonic()
 
 
 class _StreamHandler(socketserver.StreamRequestHandler):

@@ -110,6 +110,11 @@ class RunControl(Protocol):
         """The run's states directory."""
         ...
 
+    @property
+    def ended(self) -> str | None:
+        """How the run ended (``stopped``, ``failed: ...``, ``killed: ...``); None while it runs."""
+        ...
+
     def status(self) -> SystemStatus:
         """A status snapshot."""
         ...
@@ -166,6 +171,14 @@ class LocalRun:
     def states_dir(self) -> Path:
         """The run's states directory."""
         return Path(self.system.store.states_dir)
+
+    @property
+    def ended(self) -> str | None:
+        """How the run ended, once it has stopped."""
+        status = self.system.status()
+        if status.state != "stopped":
+            return None
+        return f"failed: {status.errors[0]}" if status.errors else "stopped"
 
     def status(self) -> SystemStatus:
         """A status snapshot."""

@@ -3,6 +3,7 @@
 * :mod:`.run_commands`: ``run`` and ``validate``;
 * :mod:`.control_commands`: ``status``, ``pause``, ``resume``, ``save``,
   ``load``, ``shutdown`` and ``events``, which talk to a live run;
+* :mod:`.attach_command`: ``attach``, the dashboard of a live run elsewhere;
 * :mod:`.state_commands`: ``states list | show | verify | prune`` (offline).
 
 Commands stay thin: the work lives in :mod:`console.operations`,
@@ -21,13 +22,14 @@ from .exit_codes import ExitCode
 
 # isort: off
 # Imported for their commands, in the order --help lists them.
-from . import run_commands, control_commands, state_commands
+from . import run_commands, control_commands, attach_command, state_commands
 
 # isort: on
 
 __all__ = [
     "ExitCode",
     "app",
+    "attach_command",
     "control_commands",
     "main",
     "run_commands",

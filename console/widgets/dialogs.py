@@ -127,6 +127,18 @@ HELP = [
     ("ctrl+c", "stop the run at once (saves a final state)"),
     ("?", "this help"),
 ]
+ATTACHED_HELP = [
+    ("p / space", "pause or resume the whole system"),
+    ("s", "save the state now"),
+    ("l", "load a saved state (picker)"),
+    ("x", "stop the run (asks; saves a final state)"),
+    ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
+    ("?", "this help"),
+]
+READ_ONLY_HELP = [
+    ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
+    ("?", "this help"),
+]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -134,11 +146,15 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
+    def __init__(self, keys: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.key_help = HELP if keys is None else keys
+
     def compose(self) -> ComposeResult:
         """Keys, then a word on each panel."""
         text = Text()
         text.append("\nKeys\n", style="bold")
-        for key, what in HELP:
+        for key, what in self.key_help:
             text.append(f"  {key:<10}", style="bold cyan")
             text.append(f" {what}\n")
         text.append("\nPanels\n", style="bold")

@@ -12,7 +12,7 @@ import threading
 import time as _time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 
@@ -133,8 +133,8 @@ class LogMessage(Event):
 MetricSink = Callable[[str, str, float, int], None]
 """Where agents and trainers send a metric: ``(source, name, value, step)``."""
 
-EVENT_KINDS = frozenset(
-    cls.kind
+_EVENT_CLASSES: dict[str, type[Event]] = {
+    cls.kind: cls
     for cls in (
         SystemStateChanged,
         ModelSynced,
@@ -147,8 +147,24 @@ EVENT_KINDS = frozenset(
         Metric,
         LogMessage,
     )
-)
+}
+EVENT_KINDS = frozenset(_EVENT_CLASSES)
 """The ``kind`` of every event the engine publishes."""
+
+
+def event_from_dict(data: dict[str, Any]) -> Event | None:
+    """The event :meth:`Event.to_dict` wrote (None for a kind this version lacks).
+
+    Fields this version does not know are ignored, so a newer run's events still read.
+    """
+    cls = _EVENT_CLASSES.get(str(data.get("kind")))
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError:  # a field it needs is missing
+        return None
 
 
 class Subscription:

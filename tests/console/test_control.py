@@ -19,7 +19,12 @@ from console.control_client import (
     NoRunError,
     find_live_run,
 )
-from console.control_server import IDLE_TIMEOUT, ControlHandler, ControlServer
+from console.control_server import (
+    IDLE_TIMEOUT,
+    PROTOCOL_VERSION,
+    ControlHandler,
+    ControlServer,
+)
 from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
 from engine.telemetry.events import Metric
 from tests.console.helpers import wait_until
@@ -96,7 +101,11 @@ def test_malformed_requests_get_errors_and_the_run_survives(
     assert replies[0]["ok"] is False and error in replies[0]["error"]
     assert replies[1] == {
         "ok": True,
-        "result": {"pid": os.getpid(), "idle_timeout": IDLE_TIMEOUT},
+        "result": {
+            "pid": os.getpid(),
+            "idle_timeout": IDLE_TIMEOUT,
+            "protocol": PROTOCOL_VERSION,
+        },
         "id": 7,
     }
     assert live_run.system.state.value == "active"

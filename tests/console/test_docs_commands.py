@@ -21,6 +21,7 @@ COMMANDS = {
     "shutdown",
     "load",
     "events",
+    "attach",
     "states list",
     "states show",
     "states verify",

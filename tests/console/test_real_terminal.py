@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -318,3 +319,94 @@ def test_a_laptop_terminal_and_a_second_run_of_the_same_config(
             second.kill()
             second.communicate()
         tmux.kill()
+
+
+def test_attach_to_a_headless_run_in_a_real_terminal(
+    tmp_path: Path, tmux: Tmux
+) -> None:
+    """p pauses the run, q detaches (and says so), and the run keeps stepping;
+    a SIGKILLed attached dashboard leaves it unharmed."""
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    buffers, trainers = _names(sample)
+    run_dir = tmp_path / "runs" / _run_name(sample)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "run", str(sample), "--headless"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def live() -> bool:
+            assert proc.poll() is None, proc.communicate()
+            info = read_run_info(run_dir)
+            return info is not None and info.live
+
+        _wait(live, 60, "the run's control socket")
+
+        def status() -> dict:
+            return json.loads(
+                _cli(tmp_path, "status", "--run", run_dir, "--json").stdout
+            )
+
+        exit_file = tmp_path / "exit-code"
+        tmux.start(
+            f"{SCRIPT} attach --run {run_dir}; echo $? > {exit_file}; sleep 30",
+            cwd=tmp_path,
+        )
+        tmux.wait_for(" ACTIVE ", timeout=60)
+        for name in [*buffers, *trainers]:
+            tmux.wait_for(name)
+        tmux.wait_for("Stop run")  # the attached dashboard's own key
+
+        tmux.keys("p")
+        tmux.wait_for(" PAUSED ")
+        assert status()["state"] == "paused"
+        tmux.keys("p")
+        tmux.wait_for(" ACTIVE ")
+        assert status()["state"] == "active"
+
+        tmux.keys("q")
+        _wait(exit_file.exists, 30, "attach to exit")
+        assert exit_file.read_text().strip() == "0", tmux.screen()
+        tmux.wait_for("detached from run minimal; it keeps running")
+        assert proc.poll() is None
+        steps = status()["steps"]
+        _wait(lambda: status()["steps"] > steps, 30, "the run to keep stepping")
+        assert status()["state"] == "active"
+
+        # A dashboard killed outright leaves the run unharmed.
+        killed = Tmux(tmp_path / "tmux-killed.sock", (120, 40))
+        try:
+            killed.start(f"exec {SCRIPT} attach --run {run_dir}", cwd=tmp_path)
+            killed.wait_for(" ACTIVE ", timeout=60)
+            pane = subprocess.run(
+                [
+                    *killed.base,
+                    "display-message",
+                    "-p",
+                    "-t",
+                    killed.name,
+                    "#{pane_pid}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            os.kill(int(pane), signal.SIGKILL)
+        finally:
+            killed.kill()
+        steps = status()["steps"]
+        _wait(lambda: status()["steps"] > steps, 30, "the run to step after a kill")
+        assert status()["state"] == "active" and proc.poll() is None
+
+        down = _cli(tmp_path, "shutdown", "--run", run_dir)
+        assert down.returncode == 0, down.stderr
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

@@ -1,0 +1,53 @@
+"""``attach``: the dashboard of a live run in another process, over its control socket."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..remote_run import AttachError, RemoteRun, check_socket_path
+from .apps import app
+from .common import fail
+from .control_commands import LiveConfigOpt, LiveRunOpt, live_run
+from .exit_codes import ExitCode
+
+
+@app.command()
+def attach(
+    run: LiveRunOpt = None,
+    config: LiveConfigOpt = None,
+    socket: Annotated[
+        Path | None,
+        typer.Option(
+            "--socket",
+            metavar="PATH",
+            help="The run's control socket (e.g. one forwarded with ssh -L).",
+        ),
+    ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option("--read-only", help="Look only: offer no operations."),
+    ] = False,
+) -> None:
+    """Open the dashboard on a live run (q detaches; the run keeps running)."""
+    from ..app import ConsoleApp
+
+    path = socket if socket is not None else live_run(run, config).socket
+    try:
+        check_socket_path(path)
+        remote = RemoteRun(path, read_only=read_only)
+    except AttachError as e:
+        raise fail(f"attach: {e}", ExitCode.FAILED) from None
+    app_ = ConsoleApp(remote, attached=True, read_only=read_only)
+    app_.run()
+    if app_.detached:
+        print(
+            f"detached from run {remote.name}; it keeps running "
+            f"(pid {remote.pid}, socket {path})",
+            file=sys.stderr,
+        )
+    elif app_.ended is not None:
+        print(f"run {remote.name} ended: {app_.ended}", file=sys.stderr)

@@ -1,0 +1,268 @@
+"""``attach``: the dashboard of a run in another process, over its control socket.
+
+The run here is in-process (the ``live_run`` fixture) but the dashboard reaches
+it only through :class:`console.remote_run.RemoteRun`, the socket's client.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from console import control_server, remote_run
+from console.app import ConsoleApp
+from console.cli import app as cli_app
+from console.control_client import ControlClient
+from console.operations import OperationError
+from console.remote_run import AttachError, RemoteRun, check_socket_path
+from console.widgets import EventLogPanel, StatusHeader
+from engine.telemetry.events import StateSaved
+from tests.console.helpers import sync, wait_for, wait_until
+
+SIZE = (120, 36)
+
+
+def log_text(app: ConsoleApp) -> str:
+    return "\n".join(strip.text for strip in app.query_one(EventLogPanel).lines)
+
+
+def header_text(app: ConsoleApp) -> str:
+    return str(app.query_one(StatusHeader).content)
+
+
+@sync
+async def test_the_attached_dashboard_drives_the_run_and_q_detaches(
+    live_run: Any,
+) -> None:
+    system = live_run.system
+    remote = RemoteRun(live_run.run_dir.socket_path)
+    app = ConsoleApp(remote, attached=True)
+    assert app.system is None  # nothing but the socket
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.status is not None and "values" in app.status.trainers,
+            what="a status over the socket",
+        )
+        await pilot.press("p")
+        await wait_for(pilot, lambda: system.state.value == "paused", what="pause")
+        await wait_for(pilot, lambda: app.busy == "", what="pause finished")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: system.status().last_save is not None)
+        # The save's event comes over the socket, into the event log.
+        await wait_for(pilot, lambda: "saved " in log_text(app), what="saved event")
+        await wait_for(pilot, lambda: app.busy == "", what="save finished")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: system.state.value == "active", what="resume")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="detach")
+    assert app.detached
+    steps = system.status().steps
+    wait_until(lambda: system.status().steps > steps, what="the run to keep stepping")
+    assert system.state.value == "active"
+
+
+@sync
+async def test_x_stops_the_run_after_asking_and_the_dashboard_says_how_it_ended(
+    live_run: Any,
+) -> None:
+    system = live_run.system
+    app = ConsoleApp(RemoteRun(live_run.run_dir.socket_path), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status is not None, what="a status")
+        await pilot.press("x")
+        await pilot.press("n")  # asked, and declined: nothing happens
+        assert system.state.value == "active"
+        await pilot.press("x")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: system.state.value == "stopped", what="stop")
+        live_run.stop_and_wait("test over")  # the socket goes away too
+        await wait_for(pilot, lambda: app.ended == "stopped", what="how it ended")
+        await wait_for(pilot, lambda: "run ended: stopped" in header_text(app))
+        assert "the run ended: stopped" in log_text(app)
+        assert app.is_running  # open until q
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="q to close")
+    assert not app.detached  # nothing left to detach from
+
+
+@sync
+async def test_read_only_offers_no_operations(live_run: Any) -> None:
+    system = live_run.system
+    remote = RemoteRun(live_run.run_dir.socket_path, read_only=True)
+    for op, call in (
+        ("pause", remote.pause),
+        ("save", remote.save),
+        ("resume", remote.resume),
+        ("shutdown", lambda: remote.shutdown("no")),
+    ):
+        with pytest.raises(OperationError, match="read-only"):
+            call()
+        assert system.state.value == "active", op
+    app = ConsoleApp(remote, attached=True, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status is not None, what="a status")
+        footer = {b.binding.action for b in app.active_bindings.values() if b.enabled}
+        assert "toggle_pause" not in footer and "save" not in footer
+        assert "request_stop" not in footer and "load" not in footer
+        await pilot.press("p", "s", "x", "l")
+        await pilot.pause(0.2)
+        assert system.state.value == "active"
+        assert system.status().last_save is None
+        assert len(app.screen_stack) == 1  # no dialog opened
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 2, what="help")
+        assert app.screen.key_help[0][1].startswith("detach")  # no operation keys
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == 1, what="help closed")
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, what="detach")
+    assert system.state.value == "active"
+
+
+def test_a_client_of_another_protocol_version_gets_one_line(
+    live_run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock = live_run.run_dir.socket_path
+    refused = ControlClient(sock).request
+    with pytest.raises(Exception, match="speaks control protocol 1, the client"):
+        refused("status", protocol=99)
+    monkeypatch.setattr(remote_run, "PROTOCOL_VERSION", 99)
+    result = CliRunner().invoke(cli_app, ["attach", "--socket", str(sock)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"attach: the run on {sock} speaks control protocol 1; this "
+        "pamiq-console speaks protocol 99: use the same pamiq-console version "
+        "for both"
+    ]
+
+
+def test_a_socket_in_a_directory_others_can_write_is_refused(
+    live_run: Any, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    planted = shared / "control.sock"
+    os.symlink(live_run.run_dir.socket_path, planted)
+    with pytest.raises(AttachError, match="writable by others"):
+        check_socket_path(planted)
+    result = CliRunner().invoke(cli_app, ["attach", "--socket", str(planted)])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"attach: refusing {planted}: its directory")
+    check_socket_path(live_run.run_dir.socket_path)  # the run's own is fine
+
+
+def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
+    live_run: Any,
+) -> None:
+    system = live_run.system
+    sock = live_run.run_dir.socket_path
+    remote = RemoteRun(sock)
+    watchers = [remote.subscribe(maxsize=1000) for _ in range(8)]
+    stuck = remote.subscribe(maxsize=5)
+    stuck.drain()  # the recent history; then never read until the end
+    seen: list[list[Any]] = [[] for _ in watchers]
+    saved = threading.Event()
+    failures: list[BaseException] = []
+
+    def watch(i: int) -> None:
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline and not (
+                saved.is_set() and any(isinstance(e, StateSaved) for e in seen[i])
+            ):
+                seen[i].extend(watchers[i].drain())
+                saved.wait(0.02)
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=watch, args=(i,), daemon=True) for i in range(8)]
+    for t in threads:
+        t.start()
+    # Ordinary requests go on beside them.
+    client = ControlClient(sock)
+    assert client.request("pause")["state"] == "paused"
+    client.request("save")
+    saved.set()
+    assert client.request("resume")["state"] == "active"
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive()
+    assert not failures, failures
+    for events in seen:
+        assert any(isinstance(e, StateSaved) for e in events)
+    steps = system.status().steps
+    wait_until(lambda: system.status().steps > steps + 50, what="steps")
+    stuck_events = stuck.drain()
+    assert len(stuck_events) <= 5
+    assert stuck.dropped > 0  # told how many it lost
+    for w in [*watchers, stuck]:
+        w.close()
+    assert live_run.handler.watchers == 0
+
+
+def test_a_watcher_nobody_feeds_is_dropped_by_the_run(
+    live_run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = live_run.handler
+    remote = RemoteRun(live_run.run_dir.socket_path)
+    feed = remote.subscribe(maxsize=10)
+    assert handler.watchers == 1
+    monkeypatch.setattr(control_server, "WATCHER_TTL", 0.0)
+    remote.subscribe(maxsize=10).close()  # a later watcher sweeps the stale one
+    assert handler.watchers == 0
+    monkeypatch.setattr(control_server, "WATCHER_TTL", 60.0)
+    # The vanished one, back again, is watching anew (not an error).
+    assert feed.drain() == []
+    assert handler.watchers == 1
+    feed.close()
+
+
+@sync
+async def test_the_dashboard_shows_what_happened_before_it_attached(
+    live_run: Any,
+) -> None:
+    saved = ControlClient(live_run.run_dir.socket_path).request("save")
+    app = ConsoleApp(RemoteRun(live_run.run_dir.socket_path), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: saved["name"] in log_text(app), what="the save")
+        await pilot.press("q")
+
+
+@sync
+async def test_a_run_restarted_under_its_run_directory_is_found_again(
+    live_run: Any, config_file: Any
+) -> None:
+    from console import config as config_mod
+    from console.runner import Run
+
+    sock = live_run.run_dir.socket_path
+    app = ConsoleApp(RemoteRun(sock), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.status is not None, what="a status")
+        live_run.stop_and_wait("first run over")
+        live_run.close()
+        await wait_for(pilot, lambda: app.ended == "stopped", what="the end")
+        again = Run(config_mod.load(config_file()))
+        again.start()
+        try:
+            assert again.run_dir.socket_path == sock
+            await wait_for(pilot, lambda: app.ended is None, what="the new run")
+            await wait_for(pilot, lambda: app.status.state == "active")
+            assert "running again" in log_text(app)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: again.system.state.value == "paused")
+            await wait_for(pilot, lambda: "system paused" in log_text(app))
+            await pilot.press("q")
+        finally:
+            again.stop_and_wait("test over")
+            again.close()
