@@ -116,8 +116,10 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     ``n_step > 1`` it spans up to ``n_step`` steps (fewer at an episode's end)
     with their rewards discounted by ``gamma``, which makes values travel back
     ``n_step`` states per update instead of one.
-    Episode returns are kept in :attr:`episode_returns` (wall time, return),
-    the agent step at which each ended in :attr:`episode_end_steps`, and
+    The latest ``episode_history`` episode returns are kept in
+    :attr:`episode_returns` (wall time, return), the agent step at which each
+    ended in :attr:`episode_end_steps` (so a run of any length holds bounded
+    memory), the count of all in :attr:`episodes`, and
     reported as agent metrics at the end of each episode: ``episode_return``,
     ``episode_return_mean20`` and ``episodes``, at the agent's step count.
 
@@ -132,6 +134,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         n_step: Steps each transition spans (1: one-step transitions).
         gamma: Discount of the rewards summed within a transition; set the
             trainer's ``gamma`` to the same value.
+        episode_history: How many recent episodes :attr:`episode_returns`
+            keeps (the benchmarks read whole learning curves from it: 100,000
+            covers hours of CartPole).
     """
 
     def __init__(
@@ -145,6 +150,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         seed: int | None = None,
         n_step: int = 1,
         gamma: float = 0.99,
+        episode_history: int = 100_000,
     ) -> None:
         super().__init__()
         if not 0.0 <= epsilon_end <= 1.0 or not 0.0 <= epsilon_start <= 1.0:
@@ -164,8 +170,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         self.random = random.Random(seed)
         self.steps = 0
         self.episode_return = 0.0
-        self.episode_returns: list[tuple[float, float]] = []
-        self.episode_end_steps: list[int] = []
+        self.episodes = 0
+        self.episode_returns: deque[tuple[float, float]] = deque(maxlen=episode_history)
+        self.episode_end_steps: deque[int] = deque(maxlen=episode_history)
         self._recent_returns: deque[float] = deque(maxlen=20)
         self._obs: np.ndarray | None = None
         self._action = 0
@@ -228,12 +235,13 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         if terminated or truncated:
             self.episode_returns.append((time.time(), self.episode_return))
             self.episode_end_steps.append(self.steps)
+            self.episodes += 1
             self._recent_returns.append(self.episode_return)
             self.report_metrics(
                 {
                     "episode_return": self.episode_return,
                     "episode_return_mean20": float(np.mean(self._recent_returns)),
-                    "episodes": len(self.episode_returns),
+                    "episodes": self.episodes,
                 },
                 self.steps,
             )

@@ -187,3 +187,15 @@ def test_cartpole_reaches_mean_475_within_five_minutes() -> None:
 
     result = run(max_seconds=300)
     assert result["reached_after_s"] is not None, result["best_mean20"]
+
+
+def test_the_episode_history_is_bounded_but_every_episode_is_counted() -> None:
+    agent = DQNAgent(epsilon_start=1.0, epsilon_end=1.0, seed=0, episode_history=3)
+    agent.collector = Rows()  # type: ignore[assignment]
+    obs = np.zeros(2, np.float32)
+    for episode in range(5):
+        agent.on_reset(obs, {})
+        agent.on_step(obs, float(episode), True, False, {})
+    assert [r for _, r in agent.episode_returns] == [2.0, 3.0, 4.0]
+    assert len(agent.episode_end_steps) == 3
+    assert agent.episodes == 5
