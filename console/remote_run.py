@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.state.store import pid_alive
 from engine.telemetry.events import Event, event_from_dict
 from engine.telemetry.status import SystemStatus
 
@@ -259,7 +260,7 @@ class RemoteRun:
             self.ended = _how_it_ended(last, "stopped")
         elif last is not None and last.state == "stopped":
             self.ended = "stopped"
-        elif self.pid and not _alive(self.pid):
+        elif self.pid and not pid_alive(self.pid):
             state = last.state if last is not None else "running"
             self.ended = (
                 f"killed: process {self.pid} ended while {state}, without "
@@ -323,13 +324,3 @@ class RemoteRun:
 
 def _how_it_ended(status: SystemStatus, verb: str) -> str:
     return f"failed: {status.errors[0]}" if status.errors else verb
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
