@@ -16,52 +16,20 @@ from typing import Any
 import numpy as np
 from typing_extensions import override
 
-from engine import Agent, Environment, InferenceModel, Interaction, TrainingModel
+from engine import Agent, Environment, Interaction
 from engine.scale import ActorParts
+from tests.engine.tiny import ScaleModel
 from trainers import Trainer
 
 
-class WeightInference(InferenceModel):
-    def __init__(self, weight: float) -> None:
-        self.weight = weight
-
-    @override
-    def infer(self, x: float) -> float:
-        return self.weight * x
-
-
-class WeightModel(TrainingModel[WeightInference]):
-    """One float; ships it through the generic ``scale_weights`` protocol."""
-
-    def __init__(self, weight: float = 0.0) -> None:
-        super().__init__()
-        self.weight = weight
-
-    @override
-    def _create_inference_model(self) -> WeightInference:
-        return WeightInference(self.weight)
-
-    @override
-    def forward(self, x: float) -> float:
-        return self.weight * x
-
-    @override
-    def sync_impl(self, inference_model: WeightInference) -> None:
-        inference_model.weight = self.weight
+class WeightModel(ScaleModel):
+    """The engine tests' one-float model, shipped through ``scale_weights``."""
 
     def scale_weights(self) -> float:
         return self.weight
 
     def install_scale_weights(self, weights: float) -> None:
         self.weight = weights
-
-    @override
-    def save_state(self, path: Path) -> None:
-        path.with_suffix(".txt").write_text(repr(self.weight))
-
-    @override
-    def load_state(self, path: Path) -> None:
-        self.weight = float(path.with_suffix(".txt").read_text())
 
 
 class CountingEnv(Environment[int, float]):
