@@ -170,12 +170,10 @@ def test_the_dashboard_in_a_real_terminal(
     assert len(_saved(run_dir)) > saved_before_quit, "no final save"
 
 
-@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
-def test_the_headless_run_driven_from_another_process(
-    sample: Path, tmp_path: Path
-) -> None:
-    _needs(sample)
-    run_dir = tmp_path / "runs" / _run_name(sample)
+def _start_headless(
+    sample: Path, tmp_path: Path, run_dir: Path
+) -> subprocess.Popen[str]:
+    """Start ``pamiq-console run SAMPLE --headless``; return once its socket is live."""
     proc = subprocess.Popen(
         [str(SCRIPT), "run", str(sample), "--headless"],
         cwd=tmp_path,
@@ -183,19 +181,36 @@ def test_the_headless_run_driven_from_another_process(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def live() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        info = read_run_info(run_dir)
+        return info is not None and info.live
+
+    try:
+        _wait(live, 60, "the run's control socket")
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc
+
+
+def _status(tmp_path: Path, run_dir: Path) -> dict:
+    return json.loads(_cli(tmp_path, "status", "--run", run_dir, "--json").stdout)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_the_headless_run_driven_from_another_process(
+    sample: Path, tmp_path: Path
+) -> None:
+    _needs(sample)
+    run_dir = tmp_path / "runs" / _run_name(sample)
+    proc = _start_headless(sample, tmp_path, run_dir)
     try:
 
-        def live() -> bool:
-            assert proc.poll() is None, proc.communicate()
-            info = read_run_info(run_dir)
-            return info is not None and info.live
-
-        _wait(live, 60, "the run's control socket")
-
         def status() -> dict:
-            return json.loads(
-                _cli(tmp_path, "status", "--run", run_dir, "--json").stdout
-            )
+            return _status(tmp_path, run_dir)
 
         _wait(lambda: status()["steps"] > 0, 30, "the agent to step")
         paused = _cli(tmp_path, "pause", "--run", run_dir)
@@ -329,26 +344,11 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
     sample = ROOT / "sample_configs" / "minimal.toml"
     buffers, trainers = _names(sample)
     run_dir = tmp_path / "runs" / _run_name(sample)
-    proc = subprocess.Popen(
-        [str(SCRIPT), "run", str(sample), "--headless"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_headless(sample, tmp_path, run_dir)
     try:
 
-        def live() -> bool:
-            assert proc.poll() is None, proc.communicate()
-            info = read_run_info(run_dir)
-            return info is not None and info.live
-
-        _wait(live, 60, "the run's control socket")
-
         def status() -> dict:
-            return json.loads(
-                _cli(tmp_path, "status", "--run", run_dir, "--json").stdout
-            )
+            return _status(tmp_path, run_dir)
 
         exit_file = tmp_path / "exit-code"
         tmux.start(
