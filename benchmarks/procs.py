@@ -220,11 +220,36 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
     base = find_python312()
     if base is None:
         return None, "not measured: no Python 3.12 (set PAMIQ_BENCH_PYTHON)"
-    shutil.rmtree(env_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    print(
-        f"[bench] creating {env_dir} with {PAMIQ_CORE_REQUIREMENT} (once)", flush=True
+    return _create_venv(
+        base,
+        env_dir,
+        [PAMIQ_CORE_REQUIREMENT],
+        "import pamiq_core, sys; print(sys.version)",
+        what=PAMIQ_CORE_REQUIREMENT,
+        install_timeout=600,
+        check_timeout=60,
     )
+
+
+def _create_venv(
+    base: str,
+    env_dir: Path,
+    install: list[str],
+    check_code: str,
+    *,
+    what: str,
+    install_timeout: float,
+    check_timeout: float,
+) -> tuple[str | None, str]:
+    """Create ``env_dir`` from ``base``, pip-install ``install``, check it, mark it ready.
+
+    Returns:
+        ``(python, "")``, or ``(None, reason)`` with the directory removed.
+    """
+    python = env_dir / "bin" / "python"
+    shutil.rmtree(env_dir, ignore_errors=True)
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[bench] creating {env_dir} with {what} (once)", flush=True)
     try:
         subprocess.run(
             [base, "-m", "venv", str(env_dir)],
@@ -233,17 +258,17 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
             timeout=120,
         )
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", PAMIQ_CORE_REQUIREMENT],
+            [str(python), "-m", "pip", "install", "-q", *install],
             check=True,
             capture_output=True,
-            timeout=600,
+            timeout=install_timeout,
         )
         check = subprocess.run(
-            [str(python), "-c", "import pamiq_core, sys; print(sys.version)"],
+            [str(python), "-c", check_code],
             check=True,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=check_timeout,
         )
     except (OSError, subprocess.SubprocessError) as e:
         stderr = getattr(e, "stderr", b"") or b""
@@ -252,9 +277,9 @@ def reference_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
         shutil.rmtree(env_dir, ignore_errors=True)
         return (
             None,
-            f"not measured: could not install {PAMIQ_CORE_REQUIREMENT} ({_tail(stderr, 2) or e})",
+            f"not measured: could not install {what} ({_tail(stderr, 2) or e})",
         )
-    marker.write_text(check.stdout.strip() + "\n")
+    (env_dir / ".ready").write_text(check.stdout.strip() + "\n")
     return str(python), ""
 
 
@@ -287,56 +312,18 @@ def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
             "not measured: gymnasium is not installed here (pip install -e '.[gym]')",
         )
     base = getattr(sys, "_base_executable", None) or sys.executable
-    shutil.rmtree(env_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    print(f"[bench] creating {env_dir} with {SB3_REQUIREMENT} (once)", flush=True)
     constraints = REPO_ROOT / "constraints.txt"
     pins = ["-c", str(constraints)] if constraints.is_file() else []
-    try:
-        subprocess.run(
-            [base, "-m", "venv", str(env_dir)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                *pins,
-                SB3_REQUIREMENT,
-                gymnasium,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=1200,
-        )
-        check = subprocess.run(
-            [
-                str(python),
-                "-c",
-                "import stable_baselines3, torch, sys; "
-                "print(stable_baselines3.__version__, torch.__version__, sys.version.split()[0])",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    except (OSError, subprocess.SubprocessError) as e:
-        stderr = getattr(e, "stderr", b"") or b""
-        if isinstance(stderr, bytes):
-            stderr = stderr.decode(errors="replace")
-        shutil.rmtree(env_dir, ignore_errors=True)
-        return (
-            None,
-            f"not measured: could not install {SB3_REQUIREMENT} ({_tail(stderr, 2) or e})",
-        )
-    marker.write_text(check.stdout.strip() + "\n")
-    return str(python), ""
+    return _create_venv(
+        base,
+        env_dir,
+        [*pins, SB3_REQUIREMENT, gymnasium],
+        "import stable_baselines3, torch, sys; "
+        "print(stable_baselines3.__version__, torch.__version__, sys.version.split()[0])",
+        what=SB3_REQUIREMENT,
+        install_timeout=1200,
+        check_timeout=120,
+    )
 
 
 def run_sb3(python: str, args: list[str], timeout: float) -> Outcome:
