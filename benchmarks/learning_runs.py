@@ -2,8 +2,11 @@
 
 One learning run takes 5-10 minutes, and the figure makes ten. Every finished
 run is written to ``benchmarks/results/learning-runs/`` with what it measured:
-for ours, the sample config's values and the git trees of the code the workload
-imports; for SB3, its program's text and pinned version. ``python -m
+for ours, the sample config's values and the committed contents of every file
+of this repository the run loaded (the workload lists them: a change to a
+module the run never imported, such as the Ray backend or the dashboard, does
+not make it stale, and a change to any it did does); for SB3, its program's
+text and pinned version. ``python -m
 benchmarks --reuse-runs`` then takes a kept run whose key matches instead of
 running it again, and the table says which runs were taken and from when.
 A run of changed code or settings never matches.
@@ -22,15 +25,13 @@ from typing import Any
 from . import procs
 
 SAMPLE = procs.REPO_ROOT / "sample_configs" / "cartpole_dqn.toml"
-# What our workload runs: the engine, the trainers, the console's config builder, the workload.
-OUR_CODE = ("engine", "trainers", "console/config", "benchmarks/workloads")
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, repo: Path = procs.REPO_ROOT) -> str | None:
     try:
         out = subprocess.run(
             ["git", *args],
-            cwd=procs.REPO_ROOT,
+            cwd=repo,
             capture_output=True,
             text=True,
             timeout=10,
@@ -44,15 +45,27 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def ours_key() -> str | None:
-    """What our runs depend on, or None when it cannot be told (no git, uncommitted code)."""
-    if _git("status", "--porcelain", "--", *OUR_CODE):
+def ours_key(loaded_files: Any, repo: Path = procs.REPO_ROOT) -> str | None:
+    """What one of our runs depended on: the sample's values and the files it loaded.
+
+    ``loaded_files`` are the repository-relative paths the workload reports
+    (see ``workloads/cartpole.py``). None when it cannot be told: no list, no
+    git, or one of the files is not committed as it is on disk.
+    """
+    if not isinstance(loaded_files, list) or not loaded_files:
         return None
-    trees = [_git("rev-parse", f"HEAD:{path}") for path in OUR_CODE]
-    if any(tree is None for tree in trees):
+    files = sorted(str(f) for f in loaded_files)
+    if _git("status", "--porcelain", "--", *files, repo=repo) != "":
+        return None  # uncommitted (or no git: _git gave None)
+    listing = _git("ls-tree", "HEAD", "--", *files, repo=repo)
+    if listing is None:
         return None
-    values = json.dumps(tomllib.loads(SAMPLE.read_text()), sort_keys=True)
-    return _digest([*(t or "" for t in trees), values])
+    blobs = dict(line.split("\t", 1)[::-1] for line in listing.splitlines())
+    if set(blobs) != set(files):
+        return None  # a file the run loaded is not in the commit
+    sample = repo / SAMPLE.relative_to(procs.REPO_ROOT)
+    values = json.dumps(tomllib.loads(sample.read_text()), sort_keys=True)
+    return _digest([*(f"{f} {blobs[f]}" for f in files), values])
 
 
 def sb3_key() -> str:
@@ -68,7 +81,12 @@ class Keeper:
         self.directory = directory
         self.budget = budget
         self.extend_to = extend_to
-        self._keys = {"ours": ours_key(), "sb3": sb3_key()}
+        self._sb3_key = sb3_key()
+
+    def _key(self, side: str, data: dict[str, Any]) -> str | None:
+        if side == "ours":
+            return ours_key(data.get("loaded_files"))
+        return self._sb3_key
 
     def _path(self, side: str, seed: int) -> Path | None:
         if self.directory is None:
@@ -79,7 +97,7 @@ class Keeper:
 
     def save(self, side: str, seed: int, data: dict[str, Any]) -> None:
         """Keep a finished run (nowhere when there is no directory or no key)."""
-        path, key = self._path(side, seed), self._keys[side]
+        path, key = self._path(side, seed), self._key(side, data)
         if path is None or key is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,13 +115,16 @@ class Keeper:
 
     def load(self, side: str, seed: int) -> dict[str, Any] | None:
         """The kept record of this run if its key matches (None: run it)."""
-        path, key = self._path(side, seed), self._keys[side]
-        if path is None or key is None or not path.is_file():
+        path = self._path(side, seed)
+        if path is None or not path.is_file():
             return None
         try:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        if not isinstance(record, dict) or record.get("key") != key:
+        if not isinstance(record, dict) or not isinstance(record.get("data"), dict):
+            return None
+        key = self._key(side, record["data"])
+        if key is None or record.get("key") != key:
             return None
         return record

@@ -17,6 +17,7 @@ same trainer alone on the very same replay buffer (figure 10).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +41,24 @@ def first_success(returns: list[float]) -> int | None:
         if i >= WINDOW - 1 and total / WINDOW >= TARGET:
             return i
     return None
+
+
+def loaded_files() -> list[str]:
+    """This repository's files the process has loaded (the kept run's key is made of them)."""
+    files = {str(SAMPLE.relative_to(REPO))}
+    for module in list(sys.modules.values()):
+        origin = getattr(module, "__file__", None)
+        # Some extension modules give a bare relative name: not a file of ours.
+        if not origin or not Path(origin).is_absolute():
+            continue
+        path = Path(origin).resolve()
+        if not path.is_relative_to(REPO):
+            continue
+        relative = path.relative_to(REPO)
+        # Not virtualenvs and caches kept in the checkout (.venv, benchmarks/.cache).
+        if not any(part.startswith(".") for part in relative.parts):
+            files.add(str(relative))
+    return sorted(files)
 
 
 def build(seed: int, states: Path, overrides: dict[str, Any]) -> Any:
@@ -98,6 +117,7 @@ def run_learning(seed: int, seconds: float, extend_to: float) -> dict[str, Any]:
         "progress": progress,
         "replay_ratio": trainer.config.replay_ratio,
         "failures": failures,
+        "loaded_files": loaded_files(),
     }
 
 
