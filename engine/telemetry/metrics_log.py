@@ -2,9 +2,8 @@
 
 A :class:`MetricsLog` reads its own bounded subscription on a background
 thread, so a slow disk never slows the engine (an overflowing queue drops the
-oldest events and counts them). TensorBoard is used only when both
-``tensorboard`` and ``torch.utils.tensorboard`` import; nothing here imports
-torch until then.
+oldest events and counts them). TensorBoard scalars are written when the
+``tensorboard`` package is installed, with that package alone (no torch).
 """
 
 from __future__ import annotations
@@ -27,10 +26,7 @@ TENSORBOARD_DIR = "tensorboard"
 
 def tensorboard_available() -> bool:
     """Whether TensorBoard logging can be used (without importing it)."""
-    return (
-        importlib.util.find_spec("tensorboard") is not None
-        and importlib.util.find_spec("torch") is not None
-    )
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 class MetricsLog:
@@ -66,7 +62,8 @@ class MetricsLog:
     ) -> None:
         if tensorboard and not tensorboard_available():
             raise RuntimeError(
-                "tensorboard logging needs the tensorboard and torch packages"
+                "tensorboard logging needs the tensorboard package "
+                "(pip install -e '.[tensorboard]')"
             )
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / METRICS_FILE
@@ -175,20 +172,16 @@ class MetricsLog:
         self.written += 1
         if writer is not None:
             writer.add_scalar(
-                f"{event.source}/{event.name}",
-                event.value,
-                event.step,
-                walltime=event.wall_time,
+                f"{event.source}/{event.name}", event.value, event.step, event.wall_time
             )
 
     def _tensorboard_writer(self) -> Any:
         try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            return SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+            from .tensorboard_scalars import ScalarWriter
         except ImportError:
             # Half-installed TensorBoard: the JSON lines are the record that matters.
             return None
+        return ScalarWriter(self.run_dir / TENSORBOARD_DIR)
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
