@@ -205,6 +205,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="auto",
         help="rewrite benchmarks/RESULTS.md (auto: on full runs, not --quick/--only/--skip)",
     )
+    parser.add_argument(
+        "--markdown-file",
+        type=Path,
+        default=RESULTS_MD,
+        metavar="PATH",
+        help="where --markdown writes (default: benchmarks/RESULTS.md); e.g. figure 11 "
+        "alone, whose ten runs take over an hour, into a file of its own",
+    )
     return parser.parse_args(argv)
 
 
@@ -303,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.quick or args.only or args.skip or args.seeds or args.side != "both"
     write_md = args.markdown == "always" or (args.markdown == "auto" and not partial)
     if write_md:
-        RESULTS_MD.write_text(markdown_document(rows, meta), encoding="utf-8")
-        print(f"markdown: {RESULTS_MD}")
+        args.markdown_file.write_text(markdown_document(rows, meta), encoding="utf-8")
+        print(f"markdown: {args.markdown_file}")
     misses = [r for r in rows if r.status == MISS]
     if misses:
         print(f"{len(misses)} figure(s) miss their target", file=sys.stderr)
