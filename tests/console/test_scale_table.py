@@ -65,7 +65,7 @@ def test_without_the_ray_extra_a_ray_config_gets_one_line_naming_it(
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert lines == [
-        f"{path}: scale.backend: \"ray\" needs the ray extra: "
+        f'{path}: scale.backend: "ray" needs the ray extra: '
         "pip install -e '.[ray]' (or pip install ray)"
     ]
 
