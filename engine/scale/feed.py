@@ -99,7 +99,9 @@ class ActorFeed(Interaction[None, None]):
         self._reports: list[ActorReport] = []
         self._rates: dict[int, float] = {}
         self._last_seen: dict[int, tuple[float, int]] = {}
-        self._next_reports = 0.0
+        self._reports_stop = threading.Event()
+        self._reports_thread: threading.Thread | None = None
+        self._reports_lock = threading.Lock()
 
     # -- wiring -----------------------------------------------------------------------
 
@@ -154,6 +156,12 @@ class ActorFeed(Interaction[None, None]):
         self._started = True
         self.transport.start()
         self._refresh_reports()
+        # Off this thread: asking a dying actor waits for a timeout, and the
+        # batches of the others must keep flowing meanwhile.
+        self._reports_thread = threading.Thread(
+            target=self._poll_reports, name="actor-reports", daemon=True
+        )
+        self._reports_thread.start()
 
     @override
     def step(self) -> None:
@@ -170,8 +178,6 @@ class ActorFeed(Interaction[None, None]):
         else:
             self.feed(batch)
         self._maybe_publish_metrics()
-        if time.monotonic() >= self._next_reports:
-            self._refresh_reports()
 
     def feed(self, batch: ActorBatch) -> bool:
         """Put one batch's items into the buffers; False if dropped as too stale."""
@@ -213,6 +219,9 @@ class ActorFeed(Interaction[None, None]):
     def teardown(self) -> None:
         if not self._started or self._stopped:
             return
+        self._reports_stop.set()
+        if self._reports_thread is not None:
+            self._reports_thread.join(_REPORTS_PERIOD * 10)
         try:
             # Kept for the final save, which runs after this thread has ended.
             self.transport.pause(self._pause_timeout)
@@ -274,19 +283,30 @@ class ActorFeed(Interaction[None, None]):
         """Agent steps of every actor, summed over the batches received."""
         return self._agent_steps
 
+    def _poll_reports(self) -> None:
+        while not self._reports_stop.wait(_REPORTS_PERIOD):
+            try:
+                self._refresh_reports()
+            except Exception:
+                # A transport that cannot answer now (an actor dying, Ray
+                # stopping): the status keeps the last reports, and the
+                # feed's own calls report what is fatal.
+                continue
+
     def _refresh_reports(self) -> None:
-        """Ask every actor for its counters (on the feed's thread, about once a second)."""
-        self._next_reports = time.monotonic() + _REPORTS_PERIOD
-        reports = self.transport.reports()
-        now = time.monotonic()
-        for report in reports:
-            seen = self._last_seen.get(report.actor)
-            if seen is not None and now > seen[0] and report.steps >= seen[1]:
-                self._rates[report.actor] = (report.steps - seen[1]) / (now - seen[0])
-            else:
-                self._rates[report.actor] = 0.0
-            self._last_seen[report.actor] = (now, report.steps)
-        self._reports = reports
+        """Ask every actor for its counters (about once a second, and at pause/resume)."""
+        with self._reports_lock:
+            reports = self.transport.reports()
+            now = time.monotonic()
+            for report in reports:
+                seen = self._last_seen.get(report.actor)
+                if report.paused or seen is None or now <= seen[0]:
+                    rate = 0.0
+                else:
+                    rate = max(0, report.steps - seen[1]) / (now - seen[0])
+                self._rates[report.actor] = rate
+                self._last_seen[report.actor] = (now, report.steps)
+            self._reports = reports
 
     def actor_statuses(self) -> tuple[ActorStatus, ...]:
         """Each actor as last reported, with its lag at the learner (no actor call)."""
@@ -317,6 +337,7 @@ class ActorFeed(Interaction[None, None]):
                     dropped_batches=report.dropped_batches,
                     stale_batches=0 if lag is None else lag.stale_batches,
                     error=report.error,
+                    pid=report.pid,
                 )
             )
         return tuple(out)

@@ -84,6 +84,7 @@ class ActorStatus:
         dropped_batches: Batches it dropped for that reason.
         stale_batches: Its batches the learner dropped for ``max_policy_lag``.
         error: What its agent raised, if it failed.
+        pid: Its process id (on its node).
     """
 
     actor: int
@@ -102,6 +103,7 @@ class ActorStatus:
     dropped_batches: int
     stale_batches: int
     error: str | None = None
+    pid: int = 0
 
 
 STEPS_OF_INTERACTION = "interaction"

@@ -85,3 +85,28 @@ def test_an_actor_that_cannot_be_wired_is_refused_before_ray_starts(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "interaction.agent: " in lines[0], lines
     assert "phantom" in lines[0]
+
+
+def test_each_actor_builds_the_configs_interaction_with_its_own_seeds(
+    tmp_path: Path,
+) -> None:
+    import pickle
+    import tomllib
+
+    from console.config.actor_factory import ConfigActorFactory, offset_seeds
+
+    raw = tomllib.loads(bandit_config(tmp_path))
+    factory = ConfigActorFactory(
+        file=str(tmp_path / "run.toml"),
+        interaction=raw["interaction"],
+        models=raw["models"],
+        cwd=str(tmp_path),
+    )
+    # Ray ships it to every actor by pickling it.
+    parts = pickle.loads(pickle.dumps(factory))(3)
+    assert type(parts.interaction.agent).__name__ == "BanditAgent"
+    assert set(parts.models) == {"values"}
+    assert offset_seeds(raw["interaction"], 3)["environment"]["seed"] == 4
+    assert offset_seeds(
+        {"a": {"seed": 0, "inner": [{"seed": 5}]}, "b": {"seed": True}}, 2
+    ) == {"a": {"seed": 2, "inner": [{"seed": 7}]}, "b": {"seed": True}}
