@@ -2,8 +2,9 @@
 
 ``test_real_terminal.py`` drives every other sample twice (dashboard and
 headless); this one gets a single run instead, because each start of a local
-Ray costs 5-15 s on the 2-core test machine. The one run covers what Ray
-changes: the actors panel and ``status --json`` with the actors, pausing every
+Ray costs 5-15 s on the 2-core test machine, and that run joins the test
+session's Ray (``RAY_ADDRESS``, as ``address = "auto"`` joins a cluster's)
+instead of starting one. The one run covers what Ray changes: the actors panel and ``status --json`` with the actors, pausing every
 actor, an actor killed mid-run coming back, save and load with the actors'
 states, Ray's own output kept off the screen, and SIGTERM stopping the run in
 order with a final save.
@@ -18,6 +19,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,12 +66,15 @@ def terminal(tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_the_two_actor_sample_in_a_real_terminal(
-    tmp_path: Path, terminal: Tmux
+    tmp_path: Path, terminal: Tmux, ray_session: Any
 ) -> None:
     tmux = terminal
     run_dir = tmp_path / "runs" / "minimal_ray"
+    address = ray_session.get_runtime_context().gcs_address
     # exec: the pane's process is pamiq-console itself, for the SIGTERM below.
-    tmux.start(f"exec {SCRIPT} run {SAMPLE} --resume", cwd=tmp_path)
+    tmux.start(
+        f"RAY_ADDRESS={address} exec {SCRIPT} run {SAMPLE} --resume", cwd=tmp_path
+    )
     tmux.wait_for("actors 2/2 up", timeout=120)
     tmux.wait_for("running")
 
