@@ -905,6 +905,159 @@ def figure_learning(ctx: Context) -> list[Row]:
     return rows
 
 
+# -- 12: scaling out on Ray ------------------------------------------------------------------
+
+
+def _lag_text(row: dict[str, Any]) -> str:
+    return f"lag p50 {row.get('lag_p50')}/max {row.get('lag_max')} publications"
+
+
+def figure_scale(ctx: Context) -> list[Row]:
+    """Issue 13's numbers: actors on a local Ray (2 CPUs) against the threads backend."""
+    quick = ctx.settings.quick
+    seconds = 3.0 if quick else 8.0
+    args = ["--seconds", f"{seconds:g}", "--syncs", "10" if quick else "50"]
+    if quick:
+        args += ["--sleep-actors", "1", "2", "4", "--params", "1000000"]
+    data = ctx.ours("scale", args, 600.0)
+    rows: list[Row] = []
+    sleep = data["sleep"]
+    threads = sleep[0]["items_per_s"] if sleep else None
+    for row in sleep[1:]:
+        n = row["actors"]
+        rows.append(
+            Row(
+                "12a",
+                f"10 ms sleep env: learner items/s, {n} actor(s) on Ray",
+                "items/s",
+                row["items_per_s"],
+                threads,
+                "threads backend (1 agent)",
+                Target(">=", 0.9 * n, on="ratio"),
+                note=(
+                    f"{_lag_text(row)}; {row.get('rss_mb_per_actor', 0):.0f} MB RSS per "
+                    f"actor; {row.get('dropped_items', 0)} items dropped"
+                ),
+                details=row,
+            )
+        )
+    burn = data["burn"]
+    if burn:
+        base = burn[0]["items_per_s"]
+        for row in burn[1:]:
+            rows.append(
+                Row(
+                    "12b",
+                    f"1 ms pure-Python env: learner items/s, {row['actors']} actors on Ray",
+                    "items/s",
+                    row["items_per_s"],
+                    base,
+                    "threads backend (1 agent)",
+                    Target(">=", 1.5, on="ratio"),
+                    note=(
+                        f"{_lag_text(row)}; {data['burn_loops']:,} loops per step, "
+                        f"calibrated to 1 ms alone: the threads row's steps took "
+                        f"{1000 / base:.2f} ms each; 2 cores for 2 actor processes, "
+                        "the learner and Ray's own"
+                    ),
+                    details=row,
+                )
+            )
+    for part in data["broadcast"]:
+        rows.append(
+            Row(
+                "12c",
+                f"weights broadcast p99, sync to installed on 2 actors, "
+                f"{part['params'] / 1e6:g}M params",
+                "ms",
+                part["p99_ms"],
+                None,
+                note=(
+                    f"p50 {part['p50_ms']:.1f} ms, max {part['max_ms']:.1f} ms over "
+                    f"{part['syncs']} syncs; polling the actors adds a few ms"
+                ),
+                lower_is_better=True,
+                details=part,
+            )
+        )
+    lags = [(r, "12a sleep") for r in sleep[1:]] + [(r, "12b burn") for r in burn[1:]]
+    for row, label in lags:
+        rows.append(
+            Row(
+                "12d",
+                f"policy lag max ({label}, {row['actors']} actors)",
+                "publications",
+                row.get("lag_max"),
+                row.get("lag_p50"),
+                "p50",
+                lower_is_better=True,
+                note=f"{row.get('publications', 0)} publications in the run",
+            )
+        )
+    rows.append(
+        Row(
+            "12",
+            "Ray start-up (ray.init, local, 2 CPUs)",
+            "s",
+            data["ray_init_s"],
+            None,
+            lower_is_better=True,
+            note=f"learner RSS {data['learner_rss_mb']:.0f} MB after ray.init",
+        )
+    )
+    memory = [r["rss_mb_per_actor"] for r in sleep[1:] if "rss_mb_per_actor" in r]
+    if memory:
+        rows.append(
+            Row(
+                "12",
+                "resident memory per actor process (torch imported)",
+                "MB",
+                median(memory),
+                None,
+                lower_is_better=True,
+                note="RSS, shared pages counted; median over the 12a rows",
+            )
+        )
+    rows.append(_scale_learning_row(ctx))
+    return rows
+
+
+def _scale_learning_row(ctx: Context) -> Row:
+    """12e: the CartPole DQN sample with 2 actors against the threads backend, one seed."""
+    quick = ctx.settings.quick
+    budget = 60.0 if quick else 300.0
+    args = ["--seed", "0", "--seconds", f"{budget:g}", "--stop-at-target"]
+    threads = ctx.ours("cartpole", args, budget + 60)
+    ray = ctx.ours("cartpole", [*args, "--actors", "2"], budget + 120)
+    times = []
+    for run in (ray, threads):
+        reach = learning_stats.first_reach(run["episodes"])
+        times.append(reach.wall_s if reach is not None else None)
+    ours, reference = times
+    steps = [run["progress"][-1][1] if run["progress"] else 0 for run in (ray, threads)]
+    not_reached = [
+        name for name, t in (("2 actors", ours), ("threads", reference)) if t is None
+    ]
+    note = (
+        f"one seed (0), for lack of time; stops at the target; agent steps at the end "
+        f"{steps[0]:,} (2 actors) / {steps[1]:,} (threads); Ray and actors started "
+        f"in {ray['startup_s']:.1f} s before the clock starts"
+    )
+    if not_reached:
+        note += f"; not reached within {budget:g} s: {', '.join(not_reached)}"
+    return Row(
+        "12e",
+        "CartPole DQN sample with 2 actors: wall time to a 20-episode mean of 475",
+        "s",
+        ours,
+        reference,
+        "threads backend, same seed",
+        lower_is_better=True,
+        note=note,
+        details={"ray": ray, "threads": threads},
+    )
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the suite."""
@@ -927,6 +1080,7 @@ FIGURES = (
     Figure("9", "replay", "drawing a replay batch", figure_replay),
     Figure("10", "training", "training while acting", figure_training),
     Figure("11", "learning", "learning CartPole, ours and SB3", figure_learning),
+    Figure("12", "scale", "scaling out on Ray", figure_scale),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}

@@ -3,11 +3,15 @@
     .venv/bin/python -m benchmarks.scale_bench            # ~2 min on 2 cores
     .venv/bin/python -m benchmarks.scale_bench --seconds 5 --actors 1 2 4
 
-Not part of ``python -m benchmarks`` yet. Prints one table; nothing here is a test.
+A quick look from the command line; the suite's figure 12 (``python -m
+benchmarks --only scale``) runs the same components through
+``benchmarks/workloads/scale.py``. Nothing here is a test.
 
-Workload: an environment that sleeps ``--step-ms`` per step (a sensor or robot), an
-agent that collects one small transition per step, a learner whose trainer trains
-on every 256 new items and syncs a torch model (publishing its weights to actors).
+Workload: an environment that sleeps ``--step-ms`` per step (a sensor or robot)
+or burns that long in pure Python (``BurnEnv``: a simulator that holds the
+GIL), an agent that collects one small transition per step, a learner whose
+trainer trains on every 256 new items and syncs a torch model (publishing its
+weights to actors).
 """
 
 from __future__ import annotations
@@ -60,14 +64,54 @@ class CollectAgent(Agent[np.ndarray, int]):
         return 1
 
 
+def burn(loops: int) -> int:
+    """A fixed amount of pure-Python arithmetic (it holds the GIL throughout)."""
+    x = 0
+    for i in range(loops):
+        x += i * i
+    return x
+
+
+def calibrate_burn(seconds: float) -> int:
+    """Loops of :func:`burn` that take ``seconds`` on this machine, alone (best of 5)."""
+    loops = 10_000
+    best = min(_timed_burn(loops) for _ in range(5))
+    return max(1, round(loops * seconds / best))
+
+
+def _timed_burn(loops: int) -> float:
+    started = time.perf_counter()
+    burn(loops)
+    return time.perf_counter() - started
+
+
+class BurnEnv(SleepyEnv):
+    """A simulator: a fixed amount of pure-Python work per step, calibrated to
+    ``step_seconds`` alone (work, not time: a thread that waits for the GIL
+    takes longer, as it would)."""
+
+    def __init__(self, step_seconds: float, loops: int = 0) -> None:
+        super().__init__(step_seconds)
+        self.loops = loops or calibrate_burn(step_seconds)
+
+    @override
+    def affect(self, action: int) -> None:
+        burn(self.loops)
+
+
 def policy(params: int = 1_000) -> torch.nn.Module:
     return torch.nn.Linear(params // 8, 8, bias=False)
 
 
-def make_actor(index: int, params: int, step_seconds: float) -> ActorParts:
+def make_actor(
+    index: int, params: int, step_seconds: float, env: str = "sleep", loops: int = 0
+) -> ActorParts:
     """One actor; bound with functools.partial, which Ray pickles with its arguments."""
+    environment = (
+        BurnEnv(step_seconds, loops) if env == "burn" else SleepyEnv(step_seconds)
+    )
     return ActorParts(
-        Interaction(CollectAgent(), SleepyEnv(step_seconds)),
+        Interaction(CollectAgent(), environment),
         {"policy": TorchTrainingModel(policy(params))},
     )
 
@@ -96,12 +140,24 @@ def _rss_mb(pid: int) -> float:
 
 
 def run_once(
-    backend: str, actors: int, seconds: float, step_seconds: float
+    backend: str,
+    actors: int,
+    seconds: float,
+    step_seconds: float,
+    env: str = "sleep",
+    loops: int = 0,
 ) -> dict[str, Any]:
+    """Learner items/s over ``seconds`` from the first item on, lag, memory per actor."""
     scale = {"backend": backend, "actors": actors, "cpus_per_actor": 0.25}
     with tempfile.TemporaryDirectory() as tmp:
         system = build_system(
-            functools.partial(make_actor, params=1_000, step_seconds=step_seconds),
+            functools.partial(
+                make_actor,
+                params=1_000,
+                step_seconds=step_seconds,
+                env=env,
+                loops=loops,
+            ),
             {"policy": TorchTrainingModel(policy(1_000))},
             {"transitions": SequentialBuffer(200_000)},
             {"t": EveryBatchTrainer()},
@@ -121,15 +177,17 @@ def run_once(
         row: dict[str, Any] = {
             "backend": backend,
             "actors": actors,
+            "env": env,
             "items_per_s": items / elapsed,
+            "seconds": elapsed,
         }
         if isinstance(feed, ActorFeed):
             reports = feed.actor_reports()
             row["rss_mb_per_actor"] = statistics.mean(_rss_mb(r.pid) for r in reports)
-            lags = [
-                s.lag_max for s in feed.lag_stats().values() if s.lag_max is not None
-            ]
-            row["lag_max"] = max(lags) if lags else None
+            stats = [s for s in feed.lag_stats().values() if s.lag_max is not None]
+            row["lag_max"] = max((s.lag_max or 0 for s in stats), default=None)
+            row["lag_p50"] = max((s.lag_p50 or 0 for s in stats), default=None)
+            row["dropped_items"] = sum(r.dropped_items for r in reports)
             row["publications"] = feed.publication
         system.shutdown("bench over")
         system.wait(60)
@@ -137,7 +195,10 @@ def run_once(
 
 
 def broadcast_delay(params: int, syncs: int = 10) -> dict[str, Any]:
-    """Seconds from a learner sync to the weights installed on every actor."""
+    """Seconds from a learner sync to the weights installed on every actor (2 actors).
+
+    The actors are polled for their installed version, which adds a few ms.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         model = TorchTrainingModel(policy(params))
         system = build_system(
@@ -164,18 +225,16 @@ def broadcast_delay(params: int, syncs: int = 10) -> dict[str, Any]:
     delays.sort()
     return {
         "params": params,
+        "syncs": syncs,
         "p50_ms": delays[len(delays) // 2] * 1e3,
+        "p99_ms": delays[min(len(delays) - 1, round(0.99 * (len(delays) - 1)))] * 1e3,
         "max_ms": delays[-1] * 1e3,
+        "delays_ms": [d * 1e3 for d in delays],
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--actors", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--step-ms", type=float, default=10.0)
-    args = parser.parse_args()
-    step = args.step_ms / 1e3
+def start_ray() -> float:
+    """Start the local Ray the measurements share (2 CPUs); return the seconds it took."""
     os.environ["PYTHONPATH"] = str(ROOT)
     import ray
 
@@ -185,10 +244,22 @@ def main() -> None:
         include_dashboard=False,
         log_to_driver=False,
         logging_level="warning",
-        object_store_memory=200 * 2**20,
+        object_store_memory=400 * 2**20,
         runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
     )
-    print(f"ray.init (local, 2 CPUs): {time.perf_counter() - started:.1f} s")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--actors", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--step-ms", type=float, default=10.0)
+    args = parser.parse_args()
+    step = args.step_ms / 1e3
+    import ray
+
+    print(f"ray.init (local, 2 CPUs): {start_ray():.1f} s")
     print(f"learner RSS: {_rss_mb(os.getpid()):.0f} MB")
     rows = [run_once("threads", 1, args.seconds, step)]
     rows += [run_once("ray", n, args.seconds, step) for n in args.actors]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import threading
 import time as _time
 from collections import defaultdict, deque
@@ -42,6 +43,7 @@ from .config import BuiltRun
 from .eventlog import Coalescer, LogLine
 from .operations import EventFeed, LocalRun, OperationError, RunControl, describe
 from .widgets import (
+    ActorsPanel,
     AgentPanel,
     BuffersPanel,
     ConfirmQuit,
@@ -57,6 +59,8 @@ from .widgets.dialogs import ATTACHED_HELP, READ_ONLY_HELP
 
 _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
+_ACTOR_COUNTS = re.compile(r"actor\d+")
+"""The source of the learner's per-actor lag metrics (its agent's are actorN.agent)."""
 DEFAULT_POLL_HZ = 5.0
 POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
@@ -254,6 +258,7 @@ class ConsoleApp(App[int]):
             with Vertical(id="models-box", classes="box"):
                 yield ModelsPanel(id="models")
         yield TrainersPanel(id="trainers", classes="box")
+        yield ActorsPanel(id="actors", classes="box")
         yield AgentPanel(id="agent", classes="box")
         yield EventLogPanel(id="events")
         yield Footer()
@@ -352,11 +357,14 @@ class ConsoleApp(App[int]):
             self.query_one(BuffersPanel).update_status(status)
             self.query_one(ModelsPanel).update_status(status, now)
             self.query_one(TrainersPanel).update_status(status, self._metric_views())
+            self.query_one(ActorsPanel).update_status(status)
             self.query_one(AgentPanel).update_metrics(
                 {
                     source: {name: values[-1] for name, values in metrics.items()}
                     for source, metrics in self._metrics.items()
+                    # An actor's lag and counts are in the actors panel.
                     if source not in status.trainers
+                    and not _ACTOR_COUNTS.fullmatch(source)
                 }
             )
             self.query_one(EventLogPanel).add_lines(lines)

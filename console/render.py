@@ -16,9 +16,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
+from engine.telemetry.status import (
+    STEPS_OF_ACTORS,
+    BufferStatus,
+    SystemStatus,
+    TrainerStatus,
+)
 
 from .conditions import never_met
+from .render_actors import actors_table, actors_title
 
 
 def human_size(size: float) -> str:
@@ -91,7 +97,7 @@ def header_text(status: SystemStatus, busy: str = "", width: int | None = None) 
         (human_duration(status.uptime), "bold"),
         "  time scale ",
         (f"x{status.time_scale:g}", "bold"),
-        "  steps ",
+        "  agent steps " if status.step_source == STEPS_OF_ACTORS else "  steps ",
         (f"{status.steps:,}", "bold"),
         "  ",
         (f"{status.steps_per_second:,.0f}", "bold"),
@@ -331,6 +337,9 @@ def status_renderable(
         )
     if status.models:
         parts.append(models_table(status, now))
+    if status.step_source == STEPS_OF_ACTORS:
+        parts.append(Text(actors_title(status), style="bold"))
+        parts.append(actors_table(status))
     for error in status.errors:
         parts.append(Text(f"error: {error}", style="bold red"))
     if status.started_from:

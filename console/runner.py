@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import System
+from engine.scale import ScaleConfigError, connect_actors
 from engine.telemetry.events import ErrorOccurred, Event
 from engine.telemetry.metrics_log import MetricsLog
 from engine.utils.owner_only import append_owned
@@ -26,6 +27,27 @@ from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
+
+
+class ActorsStartError(RuntimeError):
+    """The actors of a ``backend = "ray"`` run could not be started (one line)."""
+
+
+def _start_actors(system: System) -> None:
+    """Start Ray and the run's actors, if it has any, on this (the main) thread.
+
+    Raises:
+        ActorsStartError: Saying in one line why they did not start.
+    """
+    try:
+        connect_actors(system)
+    except ScaleConfigError as e:
+        raise ActorsStartError(str(e)) from None
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ActorsStartError(
+            f"the actors did not start: {type(e).__name__}: {first}"
+        ) from None
 
 
 class Run:
@@ -77,6 +99,7 @@ class Run:
             RunDirError: If the run directory is in use.
             StateError: If the state to load (``--load``/``--resume``) is refused.
             OSError: If the socket cannot be bound.
+            ActorsStartError: If a ``backend = "ray"`` run's actors did not start.
         """
         settings = self.settings
         self.run_dir.acquire(
@@ -103,6 +126,9 @@ class Run:
                     self.run_dir.path,
                     on_failure=self.system.report_failure,
                 ).start()
+            # Ray and the actors before the engine: ray.init must run on
+            # this thread, and a run whose actors cannot start never starts.
+            _start_actors(self.system)
             self.system.start()
             self._started = True
             self.server = ControlServer(self.handler, self.run_dir.socket_path)

@@ -49,8 +49,13 @@ from .telemetry.events import (
     StateSaved,
 )
 from .telemetry.log_forwarding import forward_to_logging
-from .telemetry.status import SystemStatus
-from .telemetry.status_report import StepRate, buffer_statuses, model_statuses
+from .telemetry.status import STEPS_OF_ACTORS, SystemStatus
+from .telemetry.status_report import (
+    ActorsSource,
+    StepRate,
+    buffer_statuses,
+    model_statuses,
+)
 
 
 class SystemFailedError(RuntimeError):
@@ -171,6 +176,7 @@ class System:
         self.store.register("time", self.clock)
         self.store.register("system", _SystemCounters(self))
 
+        self._actors = interaction if isinstance(interaction, ActorsSource) else None
         self._inference = InferenceWorker(
             interaction, self.controller, self.report_failure
         )
@@ -250,7 +256,14 @@ class System:
     @property
     def steps(self) -> int:
         """Interaction steps taken, including those of loaded states."""
-        return self._step_offset + self._inference.steps
+        return self._step_offset + self._live_steps()
+
+    def _live_steps(self) -> int:
+        # Actors elsewhere: the learner's loop only feeds their batches, so
+        # its own count would be batches, not steps.
+        if self._actors is not None:
+            return self._actors.agent_steps()
+        return self._inference.steps
 
     @property
     def uptime(self) -> float:
@@ -260,7 +273,7 @@ class System:
         return self._base_uptime + self.clock.perf_counter() - self._start_clock
 
     def _restore_counters(self, steps: int, uptime: float) -> None:
-        self._step_offset = steps - self._inference.steps
+        self._step_offset = steps - self._live_steps()
         self._base_uptime = uptime
         if self._start_clock is not None:
             self._start_clock = self.clock.perf_counter()
@@ -631,4 +644,14 @@ class System:
             errors=tuple(self._failures),
             last_save=self._last_save,
             started_from=self._started_from,
+            **self._actors_status(),
         )
+
+    def _actors_status(self) -> dict[str, Any]:
+        if self._actors is None:
+            return {}
+        return {
+            "actors": self._actors.actor_statuses(),
+            "step_source": STEPS_OF_ACTORS,
+            "policy_version": self._actors.publication,
+        }

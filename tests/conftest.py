@@ -1,9 +1,12 @@
-"""Shared fixtures: every test leaves the process-wide clock as it found it."""
+"""Shared fixtures: every test leaves the process-wide clock as it found it; one local Ray."""
 
 from __future__ import annotations
 
 import sys
+import time as _time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +27,28 @@ def _restore_global_clock() -> Iterator[None]:
 def still_clock() -> None:
     """The global engine clock stands still (the autouse fixture resumes it)."""
     time.pause()
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[Any]:
+    """Ray on this machine, started once per session by the tests marked ``ray``.
+
+    2 CPUs, no dashboard, a small object store. Tests of programs that run in
+    processes of their own join it (``RAY_ADDRESS``) rather than start one.
+    """
+    ray = pytest.importorskip("ray")
+    started = _time.perf_counter()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=80 * 1024 * 1024,
+        log_to_driver=False,
+        logging_level="warning",
+        # Actors unpickle the tests' factories by module name.
+        runtime_env={
+            "env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        },
+    )
+    print(f"\nray started in {_time.perf_counter() - started:.1f} s")
+    yield ray
+    ray.shutdown()

@@ -131,6 +131,14 @@ class ValueTable(TrainingModel[ValueTableInference]):
         # One reference swap: the agent sees either the old or the new table.
         inference_model.values = tuple(self.values)
 
+    def scale_weights(self) -> list[float]:
+        """The values, as the ray backend ships them to every actor."""
+        return list(self.values)
+
+    def install_scale_weights(self, weights: list[float]) -> None:
+        """Take the learner's values (an actor's copy; its sync follows)."""
+        self.values = [float(v) for v in weights]
+
     @override
     def save_state(self, path: Path) -> None:
         path.with_suffix(".json").write_text(json.dumps({"values": self.values}))

@@ -9,6 +9,12 @@ trainer's optimizer steps.
 ``--seconds S --extend-to T``: stop after S seconds if the 20-episode mean has
 reached the target by then, else go on to T seconds.
 
+``--actors N``: the same config with ``[scale] backend = "ray"`` and N
+actors (figure 12): the episodes are the actors' (their agents' reported
+``episode_return`` metrics, as they reach the learner), merged in the order
+they arrive; steps are the agent steps summed over the actors.
+``--stop-at-target``: stop as soon as the 20-episode mean reaches the target.
+
 ``--share W,D``: instead, after W seconds of warm-up measure D seconds of
 optimizer steps/s while the agent acts, then stop the system and run the very
 same trainer alone on the very same replay buffer (figure 10).
@@ -61,8 +67,8 @@ def loaded_files() -> list[str]:
     return sorted(files)
 
 
-def build(seed: int, states: Path, overrides: dict[str, Any]) -> Any:
-    """The sample's run with every seed set to ``seed``."""
+def build(seed: int, states: Path, overrides: dict[str, Any], actors: int = 0) -> Any:
+    """The sample's run with every seed set to ``seed`` (``actors``: on Ray)."""
     from console import config as run_config
 
     raw = run_config.load_toml(SAMPLE)
@@ -73,45 +79,86 @@ def build(seed: int, states: Path, overrides: dict[str, Any]) -> Any:
     training["seed"] = seed
     training.update(overrides)
     raw["system"].update(
-        {"states_dir": str(states), "save_final_state": False, "metrics": False}
+        {
+            "states_dir": str(states),
+            "run_dir": str(states),
+            "save_final_state": False,
+            "metrics": False,
+        }
     )
+    if actors:
+        raw["scale"] = {"backend": "ray", "actors": actors, "cpus_per_actor": 0.5}
     settings = run_config.resolve_settings(raw, SAMPLE, REPO)
     return run_config.build(raw, settings).system
 
 
-def run_learning(seed: int, seconds: float, extend_to: float) -> dict[str, Any]:
+def run_learning(
+    seed: int,
+    seconds: float,
+    extend_to: float,
+    actors: int = 0,
+    stop_at_target: bool = False,
+) -> dict[str, Any]:
+    from engine.scale import connect_actors
+    from engine.telemetry.events import Metric
+
     with tempfile.TemporaryDirectory(prefix="pamiq-bench-") as tmp:
-        system = build(seed, Path(tmp), {})
-        agent = system.interaction.agent
+        system = build(seed, Path(tmp), {}, actors)
         trainer = system.trainers["dqn"]
+        # Only with actors: in-process, the agent's own history is read instead,
+        # and an unread subscription would only fill up.
+        events = system.events.subscribe(maxsize=1_000_000) if actors else None
+        arrived: list[list[float]] = []
         progress: list[list[float]] = []
+        started_up = time.time()
+        connect_actors(system)  # Ray's start is not learning time: timed apart
         start = time.time()
         system.start()
+        agent = None if actors else system.interaction.agent
         budget = seconds
+
+        def returns() -> list[float]:
+            if agent is not None:
+                return [r for _, r in agent.episode_returns]
+            assert events is not None
+            for event in events.drain():
+                if isinstance(event, Metric) and event.name == "episode_return":
+                    arrived.append([time.time() - start, event.value, system.steps])
+            return [r for _, r, _ in arrived]
+
         try:
             while True:
                 time.sleep(1.0)
                 now = time.time() - start
-                progress.append([now, agent.steps, trainer.global_step])
+                progress.append([now, system.steps, trainer.global_step])
+                reached = first_success(returns()) is not None
+                if stop_at_target and reached:
+                    break
                 if now < budget:
                     continue
-                returns = [r for _, r in agent.episode_returns]
-                if budget < extend_to and first_success(returns) is None:
+                if budget < extend_to and not reached:
                     budget = extend_to
                     continue
                 break
         finally:
             system.shutdown("benchmark done")
-            system.wait(60)
+            system.wait(120)
+            if events is not None:
+                events.close()
         failures = list(system.failures)
-    episodes = [
-        [t - start, r, n]
-        for (t, r), n in zip(
-            agent.episode_returns, agent.episode_end_steps, strict=True
-        )
-    ]
+    if agent is not None:
+        episodes = [
+            [t - start, r, n]
+            for (t, r), n in zip(
+                agent.episode_returns, agent.episode_end_steps, strict=True
+            )
+        ]
+    else:
+        episodes = arrived
     return {
         "seed": seed,
+        "actors": actors,
+        "startup_s": start - started_up,
         "wall_s": progress[-1][0] if progress else 0.0,
         "episodes": episodes,
         "progress": progress,
@@ -165,6 +212,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--extend-to", type=float, default=0.0)
     parser.add_argument("--share", default="", help="WARMUP,DURATION (figure 10)")
+    parser.add_argument("--actors", type=int, default=0, help="on Ray (figure 12)")
+    parser.add_argument("--stop-at-target", action="store_true")
     parser.add_argument(
         "--unthrottled", action="store_true", help="with --share: replay_ratio unset"
     )
@@ -173,7 +222,15 @@ def main() -> None:
         warmup, duration = (float(x) for x in args.share.split(","))
         emit(run_share(args.seed, warmup, duration, args.unthrottled))
     else:
-        emit(run_learning(args.seed, args.seconds, max(args.extend_to, args.seconds)))
+        emit(
+            run_learning(
+                args.seed,
+                args.seconds,
+                max(args.extend_to, args.seconds),
+                args.actors,
+                args.stop_at_target,
+            )
+        )
 
 
 if __name__ == "__main__":

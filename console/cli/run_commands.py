@@ -122,6 +122,8 @@ def run(
         if name is not None and e.key == "system.name":
             raise fail(f"--name: {e.problem}", ExitCode.USAGE) from None
         raise fail(str(e), ExitCode.USAGE) from None
+    from ..runner import ActorsStartError
+
     try:
         if headless:
             from ..runner import run_headless
@@ -137,6 +139,8 @@ def run(
         raise fail(f"{where}: {e}", ExitCode.USAGE) from None
     except RunDirError as e:
         raise fail(f"cannot start: {e}", ExitCode.USAGE) from None
+    except ActorsStartError as e:
+        raise fail(f"cannot start: {e}", ExitCode.FAILED) from None
     except OSError as e:
         raise fail(f"cannot start: {e}", ExitCode.FAILED) from None
     raise typer.Exit(code)

@@ -23,10 +23,8 @@ cross-references, wiring).
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ from .builder import (
     training_configuration,
 )
 from .errors import ConfigError
-from .imports import import_target
+from .imports import import_target, importable_from
 from .system_table import (
     SECTIONS,
     RunSettings,
@@ -88,21 +86,6 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(path, "", f"invalid TOML: {e}") from None
 
 
-@contextlib.contextmanager
-def _importable_from(directory: Path) -> Iterator[None]:
-    """Let a config's import paths name modules in ``directory`` while it is built."""
-    entry = str(directory)
-    added = entry not in sys.path and "" not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        if added:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(entry)
-
-
 def load(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
@@ -125,5 +108,5 @@ def load(
     if overrides:
         apply_overrides(raw, overrides)
     settings = resolve_settings(raw, path, cwd, start_from)
-    with _importable_from(Path.cwd() if cwd is None else cwd):
+    with importable_from(Path.cwd() if cwd is None else cwd):
         return build(raw, settings)

@@ -26,6 +26,7 @@ from engine import (
     TrainingModel,
 )
 from engine.data import DataBuffer
+from engine.scale.config import ScaleConfig
 
 from ..conditions import never_met
 from .errors import ConfigError, a_or_an, describe, suggest
@@ -212,7 +213,8 @@ def _signature(
     return params, hints
 
 
-def _named_tables(file: Path, raw: Mapping[str, Any], section: str) -> dict[str, Any]:
+def named_tables(file: Path, raw: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """The named tables of ``section`` (``[models.NAME]``...), each checked to be a table."""
     tables = raw.get(section, {})
     if not isinstance(tables, Mapping):
         raise ConfigError(file, section, "must be a table of named components")
@@ -246,9 +248,10 @@ def training_configuration(builder: ComponentBuilder, key: str, table: Any) -> A
         raise builder.error(key, f"{type(e).__name__}: {e}") from None
 
 
-def _build_interaction(
+def build_interaction(
     builder: ComponentBuilder, raw: Mapping[str, Any]
 ) -> Interaction[Any, Any]:
+    """Build the ``[interaction]`` table: agent, environment, interval or a custom class."""
     table = raw.get("interaction")
     if table is None:
         raise builder.error(
@@ -312,11 +315,11 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
         ConfigError: Naming the key path of the first problem.
     """
     file = settings.config_path
-    check_scale_table(file, raw)
+    scale = check_scale_table(file, raw)
     builder = ComponentBuilder(file)
-    model_tables = _named_tables(file, raw, "models")
-    buffer_tables = _named_tables(file, raw, "buffers")
-    trainer_tables = _named_tables(file, raw, "trainers")
+    model_tables = named_tables(file, raw, "models")
+    buffer_tables = named_tables(file, raw, "buffers")
+    trainer_tables = named_tables(file, raw, "trainers")
 
     # Cross-references that can be checked from the text alone: by convention,
     # string arguments called *data_user / *collector name buffers and ones
@@ -370,19 +373,87 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
                 file, f"{key}.target", "is not a trainer (it has no run())"
             )
         trainers[name] = trainer
-    interaction = _build_interaction(builder, raw)
+    if scale.uses_ray:
+        system = _scaled_system(file, raw, settings, scale, models, buffers, trainers)
+    else:
+        system = _wired(
+            file,
+            builder.components,
+            lambda: System(
+                build_interaction(builder, raw),
+                models,
+                buffers,
+                trainers,
+                settings.launch,
+            ),
+        )
+    _refuse_impossible_conditions(file, system, trainer_tables)
+    return BuiltRun(settings=settings, system=system, components=builder.components)
 
+
+def _wired(file: Path, components: Mapping[int, str], wire: Any) -> Any:
+    """Call ``wire()``; an error it raises names the component it came from."""
     try:
-        system = System(interaction, models, buffers, trainers, settings.launch)
+        return wire()
+    except ConfigError:
+        raise
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
-        key = _blame(e, builder.components) or "interaction"
+        key = _blame(e, components) or "interaction"
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         raise ConfigError(file, key, f"{type(e).__name__}: {message}") from None
     except Exception as e:
-        key = _blame(e, builder.components) or "<wiring>"
+        key = _blame(e, components) or "<wiring>"
         raise ConfigError(file, key, f"{type(e).__name__}: {e}") from None
-    _refuse_impossible_conditions(file, system, trainer_tables)
-    return BuiltRun(settings=settings, system=system, components=builder.components)
+
+
+def _scaled_system(
+    file: Path,
+    raw: Mapping[str, Any],
+    settings: RunSettings,
+    scale: ScaleConfig,
+    models: dict[str, Any],
+    buffers: dict[str, Any],
+    trainers: dict[str, Any],
+) -> System:
+    """The learner of a ``backend = "ray"`` run; its actors start with the run, not here.
+
+    One actor's parts are built here, in this process, exactly as each actor
+    will build them (and wired to the learner's buffer names as an actor
+    wires them), so a config that cannot work fails now with its key path,
+    not in an actor; Ray is not started.
+    """
+    from engine.scale import build_system
+    from engine.scale.actor_runner import ActorRunner
+
+    from .actor_factory import ConfigActorFactory
+
+    factory = ConfigActorFactory(
+        file=str(file),
+        interaction=dict(raw.get("interaction") or {}),
+        models=dict(raw.get("models") or {}),
+        cwd=str(Path.cwd()),
+    )
+    # Its errors name the actor's components by the same key paths.
+    probe = ComponentBuilder(file)
+
+    def probe_actor() -> ActorRunner:
+        return ActorRunner(0, lambda i: factory.build(i, probe), list(buffers), scale)
+
+    _wired(file, probe.components, probe_actor)
+    return _wired(
+        file,
+        {},
+        lambda: build_system(
+            factory,
+            models,
+            buffers,
+            trainers,
+            settings.launch,
+            scale,
+            connect=False,
+            ray_log=settings.run_dir / "ray.log",
+        ),
+    )
 
 
 def _refuse_impossible_conditions(

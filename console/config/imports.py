@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +58,18 @@ def import_target(file: Path, key: str, target: Any) -> Any:
     if not callable(obj):
         raise ConfigError(file, key, f"'{target}' is not a class or function")
     return obj
+
+
+@contextlib.contextmanager
+def importable_from(directory: Path) -> Iterator[None]:
+    """Let a config's import paths name modules in ``directory`` while it is built."""
+    entry = str(directory)
+    added = entry not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)

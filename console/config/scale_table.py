@@ -1,14 +1,15 @@
 """The ``[scale]`` table: which backend acts (schema: :class:`engine.scale.ScaleConfig`).
 
-The console runs the embedded ``threads`` backend. A ``"ray"`` backend is
-checked like every other value and then refused with one line, because the
-console does not build actors yet: Ray runs are made from Python with
-:func:`engine.scale.build_system` (docs/scale.md). Refusing is better than
-running a config on one thread that asked for many actors.
+``"threads"`` (the default) is the embedded engine. ``"ray"`` runs the
+config's ``[interaction]`` and ``[models]`` in ``actors`` Ray actors feeding
+the learner (see :mod:`console.config.actor_factory`); it needs the ``ray``
+extra, and a config that asks for it without the extra is refused with one
+line naming it, rather than run on one thread.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,23 @@ from engine.scale.config import ScaleConfig, ScaleConfigError
 
 from .errors import ConfigError
 
+RAY_EXTRA_HINT = "needs the ray extra: pip install -e '.[ray]' (or pip install ray)"
+
+
+def ray_installed() -> bool:
+    """Whether Ray can be imported (without importing it: that takes seconds)."""
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except ValueError:  # a module named ray whose spec is unset
+        return False
+
 
 def check_scale_table(file: Path, raw: Mapping[str, Any]) -> ScaleConfig:
     """The config's ``[scale]`` settings (the defaults when it has none).
 
     Raises:
-        ConfigError: For a bad value, ``actors > 1``, or ``backend = "ray"``.
+        ConfigError: For a bad value, ``actors > 1`` without Ray, or
+            ``backend = "ray"`` without the ray extra.
     """
     table = raw.get("scale")
     try:
@@ -31,14 +43,9 @@ def check_scale_table(file: Path, raw: Mapping[str, Any]) -> ScaleConfig:
         raise ConfigError(
             file, f"scale.{e.key}" if e.key else "scale", e.problem
         ) from None
-    if config.uses_ray:
-        raise ConfigError(
-            file,
-            "scale.backend",
-            '"ray" is not run by the console yet: build the run from Python with '
-            'engine.scale.build_system (docs/scale.md), or use "threads"',
-        )
-    if config.actors != 1:
+    if config.uses_ray and not ray_installed():
+        raise ConfigError(file, "scale.backend", f'"ray" {RAY_EXTRA_HINT}')
+    if not config.uses_ray and config.actors != 1:
         raise ConfigError(
             file, "scale.actors", f'{config.actors} actors need backend = "ray"'
         )

@@ -1,5 +1,6 @@
 """Dashboard widgets, one module per area of the screen."""
 
+from .actors import ActorsPanel
 from .agent import AgentPanel
 from .buffers import BuffersPanel
 from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
@@ -10,6 +11,7 @@ from .models import ModelsPanel
 from .trainers import TrainerCard, TrainersPanel
 
 __all__ = [
+    "ActorsPanel",
     "AgentPanel",
     "BuffersPanel",
     "ConfirmQuit",

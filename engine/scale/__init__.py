@@ -22,8 +22,8 @@ from .batches import ActorBatch
 from .config import ScaleConfig, ScaleConfigError
 from .feed import ActorFeed
 from .lag import LagStats
-from .scaled import ActorsStatus, actors_status, build_system, launch
-from .transport import LocalTransport, Transport
+from .scaled import ActorsStatus, actors_status, build_system, connect_actors, launch
+from .transport import DeferredTransport, LocalTransport, Transport
 from .weights import WeightsNotShippableError
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "ActorParts",
     "ActorReport",
     "ActorsStatus",
+    "DeferredTransport",
     "LagStats",
     "LocalTransport",
     "ScaleConfig",
@@ -42,5 +43,6 @@ __all__ = [
     "WeightsNotShippableError",
     "actors_status",
     "build_system",
+    "connect_actors",
     "launch",
 ]

@@ -12,6 +12,7 @@ or the agent stops stepping until the learner takes one (``wait``).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import shutil
@@ -34,6 +35,7 @@ from .config import ScaleConfig
 from .weights import install_model_weights
 
 _PAUSE_TIMEOUT = 30.0
+_MAX_HELD_METRICS = 10_000
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class ActorReport:
         unsent_items: Items collected but not yet in a batch.
         queued_batches: Closed batches the learner has not taken.
         dropped_items: Items dropped because the learner was behind.
+        dropped_batches: Batches dropped for that reason.
         skipped_versions: Publications superseded before they were installed.
         error: What the agent raised, if it failed.
         restarts: How often the actor's process was restarted.
@@ -92,6 +95,7 @@ class ActorReport:
     error: str | None = None
     restarts: int = 0
     pid: int = 0
+    dropped_batches: int = 0
 
 
 class ActorRunner:
@@ -130,6 +134,12 @@ class ActorRunner:
         agent = self.interaction.agent
         agent.attach_inference_models(self.models.inference_models_dict)
         agent.attach_data_collectors(DataCollectorsDict(self._collectors))
+        # The agent's report_metrics reach the learner with the next batch,
+        # named after this actor; the oldest go if the learner falls far behind.
+        self._metrics: deque[tuple[str, str, float, int]] = deque(
+            maxlen=_MAX_HELD_METRICS
+        )
+        agent.bind_metrics(f"actor{index}.agent", self._hold_metric)
 
         self._cond = threading.Condition()
         self._outbox: deque[ActorBatch] = deque()
@@ -141,6 +151,7 @@ class ActorRunner:
         self._steps_at_batch = 0
         self._dropped = 0
         self._dropped_since_batch = 0
+        self._dropped_batches = 0
         self._oldest_unsent: float | None = None
         self._pause_requested = False
         self._parked = False
@@ -221,6 +232,9 @@ class ActorRunner:
         finally:
             self._cond.acquire()
 
+    def _hold_metric(self, source: str, name: str, value: float, step: int) -> None:
+        self._metrics.append((source, name, value, step))
+
     def _unsent(self) -> int:
         return max((c.pending for c in self._collectors.values()), default=0)
 
@@ -229,7 +243,7 @@ class ActorRunner:
 
     def _maybe_close_batch(self) -> None:
         unsent = self._unsent()
-        if unsent == 0:
+        if unsent == 0 and not self._metrics:
             return
         if self._config.when_behind == "wait" and self._outbox_full():
             return  # the learner is behind: the items wait with the agent
@@ -259,7 +273,9 @@ class ActorRunner:
                 items[name] = encode_items([data for data, _ in taken])
                 sizes[name] = len(taken)
         self._oldest_unsent = None
-        if not items:
+        metrics = tuple(self._metrics)
+        self._metrics.clear()
+        if not items and not metrics:
             return
         batch = ActorBatch(
             actor=self.index,
@@ -269,6 +285,7 @@ class ActorRunner:
             dropped=self._dropped_since_batch,
             created=time.time(),
             sizes=sizes,
+            metrics=metrics,
         )
         self._steps_at_batch = self._steps
         self._dropped_since_batch = 0
@@ -278,6 +295,12 @@ class ActorRunner:
             old = self._outbox.popleft()
             self._dropped += old.item_count
             self._dropped_since_batch += old.item_count
+            self._dropped_batches += 1
+            # Its steps and metrics still happened: the next batch out carries them.
+            head = self._outbox[0]
+            self._outbox[0] = dataclasses.replace(
+                head, steps=head.steps + old.steps, metrics=old.metrics + head.metrics
+            )
         self._cond.notify_all()
         if self._on_batch is not None:
             self._on_batch()
@@ -391,6 +414,7 @@ class ActorRunner:
                 unsent_items=self._unsent(),
                 queued_batches=len(self._outbox),
                 dropped_items=self._dropped,
+                dropped_batches=self._dropped_batches,
                 skipped_versions=self._skipped,
                 error=self._error.splitlines()[0] if self._error else None,
                 pid=os.getpid(),

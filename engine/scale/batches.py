@@ -55,6 +55,10 @@ class ActorBatch:
         dropped: Items the actor dropped since its previous batch because the
             learner was behind (``when_behind = "drop_oldest"``).
         created: Wall-clock time the batch was closed.
+        sizes: Items per buffer name.
+        metrics: What the actor's agent reported since its previous batch,
+            as ``(source, name, value, step)``; the source names the actor
+            (``actor0.agent``).
     """
 
     actor: int
@@ -64,6 +68,7 @@ class ActorBatch:
     dropped: int = 0
     created: float = 0.0
     sizes: dict[str, int] = field(default_factory=dict)
+    metrics: tuple[tuple[str, str, float, int], ...] = ()
 
     @property
     def item_count(self) -> int:

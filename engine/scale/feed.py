@@ -27,6 +27,7 @@ from ..data import DataCollector
 from ..interaction import Agent, Environment, Interaction
 from ..model import TrainingModel
 from ..runtime import worker_binding
+from ..telemetry.status import ActorStatus
 from .actor_runner import ActorReport
 from .batches import ActorBatch, decode_items
 from .config import ScaleConfig
@@ -36,6 +37,7 @@ from .weights import read_model_weights, ships_weights
 
 _IDLE_WAIT = 0.1
 _METRICS_PERIOD = 1.0
+_REPORTS_PERIOD = 1.0
 MetricPublisher = Callable[[str, str, float, int], None]
 
 
@@ -93,6 +95,13 @@ class ActorFeed(Interaction[None, None]):
         self._metrics: MetricPublisher | None = None
         self._next_metrics = 0.0
         self._metric_step = 0
+        self._agent_steps = 0
+        self._reports: list[ActorReport] = []
+        self._rates: dict[int, float] = {}
+        self._last_seen: dict[int, tuple[float, int]] = {}
+        self._reports_stop = threading.Event()
+        self._reports_thread: threading.Thread | None = None
+        self._reports_lock = threading.Lock()
 
     # -- wiring -----------------------------------------------------------------------
 
@@ -146,6 +155,13 @@ class ActorFeed(Interaction[None, None]):
         self._publish_all()
         self._started = True
         self.transport.start()
+        self._refresh_reports()
+        # Off this thread: asking a dying actor waits for a timeout, and the
+        # batches of the others must keep flowing meanwhile.
+        self._reports_thread = threading.Thread(
+            target=self._poll_reports, name="actor-reports", daemon=True
+        )
+        self._reports_thread.start()
 
     @override
     def step(self) -> None:
@@ -169,6 +185,11 @@ class ActorFeed(Interaction[None, None]):
         limit = self._config.max_policy_lag
         stale = limit is not None and lag > limit
         self.lag.record(batch.actor, lag, batch.version, batch.item_count, stale)
+        self._agent_steps += batch.steps
+        publish = self._metrics
+        if publish is not None:
+            for source, name, value, step in batch.metrics:
+                publish(source, name, value, step)
         if stale:
             return False
         for name, encoded in batch.items.items():
@@ -198,6 +219,9 @@ class ActorFeed(Interaction[None, None]):
     def teardown(self) -> None:
         if not self._started or self._stopped:
             return
+        self._reports_stop.set()
+        if self._reports_thread is not None:
+            self._reports_thread.join(_REPORTS_PERIOD * 10)
         try:
             # Kept for the final save, which runs after this thread has ended.
             self.transport.pause(self._pause_timeout)
@@ -211,11 +235,14 @@ class ActorFeed(Interaction[None, None]):
     def on_paused(self) -> None:
         if self._started and not self._stopped:
             self.transport.pause(self._pause_timeout)
+            # This thread is parked now: the status must show the actors parked.
+            self._refresh_reports()
 
     @override
     def on_resumed(self) -> None:
         if self._started and not self._stopped:
             self.transport.resume()
+            self._refresh_reports()
 
     # -- state ----------------------------------------------------------------------
 
@@ -251,6 +278,69 @@ class ActorFeed(Interaction[None, None]):
             self._states_to_load = states
 
     # -- status ---------------------------------------------------------------------
+
+    def agent_steps(self) -> int:
+        """Agent steps of every actor, summed over the batches received."""
+        return self._agent_steps
+
+    def _poll_reports(self) -> None:
+        while not self._reports_stop.wait(_REPORTS_PERIOD):
+            try:
+                self._refresh_reports()
+            except Exception:
+                # A transport that cannot answer now (an actor dying, Ray
+                # stopping): the status keeps the last reports, and the
+                # feed's own calls report what is fatal.
+                continue
+
+    def _refresh_reports(self) -> None:
+        """Ask every actor for its counters (about once a second, and at pause/resume)."""
+        with self._reports_lock:
+            reports = self.transport.reports()
+            now = time.monotonic()
+            for report in reports:
+                seen = self._last_seen.get(report.actor)
+                if report.paused or seen is None or now <= seen[0]:
+                    rate = 0.0
+                else:
+                    rate = max(0, report.steps - seen[1]) / (now - seen[0])
+                self._rates[report.actor] = rate
+                self._last_seen[report.actor] = (now, report.steps)
+            self._reports = reports
+
+    def actor_statuses(self) -> tuple[ActorStatus, ...]:
+        """Each actor as last reported, with its lag at the learner (no actor call)."""
+        if not self._started:
+            return ()
+        lags = self.lag.stats()
+        out = []
+        for report in self._reports:
+            lag = lags.get(report.actor)
+            alive = report.alive and not self._stopped
+            out.append(
+                ActorStatus(
+                    actor=report.actor,
+                    node=report.node,
+                    alive=alive,
+                    paused=report.paused,
+                    restarts=report.restarts,
+                    steps=report.steps,
+                    steps_per_second=self._rates.get(report.actor, 0.0)
+                    if alive
+                    else 0.0,
+                    version=report.version,
+                    lag_p50=None if lag is None else lag.lag_p50,
+                    lag_max=None if lag is None else lag.lag_max,
+                    unsent_items=report.unsent_items,
+                    queued_batches=report.queued_batches,
+                    dropped_items=report.dropped_items,
+                    dropped_batches=report.dropped_batches,
+                    stale_batches=0 if lag is None else lag.stale_batches,
+                    error=report.error,
+                    pid=report.pid,
+                )
+            )
+        return tuple(out)
 
     def actor_reports(self) -> list[ActorReport]:
         """What each actor reports of itself (empty once stopped)."""

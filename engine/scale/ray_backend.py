@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
+import os
 import signal
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from ..utils.owner_only import append_owned
 from .actor_runner import ActorFactory, ActorFailedError, ActorReport, ActorRunner
 from .batches import ActorBatch
-from .config import ScaleConfig
+from .config import ScaleConfig, ScaleConfigError
 
 _POLL = 0.2
 _GATHER_WAIT = 0.02
@@ -114,6 +118,44 @@ def _keep_signal_handlers() -> Callable[[], None]:
     return restore
 
 
+def _ray_logs_to(path: Path) -> None:
+    """Send the driver's ``ray`` logger to ``path`` (appended, owner-only) instead of stderr.
+
+    Ray's import gives its logger a stderr handler; under the dashboard
+    anything on stderr draws over the screen.
+    """
+    stream = os.fdopen(append_owned(path), "a", encoding="utf-8", buffering=1)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logger = logging.getLogger("ray")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _check_room(ray: Any, config: ScaleConfig) -> None:
+    """Refuse, in one line, actors that could never all be placed (they would wait forever)."""
+    need = config.actors * config.cpus_per_actor
+    have = float(ray.cluster_resources().get("CPU", 0.0))
+    if need > have + 1e-9:
+        raise ScaleConfigError(
+            "actors",
+            f"{config.actors} actors x {config.cpus_per_actor:g} CPUs (cpus_per_actor) "
+            f"need {need:g} CPUs; the Ray cluster has {have:g}",
+        )
+
+
+def _unknown_report(actor: int) -> ActorReport:
+    """What is shown of an actor that has not answered yet."""
+    return ActorReport(
+        actor=actor, node="?", alive=False, paused=False, steps=0, version=0,
+        unsent_items=0, queued_batches=0, dropped_items=0, skipped_versions=0,
+    )  # fmt: skip
+
+
 class RayTransport:
     """The learner's side of Ray actors.
 
@@ -127,6 +169,8 @@ class RayTransport:
         init_kwargs: Extra ``ray.init`` arguments (e.g. ``num_cpus``,
             ``object_store_memory``) when this transport starts Ray itself.
         notify: Called with ``(level, message)`` for actor deaths and restarts.
+        log_file: Where the driver's Ray log lines go (default: Ray's own
+            stderr handler).
     """
 
     def __init__(
@@ -136,6 +180,7 @@ class RayTransport:
         config: ScaleConfig,
         init_kwargs: dict[str, Any] | None = None,
         notify: Notify | None = None,
+        log_file: Path | None = None,
     ) -> None:
         import ray
 
@@ -143,6 +188,8 @@ class RayTransport:
         self._config = config
         self.notify = notify
         self._owns_ray = False
+        if log_file is not None:
+            _ray_logs_to(log_file)
         if not ray.is_initialized():
             restore = _keep_signal_handlers()
             try:
@@ -152,11 +199,19 @@ class RayTransport:
                     "log_to_driver": False,
                     "logging_level": "warning",
                 }
+                if log_file is not None:
+                    kwargs["configure_logging"] = False
                 kwargs.update(init_kwargs or {})
                 ray.init(address=config.address, **kwargs)
             finally:
                 restore()
             self._owns_ray = True
+        try:
+            _check_room(ray, config)
+        except ScaleConfigError:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
         remote = ray.remote(_ActorHost).options(
             num_cpus=config.cpus_per_actor,
             max_restarts=config.max_restarts,
@@ -183,6 +238,7 @@ class RayTransport:
         self._restarts = [0] * config.actors
         self._latest: dict[str, tuple[int, Any]] = {}
         self._states: list[bytes | None] = [None] * config.actors
+        self._last_reports: dict[int, ActorReport] = {}
         self._paused = False
         self._failure: str | None = None
         self._stop = threading.Event()
@@ -266,16 +322,23 @@ class RayTransport:
 
     def reports(self) -> list[ActorReport]:
         """Each actor's counters, with its restarts; a dead one reports not alive."""
-        answers = self._call_live("report", timeout=5.0)
+        # Not the ones Ray is restarting: they could not answer before the timeout.
+        answers = self._call_live("report", timeout=2.0, skip_reviving=True)
         out = []
         for i in range(len(self._actors)):
             report = answers.get(i)
-            if not isinstance(report, ActorReport):
-                report = ActorReport(
-                    actor=i, node="?", alive=False, paused=False, steps=0, version=0,
-                    unsent_items=0, queued_batches=0, dropped_items=0,
-                    skipped_versions=0,
-                )  # fmt: skip
+            if isinstance(report, ActorReport):
+                self._last_reports[i] = report
+            elif i in self._last_reports:
+                report = dataclasses.replace(
+                    self._last_reports[i],
+                    alive=False,
+                    paused=False,
+                    unsent_items=0,
+                    queued_batches=0,
+                )
+            else:
+                report = _unknown_report(i)
             out.append(dataclasses.replace(report, restarts=self._restarts[i]))
         return out
 
@@ -299,14 +362,18 @@ class RayTransport:
     # -- gathering ----------------------------------------------------------------
 
     def _call_live(
-        self, method: str, *args: Any, timeout: float = _CALL_TIMEOUT
+        self,
+        method: str,
+        *args: Any,
+        timeout: float = _CALL_TIMEOUT,
+        skip_reviving: bool = False,
     ) -> dict[int, Any]:
         """Call ``method`` on every live actor; a dead one's answer is the error."""
         ray = self._ray
         refs = {
             i: getattr(a, method).remote(*args)
             for i, a in enumerate(self._actors)
-            if self._alive[i]
+            if self._alive[i] and not (skip_reviving and i in self._reviving)
         }
         answers: dict[int, Any] = {}
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..data import DataBuffer
@@ -16,7 +17,7 @@ from .actor_runner import ActorFactory, ActorReport
 from .config import ScaleConfig, ScaleConfigError
 from .feed import ActorFeed
 from .lag import LagStats
-from .transport import Transport
+from .transport import DeferredTransport, Transport
 from .weights import check_shippable
 
 TransportMaker = Callable[[ActorFactory, list[str], ScaleConfig], Transport]
@@ -31,6 +32,8 @@ def build_system(
     scale: Mapping[str, Any] | ScaleConfig | None = None,
     transport: TransportMaker | None = None,
     ray_init: dict[str, Any] | None = None,
+    connect: bool = True,
+    ray_log: Path | None = None,
 ) -> System:
     """A :class:`~engine.System` whose agent is built by ``actor_factory``.
 
@@ -53,6 +56,10 @@ def build_system(
         transport: Makes the actors' transport instead of the backend's
             (e.g. :class:`~engine.scale.transport.LocalTransport`).
         ray_init: Extra ``ray.init`` arguments when a local Ray is started.
+        connect: Start Ray and the actors now; False: when the system starts,
+            or earlier with :func:`connect_actors` (building checks nothing
+            then that needs Ray).
+        ray_log: Where the driver's Ray log lines go instead of stderr.
 
     Raises:
         ScaleConfigError: For settings the backend cannot use.
@@ -68,12 +75,17 @@ def build_system(
     for name, model in models.items():
         check_shippable(name, model)
     names = list(buffers)
-    if transport is not None:
-        actors = transport(actor_factory, names, scale)
-    else:
+
+    def make() -> Transport:
+        if transport is not None:
+            return transport(actor_factory, names, scale)
         from .ray_backend import RayTransport
 
-        actors = RayTransport(actor_factory, names, scale, init_kwargs=ray_init)
+        return RayTransport(
+            actor_factory, names, scale, init_kwargs=ray_init, log_file=ray_log
+        )
+
+    actors: Transport = make() if connect else DeferredTransport(make)
     feed = ActorFeed(actors, names, scale)
     system = System(feed, models, buffers, trainers, config)
     feed.watch_models(dict(models))
@@ -104,6 +116,22 @@ def launch(
         SystemFailedError: If a thread or an actor failed (after the final save).
     """
     build_system(actor_factory, models, buffers, trainers, config, scale).run()
+
+
+def connect_actors(system: System) -> None:
+    """Start Ray and the actors of a system built with ``connect=False``, on this thread.
+
+    Call it on the main thread before ``system.start()``: ``ray.init`` then
+    runs where the learner's signal handlers can be put back. Nothing
+    happens for a system without actors or one already connected.
+
+    Raises:
+        ScaleConfigError: If the cluster cannot hold the actors.
+        Exception: Whatever Ray raised starting them (e.g. a factory that failed).
+    """
+    feed = system.interaction
+    if isinstance(feed, ActorFeed) and isinstance(feed.transport, DeferredTransport):
+        feed.transport.connect()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ transport lives in :mod:`engine.scale.ray_backend`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from .actor_runner import ActorFactory, ActorReport, ActorRunner
@@ -149,3 +149,78 @@ class LocalTransport:
         """Stop every actor."""
         for runner in self._runners:
             runner.stop()
+
+
+class DeferredTransport:
+    """A transport made on first use (or by :meth:`connect`), not when the system is built.
+
+    The console builds a run's system while checking its config, and
+    ``validate`` must not start Ray; the run connects on its main thread
+    just before the system starts.
+
+    Args:
+        make: Makes the real transport.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._transport: Any = None
+        self.notify: Callable[[str, str], None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the real transport exists."""
+        return self._transport is not None
+
+    def connect(self) -> Any:
+        """Make the real transport now (once) and return it."""
+        with self._lock:
+            if self._transport is None:
+                transport = self._make()
+                if hasattr(transport, "notify"):
+                    transport.notify = self.notify
+                self._transport = transport
+            return self._transport
+
+    @property
+    def arrived(self) -> threading.Event:
+        """The real transport's event."""
+        return self.connect().arrived
+
+    def start(self) -> None:
+        """Connect if needed, then start."""
+        self.connect().start()
+
+    def take_batch(self) -> ActorBatch | None:
+        """See :meth:`Transport.take_batch`."""
+        return self.connect().take_batch()
+
+    def publish(self, publication: int, model: str, weights: Any) -> None:
+        """See :meth:`Transport.publish`."""
+        self.connect().publish(publication, model, weights)
+
+    def pause(self, timeout: float) -> None:
+        """See :meth:`Transport.pause`."""
+        self.connect().pause(timeout)
+
+    def resume(self) -> None:
+        """See :meth:`Transport.resume`."""
+        self.connect().resume()
+
+    def save_states(self) -> list[bytes]:
+        """See :meth:`Transport.save_states`."""
+        return self.connect().save_states()
+
+    def load_states(self, states: Sequence[bytes]) -> None:
+        """See :meth:`Transport.load_states`."""
+        self.connect().load_states(states)
+
+    def reports(self) -> list[ActorReport]:
+        """See :meth:`Transport.reports`."""
+        return self.connect().reports()
+
+    def stop(self) -> None:
+        """Stop the real transport, if it was ever made."""
+        if self._transport is not None:
+            self._transport.stop()

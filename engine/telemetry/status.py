@@ -64,6 +64,55 @@ class ModelStatus:
 
 
 @dataclass(frozen=True)
+class ActorStatus:
+    """One acting worker of a scaled run (``[scale] backend = "ray"``).
+
+    Attributes:
+        actor: Index (0-based).
+        node: Where it runs (a Ray node id, or ``"local"``).
+        alive: Whether it is stepping (False while Ray restarts it, or once gone).
+        paused: Whether it is parked at its pause point.
+        restarts: How often its process was restarted.
+        steps: Agent steps it has taken (as it last reported).
+        steps_per_second: Its recent step rate.
+        version: The newest weight publication it has installed.
+        lag_p50: Median policy lag of its recent batches at the learner.
+        lag_max: Largest policy lag of its recent batches.
+        unsent_items: Items it holds that are not in a batch yet.
+        queued_batches: Closed batches waiting for the learner.
+        dropped_items: Items it dropped because the learner was behind.
+        dropped_batches: Batches it dropped for that reason.
+        stale_batches: Its batches the learner dropped for ``max_policy_lag``.
+        error: What its agent raised, if it failed.
+        pid: Its process id (on its node).
+    """
+
+    actor: int
+    node: str
+    alive: bool
+    paused: bool
+    restarts: int
+    steps: int
+    steps_per_second: float
+    version: int
+    lag_p50: int | None
+    lag_max: int | None
+    unsent_items: int
+    queued_batches: int
+    dropped_items: int
+    dropped_batches: int
+    stale_batches: int
+    error: str | None = None
+    pid: int = 0
+
+
+STEPS_OF_INTERACTION = "interaction"
+"""``SystemStatus.step_source``: the learner's own interaction took the steps."""
+STEPS_OF_ACTORS = "actors"
+"""``SystemStatus.step_source``: agent steps summed over the actors."""
+
+
+@dataclass(frozen=True)
 class SystemStatus:
     """The whole system at one moment.
 
@@ -72,7 +121,9 @@ class SystemStatus:
         state: Control state (active, paused, ...).
         uptime: Engine seconds the system has run (pauses excluded).
         time_scale: Engine seconds per real second.
-        steps: Interaction steps taken.
+        steps: Interaction steps taken: with actors (``step_source ==
+            "actors"``), the agent steps of every actor summed, as of the
+            batches the learner has received.
         steps_per_second: Recent step rate (real time).
         wall_time: When the snapshot was taken.
         buffers: By name.
@@ -82,6 +133,10 @@ class SystemStatus:
         last_save: Path of the last state written, if any.
         started_from: The state loaded before the run started (``--resume``,
             ``--load``), if any.
+        actors: Each acting worker of a scaled run (empty without actors).
+        step_source: What ``steps`` counts: ``"interaction"`` (the
+            embedded engine) or ``"actors"`` (agent steps summed over actors).
+        policy_version: The learner's weight publications (with actors).
     """
 
     name: str
@@ -97,6 +152,15 @@ class SystemStatus:
     errors: tuple[str, ...] = ()
     last_save: str | None = None
     started_from: str | None = None
+    actors: tuple[ActorStatus, ...] = ()
+    step_source: str = STEPS_OF_INTERACTION
+    policy_version: int | None = None
+
+    @property
+    def all_actors_paused(self) -> bool:
+        """Whether there are actors and every live one is parked."""
+        alive = [a for a in self.actors if a.alive]
+        return bool(alive) and all(a.paused for a in alive)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the control socket's ``status`` result).
@@ -148,6 +212,12 @@ class SystemStatus:
                 errors=tuple(data.get("errors", ())),
                 last_save=data.get("last_save"),
                 started_from=data.get("started_from"),
+                actors=tuple(
+                    ActorStatus(**_known(ActorStatus, a))
+                    for a in data.get("actors", ())
+                ),
+                step_source=str(data.get("step_source", STEPS_OF_INTERACTION)),
+                policy_version=data.get("policy_version"),
             )
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(

@@ -10,10 +10,33 @@ from __future__ import annotations
 import threading
 import time as _time
 from collections import deque
+from typing import Protocol, runtime_checkable
 
 from ..data import DataUsersDict
 from ..model import TrainingModelsDict
-from .status import BufferStatus, ModelStatus
+from .status import ActorStatus, BufferStatus, ModelStatus
+
+
+@runtime_checkable
+class ActorsSource(Protocol):
+    """An interaction whose agent steps in acting workers elsewhere (the scale feed).
+
+    The system counts such an interaction's steps as the actors' agent steps
+    and puts the actors into its status snapshot.
+    """
+
+    def agent_steps(self) -> int:
+        """Agent steps of every actor, summed (as of the batches received)."""
+        ...
+
+    def actor_statuses(self) -> tuple[ActorStatus, ...]:
+        """Each actor, as last reported (cheap: no call to an actor)."""
+        ...
+
+    @property
+    def publication(self) -> int:
+        """The learner's policy version."""
+        ...
 
 
 class StepRate:

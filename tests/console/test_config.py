@@ -304,10 +304,19 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["minimal", "cartpole_dqn", "sensor_autoencoder", "cartpole_reinforce"]
+    "name",
+    [
+        "minimal",
+        "cartpole_dqn",
+        "sensor_autoencoder",
+        "cartpole_reinforce",
+        "minimal_ray",
+    ],
 )
 def test_sample_configs_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if name != "minimal":
+    if name == "minimal_ray":
+        pytest.importorskip("ray")
+    elif name != "minimal":
         pytest.importorskip("torch")
         pytest.importorskip("gymnasium")
     monkeypatch.chdir(ROOT)

@@ -145,3 +145,25 @@ class RecordingTrainer(Trainer):
         self.model.weight += 1.0
         self.runs += 1
         self.ran.set()
+
+
+class ReportingAgent(TaggingAgent):
+    """Reports how many steps it took, every fifth step (as an agent reports returns)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.taken = 0
+
+    @override
+    def step(self, observation: int) -> float:
+        self.taken += 1
+        if self.taken % 5 == 0:
+            self.report_metrics({"taken": self.taken})
+        return super().step(observation)
+
+
+def make_reporting_parts(index: int) -> ActorParts:
+    """Like :func:`make_parts` with an agent that reports a metric."""
+    return ActorParts(
+        Interaction(ReportingAgent(index), CountingEnv()), {"w": WeightModel()}
+    )

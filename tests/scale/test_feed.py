@@ -243,3 +243,95 @@ def test_the_threads_backend_never_imports_ray(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_status_shows_each_actor_and_counts_their_agent_steps(
+    tmp_path: Path, running: list[System]
+) -> None:
+    system, feed, transport, model, trainer = _build(tmp_path)
+    running.append(system)
+    system.start()
+    wait_until(lambda: trainer.runs >= 3)
+    wait_until(lambda: len(system.status().actors) == 2 and system.steps >= 100)
+    status = system.status()
+    assert status.step_source == "actors"
+    assert status.policy_version == feed.publication
+    assert [a.actor for a in status.actors] == [0, 1]
+    assert all(a.alive and a.node == "local" for a in status.actors)
+    # The learner's count is the actors' agent steps that reached it, not
+    # its own loop's turns (one per batch of 8 items, or idle waits).
+    reported = sum(r.steps for r in transport.reports())
+    assert system.steps <= reported
+    fed = sum(s.items for s in feed.lag_stats().values())
+    assert system.steps >= fed  # every fed item was one agent step here
+    again = type(status).from_dict(
+        __import__("json").loads(__import__("json").dumps(status.to_dict()))
+    )
+    assert again == status
+
+
+def test_pausing_shows_every_actor_paused_in_the_status(
+    tmp_path: Path, running: list[System]
+) -> None:
+    system, feed, transport, model, trainer = _build(tmp_path)
+    running.append(system)
+    system.start()
+    wait_until(lambda: len(system.status().actors) == 2)
+    assert not system.status().all_actors_paused
+    system.pause(10)
+    assert system.status().all_actors_paused
+    system.resume()
+    wait_until(lambda: not system.status().all_actors_paused)
+
+
+def test_an_actors_agent_metrics_reach_the_learner_named_after_the_actor(
+    tmp_path: Path, running: list[System]
+) -> None:
+    from engine.telemetry.events import Metric
+    from tests.scale.parts import make_reporting_parts
+
+    system = build_system(
+        make_reporting_parts,
+        {"w": WeightModel()},
+        {"obs": SequentialBuffer(5000)},
+        {"rec": RecordingTrainer()},
+        LaunchConfig(states_dir=tmp_path / "states", durable_saves=False),
+        scale={"backend": "ray", "actors": 2, "batch_items": 8},
+        transport=LocalTransport,
+    )
+    subscription = system.events.subscribe(maxsize=100_000)
+    running.append(system)
+    system.start()
+    seen: dict[str, list[float]] = {}
+
+    def both_reported() -> bool:
+        for event in subscription.drain():
+            if isinstance(event, Metric) and event.name == "taken":
+                seen.setdefault(event.source, []).append(event.value)
+        return {"actor0.agent", "actor1.agent"} <= set(seen)
+
+    wait_until(both_reported)
+    for values in seen.values():
+        assert values == sorted(values) and values[0] == 5.0
+    subscription.close()
+
+
+def test_a_batch_dropped_as_the_learner_falls_behind_keeps_its_steps_counted() -> None:
+    from engine.scale import ScaleConfig
+    from engine.scale.actor_runner import ActorRunner
+
+    config = ScaleConfig(
+        backend="ray", batch_items=4, max_unsent_items=4, max_in_flight_batches=1
+    )
+    runner = ActorRunner(0, make_parts, ["obs"], config)
+    runner.start()
+    wait_until(lambda: runner.report().dropped_batches >= 3)
+    runner.pause(10)
+    steps = runner.report().steps
+    shipped = 0
+    while (batch := runner.next_batch(0)) is not None:
+        shipped += batch.steps
+    runner.stop()
+    # The learner never took a batch: everything but the last was dropped,
+    # yet the one it gets carries every step taken.
+    assert shipped == steps

@@ -1,0 +1,80 @@
+"""The actors of a scaled run (``[scale] backend = "ray"``), as every view draws them.
+
+The dashboard's actors panel and ``pamiq-console status`` use
+:func:`actors_table`, so they read the same.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from engine.telemetry.status import ActorStatus, SystemStatus
+
+NODE_WIDTH = 8
+"""Characters of a node id shown (Ray's ids are 56 hex digits; the first 8 tell them apart)."""
+
+
+def actor_state(actor: ActorStatus) -> Text:
+    """``running``, ``paused``, ``failed`` or ``down``, with its restarts."""
+    if actor.error:
+        text = Text("failed", style="bold red")
+    elif not actor.alive:
+        text = Text("down", style="bold red")
+    elif actor.paused:
+        text = Text("paused", style="bold yellow")
+    else:
+        text = Text("running", style="green")
+    if actor.restarts:
+        text.append(f" r{actor.restarts}", style="yellow")
+    return text
+
+
+def _lag(actor: ActorStatus) -> str:
+    if actor.lag_p50 is None or actor.lag_max is None:
+        return "-"
+    return f"{actor.lag_p50}/{actor.lag_max}"
+
+
+def actors_title(status: SystemStatus) -> str:
+    """The panel's title: how many actors, and whether every one is paused."""
+    alive = sum(a.alive for a in status.actors)
+    title = f"actors {alive}/{len(status.actors)} up"
+    if status.all_actors_paused:
+        title += " - all paused"
+    if status.policy_version is not None:
+        title += f" - policy v{status.policy_version}"
+    return title
+
+
+def actors_table(status: SystemStatus) -> Table:
+    """One row per actor: node, state and restarts, steps/s, version, lag, queued, dropped.
+
+    ``lag`` is p50/max over its recent batches (in weight publications);
+    ``queued`` is unsent items + batches waiting for the learner; ``dropped``
+    is items (batches) dropped because the learner was behind, plus batches
+    the learner dropped as too stale.
+    """
+    table = Table(box=None, expand=True, padding=(0, 1))
+    table.add_column("actor", style="bold", no_wrap=True)
+    table.add_column("node", no_wrap=True, overflow="ellipsis", max_width=NODE_WIDTH)
+    table.add_column("state", no_wrap=True)
+    for header in ("steps/s", "ver", "lag", "queued", "dropped"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for actor in status.actors:
+        dropped = f"{actor.dropped_items:,} ({actor.dropped_batches:,})"
+        if actor.stale_batches:
+            dropped += f" +{actor.stale_batches:,} stale"
+        table.add_row(
+            str(actor.actor),
+            actor.node[:NODE_WIDTH],
+            actor_state(actor),
+            f"{actor.steps_per_second:,.0f}",
+            f"v{actor.version}",
+            _lag(actor),
+            f"{actor.unsent_items:,}+{actor.queued_batches}b",
+            dropped,
+        )
+    if not status.actors:
+        table.add_row(Text("no actor has reported yet", style="dim"), *[""] * 7)
+    return table
