@@ -50,8 +50,11 @@ def first_success(returns: list[float]) -> int | None:
 
 
 def loaded_files() -> list[str]:
-    """This repository's files the process has loaded (the kept run's key is made of them)."""
-    files = {str(SAMPLE.relative_to(REPO))}
+    """This repository's files the process has loaded (the kept run's key is made of them).
+
+    Not the sample config: the key holds its values, so a comment can change.
+    """
+    files: set[str] = set()
     for module in list(sys.modules.values()):
         origin = getattr(module, "__file__", None)
         # Some extension modules give a bare relative name: not a file of ours.
