@@ -2,6 +2,7 @@
 
 from .agent import AgentPanel
 from .buffers import BuffersPanel
+from .curves import CurvesPanel
 from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
 from .errors import ErrorPanel
 from .event_log import EventLogPanel
@@ -13,6 +14,7 @@ __all__ = [
     "AgentPanel",
     "BuffersPanel",
     "ConfirmQuit",
+    "CurvesPanel",
     "ErrorPanel",
     "EventLogPanel",
     "HelpScreen",
