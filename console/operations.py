@@ -9,7 +9,10 @@ the engine raised. :func:`describe` turns a result into the line an operator
 reads, the same in the CLI and the dashboard.
 
 A view that talks to a run only through :class:`RunControl` can be pointed at a
-run in another process (over its socket) without changing.
+run in another process (over its socket) without changing. It watches the run
+through a :class:`Watch`: each :meth:`Watch.poll` brings a :class:`Poll`, the
+status with the events since the previous poll, how many were lost, and what
+changed in the learning curves the view shows (one request over a socket).
 """
 
 from __future__ import annotations

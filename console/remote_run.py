@@ -33,7 +33,7 @@ from .control_client import ControlClient, ControlError, NotListeningError
 from .control_server import PROTOCOL_VERSION, WATCHER_QUEUE
 from .curves import Key
 from .eventlog import ROUTINE_KINDS
-from .operations import OperationError, Poll
+from .operations import EventFeed, OperationError, Poll
 from .rundir import read_run_info
 
 OPERATIONS = ("pause", "resume", "save", "load", "shutdown")
@@ -371,7 +371,7 @@ class RemoteRun:
             pause.wait(0.1)
         return True
 
-    def watch(self, maxsize: int, subscription: object = None) -> RemoteWatch:
+    def watch(self, maxsize: int, subscription: EventFeed | None = None) -> RemoteWatch:
         """A new watcher of the run (``subscription`` is for runs in this process)."""
         return RemoteWatch(self, maxsize)
 

@@ -166,6 +166,24 @@ def test_a_socket_in_a_directory_others_can_write_is_refused(
     check_socket_path(live_run.run_dir.socket_path)  # the run's own is fine
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory away")
+def test_a_socket_in_another_user_s_directory_is_refused(
+    live_run: Any, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    planted = theirs / "control.sock"
+    os.symlink(live_run.run_dir.socket_path, planted)
+    os.chown(theirs, 65534, 65534)
+    result = CliRunner().invoke(cli_app, ["attach", "--socket", str(planted)])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line == (
+        f"attach: refusing {planted}: its directory {theirs} belongs to another "
+        "user (uid 65534)"
+    )
+
+
 def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
     live_run: Any,
 ) -> None:

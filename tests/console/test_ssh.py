@@ -136,6 +136,8 @@ def forwarded(live_run: Any, tmp_path: Path) -> Iterator[Path]:
                 f"UserKnownHostsFile={ssh_dir / 'known_hosts'}",
                 "-o",
                 "ExitOnForwardFailure=yes",
+                "-o",
+                "StreamLocalBindUnlink=yes",
                 "-L",
                 f"{local}:{live_run.run_dir.socket_path}",
                 f"{getpass.getuser()}@127.0.0.1",
