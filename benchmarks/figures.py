@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import external, learning_runs, learning_stats, procs
-from .stats import cpu_share, median, rate, throughput, tick_stats
+from .stats import cpu_share, median, percentile, rate, throughput, tick_stats
 from .table import Row, Target
 
 PAMIQ = "PAMIQ-Core 0.6.0"
@@ -65,6 +65,20 @@ class Settings:
     @property
     def learning_extend_to(self) -> float:
         """How long a run that has not reached 475 within the budget goes on."""
+        return 60.0 if self.quick else 600.0
+
+    @property
+    def attach_seconds(self) -> float:
+        """Figure 12: steps/s measured for this long per condition and round."""
+        return 3.0 if self.quick else 5.0
+
+    @property
+    def attach_rounds(self) -> int:
+        return 1 if self.quick else 3
+
+    @property
+    def watcher_memory_seconds(self) -> float:
+        """Figure 12: how long a run keeps a watcher that stopped reading."""
         return 60.0 if self.quick else 600.0
 
     @property
@@ -1057,6 +1071,115 @@ def _scale_learning_row(ctx: Context) -> Row:
         details={"ray": ray, "threads": threads},
     )
 
+# -- 13: attached dashboards ----------------------------------------------------------
+
+ATTACH_CONDITIONS = ((0, "app"), (1, "app"), (8, "app"), (8, "poll"))
+"""(clients, kind): headless alone, one and eight attached dashboards (Textual,
+driven headless), and eight bare protocol clients polling as a dashboard does."""
+MIB = 1024 * 1024
+
+
+def figure_attach(ctx: Context) -> list[Row]:
+    s = ctx.settings
+    seconds = s.attach_seconds
+    runs: dict[tuple[int, str], list[dict[str, Any]]] = {
+        c: [] for c in ATTACH_CONDITIONS
+    }
+    # Rounds interleave the conditions, so a busy moment hits all of them alike.
+    for _ in range(s.attach_rounds):
+        for clients, kind in ATTACH_CONDITIONS:
+            args = ["rate", "--clients", str(clients), "--kind", kind]
+            runs[(clients, kind)].append(
+                ctx.ours("attach", [*args, "--duration", str(seconds)], seconds + 180)
+            )
+
+    def steps(condition: tuple[int, str]) -> float:
+        return median([r["steps_per_s"] for r in runs[condition]])
+
+    headless = steps((0, "app"))
+
+    def share(condition: tuple[int, str]) -> float:
+        return 100.0 * steps(condition) / headless
+
+    def polls(condition: tuple[int, str]) -> str:
+        hz = [p for r in runs[condition] for p in r["polls_per_s"]]
+        return f"{min(hz):.1f}-{max(hz):.1f} polls/s each" if hz else ""
+
+    delays = [d * 1000 for r in runs[(1, "app")] for d in r["delays"]]
+    delays8 = [d * 1000 for r in runs[(8, "app")] for d in r["delays"]]
+    memory_seconds = s.watcher_memory_seconds
+    memory = ctx.ours(
+        "attach", ["memory", "--duration", str(memory_seconds)], memory_seconds
+    )
+    rss = [b for _, b in memory["samples"]]
+    # The watcher's queue fills within its first minute (20,000 events); from
+    # then on nothing may grow.
+    settle = min(60.0, memory_seconds / 2)
+    settled = [b for t, b in memory["samples"] if t >= settle]
+    growth = (max(settled) - settled[0]) / MIB if settled else None
+    kept = (
+        "still kept" if memory["watchers_at_end"] else "dropped by the run (60 s unfed)"
+    )
+    rss_note = (
+        f"RSS start {rss[0] / MIB:.1f} MiB, end {rss[-1] / MIB:.1f} MiB, "
+        f"max {max(rss) / MIB:.1f} MiB over {memory_seconds:g} s; the stuck "
+        f"watcher was {kept} at the end; {memory['steps']:,} steps, curve reports "
+        + ", ".join(f"{k} {v:,}" for k, v in memory["curve_reports"].items())
+    )
+    base = f"headless {headless:,.0f} steps/s"
+    return [
+        Row(
+            "13",
+            "step rate, 1 attached dashboard: % of headless",
+            "%",
+            share((1, "app")),
+            target=Target(">=", 95.0),
+            note=f"{base}; {polls((1, 'app'))}",
+            details={"runs": {f"{c}x{k}": v for (c, k), v in runs.items()}},
+        ),
+        Row(
+            "13",
+            "step rate, 8 attached dashboards: % of headless",
+            "%",
+            share((8, "app")),
+            target=Target(">=", 90.0),
+            note=f"{base}; {polls((8, 'app'))}; the 8 Textual apps run on the "
+            "run's machine, sharing its cores",
+        ),
+        Row(
+            "13",
+            "step rate, 8 protocol clients polling at 5 Hz: % of headless",
+            "%",
+            share((8, "poll")),
+            note=f"the run's own cost of 8 watchers (no Textual); {polls((8, 'poll'))}",
+        ),
+        Row(
+            "13",
+            "engine event to attached dashboard, p99",
+            "ms",
+            percentile(delays, 99) if delays else None,
+            target=Target("<=", 250.0),
+            note=(
+                f"p50 {percentile(delays, 50):.0f} ms over {len(delays):,} "
+                f"training-run events; with 8 dashboards p99 "
+                f"{percentile(delays8, 99):.0f} ms"
+                if delays and delays8
+                else "no events seen"
+            ),
+            lower_is_better=True,
+        ),
+        Row(
+            "13",
+            "RSS growth after the 1st minute, 1 watcher stopped reading",
+            "MiB",
+            growth,
+            target=Target("<=", 16.0),
+            note=rss_note,
+            lower_is_better=True,
+            details={"memory": memory},
+        ),
+    ]
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -1081,6 +1204,7 @@ FIGURES = (
     Figure("10", "training", "training while acting", figure_training),
     Figure("11", "learning", "learning CartPole, ours and SB3", figure_learning),
     Figure("12", "scale", "scaling out on Ray", figure_scale),
+    Figure("13", "attach", "attached dashboards", figure_attach),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}

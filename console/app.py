@@ -2,10 +2,12 @@
 
 Threads and messages:
 
-* A :class:`SnapshotPoller` thread (not an engine thread) takes a status
-  snapshot and drains the event subscription several times a second, then posts
-  one :class:`Snapshot` message; the app applies it to every panel in one batch.
-  The engine only appends events to a bounded queue, so the UI can never slow it.
+* A :class:`SnapshotPoller` thread (not an engine thread) polls the run's
+  :class:`~console.operations.Watch` several times a second (one request over
+  a socket: the status, the events since the last poll and the learning curve
+  shown), then posts one :class:`Snapshot` message; the app applies it to every
+  panel in one batch. The engine only appends events to a bounded queue, so the
+  UI can never slow it.
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`OpFinished` / :class:`RunStopped` messages.
 
@@ -22,7 +24,7 @@ import re
 import threading
 import time as _time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +41,24 @@ from engine.runtime.supervision import SupervisedThread
 from engine.telemetry.events import ErrorOccurred, Event, Metric
 from engine.telemetry.status import SystemStatus
 
+from .activity import Activity
 from .config import BuiltRun
-from .eventlog import Coalescer, LogLine
-from .operations import EventFeed, LocalRun, OperationError, RunControl, describe
+from .curves import CurveView, Key
+from .eventlog import ROUTINE_KINDS, Coalescer, LogLine
+from .operations import (
+    EventFeed,
+    LocalRun,
+    OperationError,
+    RunControl,
+    Watch,
+    describe,
+)
 from .widgets import (
     ActorsPanel,
     AgentPanel,
     BuffersPanel,
     ConfirmQuit,
+    CurvesPanel,
     ErrorPanel,
     EventLogPanel,
     HelpScreen,
@@ -66,24 +78,36 @@ POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
 NARROW = 120
 """Terminal width below which the dashboard stacks panels (80x24 stays readable)."""
+SHORT = 30
+"""Terminal height below which the agent box gives way (its metrics are curves,
+``c``) and the learning curves sit beside the event log."""
 
 
 class Snapshot(Message):
-    """A status snapshot and the events since the previous one.
+    """A status snapshot, the events since the previous one, and curve updates.
 
     Args:
         status: The system's status.
         events: Events published since the last snapshot, oldest first.
-        dropped: Events lost because the subscription was full.
+        dropped: Events lost (since the last snapshot) because the queue was full.
+        curves: Updates of the learning curve shown (:meth:`CurveBook.updates`).
+        metrics: Every curve the run keeps (None: not known with this snapshot).
     """
 
     def __init__(
-        self, status: SystemStatus, events: list[Event], dropped: int = 0
+        self,
+        status: SystemStatus,
+        events: list[Event],
+        dropped: int = 0,
+        curves: list[dict[str, Any]] | None = None,
+        metrics: list[Key] | None = None,
     ) -> None:
         super().__init__()
         self.status = status
         self.events = events
         self.dropped = dropped
+        self.curves = curves or []
+        self.metrics = metrics
 
 
 class OpFinished(Message):
@@ -127,6 +151,7 @@ class SnapshotPoller(SupervisedThread):
             taken before the system started to show its first events too.
         on_failure: Told if the poller fails (the system's ``report_failure``
             when the run is in this process, so that it stops in order).
+        curves: The learning curves to bring with each snapshot (asked each time).
     """
 
     def __init__(
@@ -136,6 +161,7 @@ class SnapshotPoller(SupervisedThread):
         hz: float = DEFAULT_POLL_HZ,
         subscription: EventFeed | None = None,
         on_failure: Callable[[str, BaseException, str], None] | None = None,
+        curves: Callable[[], Sequence[Key]] = tuple,
     ) -> None:
         super().__init__("console-poller", self._post_until_stopped, self._failed)
         self._run = run
@@ -143,19 +169,16 @@ class SnapshotPoller(SupervisedThread):
         self._period = 1.0 / hz
         self._halt = threading.Event()
         self._report = on_failure
-        self._subscription = (
-            subscription
-            if subscription is not None
-            else run.subscribe(maxsize=POLLER_QUEUE)
-        )
+        self._curves = curves
+        self.watch: Watch = run.watch(POLLER_QUEUE, subscription)
         self._dropped_seen = 0
 
     def snapshot(self) -> Snapshot:
         """Take one snapshot now."""
-        events = self._subscription.drain()
-        dropped = self._subscription.dropped - self._dropped_seen
-        self._dropped_seen += dropped
-        return Snapshot(self._run.status(), events, dropped)
+        poll = self.watch.poll(self._curves())
+        dropped = max(0, poll.dropped - self._dropped_seen)
+        self._dropped_seen = poll.dropped
+        return Snapshot(poll.status, poll.events, dropped, poll.curves, poll.metrics)
 
     def _post_until_stopped(self) -> None:
         while not self._halt.wait(self._period):
@@ -168,7 +191,7 @@ class SnapshotPoller(SupervisedThread):
             self._app.post_message(snapshot)
 
     def _failed(self, thread: str, exc: BaseException, tb: str) -> None:
-        self._subscription.close()
+        self.watch.close()
         if self._report is not None:
             self._report(thread, exc, tb)
         self._app.post_message(PollerFailed())
@@ -176,7 +199,7 @@ class SnapshotPoller(SupervisedThread):
     def stop(self) -> None:
         """Stop posting and unsubscribe."""
         self._halt.set()
-        self._subscription.close()
+        self.watch.close()
 
 
 class ConsoleApp(App[int]):
@@ -207,6 +230,7 @@ class ConsoleApp(App[int]):
         Binding("l", "load", "Load"),
         Binding("q", "request_quit", "Quit"),
         Binding("x", "request_stop", "Stop run"),
+        Binding("c", "next_curve", "Curves"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+c", "stop_now", "Stop now", show=False, priority=True),
     ]
@@ -241,15 +265,22 @@ class ConsoleApp(App[int]):
         self.snapshots_applied = 0
         self.stop_requested = False
         self._poller: SnapshotPoller | None = None
-        self._coalescer = Coalescer(window=1.0)
+        self._coalescer = Coalescer(window=1.0, path_text=self._state_text)
         self._metrics: dict[str, dict[str, deque[float]]] = defaultdict(dict)
+        self.activity = Activity()
+        self.curves = CurveView()
+        self.curve_order: list[Key] = []
+        """The curves ``c`` goes through: the config's ``plots`` first."""
+        self.curve_index = 0
+        self._plots: tuple[Key, ...] = ()
         self._tracebacks: dict[str, str] = {}
         self._stopped_uptime: float | None = None
 
     # -- layout -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Header, error panel, buffers and models, trainers, event log, footer."""
+        """Header, error panel, buffers and models, trainers, agent, curves and
+        event log, footer."""
         yield StatusHeader(id="header")
         yield ErrorPanel(id="errors")
         with Horizontal(id="top"):
@@ -260,7 +291,9 @@ class ConsoleApp(App[int]):
         yield TrainersPanel(id="trainers", classes="box")
         yield ActorsPanel(id="actors", classes="box")
         yield AgentPanel(id="agent", classes="box")
-        yield EventLogPanel(id="events")
+        with Horizontal(id="bottom"):
+            yield CurvesPanel(id="curves", classes="box")
+            yield EventLogPanel(id="events")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -270,7 +303,8 @@ class ConsoleApp(App[int]):
         self.query_one("#trainers").border_title = "trainers"
         self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
-        self.screen.set_class(self.size.width < NARROW, "narrow")
+        self.query_one("#curves").border_title = "learning curves"
+        self._fit(self.size.width, self.size.height)
         if self.live:
             self._poller = SnapshotPoller(
                 self.run_control,
@@ -279,16 +313,22 @@ class ConsoleApp(App[int]):
                 self._subscription,
                 # The poller is one of the run's threads when the run is here.
                 None if self.system is None else self.system.report_failure,
+                curves=self._curves_wanted,
             )
+            self._plots = self._poller.watch.plots
             self.apply_snapshot(self._poller.snapshot())
             self._poller.start()
 
     def on_resize(self, event: events.Resize) -> None:
         """Below :data:`NARROW` columns, stack the buffers above the models."""
-        self.screen.set_class(event.size.width < NARROW, "narrow")
+        self._fit(event.size.width, event.size.height)
         if self.status is not None:
             # Panels fit their text to their width: draw them for the new one.
             self.call_after_refresh(self._redraw)
+
+    def _fit(self, width: int, height: int) -> None:
+        self.screen.set_class(width < NARROW, "narrow")
+        self.screen.set_class(height < SHORT, "short")
 
     def _redraw(self) -> None:
         if self.status is not None and not self._is_closing_down():
@@ -331,6 +371,8 @@ class ConsoleApp(App[int]):
         now = self.clock() if now is None else now
         lines: list[LogLine] = []
         for event in snapshot.events:
+            if event.kind in ROUTINE_KINDS:
+                continue  # shown as rates in the trainers and models panels
             if isinstance(event, Metric):
                 history = self._metrics[event.source].setdefault(
                     event.name, deque(maxlen=METRIC_HISTORY)
@@ -349,14 +391,24 @@ class ConsoleApp(App[int]):
             )
         status = self._frozen_when_stopped(snapshot.status)
         self.status = status
+        self.activity.feed(snapshot.status, snapshot.events)
+        self.curves.apply(snapshot.curves)
+        self._order_curves(snapshot.metrics)
         with self.batch_update():
             header = self.query_one(StatusHeader)
             header.busy = self.busy
             header.update_status(status)
             self.query_one(ErrorPanel).show_errors(status.errors, self._tracebacks)
             self.query_one(BuffersPanel).update_status(status)
-            self.query_one(ModelsPanel).update_status(status, now)
-            self.query_one(TrainersPanel).update_status(status, self._metric_views())
+            self.query_one(ModelsPanel).update_status(
+                status, now, {name: self.activity.model(name) for name in status.models}
+            )
+            self.query_one(TrainersPanel).update_status(
+                status,
+                self._metric_views(),
+                {name: self.activity.trainer(name) for name in status.trainers},
+            )
+            self._show_curve()
             self.query_one(ActorsPanel).update_status(status)
             self.query_one(AgentPanel).update_metrics(
                 {
@@ -419,6 +471,62 @@ class ConsoleApp(App[int]):
             name = "loss" if "loss" in metrics else next(iter(metrics), None)
             views[trainer] = (name, list(metrics[name]) if name else [])
         return views
+
+    def _state_text(self, path: str) -> str:
+        """A state of this run by its name (the log is narrow; the run is known)."""
+        try:
+            if Path(path).parent == self.run_control.states_dir:
+                return Path(path).name
+        except (OSError, KeyError):
+            pass  # the run's states directory is not known (yet): say it all
+        return path
+
+    # -- learning curves --------------------------------------------------------------
+
+    def _order_curves(self, metrics: list[Key] | None) -> None:
+        """The curves ``c`` goes through: the config's first, then the agent's,
+        then the trainers', each in the order they first reported."""
+        known = list(self.curve_order)
+        for key in [*self._plots, *(metrics or ())]:
+            if key not in known:
+                known.append(key)
+        if metrics is None and not self._plots:
+            # Snapshots fed by hand (no watch): the curves they brought.
+            known += [k for k in self.curves.curves if k not in known]
+        configured = [k for k in known if k in self._plots]
+        agent = [k for k in known if k not in configured and k[0].startswith("agent")]
+        rest = [k for k in known if k not in configured and k not in agent]
+        shown = self.shown_curve
+        self.curve_order = configured + agent + rest
+        if shown is not None and shown in self.curve_order:
+            self.curve_index = self.curve_order.index(shown)
+
+    @property
+    def shown_curve(self) -> Key | None:
+        """The learning curve the panel shows (None before any metric)."""
+        if not self.curve_order:
+            return None
+        return self.curve_order[self.curve_index % len(self.curve_order)]
+
+    def _curves_wanted(self) -> list[Key]:
+        shown = self.shown_curve
+        return [] if shown is None else [shown]
+
+    def _show_curve(self) -> None:
+        key = self.shown_curve
+        self.query_one(CurvesPanel).show(
+            key,
+            None if key is None else self.curves.curves.get(key),
+            (self.curve_index % max(1, len(self.curve_order)), len(self.curve_order)),
+        )
+
+    def action_next_curve(self) -> None:
+        """Plot the next learning curve (its history comes with the next poll)."""
+        if not self.curve_order:
+            self.notify("no metrics reported yet", severity="warning")
+            return
+        self.curve_index = (self.curve_index + 1) % len(self.curve_order)
+        self._show_curve()
 
     def log_line(self, kind: str, text: str) -> None:
         """Add a console line to the event log."""

@@ -8,7 +8,9 @@ Each request is one JSON object on one line, answered by one line::
 An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``,
 ``resume``, ``save``, ``load`` (``state``: a name or path inside the run's
 states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``, optional ``kinds``),
-``watch`` / ``feed`` / ``unwatch`` (a watcher's own bounded queue of events)
+``watch`` / ``feed`` / ``unwatch`` (a watcher's own bounded queue of events; each
+``feed`` brings the status, the events since the last one, how many it lost, and
+what changed in the learning curves it asks for)
 and ``shutdown``. ``ping`` says the protocol version (:data:`PROTOCOL_VERSION`);
 a request that names another ``"protocol"`` is refused. A malformed request gets an error reply; nothing a client sends
 can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
@@ -37,6 +39,7 @@ from engine.runtime.supervision import FailureHandler, SupervisedThread
 from engine.state.catalogue import LATEST_NAMES
 from engine.telemetry.events import EVENT_KINDS, Event, LogMessage, Subscription
 
+from .curves import MAX_CURVES, Key, book_of
 from .operations import MAX_PAUSE_TIMEOUT, LocalRun, OperationError, state_summary
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -48,8 +51,9 @@ IDLE_TIMEOUT = 30.0
 """Seconds a connection may wait between requests before the run closes it
 (each open connection holds a thread and a file descriptor)."""
 LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
-PROTOCOL_VERSION = 1
-"""The control protocol's version, sent by ``ping``; bumped when a reply changes shape."""
+PROTOCOL_VERSION = 2
+"""The control protocol's version, sent by ``ping``; bumped when a reply changes shape
+(2: ``feed`` brings the status and the curves asked for; a version-2 client relies on it)."""
 WATCHER_QUEUE = 20_000
 """Events one watcher's queue holds; past that the oldest are dropped (and counted)."""
 MAX_WATCHERS = 64
@@ -108,6 +112,7 @@ class ControlHandler:
         self._history = history
         self._events: dict[str, deque[Event]] = {}
         self._remove_callback = system.events.add_callback(self._record)
+        self._curves = book_of(system)
         self.idle_timeout: float | None = None  # set by the server that serves it
         self._watchers: dict[str, _Watcher] = {}
         self._watchers_lock = threading.Lock()
@@ -261,7 +266,12 @@ class ControlHandler:
             self._watchers[watcher_id] = watcher
         for old in evicted:
             old.subscription.close()
-        return {"watcher": watcher_id, "maxsize": size, "ttl": WATCHER_TTL}
+        return {
+            "watcher": watcher_id,
+            "maxsize": size,
+            "ttl": WATCHER_TTL,
+            "plots": [list(k) for k in self._curves.plots],
+        }
 
     def _watcher(self, request: dict[str, Any]) -> tuple[str, _Watcher]:
         watcher_id = request.get("watcher")
@@ -276,11 +286,20 @@ class ControlHandler:
 
     def _op_feed(self, request: dict[str, Any]) -> dict[str, Any]:
         _, watcher = self._watcher(request)
+        wanted = _curve_keys(request.get("curves", []))
         watcher.fed = time.monotonic()
+        # Drained before the status is taken, so the status is never older
+        # than the newest event sent with it.
         events = watcher.subscription.drain()
         dropped = watcher.subscription.dropped
         self._expire_watchers()
-        return {"events": [e.to_dict() for e in events], "dropped": dropped}
+        return {
+            "status": self._op_status(request),
+            "events": [e.to_dict() for e in events],
+            "dropped": dropped,
+            "curves": self._curves.updates(wanted, watcher.cursor),
+            "metrics": [list(k) for k in self._curves.curve_keys()],
+        }
 
     def _op_unwatch(self, request: dict[str, Any]) -> dict[str, Any]:
         watcher_id, watcher = self._watcher(request)
@@ -308,12 +327,32 @@ class ControlHandler:
         return self.run.shutdown("shutdown requested over the control socket")
 
 
+def _curve_keys(value: object) -> list[Key]:
+    """The ``curves`` argument of ``feed``: a list of ``[source, name]`` pairs."""
+    if not isinstance(value, list) or len(value) > MAX_CURVES:
+        raise RequestError(
+            f"'curves' must be a list of at most {MAX_CURVES} [source, name] pairs"
+        )
+    keys = []
+    for item in value:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not all(isinstance(part, str) for part in item)
+        ):
+            raise RequestError("'curves' must be a list of [source, name] pairs")
+        keys.append((item[0], item[1]))
+    return keys
+
+
 class _Watcher:
-    """One watcher's subscription and when it was last fed (monotonic seconds)."""
+    """One watcher's subscription, when it was last fed (monotonic seconds), and
+    what it was last sent of each curve."""
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
         self.fed = time.monotonic()
+        self.cursor: dict[Key, tuple[int, int, int]] = {}
 
 
 class _StreamHandler(socketserver.StreamRequestHandler):

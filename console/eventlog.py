@@ -10,6 +10,7 @@ log stays readable. Metrics are not logged here (they feed the sparklines and
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.telemetry.events import (
@@ -27,6 +28,9 @@ from engine.telemetry.events import (
 )
 
 COALESCED_KINDS = frozenset({"sync", "training"})
+ROUTINE_KINDS = COALESCED_KINDS
+"""Events the dashboard does not log (its trainers and models panels show their
+rates); they stay in the event stream, in ``--headless`` output and ``events``."""
 _QUIET_STATES = frozenset({"pausing", "resuming"})
 _QUIET_LOGS = frozenset({"paused", "resumed"})
 
@@ -57,8 +61,16 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def format_event(event: Event) -> str | None:
-    """The text of one event, or None for events that are not logged."""
+def _as_is(path: str) -> str:
+    return path
+
+
+def format_event(event: Event, path_text: Callable[[str], str] = _as_is) -> str | None:
+    """The text of one event, or None for events that are not logged.
+
+    ``path_text`` writes a state's path (the dashboard names its run's own
+    states by name: its event log is narrow).
+    """
     if isinstance(event, ModelSynced):
         return f"model {event.model} synced to v{event.version} ({_ms(event.duration)})"
     if isinstance(event, TrainingRunFinished):
@@ -68,13 +80,13 @@ def format_event(event: Event) -> str | None:
         return None
     if isinstance(event, StateSaved):
         return (
-            f"saved {event.path} in {_ms(event.duration)} "
+            f"saved {path_text(event.path)} in {_ms(event.duration)} "
             f"(paused {_ms(event.paused_for)})"
         )
     if isinstance(event, StateLoaded):
-        return f"loaded {event.path}"
+        return f"loaded {path_text(event.path)}"
     if isinstance(event, StateRemoved):
-        return f"removed {event.path} ({event.reason})"
+        return f"removed {path_text(event.path)} ({event.reason})"
     if isinstance(event, ErrorOccurred):
         return f"{event.thread}: {event.message}"
     if isinstance(event, SystemStateChanged):
@@ -111,15 +123,17 @@ class Coalescer:
 
     Args:
         window: Seconds over which frequent events are summed.
+        path_text: How a state's path is written (see :func:`format_event`).
     """
 
     window: float = 1.0
+    path_text: Callable[[str], str] = _as_is
     _bursts: dict[tuple[str, str], _Burst] = field(default_factory=dict)
 
     def feed(self, event: Event, now: float | None = None) -> list[LogLine]:
         """Take one event; return lines ready to show."""
         now = _time.time() if now is None else now
-        text = format_event(event)
+        text = format_event(event, self.path_text)
         if text is not None and event.kind not in COALESCED_KINDS:
             # Close open bursts first so the log stays in order.
             lines = self.flush(now, force=True)

@@ -9,13 +9,17 @@ the engine raised. :func:`describe` turns a result into the line an operator
 reads, the same in the CLI and the dashboard.
 
 A view that talks to a run only through :class:`RunControl` can be pointed at a
-run in another process (over its socket) without changing.
+run in another process (over its socket) without changing. It watches the run
+through a :class:`Watch`: each :meth:`Watch.poll` brings a :class:`Poll`, the
+status with the events since the previous poll, how many were lost, and what
+changed in the learning curves the view shows (one request over a socket).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +27,11 @@ from engine import System
 from engine.runtime.control import PauseTimeoutError, SystemStoppedError
 from engine.state.catalogue import list_states
 from engine.state.persistence import StateError
-from engine.telemetry.events import Event, Subscription
+from engine.telemetry.events import Event
 from engine.telemetry.status import SystemStatus
 
 from . import state_choice
+from .curves import Key, book_of
 
 MAX_PAUSE_TIMEOUT = 3600.0
 
@@ -78,10 +83,7 @@ def summaries(states_dir: Path) -> list[dict[str, Any]]:
 
 
 class EventFeed(Protocol):
-    """The run's events as a view reads them (an engine ``Subscription`` is one).
-
-    Over a socket it can be fed by polling the ``events`` operation.
-    """
+    """The run's events as a view reads them (an engine ``Subscription`` is one)."""
 
     @property
     def dropped(self) -> int:
@@ -95,6 +97,77 @@ class EventFeed(Protocol):
     def close(self) -> None:
         """Stop receiving."""
         ...
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What one poll of a :class:`Watch` brings: everything a view redraws from.
+
+    Attributes:
+        status: The run's status now.
+        events: The events since the previous poll, oldest first.
+        dropped: Events this watch has lost so far (its queue was full).
+        curves: Updates of the curves asked for (see :meth:`CurveBook.updates`).
+        metrics: Every curve the run keeps, in the order they first reported.
+    """
+
+    status: SystemStatus
+    events: list[Event]
+    dropped: int = 0
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[Key] = field(default_factory=list)
+
+
+class Watch(Protocol):
+    """A view's subscription to a run: status, events and curves in one poll."""
+
+    @property
+    def plots(self) -> tuple[Key, ...]:
+        """The curves the run's config asks to show first."""
+        ...
+
+    def poll(self, curves: Sequence[Key] = ()) -> Poll:
+        """The status, the events since the last poll, and what changed in ``curves``."""
+        ...
+
+    def close(self) -> None:
+        """Stop watching."""
+        ...
+
+
+class LocalWatch:
+    """A :class:`Watch` of a system in this process.
+
+    Args:
+        system: The system.
+        subscription: Its events (taken before it started, to show its first ones).
+    """
+
+    def __init__(self, system: System, subscription: EventFeed) -> None:
+        self._system = system
+        self._subscription = subscription
+        self._book = book_of(system)
+        self._cursor: dict[Key, tuple[int, int, int]] = {}
+
+    @property
+    def plots(self) -> tuple[Key, ...]:
+        """The curves the run's config asks to show first."""
+        return self._book.plots
+
+    def poll(self, curves: Sequence[Key] = ()) -> Poll:
+        """The status, the events since the last poll, and what changed in ``curves``."""
+        events = self._subscription.drain()
+        return Poll(
+            self._system.status(),
+            events,
+            self._subscription.dropped,
+            self._book.updates(curves, self._cursor),
+            self._book.curve_keys(),
+        )
+
+    def close(self) -> None:
+        """Unsubscribe."""
+        self._subscription.close()
 
 
 class RunControl(Protocol):
@@ -147,8 +220,11 @@ class RunControl(Protocol):
         """Wait until the run has stopped; whether it did within ``timeout``."""
         ...
 
-    def subscribe(self, maxsize: int) -> EventFeed:
-        """A new feed of the run's events (at most ``maxsize`` waiting)."""
+    def watch(self, maxsize: int, subscription: EventFeed | None = None) -> Watch:
+        """A new watch of the run (at most ``maxsize`` events waiting).
+
+        ``subscription``: events taken already (a system in this process only).
+        """
         ...
 
 
@@ -244,9 +320,11 @@ class LocalRun:
         """Wait until the system has stopped."""
         return self.system.wait(timeout)
 
-    def subscribe(self, maxsize: int) -> Subscription:
-        """A new subscription to the system's events."""
-        return self.system.events.subscribe(maxsize=maxsize)
+    def watch(self, maxsize: int, subscription: EventFeed | None = None) -> LocalWatch:
+        """A new watch of the system (``subscription``: its events, if taken already)."""
+        if subscription is None:
+            subscription = self.system.events.subscribe(maxsize=maxsize)
+        return LocalWatch(self.system, subscription)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,12 @@
 """A run in another process, reached over its control socket: what ``attach`` shows.
 
 :class:`RemoteRun` is :class:`~console.operations.RunControl` over
-:class:`~console.control_client.ControlClient`; its :meth:`RemoteRun.subscribe`
-gives a :class:`RemoteFeed`, a watcher with its own bounded queue in the run
-(the ``watch`` and ``feed`` operations), so a watcher that stops reading loses
-its oldest events, and is told how many, without holding the run.
+:class:`~console.control_client.ControlClient`; its :meth:`RemoteRun.watch`
+gives a :class:`RemoteWatch`, a watcher with its own bounded queue in the run
+(the ``watch`` and ``feed`` operations): one request per poll brings the
+status, the events since the last poll and the curves asked for, and a watcher
+that stops reading loses its oldest events, and is told how many, without
+holding the run.
 
 The run does not depend on its watchers: each request is its own connection,
 and a watcher nobody feeds is dropped by the run after a while.
@@ -19,16 +21,19 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.state.store import pid_alive
-from engine.telemetry.events import Event, event_from_dict
+from engine.telemetry.events import EVENT_KINDS, Event, event_from_dict
 from engine.telemetry.status import SystemStatus
 
 from .control_client import ControlClient, ControlError, NotListeningError
 from .control_server import PROTOCOL_VERSION, WATCHER_QUEUE
-from .operations import OperationError
+from .curves import Key
+from .eventlog import ROUTINE_KINDS
+from .operations import EventFeed, OperationError, Poll
 from .rundir import read_run_info
 
 OPERATIONS = ("pause", "resume", "save", "load", "shutdown")
@@ -37,7 +42,8 @@ LOOK_TIMEOUT = 5.0
 """Seconds to wait for a reply that only looks (status, states, events): a run
 that stopped answering (SIGSTOPped, swapping) must not freeze the dashboard."""
 HISTORY = 50
-"""Recent events a new watcher is shown first (the last save, load, error...)."""
+"""Recent events a new watcher is shown first (the last save, load, error...;
+not the routine syncs and training runs)."""
 
 
 class RunEndedError(OperationError):
@@ -75,63 +81,98 @@ def check_socket_path(socket_path: Path) -> None:
         raise AttachError(f"no run is listening on {socket_path} (no such socket)")
 
 
-class RemoteFeed:
-    """A watcher of a remote run's events (:class:`~console.operations.EventFeed`).
+class RemoteWatch:
+    """A watcher of a remote run (:class:`~console.operations.Watch`): one ``feed``
+    request per poll brings the status, the events and the curves.
 
     Args:
-        client: The run's client.
-        maxsize: Events the run keeps for this watcher between feeds.
+        run: The run.
+        maxsize: Events the run keeps for this watcher between polls.
     """
 
-    def __init__(self, client: ControlClient, maxsize: int) -> None:
-        self._client = client
+    def __init__(self, run: RemoteRun, maxsize: int) -> None:
+        self._run = run
+        self._client = run.look_client
         self._maxsize = min(maxsize, WATCHER_QUEUE)
         self._lock = threading.Lock()
         self._watcher: str | None = None
+        self._plots: tuple[Key, ...] = ()
         self._lost = 0  # dropped by watchers the run expired
         self._dropped = 0
         self._watch()
         # What happened before we watched, so the log does not start empty;
         # fetched after watching, so nothing falls between the two.
-        self._history: list[dict[str, Any]] | None = list(
-            self._client.request("events", limit=HISTORY, protocol=PROTOCOL_VERSION)
-        )
+        self._history: list[dict[str, Any]] | None = self._recent()
+
+    def _recent(self) -> list[dict[str, Any]]:
+        """The run's last events an operator must notice (not its routine ones)."""
+        kinds = sorted(EVENT_KINDS - ROUTINE_KINDS - {"metric", "trainability"})
+        try:
+            return list(
+                self._client.request(
+                    "events", limit=HISTORY, kinds=kinds, protocol=PROTOCOL_VERSION
+                )
+            )
+        except NotListeningError:
+            raise
+        except ControlError:
+            # A run of another build that lacks one of our kinds: take them all.
+            return list(
+                self._client.request("events", limit=HISTORY, protocol=PROTOCOL_VERSION)
+            )
 
     def _watch(self) -> None:
-        self._watcher = str(
-            self._client.request(
-                "watch", maxsize=self._maxsize, protocol=PROTOCOL_VERSION
-            )["watcher"]
+        reply = self._client.request(
+            "watch", maxsize=self._maxsize, protocol=PROTOCOL_VERSION
         )
+        self._watcher = str(reply["watcher"])
+        self._plots = tuple(
+            (str(k[0]), str(k[1])) for k in reply.get("plots", ()) if len(k) == 2
+        )
+
+    @property
+    def plots(self) -> tuple[Key, ...]:
+        """The curves the run's config asks to show first."""
+        return self._plots
 
     @property
     def dropped(self) -> int:
         """Events the run dropped for this watcher because its queue was full."""
         return self._dropped + self._lost
 
-    def drain(self) -> list[Event]:
-        """The events since the last drain (none once the run is gone)."""
+    def poll(self, curves: Sequence[Key] = ()) -> Poll:
+        """The status, the events since the last poll, and what changed in ``curves``.
+
+        Once the run is gone: its last status (as stopped) and no events.
+
+        Raises:
+            OperationError: If the run did not answer in time (the next poll
+                tries again).
+        """
         with self._lock:
             if self._watcher is None:
                 try:  # the run is back (restarted under the same socket)?
                     self._watch()
                 except ControlError:
-                    return []
+                    return Poll(self._run.status(), [], self.dropped)
             try:
                 reply = self._client.request(
-                    "feed", watcher=self._watcher, protocol=PROTOCOL_VERSION
+                    "feed",
+                    watcher=self._watcher,
+                    curves=[list(k) for k in curves],
+                    protocol=PROTOCOL_VERSION,
                 )
             except NotListeningError:
                 self._watcher = None
-                return []
+                return Poll(self._run.status(), [], self.dropped)
             except ControlError as e:
                 if "no watcher" not in str(e):
-                    return []  # no answer in time: the next drain tries again
+                    raise OperationError("feed", str(e)) from None
                 # The run expired us (we were away too long): watch again.
                 self._lost += self._dropped
                 self._dropped = 0
                 self._watch()
-                return []
+                return Poll(self._run.status(), [], self.dropped)
             self._dropped = int(reply.get("dropped", 0))
             fed: list[dict[str, Any]] = list(reply.get("events", ()))
             if self._history is not None:
@@ -141,7 +182,17 @@ class RemoteFeed:
                 ]
                 self._history = None
             events = (event_from_dict(d) for d in fed)
-            return [e for e in events if e is not None]
+            return Poll(
+                self._run.remember(reply["status"]),
+                [e for e in events if e is not None],
+                self.dropped,
+                list(reply.get("curves", ())),
+                [(str(k[0]), str(k[1])) for k in reply.get("metrics", ())],
+            )
+
+    def drain(self) -> list[Event]:
+        """The events since the last poll (none once the run is gone)."""
+        return self.poll().events
 
     def close(self) -> None:
         """Tell the run to drop this watcher (if it is still there)."""
@@ -149,7 +200,9 @@ class RemoteFeed:
             watcher, self._watcher = self._watcher, None
         if watcher is not None:
             with contextlib.suppress(ControlError):  # gone already: nothing to drop
-                self._client.request("unwatch", watcher=watcher)
+                self._client.request(
+                    "unwatch", watcher=watcher, protocol=PROTOCOL_VERSION
+                )
 
 
 class RemoteRun:
@@ -194,7 +247,7 @@ class RemoteRun:
         """How the run ended, once it did (None while it runs); see ``RunControl``."""
         status = self._request("status")
         self._info: dict[str, Any] = status["run"]
-        self._remember(status)
+        self.remember(status)
 
     @property
     def name(self) -> str:
@@ -218,7 +271,8 @@ class RemoteRun:
         except ControlError as e:
             raise OperationError(op, str(e)) from None
 
-    def _remember(self, result: dict[str, Any]) -> SystemStatus:
+    def remember(self, result: dict[str, Any]) -> SystemStatus:
+        """Take a status the run sent (a ``status`` or ``feed`` reply's) as the latest."""
         status = SystemStatus.from_dict(result)
         if self.ended is not None and status.state != "stopped":
             # It answers again and runs: a new run under the same run directory.
@@ -274,7 +328,7 @@ class RemoteRun:
     def status(self) -> SystemStatus:
         """A status snapshot; once the run is gone, the last one, as stopped."""
         try:
-            return self._remember(self._request("status"))
+            return self.remember(self._request("status"))
         except RunEndedError:
             if self._last is None:
                 raise
@@ -317,9 +371,9 @@ class RemoteRun:
             pause.wait(0.1)
         return True
 
-    def subscribe(self, maxsize: int) -> RemoteFeed:
-        """A new watcher of the run's events."""
-        return RemoteFeed(self.look_client, maxsize)
+    def watch(self, maxsize: int, subscription: EventFeed | None = None) -> RemoteWatch:
+        """A new watcher of the run (``subscription`` is for runs in this process)."""
+        return RemoteWatch(self, maxsize)
 
 
 def _how_it_ended(status: SystemStatus, verb: str) -> str:

@@ -23,6 +23,7 @@ from engine.telemetry.status import (
     TrainerStatus,
 )
 
+from .activity import Rate
 from .conditions import never_met
 from .render_actors import actors_table, actors_title
 
@@ -194,11 +195,30 @@ def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
     return table
 
 
-def models_table(status: SystemStatus, now: float) -> Table:
+def per_second(rate: Rate | None) -> str:
+    """``3.2/s`` (``-`` while not known)."""
+    if rate is None:
+        return "-"
+    return (
+        f"{rate.per_second:.3g}/s"
+        if rate.per_second < 100
+        else f"{rate.per_second:,.0f}/s"
+    )
+
+
+def models_table(
+    status: SystemStatus, now: float, rates: Mapping[str, Rate | None] | None = None
+) -> Table:
     """One row per model: version, time since its last sync, how long that took.
 
     The numbers are never cut short (a cut "28.8 ms" reads as minutes): a name
     too long for the panel is.
+
+    Args:
+        status: The snapshot.
+        now: Wall time for "ago".
+        rates: Each model's syncs per second lately (the dashboard's): adds
+            a ``syncs`` column.
     """
     rows = []
     for name, model in status.models.items():
@@ -231,10 +251,19 @@ def models_table(status: SystemStatus, now: float) -> Table:
         no_wrap=True,
         min_width=max([4] + [len(r[3]) for r in rows]),
     )
+    if rates is not None:
+        synced = {name: per_second(rates.get(name)) for name in status.models}
+        table.add_column(
+            "syncs",
+            justify="right",
+            no_wrap=True,
+            min_width=max([5] + [len(r) for r in synced.values()]),
+        )
+        rows = [(*row, synced[row[0]]) for row in rows]
     for row in rows:
         table.add_row(*row)
     if not status.models:
-        table.add_row(Text("no models", style="dim"), "", "", "")
+        table.add_row(Text("no models", style="dim"), *[""] * (len(table.columns) - 1))
     return table
 
 
@@ -245,6 +274,7 @@ def trainer_text(
     *,
     state: str = "active",
     buffers: Mapping[str, BufferStatus] | None = None,
+    activity: Rate | None = None,
 ) -> Text:
     """A trainer: trainable or why not, runs, each condition as have/need, metrics.
 
@@ -255,6 +285,8 @@ def trainer_text(
         state: The system's control state: a paused or stopped system's
             trainers are not waiting for data.
         buffers: The system's buffers, to tell a condition that can never be met.
+        activity: Its runs per second and their mean duration lately (the
+            dashboard's, which logs no line per run).
     """
     c = trainer.condition
     text = Text()
@@ -274,9 +306,13 @@ def trainer_text(
         text.append("✗ waiting", style="bold red")
         if c.reason:
             text.append(f": {c.reason}", style="red")
-    text.append(
-        f"   runs {trainer.runs:,}   last run {human_duration(trainer.last_duration)}"
-    )
+    text.append(f"   runs {trainer.runs:,}")
+    if activity is not None:
+        text.append(f" ({per_second(activity)}")
+        if activity.mean_duration is not None:
+            text.append(f", mean {human_duration(activity.mean_duration)}")
+        text.append(")")
+    text.append(f"   last run {human_duration(trainer.last_duration)}")
     text.append("\n")
     if c.data_user is None:
         text.append("  no data condition (always trainable)", style="dim")

@@ -25,6 +25,7 @@ from engine.utils.owner_only import append_owned
 
 from .config import BuiltRun
 from .control_server import ControlHandler, ControlServer
+from .curves import book_of
 from .eventlog import Coalescer, LogLine
 from .rundir import RunDir
 
@@ -109,8 +110,14 @@ class Run:
             cwd=str(Path.cwd()),
         )
         try:
-            # Before the engine starts, so that its first events (the state
-            # loaded by --resume) are in the history `events` returns.
+            # Before the engine starts, so that the curves start with its first
+            # metric and its first events (the state loaded by --resume) are in
+            # the history `events` returns.
+            book_of(
+                self.system,
+                self.built.dashboard.plot_history,
+                self.built.dashboard.plots,
+            )
             self.handler = ControlHandler(
                 self.system,
                 {

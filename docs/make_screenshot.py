@@ -1,6 +1,8 @@
 """Regenerate docs/dashboard.svg from a real run of a sample config.
 
 .venv/bin/python docs/make_screenshot.py [sample_configs/minimal.toml] [seconds]
+
+(docs/dashboard.svg is made with sample_configs/cartpole_dqn.toml and 25 seconds.)
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from console import config as run_config
 from console.app import ConsoleApp
+from console.curves import book_of
 
 DOCS = Path(__file__).parent
 
@@ -23,6 +26,8 @@ async def shoot(config: Path, seconds: float) -> Path:
             config,
             overrides={"states_dir": tmp, "save_final_state": False, "metrics": False},
         )
+        # As `pamiq-console run` does: the curves from the first metric on.
+        book_of(built.system, built.dashboard.plot_history, built.dashboard.plots)
         built.system.start()
         try:
             app = ConsoleApp(built.system)

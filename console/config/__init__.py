@@ -16,7 +16,8 @@ Relative paths (``system.runs_dir``, ``system.run_dir``, ``system.states_dir``,
 any path that a component opens; run the sample configs from the repository root.
 
 The modules: :mod:`.errors` (the one-line error), :mod:`.system_table` (the
-``[system]`` schema and the run's settings), :mod:`.imports` (import paths),
+``[system]`` schema and the run's settings), :mod:`.scale_table` and
+:mod:`.dashboard_table` (``[scale]``, ``[dashboard]``), :mod:`.imports` (import paths),
 :mod:`.value_types` (values against annotations), :mod:`.builder` (components,
 cross-references, wiring).
 """

@@ -29,6 +29,7 @@ from engine.data import DataBuffer
 from engine.scale.config import ScaleConfig
 
 from ..conditions import never_met
+from .dashboard_table import DashboardSettings, check_dashboard_table
 from .errors import ConfigError, a_or_an, describe, suggest
 from .imports import import_target
 from .scale_table import check_scale_table
@@ -58,11 +59,13 @@ class BuiltRun:
         settings: The run settings.
         system: The wired system, ready to ``start()``.
         components: Key path of every built component, by ``id`` of the object.
+        dashboard: The ``[dashboard]`` settings (curves to plot, history kept).
     """
 
     settings: RunSettings
     system: System
     components: dict[int, str]
+    dashboard: DashboardSettings = dataclasses.field(default_factory=DashboardSettings)
 
 
 class ComponentBuilder:
@@ -320,6 +323,7 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
     model_tables = named_tables(file, raw, "models")
     buffer_tables = named_tables(file, raw, "buffers")
     trainer_tables = named_tables(file, raw, "trainers")
+    dashboard = check_dashboard_table(file, raw, trainer_tables)
 
     # Cross-references that can be checked from the text alone: by convention,
     # string arguments called *data_user / *collector name buffers and ones
@@ -388,7 +392,12 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
             ),
         )
     _refuse_impossible_conditions(file, system, trainer_tables)
-    return BuiltRun(settings=settings, system=system, components=builder.components)
+    return BuiltRun(
+        settings=settings,
+        system=system,
+        components=builder.components,
+        dashboard=dashboard,
+    )
 
 
 def _wired(file: Path, components: Mapping[int, str], wire: Any) -> Any:

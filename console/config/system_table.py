@@ -22,7 +22,15 @@ from engine.launch_config import LaunchConfigError
 from ..state_choice import to_start_from
 from .errors import ConfigError, describe, suggest
 
-SECTIONS = ("system", "interaction", "models", "buffers", "trainers", "scale")
+SECTIONS = (
+    "system",
+    "interaction",
+    "models",
+    "buffers",
+    "trainers",
+    "scale",
+    "dashboard",
+)
 """The top-level tables of a config."""
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")

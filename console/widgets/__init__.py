@@ -3,6 +3,7 @@
 from .actors import ActorsPanel
 from .agent import AgentPanel
 from .buffers import BuffersPanel
+from .curves import CurvesPanel
 from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
 from .errors import ErrorPanel
 from .event_log import EventLogPanel
@@ -15,6 +16,7 @@ __all__ = [
     "AgentPanel",
     "BuffersPanel",
     "ConfirmQuit",
+    "CurvesPanel",
     "ErrorPanel",
     "EventLogPanel",
     "HelpScreen",

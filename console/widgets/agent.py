@@ -14,8 +14,7 @@ class AgentPanel(Static):
     _lines = -1
 
     def on_mount(self) -> None:
-        """Start hidden: most agents report nothing."""
-        self.display = False
+        """Start hidden (the ``-reported`` class shows it): most agents report nothing."""
         self._shown: object = None
 
     def update_metrics(self, metrics: Mapping[str, Mapping[str, float]]) -> None:
@@ -34,7 +33,9 @@ class AgentPanel(Static):
             for name, value in values.items():
                 text.append(f"  {name} ", style="dim")
                 text.append(f"{value:.4g}")
-        layout = not self.display or text.plain.count("\n") != self._lines
+        layout = (
+            not self.has_class("-reported") or text.plain.count("\n") != self._lines
+        )
         self._lines = text.plain.count("\n")
-        self.display = True
+        self.add_class("-reported")
         self.update(text, layout=layout)

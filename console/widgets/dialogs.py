@@ -125,6 +125,7 @@ HELP = [
     ("l", "load a saved state (picker)"),
     ("q", "stop the run (asks; saves a final state)"),
     ("ctrl+c", "stop the run at once (saves a final state)"),
+    ("c", "plot the next learning curve"),
     ("?", "this help"),
 ]
 ATTACHED_HELP = [
@@ -133,10 +134,12 @@ ATTACHED_HELP = [
     ("l", "load a saved state (picker)"),
     ("x", "stop the run (asks; saves a final state)"),
     ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
+    ("c", "plot the next learning curve"),
     ("?", "this help"),
 ]
 READ_ONLY_HELP = [
     ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
+    ("c", "plot the next learning curve"),
     ("?", "this help"),
 ]
 

@@ -1,4 +1,4 @@
-"""The event log: syncs and training runs (bursts summed), saves, loads, pauses, errors."""
+"""The event log: what an operator must notice (saves, loads, pauses, errors...)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,14 @@ class EventLogPanel(RichLog):
     """A scrolling, bounded log of :class:`LogLine` s."""
 
     def __init__(self, *, id: str | None = None) -> None:
+        # Wrapped, not cut: it shares the screen's width with the curves.
         super().__init__(
-            id=id, max_lines=1000, wrap=False, markup=False, auto_scroll=True
+            id=id,
+            max_lines=1000,
+            wrap=True,
+            min_width=20,
+            markup=False,
+            auto_scroll=True,
         )
 
     def add_lines(self, lines: list[LogLine]) -> None:

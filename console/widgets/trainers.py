@@ -13,6 +13,7 @@ from textual.widgets import Sparkline, Static
 
 from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
 
+from ..activity import Rate
 from ..render import trainer_text
 
 __all__ = ["TrainerCard", "TrainersPanel", "metric_text", "trainer_text"]
@@ -67,13 +68,15 @@ class TrainerCard(Widget):
         *,
         state: str = "active",
         buffers: Mapping[str, BufferStatus] | None = None,
+        activity: Rate | None = None,
     ) -> None:
         """Render the trainer's status and metric history (kept until mounted).
 
-        ``state`` and ``buffers`` are the system's (see :func:`trainer_text`).
+        ``state`` and ``buffers`` are the system's, ``activity`` the trainer's
+        runs per second lately (see :func:`trainer_text`).
         """
         self._latest = (trainer, metric, values)
-        self._view_context = {"state": state, "buffers": buffers}
+        self._view_context = {"state": state, "buffers": buffers, "activity": activity}
         if not self.children:
             return  # compose() renders it
         capacities = (
@@ -88,6 +91,9 @@ class TrainerCard(Widget):
             values[-1] if values else None,
             state,
             capacities,
+            None
+            if activity is None
+            else (f"{activity.per_second:.3g}", activity.mean_duration),
         )
         if self._shown == shown:
             return
@@ -115,8 +121,10 @@ class TrainersPanel(VerticalScroll):
         self,
         status: SystemStatus,
         metrics: dict[str, tuple[str | None, Sequence[float]]],
+        activity: Mapping[str, Rate | None] | None = None,
     ) -> None:
-        """Render every trainer; ``metrics`` maps a trainer to (metric name, history)."""
+        """Render every trainer; ``metrics`` maps a trainer to (metric name, history),
+        ``activity`` to its runs per second lately."""
         cards = {card.trainer_name: card for card in self.query(TrainerCard)}
         for name in status.trainers:
             if name not in cards:
@@ -128,5 +136,10 @@ class TrainersPanel(VerticalScroll):
         for name, trainer in status.trainers.items():
             metric, values = metrics.get(name, (None, ()))
             cards[name].update_trainer(
-                trainer, metric, values, state=status.state, buffers=status.buffers
+                trainer,
+                metric,
+                values,
+                state=status.state,
+                buffers=status.buffers,
+                activity=None if activity is None else activity.get(name),
             )

@@ -69,11 +69,22 @@ async def test_panels_show_the_running_system(system: System) -> None:
             ),
             what="training runs",
         )
+        # Routine activity is summed up in the panels, not logged line by line.
         await wait_for(
             pilot,
-            lambda: "synced" in text_of(app.query_one(EventLogPanel)),
-            what="sync line",
+            lambda: "/s, mean " in text_of(app.query_one(TrainersPanel)),
+            what="runs per second and their mean duration",
         )
+        await wait_for(
+            pilot,
+            lambda: (
+                "syncs" in text_of(app.query_one(ModelsPanel))
+                and "/s" in text_of(app.query_one(ModelsPanel))
+            ),
+            what="syncs per second",
+        )
+        log = text_of(app.query_one(EventLogPanel))
+        assert "synced" not in log and "took" not in log
         header = text_of(app.query_one(StatusHeader))
         assert (
             "tiny" in header

@@ -19,9 +19,10 @@ from console import control_server, remote_run
 from console.app import ConsoleApp
 from console.cli import app as cli_app
 from console.control_client import ControlClient
+from console.curves import book_of
 from console.operations import OperationError
 from console.remote_run import AttachError, RemoteRun, check_socket_path
-from console.widgets import EventLogPanel, StatusHeader
+from console.widgets import CurvesPanel, EventLogPanel, StatusHeader
 from engine.telemetry.events import StateSaved
 from tests.console.helpers import sync, wait_for, wait_until
 
@@ -130,15 +131,19 @@ def test_a_client_of_another_protocol_version_gets_one_line(
     live_run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sock = live_run.run_dir.socket_path
+    ours = control_server.PROTOCOL_VERSION
     refused = ControlClient(sock).request
-    with pytest.raises(Exception, match="speaks control protocol 1, the client"):
-        refused("status", protocol=99)
+    # A client of the previous version (whose feed had no status) is refused.
+    with pytest.raises(
+        Exception, match=f"speaks control protocol {ours}, the client protocol 1:"
+    ):
+        refused("feed", watcher="w1", protocol=1)
     monkeypatch.setattr(remote_run, "PROTOCOL_VERSION", 99)
     result = CliRunner().invoke(cli_app, ["attach", "--socket", str(sock)])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert lines == [
-        f"attach: the run on {sock} speaks control protocol 1; this "
+        f"attach: the run on {sock} speaks control protocol {ours}; this "
         "pamiq-console speaks protocol 99: use the same pamiq-console version "
         "for both"
     ]
@@ -161,15 +166,33 @@ def test_a_socket_in_a_directory_others_can_write_is_refused(
     check_socket_path(live_run.run_dir.socket_path)  # the run's own is fine
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory away")
+def test_a_socket_in_another_user_s_directory_is_refused(
+    live_run: Any, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    planted = theirs / "control.sock"
+    os.symlink(live_run.run_dir.socket_path, planted)
+    os.chown(theirs, 65534, 65534)
+    result = CliRunner().invoke(cli_app, ["attach", "--socket", str(planted)])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line == (
+        f"attach: refusing {planted}: its directory {theirs} belongs to another "
+        "user (uid 65534)"
+    )
+
+
 def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
     live_run: Any,
 ) -> None:
     system = live_run.system
     sock = live_run.run_dir.socket_path
     remote = RemoteRun(sock)
-    watchers = [remote.subscribe(maxsize=1000) for _ in range(8)]
-    stuck = remote.subscribe(maxsize=5)
-    stuck.drain()  # the recent history; then never read until the end
+    watchers = [remote.watch(maxsize=1000) for _ in range(8)]
+    stuck = remote.watch(maxsize=5)
+    stuck.poll()  # the recent history; then never read until the end
     seen: list[list[Any]] = [[] for _ in watchers]
     saved = threading.Event()
     failures: list[BaseException] = []
@@ -180,7 +203,10 @@ def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
             while time.monotonic() < deadline and not (
                 saved.is_set() and any(isinstance(e, StateSaved) for e in seen[i])
             ):
-                seen[i].extend(watchers[i].drain())
+                poll = watchers[i].poll()
+                # One reply per poll: the status with the events.
+                assert poll.status.name == system.config.name
+                seen[i].extend(poll.events)
                 saved.wait(0.02)
         except BaseException as e:
             failures.append(e)
@@ -202,9 +228,10 @@ def test_eight_watchers_at_once_and_a_stuck_one_is_told_what_it_lost(
         assert any(isinstance(e, StateSaved) for e in events)
     steps = system.status().steps
     wait_until(lambda: system.status().steps > steps + 50, what="steps")
-    stuck_events = stuck.drain()
-    assert len(stuck_events) <= 5
-    assert stuck.dropped > 0  # told how many it lost
+    stuck_poll = stuck.poll()
+    assert len(stuck_poll.events) <= 5
+    assert stuck_poll.dropped > 0  # told how many it lost
+    assert stuck_poll.status.steps >= steps + 50  # and the status is current
     for w in [*watchers, stuck]:
         w.close()
     assert live_run.handler.watchers == 0
@@ -215,14 +242,14 @@ def test_a_watcher_nobody_feeds_is_dropped_by_the_run(
 ) -> None:
     handler = live_run.handler
     remote = RemoteRun(live_run.run_dir.socket_path)
-    feed = remote.subscribe(maxsize=10)
+    feed = remote.watch(maxsize=10)
     assert handler.watchers == 1
     monkeypatch.setattr(control_server, "WATCHER_TTL", 0.0)
-    remote.subscribe(maxsize=10).close()  # a later watcher sweeps the stale one
+    remote.watch(maxsize=10).close()  # a later watcher sweeps the stale one
     assert handler.watchers == 0
     monkeypatch.setattr(control_server, "WATCHER_TTL", 60.0)
     # The vanished one, back again, is watching anew (not an error).
-    assert feed.drain() == []
+    assert feed.poll().events == []
     assert handler.watchers == 1
     feed.close()
 
@@ -266,3 +293,44 @@ async def test_a_run_restarted_under_its_run_directory_is_found_again(
         finally:
             again.stop_and_wait("test over")
             again.close()
+
+
+@sync
+async def test_an_attached_dashboard_plots_the_curves_from_the_run_s_start(
+    live_run: Any,
+) -> None:
+    book = book_of(live_run.system)
+    loss = ("values", "loss")
+    wait_until(
+        lambda: (c := book.curve(loss)) is not None and c.count >= 5,
+        what="a few losses reported before attaching",
+    )
+    before = book.curve(loss)
+    assert before is not None
+    app = ConsoleApp(RemoteRun(live_run.run_dir.socket_path), attached=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: (
+                loss in app.curves.curves
+                and app.curves.curves[loss].count >= before.count
+            ),
+            what="the loss curve over the socket",
+        )
+        assert app.shown_curve == loss
+        # Its history is the run's, from its first report, not since attaching.
+        assert app.curves.curves[loss].points[:1] == before.points[:1]
+        panel = str(app.query_one(CurvesPanel).content)
+        assert "values/loss" in panel
+        assert any("\u2801" <= ch <= "\u28ff" for ch in panel)  # a braille plot
+        await pilot.press("c")
+        assert app.shown_curve == ("values", "mean_reward")
+        await wait_for(
+            pilot,
+            lambda: (
+                "values/mean_reward" in str(app.query_one(CurvesPanel).content)
+                and ("values", "mean_reward") in app.curves.curves
+            ),
+            what="the next curve",
+        )
+        await pilot.press("q")

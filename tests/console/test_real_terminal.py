@@ -345,8 +345,8 @@ def test_a_laptop_terminal_and_a_second_run_of_the_same_config(
 def test_attach_to_a_headless_run_in_a_real_terminal(
     tmp_path: Path, tmux: Tmux
 ) -> None:
-    """p pauses the run, q detaches (and says so), and the run keeps stepping;
-    a SIGKILLed attached dashboard leaves it unharmed."""
+    """p pauses the run, s saves it, p resumes it, q detaches (and says so), and
+    the run keeps stepping; a SIGKILLed attached dashboard leaves it unharmed."""
     sample = ROOT / "sample_configs" / "minimal.toml"
     buffers, trainers = _names(sample)
     run_dir = tmp_path / "runs" / _run_name(sample)
@@ -366,9 +366,15 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
             tmux.wait_for(name)
         tmux.wait_for("Stop run")  # the attached dashboard's own key
 
+        # The run's own learning curve, drawn from its history.
+        tmux.wait_for("values/loss")
+
         tmux.keys("p")
         tmux.wait_for(" PAUSED ")
         assert status()["state"] == "paused"
+        tmux.keys("s")
+        tmux.wait_for("saved ")  # in the event log, from the run's events
+        _wait(lambda: bool(_saved(run_dir)), 30, "the state the attached save wrote")
         tmux.keys("p")
         tmux.wait_for(" ACTIVE ")
         assert status()["state"] == "active"

@@ -11,6 +11,7 @@ import pytest
 
 from console import config as config_mod
 from console.app import ConsoleApp, Snapshot
+from console.curves import CurveBook
 from engine.telemetry.events import (
     ErrorOccurred,
     Metric,
@@ -40,7 +41,12 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def frozen_status(state: str = "paused", errors: tuple[str, ...] = ()) -> SystemStatus:
+def frozen_status(
+    state: str = "paused",
+    errors: tuple[str, ...] = (),
+    wall_time: float = NOW,
+    runs: int = 42,
+) -> SystemStatus:
     return SystemStatus(
         name="snapshot",
         state=state,
@@ -48,7 +54,7 @@ def frozen_status(state: str = "paused", errors: tuple[str, ...] = ()) -> System
         time_scale=2.0,
         steps=123_456,
         steps_per_second=0.0,
-        wall_time=NOW,
+        wall_time=wall_time,
         buffers={
             "replay": BufferStatus(size=750, capacity=1000, collected=5000, pending=3),
             "episodes": BufferStatus(size=40, capacity=None, collected=40, pending=0),
@@ -58,7 +64,7 @@ def frozen_status(state: str = "paused", errors: tuple[str, ...] = ()) -> System
                 condition=TrainabilityReport(
                     "replay", 750, 500, 12, 64, False, "12/64 new items"
                 ),
-                runs=42,
+                runs=runs,
                 last_duration=0.0345,
                 last_metrics={"loss": 0.25},
                 custom_condition=False,
@@ -73,7 +79,7 @@ def frozen_status(state: str = "paused", errors: tuple[str, ...] = ()) -> System
         },
         models={
             "q_network": ModelStatus(
-                version=42,
+                version=runs,
                 last_sync_time=NOW - 2.5,
                 last_sync_duration=0.0004,
                 inference_thread_only=False,
@@ -102,6 +108,16 @@ def frozen_events() -> list[Any]:
                 wall_time=NOW - 50 + i,
             )
         )
+    for episode in range(200):
+        events.append(
+            Metric(
+                source="agent",
+                name="episode_return_mean20",
+                value=min(500.0, 9.0 + episode * episode / 60) + (episode % 7) * 3,
+                step=episode * 100,
+                wall_time=NOW - 50 + episode * 0.2,
+            )
+        )
     for run in range(1, 6):
         events.append(
             TrainingRunFinished(
@@ -128,6 +144,25 @@ def frozen_events() -> list[Any]:
     return events
 
 
+def frozen_curves(events: list[Any]) -> list[dict[str, Any]]:
+    """The curve updates a run would send for ``events`` (its first poll)."""
+    book = CurveBook(capacity=64)
+    for event in events:
+        book.record(event)
+    return book.updates(book.curve_keys(), {})
+
+
+def apply_frozen(app: ConsoleApp, state: str, now: float) -> None:
+    """Two polls ten seconds apart: rates in the panels, curves in the plot."""
+    app.apply_snapshot(
+        Snapshot(frozen_status(state, wall_time=NOW - 10, runs=22), []), now=now - 10
+    )
+    events = frozen_events()
+    app.apply_snapshot(
+        Snapshot(frozen_status(state), events, curves=frozen_curves(events)), now=now
+    )
+
+
 @pytest.fixture
 def app_factory(config_file: Callable[..., Path]) -> Callable[..., ConsoleApp]:
     system = config_mod.load(
@@ -144,9 +179,7 @@ def test_dashboard_snapshot(
     snap_compare: Any, app_factory: Callable[..., ConsoleApp]
 ) -> None:
     async def feed(pilot: Any) -> None:
-        pilot.app.apply_snapshot(
-            Snapshot(frozen_status(), frozen_events()), now=NOW + 5
-        )
+        apply_frozen(pilot.app, "paused", NOW + 5)
         await pilot.pause()
 
     assert snap_compare(app_factory(), terminal_size=SIZE, run_before=feed)
@@ -202,9 +235,7 @@ def test_dashboard_snapshot_at_sizes(
     """Every panel readable at a laptop's 80x24 (numbers never cut) and when large."""
 
     async def feed(pilot: Any) -> None:
-        pilot.app.apply_snapshot(
-            Snapshot(frozen_status("active"), frozen_events()), now=NOW + 5
-        )
+        apply_frozen(pilot.app, "active", NOW + 5)
         await pilot.pause()
 
     assert snap_compare(app_factory(), terminal_size=size, run_before=feed)
