@@ -1071,6 +1071,7 @@ def _scale_learning_row(ctx: Context) -> Row:
         details={"ray": ray, "threads": threads},
     )
 
+
 # -- 13: attached dashboards ----------------------------------------------------------
 
 ATTACH_CONDITIONS = ((0, "app"), (1, "app"), (8, "app"), (8, "poll"))
