@@ -102,7 +102,7 @@ def test_figure_selection() -> None:
     assert [f.name for f in select(["2,state"])] == ["realtime", "state"]
     assert [f.name for f in select(["learning,9"])] == ["replay", "learning"]
     with pytest.raises(ValueError, match="unknown figure"):
-        select(["13"])
+        select(["14"])
 
 
 def test_plain_loop_program_reports_steps() -> None:
