@@ -73,8 +73,15 @@ class TorchTrainer(Trainer):
         #: What the next setup() restores: kept at teardown, or read by load_state.
         self.optimizer_states: dict[str, StateDict] = {}
         self.lr_scheduler_states: dict[str, StateDict] = {}
-        # Between setup() and teardown() self.optimizers are the live ones.
+        # Inside run(), between its setup() and teardown(), self.optimizers are
+        # the live ones: a save or load at a pause point acts on them. A direct
+        # setup() (no run()) leaves it False: save and load then use the kept
+        # states, as PAMIQ-Core's always do.
         self._in_run = False
+        self._running = False
+        # A state without optimizer states was loaded mid-run: this run's
+        # teardown must not keep what the abandoned optimizers hold.
+        self._live_states_replaced = False
 
     def get_torch_training_model(
         self,
@@ -177,15 +184,37 @@ class TorchTrainer(Trainer):
         self.optimizers.update(optimizers)
         self.lr_schedulers.clear()
         self.lr_schedulers.update(schedulers)
-        self._in_run = True
+        self._in_run = self._running
+        self._live_states_replaced = False
 
     @override
     def teardown(self) -> None:
-        """Keep the optimizers' and schedulers' states for the next setup()."""
+        """Keep the optimizers' and schedulers' states for the next setup() and save.
+
+        As in PAMIQ-Core, every call keeps what ``self.optimizers`` and
+        ``self.lr_schedulers`` hold now, inside a run or not: a direct call
+        after stepping the optimizers by hand refreshes what the next
+        :meth:`save_state` writes (and, with no setup() ever, keeps nothing).
+        """
         super().teardown()
-        if self._in_run:
+        if not self._live_states_replaced:
             self._keep_states()
         self._in_run = False
+        self._live_states_replaced = False
+
+    @override
+    def run(self) -> bool:
+        """Train once if trainable (see :meth:`Trainer.run`), marking the run as live.
+
+        Returns:
+            True if training ran, False if it did not (or was abandoned).
+        """
+        self._running = True
+        try:
+            return super().run()
+        finally:
+            self._running = False
+            self._in_run = False
 
     def _keep_states(self) -> None:
         self.optimizer_states.clear()
@@ -201,8 +230,10 @@ class TorchTrainer(Trainer):
     def save_state(self, path: Path) -> None:
         """Save the base state plus ``<name>.optim.pt`` and ``<name>.lrsch.pt`` files.
 
-        Inside a run (a save at a pause point) the live optimizers are saved as
-        the previous step left them; between runs, the states kept at teardown.
+        Inside :meth:`run` (a save at a pause point) the live optimizers are
+        saved as the previous step left them. Anywhere else, a direct
+        :meth:`setup` without :meth:`teardown` included, the states kept at the
+        last teardown (or read by the last load) are saved, as in PAMIQ-Core.
         """
         super().save_state(path)
         if self._in_run:
@@ -224,7 +255,11 @@ class TorchTrainer(Trainer):
 
         The states are checked against the optimizers :meth:`create_optimizers`
         makes, so a state that does not fit fails the load (and the engine
-        rolls it back) rather than the next training run.
+        rolls it back) rather than the next training run. Inside :meth:`run`
+        the live optimizers take them at once; elsewhere they wait in
+        ``optimizer_states`` for the next :meth:`setup`, so (as in PAMIQ-Core)
+        a :meth:`teardown` called before that setup replaces them with what
+        ``self.optimizers`` hold.
 
         Raises:
             ValueError: If ``path`` is not a directory, or the states do not fit.
@@ -243,6 +278,7 @@ class TorchTrainer(Trainer):
             # A state saved before any training: the next run starts afresh,
             # so this run's teardown must not keep the live optimizers' states.
             self._in_run = False
+            self._live_states_replaced = True
         elif len(self._training_models) > 0 and (optimizer_states or scheduler_states):
             self._restore(*self._build(), optimizer_states, scheduler_states)
         super().load_state(path)

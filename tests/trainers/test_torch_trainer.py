@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -265,3 +266,132 @@ def test_a_state_saved_before_any_training_loaded_mid_run_starts_the_next_run_af
     monkeypatch.undo()
     trainer.setup()
     assert trainer.lr_schedulers["step"].last_epoch == 0
+
+
+# -- setup(), teardown(), save_state() and load_state() called outside run() ----
+# PAMIQ-Core's teardown() keeps what self.optimizers hold whenever it is called,
+# and its save_state() writes the kept states; these tests pin the same.
+
+
+def step_by_hand(trainer: Regressor, steps: int) -> None:
+    """What a user's own code does with the optimizers outside any run()."""
+    for _ in range(steps):
+        regression_step(
+            trainer.net, trainer.optimizers["adam"], trainer.lr_schedulers["step"]
+        )
+
+
+def make_loaded(path: Path) -> Regressor:
+    """A new trainer that loaded the state at ``path``."""
+    loaded, _ = make(1)
+    loaded.load_state(path)
+    return loaded
+
+
+def saved_then_loaded(trainer: Regressor, path: Path) -> Regressor:
+    trainer.save_state(path)
+    return make_loaded(path)
+
+
+def adam_steps(states: dict[str, dict[str, Any]]) -> int | None:
+    """Adam's step count in a kept ``optimizer_states`` (None: never stepped)."""
+    weight = states["adam"]["state"].get(0)
+    return None if weight is None else int(weight["step"])
+
+
+@pytest.mark.parametrize("before", ["setup", "setup and teardown", "a run"])
+def test_a_direct_teardown_refreshes_what_the_next_save_writes(
+    tmp_path: Path, before: str
+) -> None:
+    trainer, _ = make(0)
+    trainer.setup()
+    if before == "setup and teardown":
+        trainer.teardown()  # kept: Adam before its first step
+    elif before == "a run":
+        trainer.teardown()
+        trainer.train()
+        trainer.teardown()  # kept: 3 steps, last_epoch 3
+    step_by_hand(trainer, 2)
+    trainer.teardown()
+
+    steps = {"setup": 2, "setup and teardown": 2, "a run": 5}[before]
+    loaded = saved_then_loaded(trainer, tmp_path / "t")
+    assert adam_steps(loaded.optimizer_states) == steps
+    assert loaded.lr_scheduler_states["step"]["last_epoch"] == steps
+    live = trainer.optimizers["adam"]
+    assert loaded.optimizer_states["adam"]["param_groups"][0]["lr"] == pytest.approx(
+        live.param_groups[0]["lr"]
+    )
+    assert torch.equal(
+        loaded.optimizer_states["adam"]["state"][0]["exp_avg"],
+        live.state[trainer.net.weight]["exp_avg"],
+    )
+    # The next setup() continues from there.
+    loaded.setup()
+    assert loaded.lr_schedulers["step"].last_epoch == steps
+
+
+def test_a_direct_setup_saves_the_kept_states_until_its_teardown(
+    tmp_path: Path,
+) -> None:
+    trainer, _ = make(0)
+    trainer.setup()
+    trainer.train()
+    # Outside run() save_state() writes what the last teardown kept: nothing yet.
+    trainer.save_state(tmp_path / "before")
+    assert not list((tmp_path / "before").glob("*.pt"))
+    trainer.teardown()
+    trainer.save_state(tmp_path / "after")
+    assert adam_steps(make_loaded(tmp_path / "after").optimizer_states) == 3
+
+
+@pytest.mark.parametrize("before", ["nothing", "setup", "a run"])
+def test_a_teardown_between_a_load_and_setup_keeps_the_optimizers_it_has(
+    tmp_path: Path, before: str
+) -> None:
+    source, _ = make(0)
+    run_once(source)
+    run_once(source)
+    source.save_state(tmp_path / "six_steps")
+    trainer, _ = make(1)
+    if before == "setup":
+        trainer.setup()
+    elif before == "a run":
+        run_once(trainer)
+    trainer.load_state(tmp_path / "six_steps")
+    assert adam_steps(trainer.optimizer_states) == 6
+    # Loaded states wait for the next setup(); a teardown before it keeps what
+    # self.optimizers hold instead, as PAMIQ-Core's does.
+    trainer.teardown()
+    if before == "nothing":
+        assert trainer.optimizer_states == {}
+        assert trainer.lr_scheduler_states == {}
+    else:
+        steps = {"setup": None, "a run": 3}[before]
+        assert adam_steps(trainer.optimizer_states) == steps
+        assert trainer.lr_scheduler_states["step"]["last_epoch"] == (steps or 0)
+
+
+@pytest.mark.parametrize("runs_before", [0, 1])
+def test_a_save_at_a_pause_point_inside_run_writes_the_live_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runs_before: int
+) -> None:
+    import trainers.base
+
+    trainer, _ = make(0)
+    for _ in range(runs_before):
+        run_once(trainer)
+    pauses = []
+
+    def save_at_the_second_pause() -> None:
+        pauses.append(1)
+        if len(pauses) == 2:  # one step into this run, before the next
+            trainer.save_state(tmp_path / "mid")
+
+    monkeypatch.setattr(trainers.base, "pause_point", save_at_the_second_pause)
+    assert trainer.run() is True
+    loaded = make_loaded(tmp_path / "mid")
+    assert adam_steps(loaded.optimizer_states) == 3 * runs_before + 1
+    assert loaded.lr_scheduler_states["step"]["last_epoch"] == 3 * runs_before + 1
+    # And the run's own teardown kept its end, as before.
+    assert adam_steps(trainer.optimizer_states) == 3 * runs_before + 3
