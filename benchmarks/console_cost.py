@@ -103,7 +103,12 @@ def make_system(states_dir: Path) -> System:
         {"m": _Model()},
         {"b": SequentialBuffer(1000)},
         {"t": _Trainer()},
-        {"states_dir": states_dir, "save_final_state": False, "name": "bench"},
+        {
+            "states_dir": states_dir,
+            "run_dir": states_dir.parent / "run",
+            "save_final_state": False,
+            "name": "bench",
+        },
     )
 
 

@@ -3,7 +3,7 @@
 Threads and messages:
 
 * A :class:`SnapshotPoller` thread (not an engine thread) polls the run's
-  :class:`~console.operations.Watch` several times a second (one request over
+  :class:`~engine.services.operations.Watch` several times a second (one request over
   a socket: the status, the events since the last poll and the learning curve
   shown), then posts one :class:`Snapshot` message; the app applies it to every
   panel in one batch. The engine only appends events to a bounded queue, so the
@@ -11,7 +11,7 @@ Threads and messages:
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`OpFinished` / :class:`RunStopped` messages.
 
-The app reaches the run only through :class:`console.operations.RunControl`
+The app reaches the run only through :class:`engine.services.operations.RunControl`
 (the operations and error messages the control socket serves too), so the
 same dashboard can show a run in this process or, over its socket, another.
 """
@@ -38,36 +38,39 @@ from textual.widgets import Footer
 
 from engine import System, SystemState
 from engine.runtime.supervision import SupervisedThread
+from engine.services.curves import CurveView, Key
+from engine.services.operations import (
+    EventFeed,
+    OperationError,
+    RunControl,
+    Watch,
+    describe,
+    local_run,
+)
 from engine.telemetry.events import ErrorOccurred, Event, Metric
 from engine.telemetry.status import SystemStatus
 
 from .activity import Activity
 from .config import BuiltRun
-from .curves import CurveView, Key
 from .eventlog import ROUTINE_KINDS, Coalescer, LogLine
-from .operations import (
-    EventFeed,
-    LocalRun,
-    OperationError,
-    RunControl,
-    Watch,
-    describe,
-)
+from .program_run import OutputFollower, ProgramRun
 from .widgets import (
     ActorsPanel,
     AgentPanel,
     BuffersPanel,
     ConfirmQuit,
     CurvesPanel,
+    DetachOrStop,
     ErrorPanel,
     EventLogPanel,
     HelpScreen,
     LoadPicker,
     ModelsPanel,
+    ProgramOutputPanel,
     StatusHeader,
     TrainersPanel,
 )
-from .widgets.dialogs import ATTACHED_HELP, READ_ONLY_HELP
+from .widgets.dialogs import ATTACHED_HELP, PROGRAM_HELP, READ_ONLY_HELP
 
 _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
@@ -207,7 +210,7 @@ class ConsoleApp(App[int]):
 
     Args:
         run: The (started) run to show and control: a system in this process
-            or any :class:`~console.operations.RunControl`.
+            or any :class:`~engine.services.operations.RunControl`.
         poll_hz: Snapshots per second (>= 4 keeps the dashboard lively).
         live: Start the poller; tests that feed snapshots by hand pass False.
         clock: Wall-clock source for "ago" columns (tests freeze it).
@@ -219,6 +222,10 @@ class ConsoleApp(App[int]):
             running, ``x`` stops it (asked first), and when it ends the
             dashboard says how and stays open until ``q``.
         read_only: Offer no operations (no pause, save, load or stop).
+        program: The program this console started (``run PROGRAM.py``), whose
+            run is attached: its output shows in a panel, ``q`` asks whether to
+            detach or stop it, ``ctrl+c`` stops it in order, and the dashboard
+            closes when its run stops cleanly.
     """
 
     CSS_PATH = "app.tcss"
@@ -246,20 +253,27 @@ class ConsoleApp(App[int]):
         subscription: EventFeed | None = None,
         attached: bool = False,
         read_only: bool = False,
+        program: ProgramRun | None = None,
     ) -> None:
         super().__init__()
-        self.attached = attached
+        self.program = program
+        self._output = None if program is None else OutputFollower(program)
+        self.attached = attached or program is not None
         self.read_only = read_only
         self.detached = False
         self.ended: str | None = None
         self.system: System | None = run if isinstance(run, System) else None
-        self.run_control: RunControl = LocalRun(run) if isinstance(run, System) else run
+        self.run_control: RunControl = (
+            local_run(run) if isinstance(run, System) else run
+        )
         self._subscription = subscription
         self.poll_hz = poll_hz
         self.live = live
         self.clock = clock
         # An attached dashboard stays open when the run ends, to say how.
-        self.exit_when_stopped = exit_when_stopped and not attached
+        self.exit_when_stopped = exit_when_stopped and (
+            not self.attached or program is not None
+        )
         self.status: SystemStatus | None = None
         self.busy: str = ""
         self.snapshots_applied = 0
@@ -294,6 +308,8 @@ class ConsoleApp(App[int]):
         with Horizontal(id="bottom"):
             yield CurvesPanel(id="curves", classes="box")
             yield EventLogPanel(id="events")
+        if self.program is not None:
+            yield ProgramOutputPanel(id="program", classes="box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -304,6 +320,12 @@ class ConsoleApp(App[int]):
         self.query_one("#agent").border_title = "agent"
         self.query_one("#events").border_title = "events"
         self.query_one("#curves").border_title = "learning curves"
+        if self.program is not None:
+            panel = self.query_one(ProgramOutputPanel)
+            panel.border_title = f"output of {self.program.program.name}"
+            panel.border_subtitle = str(self.program.log_path)
+            self._follow_output()
+            self.set_interval(0.25, self._follow_output)
         self._fit(self.size.width, self.size.height)
         if self.live:
             self._poller = SnapshotPoller(
@@ -318,6 +340,16 @@ class ConsoleApp(App[int]):
             self._plots = self._poller.watch.plots
             self.apply_snapshot(self._poller.snapshot())
             self._poller.start()
+
+    def _follow_output(self) -> None:
+        """Show what the program wrote since the last look."""
+        if self._output is None or self.program is None:
+            return
+        lines = self._output.read_lines()
+        panel = self.query_one(ProgramOutputPanel)
+        if lines:
+            panel.write_lines(lines)
+        panel.border_subtitle = str(self.program.log_path)
 
     def on_resize(self, event: events.Resize) -> None:
         """Below :data:`NARROW` columns, stack the buffers above the models."""
@@ -590,12 +622,25 @@ class ConsoleApp(App[int]):
     def action_help(self) -> None:
         """Show the help."""
         keys = None
-        if self.attached:
+        if self.program is not None:
+            keys = PROGRAM_HELP
+        elif self.attached:
             keys = READ_ONLY_HELP if self.read_only else ATTACHED_HELP
         self.push_screen(HelpScreen(keys))
 
     def action_request_quit(self) -> None:
-        """Ask, then stop the run with a final save and leave (attached: detach)."""
+        """Ask, then stop the run with a final save and leave (attached: detach;
+        a program's: ask which)."""
+        if self.program is not None and self.ended is None and not self.stop_requested:
+
+            def chosen(answer: str | None) -> None:
+                if answer == "detach":
+                    self.detach()
+                elif answer == "stop":
+                    self.stop_run()
+
+            self.push_screen(DetachOrStop(), chosen)
+            return
         if self.attached:
             self.detach()
             return
@@ -630,7 +675,7 @@ class ConsoleApp(App[int]):
 
     def action_stop_now(self) -> None:
         """Ctrl-C: stop in order (final save) without asking (attached: detach)."""
-        if self.attached:
+        if self.attached and self.program is None:
             self.detach()
             return
         if self._state() == SystemState.STOPPED.value:
@@ -655,7 +700,7 @@ class ConsoleApp(App[int]):
 
     def on_run_stopped(self, _: RunStopped) -> None:
         """Leave once the final state is saved (attached: stay, and say how it ended)."""
-        if self.attached:
+        if self.attached and self.program is None:
             self.busy = ""
             self._show_ended()
             return
@@ -721,7 +766,6 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
     finally:
         subscription.close()
         run.stop_and_wait("console exiting")
-        run.close()
     import sys
 
     print(run.describe(), file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Talk to a live run's control endpoint (see :mod:`console.control_server`)."""
+"""Talk to a live run's control endpoint (see :mod:`engine.services.control_server`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import socket
 import time
 from pathlib import Path
 from typing import Any
+
+from engine.services.control_server import PROTOCOL_VERSION
 
 from .run_choice import (
     DEFAULT_RUNS_ROOT,
@@ -85,13 +87,18 @@ class ControlClient:
                 raise
 
     def request(self, op: str, **args: Any) -> Any:
-        """Send one request; return its ``result``.
+        """Send one request, saying the protocol it speaks; return its ``result``.
+
+        Every client of a run (the CLI's commands, ``attach``, ``ps``, ``run
+        PROGRAM.py``) sends its requests here, so every one of them is checked
+        against the run's protocol version (a run of another version refuses).
 
         Raises:
             NotListeningError: If nothing listens on the socket.
             ControlError: If the run replied with an error or hung up.
         """
-        payload = json.dumps({"op": op, **args}).encode() + b"\n"
+        payload = json.dumps({"op": op, "protocol": PROTOCOL_VERSION, **args}).encode()
+        payload += b"\n"
         try:
             with self._connect() as sock:
                 sock.sendall(payload)
@@ -99,6 +106,11 @@ class ControlClient:
         except (FileNotFoundError, ConnectionRefusedError):
             raise NotListeningError(
                 f"no run is listening on {self.socket_path}"
+            ) from None
+        except (ConnectionResetError, BrokenPipeError):
+            # The run closes its socket last thing when it stops.
+            raise NotListeningError(
+                f"the run on {self.socket_path} closed the connection (it stopped)"
             ) from None
         except TimeoutError:
             raise ControlError(

@@ -1,6 +1,6 @@
 """A run in another process, reached over its control socket: what ``attach`` shows.
 
-:class:`RemoteRun` is :class:`~console.operations.RunControl` over
+:class:`RemoteRun` is :class:`~engine.services.operations.RunControl` over
 :class:`~console.control_client.ControlClient`; its :meth:`RemoteRun.watch`
 gives a :class:`RemoteWatch`, a watcher with its own bounded queue in the run
 (the ``watch`` and ``feed`` operations): one request per poll brings the
@@ -25,16 +25,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.services.control_server import PROTOCOL_VERSION, WATCHER_QUEUE
+from engine.services.curves import Key
+from engine.services.operations import EventFeed, OperationError, Poll
+from engine.services.run_dir import read_run_info
 from engine.state.store import pid_alive
 from engine.telemetry.events import EVENT_KINDS, Event, event_from_dict
 from engine.telemetry.status import SystemStatus
 
 from .control_client import ControlClient, ControlError, NotListeningError
-from .control_server import PROTOCOL_VERSION, WATCHER_QUEUE
-from .curves import Key
 from .eventlog import ROUTINE_KINDS
-from .operations import EventFeed, OperationError, Poll
-from .rundir import read_run_info
 
 OPERATIONS = ("pause", "resume", "save", "load", "shutdown")
 """What ``--read-only`` refuses."""
@@ -82,7 +82,7 @@ def check_socket_path(socket_path: Path) -> None:
 
 
 class RemoteWatch:
-    """A watcher of a remote run (:class:`~console.operations.Watch`): one ``feed``
+    """A watcher of a remote run (:class:`~engine.services.operations.Watch`): one ``feed``
     request per poll brings the status, the events and the curves.
 
     Args:
@@ -108,23 +108,15 @@ class RemoteWatch:
         """The run's last events an operator must notice (not its routine ones)."""
         kinds = sorted(EVENT_KINDS - ROUTINE_KINDS - {"metric", "trainability"})
         try:
-            return list(
-                self._client.request(
-                    "events", limit=HISTORY, kinds=kinds, protocol=PROTOCOL_VERSION
-                )
-            )
+            return list(self._client.request("events", limit=HISTORY, kinds=kinds))
         except NotListeningError:
             raise
         except ControlError:
             # A run of another build that lacks one of our kinds: take them all.
-            return list(
-                self._client.request("events", limit=HISTORY, protocol=PROTOCOL_VERSION)
-            )
+            return list(self._client.request("events", limit=HISTORY))
 
     def _watch(self) -> None:
-        reply = self._client.request(
-            "watch", maxsize=self._maxsize, protocol=PROTOCOL_VERSION
-        )
+        reply = self._client.request("watch", maxsize=self._maxsize)
         self._watcher = str(reply["watcher"])
         self._plots = tuple(
             (str(k[0]), str(k[1])) for k in reply.get("plots", ()) if len(k) == 2
@@ -160,7 +152,6 @@ class RemoteWatch:
                     "feed",
                     watcher=self._watcher,
                     curves=[list(k) for k in curves],
-                    protocol=PROTOCOL_VERSION,
                 )
             except NotListeningError:
                 self._watcher = None
@@ -200,13 +191,11 @@ class RemoteWatch:
             watcher, self._watcher = self._watcher, None
         if watcher is not None:
             with contextlib.suppress(ControlError):  # gone already: nothing to drop
-                self._client.request(
-                    "unwatch", watcher=watcher, protocol=PROTOCOL_VERSION
-                )
+                self._client.request("unwatch", watcher=watcher)
 
 
 class RemoteRun:
-    """:class:`~console.operations.RunControl` of a run over its control socket.
+    """:class:`~engine.services.operations.RunControl` of a run over its control socket.
 
     Args:
         socket_path: The run's control socket.
@@ -264,7 +253,7 @@ class RemoteRun:
             raise OperationError(op, "attached read-only: no operations")
         try:
             client = self.client if op in OPERATIONS else self.look_client
-            return client.request(op, protocol=PROTOCOL_VERSION, **args)
+            return client.request(op, **args)
         except NotListeningError:
             self._gone()
             raise RunEndedError(op, f"the run has ended ({self.ended})") from None

@@ -1,10 +1,13 @@
 """Which run a command means: ``--run NAME|DIR``, ``--config FILE`` or the only live one.
 
-A run is named by its directory or by its name (a directory under the runs
-root, ``./runs`` unless a config names another ``runs_dir``). Without either,
-the commands that talk to a live run take the one live run under the runs
-root, and refuse, listing them, when there are several: acting on the newest
-of several silently is how the wrong run gets paused.
+A run is named by its directory or by its name: a live run of this user's on
+this machine with that name (the registry of live runs,
+:mod:`engine.services.registry`, lists every run however it was started,
+from any directory), or a directory under the runs root (``./runs`` unless
+a config names another ``runs_dir``). Without either, the commands that talk
+to a live run take the one live run, and refuse, listing them, when there are
+several: acting on the newest of several silently is how the wrong run gets
+paused.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .rundir import RunInfo, find_runs, read_run_info
+from engine.services.registry import RegisteredRun, live_runs
+from engine.services.run_dir import RunInfo, find_runs, read_run_info
 
 DEFAULT_RUNS_ROOT = Path("runs")
 HOW_TO_CHOOSE = "name one with --run NAME|DIR or --config FILE"
@@ -46,6 +50,9 @@ def find_run(run: str | Path, runs_root: Path = DEFAULT_RUNS_ROOT) -> RunInfo | 
     text = str(run)
     if not _looks_like_a_name(text):
         return None
+    live = [i for i in all_live_runs(runs_root) if i.name == text]
+    if live:
+        return live[-1]
     info = read_run_info(runs_root / text)
     if info is not None:
         return info
@@ -55,6 +62,28 @@ def find_run(run: str | Path, runs_root: Path = DEFAULT_RUNS_ROOT) -> RunInfo | 
 
 def _listing(infos: list[RunInfo]) -> str:
     return ", ".join(f"{i.name} ({i.run_dir})" for i in infos)
+
+
+def _from_registry(entry: RegisteredRun) -> RunInfo:
+    """The run an entry of the registry points to, as its ``run.json`` says."""
+    info = read_run_info(entry.run_dir)
+    if info is not None and info.pid == entry.pid:
+        return info
+    return RunInfo(entry.run_dir, dict(entry.data))
+
+
+def all_live_runs(runs_root: Path = DEFAULT_RUNS_ROOT) -> list[RunInfo]:
+    """Every live run of this user's on this machine (the registry), and any
+    live run under ``runs_root`` that is not listed there, oldest first."""
+    found: dict[Path, RunInfo] = {}
+    for entry in live_runs():
+        info = _from_registry(entry)
+        if info.live:
+            found[info.run_dir.absolute()] = info
+    for info in reversed(find_runs(runs_root)):
+        if info.live:
+            found.setdefault(info.run_dir.absolute(), info)
+    return sorted(found.values(), key=lambda i: float(i.data.get("started", 0)))
 
 
 def find_live_run(
@@ -67,13 +96,23 @@ def find_live_run(
         AmbiguousRunError: If none is named and several are live.
     """
     root = runs_root.absolute()
-    live = [i for i in find_runs(runs_root) if i.live]
+    live = all_live_runs(runs_root)
     if run is not None:
+        if _looks_like_a_name(str(run)):
+            named = [i for i in live if i.name == str(run)]
+            if len(named) > 1:
+                raise AmbiguousRunError(
+                    f"{len(named)} live runs are named {run}: {_listing(named)}; "
+                    "name one by its directory (--run DIR)"
+                )
         info = find_run(run, runs_root)
         if info is None:
             where = f"{run} has no run.json"
             if _looks_like_a_name(str(run)):
-                where = f"no run named {run} (looked in {Path(run)} and under {root})"
+                where = (
+                    f"no live run named {run} on this machine, and none in "
+                    f"{Path(run)} or under {root}"
+                )
             others = f"; live runs: {_listing(live)}" if live else ""
             raise NoRunError(f"no run is listening: {where}{others}")
         if not info.live:
@@ -83,11 +122,13 @@ def find_live_run(
         return info
     if not live:
         raise NoRunError(
-            f"no run is listening under {root}: start one with "
-            f"'pamiq-console run CONFIG', or {HOW_TO_CHOOSE}"
+            "no run is listening: none of this user's runs is live on this "
+            f"machine, nor under {root}: start one with 'pamiq-console run "
+            f"CONFIG|PROGRAM.py', or {HOW_TO_CHOOSE}"
         )
     if len(live) > 1:
         raise AmbiguousRunError(
-            f"{len(live)} runs are live under {root}: {_listing(live)}; {HOW_TO_CHOOSE}"
+            f"{len(live)} runs are live: {_listing(live)}; {HOW_TO_CHOOSE} "
+            "('pamiq-console ps' lists them)"
         )
     return live[0]

@@ -1,7 +1,7 @@
-"""A live run: the system, its run directory, control endpoint and metrics log.
+"""A console run of a built config: its actors, the engine, and what the terminal shows.
 
 :class:`Run` is shared by ``run --headless`` (:func:`run_headless`) and the
-dashboard. It owns everything that lives exactly as long as the engine does.
+dashboard.
 """
 
 from __future__ import annotations
@@ -12,22 +12,19 @@ import re
 import signal
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine import System
 from engine.scale import ScaleConfigError, connect_actors
+from engine.services.control_server import ControlHandler
+from engine.services.run_dir import RunDir
+from engine.services.run_services import RunServices
 from engine.telemetry.events import ErrorOccurred, Event
-from engine.telemetry.metrics_log import MetricsLog
-from engine.utils.owner_only import append_owned
 
 from .config import BuiltRun
-from .control_server import ControlHandler, ControlServer
-from .curves import book_of
 from .eventlog import Coalescer, LogLine
-from .rundir import RunDir
 
 
 class ActorsStartError(RuntimeError):
@@ -52,7 +49,12 @@ def _start_actors(system: System) -> None:
 
 
 class Run:
-    """Runs a built config: run directory, engine, control socket, metrics.
+    """Runs a built config: its actors (if any) and the engine, which serves the run.
+
+    The run directory, control socket, metrics and curves are the engine's own
+    (:class:`engine.services.run_services.RunServices`): a TOML run gets exactly
+    what a program that calls ``launch()`` gets. This adds what only the
+    console does: Ray actors from ``[scale]``, and reporting to the terminal.
 
     Args:
         built: The validated, built configuration.
@@ -62,29 +64,30 @@ class Run:
         self.built = built
         self.settings = built.settings
         self.system: System = built.system
-        self.run_dir = RunDir(self.settings.run_dir)
-        self.handler: ControlHandler | None = None
-        self.server: ControlServer | None = None
-        self.metrics: MetricsLog | None = None
+        if self.system.services is None:
+            raise ValueError("a console run serves the console (console=True)")
+        self.services: RunServices = self.system.services
         self._started = False
-        self._remove_error_log = self.system.events.add_callback(self._log_error)
         # Headless prints every event and the dashboard shows them: logging's
         # default stderr handler would print them twice or draw over the screen.
         self.system.detach_logging()
 
     @property
+    def run_dir(self) -> RunDir:
+        """The run directory (claimed once started)."""
+        assert self.services.run_dir is not None, "the run has not started"
+        return self.services.run_dir
+
+    @property
+    def handler(self) -> ControlHandler:
+        """What answers the control socket (while the run is live)."""
+        assert self.services.handler is not None, "the run is not live"
+        return self.services.handler
+
+    @property
     def errors_path(self) -> Path:
         """Where errors are written with their full tracebacks."""
-        return self.run_dir.errors_path
-
-    def _log_error(self, event: Event) -> None:
-        # Errors are rare; writing them at once means a crash cannot lose them.
-        if not isinstance(event, ErrorOccurred):
-            return
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.wall_time))
-        # Never through a link: the file must be this run's own (see rundir).
-        with os.fdopen(append_owned(self.errors_path), "a", encoding="utf-8") as log:
-            log.write(f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n")
+        return self.services.errors_path
 
     def report_failures(self, out: TextIO) -> None:
         """Print the failures of a finished run and where their tracebacks are."""
@@ -94,7 +97,8 @@ class Run:
             print(f"tracebacks: {_rel(self.errors_path)}", file=out, flush=True)
 
     def start(self) -> None:
-        """Claim the run directory, start the engine, then serve the control socket.
+        """Start the actors (if any), then the engine, which claims the run directory
+        and serves the control socket.
 
         Raises:
             RunDirError: If the run directory is in use.
@@ -102,50 +106,17 @@ class Run:
             OSError: If the socket cannot be bound.
             ActorsStartError: If a ``backend = "ray"`` run's actors did not start.
         """
-        settings = self.settings
-        self.run_dir.acquire(
-            name=settings.name,
-            config=str(settings.config_path.absolute()),
-            states_dir=str(Path(settings.states_dir).absolute()),
-            cwd=str(Path.cwd()),
-        )
+        # The run directory first: Ray logs to it.
+        self.services.open()
         try:
-            # Before the engine starts, so that the curves start with its first
-            # metric and its first events (the state loaded by --resume) are in
-            # the history `events` returns.
-            book_of(
-                self.system,
-                self.built.dashboard.plot_history,
-                self.built.dashboard.plots,
-            )
-            self.handler = ControlHandler(
-                self.system,
-                {
-                    "name": settings.name,
-                    "pid": os.getpid(),
-                    "run_dir": str(self.run_dir.path),
-                    "config": str(settings.config_path),
-                },
-            )
-            if settings.metrics:
-                self.metrics = MetricsLog(
-                    self.system.events,
-                    self.run_dir.path,
-                    on_failure=self.system.report_failure,
-                ).start()
             # Ray and the actors before the engine: ray.init must run on
             # this thread, and a run whose actors cannot start never starts.
             _start_actors(self.system)
             self.system.start()
-            self._started = True
-            self.server = ControlServer(self.handler, self.run_dir.socket_path)
-            self.server.start()
         except BaseException:
-            # Whatever failed after the engine started, it must not keep running.
-            if self._started:
-                self.stop_and_wait("start-up failed")
-            self.close()
+            self.services.close(exit_code=2)  # refused: nothing ran
             raise
+        self._started = True
 
     @property
     def exit_code(self) -> int:
@@ -153,30 +124,19 @@ class Run:
         return 1 if self.system.failures else 0
 
     def stop_and_wait(self, reason: str = "requested") -> None:
-        """Stop the engine in order (final save) and wait for it."""
+        """Stop the engine in order (final save) and wait for it; the run's
+        services close with it."""
         self.system.shutdown(reason)
         if self._started:
             self.system.wait()
 
-    def close(self) -> None:
-        """Release everything (call after the engine stopped)."""
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
-        elif self.handler is not None:
-            self.handler.close()
-        self.handler = None
-        if self.metrics is not None:
-            self.metrics.close()
-            self.metrics = None
-        self._remove_error_log()
-        self.run_dir.release(self.exit_code)
-
     def describe(self) -> str:
         """One line saying where the run lives."""
+        socket = self.services.socket_path or self.services.run_dir_path
         return (
-            f"run '{self.settings.name}' (pid {os.getpid()}): run dir {_rel(self.run_dir.path)}, "
-            f"states {_rel(Path(self.settings.states_dir))}, socket {_rel(self.run_dir.socket_path)}"
+            f"run '{self.system.name}' (pid {os.getpid()}): run dir "
+            f"{_rel(self.services.run_dir_path)}, states "
+            f"{_rel(Path(self.settings.states_dir))}, socket {_rel(socket)}"
         )
 
 
@@ -281,6 +241,5 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
         finally:
             subscription.close()
             run.stop_and_wait("console exiting")
-            run.close()
     run.report_failures(out)
     return run.exit_code

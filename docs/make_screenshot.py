@@ -14,7 +14,6 @@ from pathlib import Path
 
 from console import config as run_config
 from console.app import ConsoleApp
-from console.curves import book_of
 
 DOCS = Path(__file__).parent
 
@@ -24,10 +23,13 @@ async def shoot(config: Path, seconds: float) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         built = run_config.load(
             config,
-            overrides={"states_dir": tmp, "save_final_state": False, "metrics": False},
+            overrides={
+                "states_dir": f"{tmp}/states",
+                "run_dir": f"{tmp}/run",
+                "save_final_state": False,
+                "metrics": False,
+            },
         )
-        # As `pamiq-console run` does: the curves from the first metric on.
-        book_of(built.system, built.dashboard.plot_history, built.dashboard.plots)
         built.system.start()
         try:
             app = ConsoleApp(built.system)

@@ -73,6 +73,32 @@ def _state_name_format(value: Any) -> str | None:
     return None
 
 
+def _web_api_address(value: Any) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, tuple | list)
+        or len(value) != 2
+        or not isinstance(value[0], str)
+        or isinstance(value[1], bool)
+        or not isinstance(value[1], int)
+        or not 0 <= value[1] <= 65535
+    ):
+        return f"must be (host, port) with a port in 0..65535, or None, got {value!r}"
+    return None
+
+
+def _plots(value: Any) -> str | None:
+    if not isinstance(value, tuple | list) or not all(
+        isinstance(k, tuple | list)
+        and len(k) == 2
+        and all(isinstance(part, str) for part in k)
+        for k in value
+    ):
+        return f"must be a sequence of (source, metric) pairs, got {value!r}"
+    return None
+
+
 # Every value check, once: configs (console.config) report these same problems
 # under their own key names.
 _CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
@@ -85,6 +111,9 @@ _CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
     ("gil_switch_interval", _optional(_finite_positive)),
     ("trainability_poll_interval", _finite_positive),
     ("state_name_format", _state_name_format),
+    ("web_api_address", _web_api_address),
+    ("curve_history", _at_least_one),
+    ("plots", _plots),
 )
 
 
@@ -92,9 +121,11 @@ _CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
 class LaunchConfig:
     """How a system runs, saves and stops.
 
-    PAMIQ-Core's fields keep their names and defaults. ``web_api_address`` and
-    ``web_api_command_queue_size`` are accepted for compatibility; the control
-    endpoint is served by ``pamiq-console run`` instead.
+    PAMIQ-Core's fields keep their names and defaults but one:
+    ``web_api_address`` is None, where PAMIQ-Core serves its unauthenticated
+    web API on ``("localhost", 8391)`` unless told not to; here it is served
+    only where a program asks for it. Every run serves the console (an
+    owner-only control socket in its run directory) unless ``console=False``.
 
     Attributes:
         states_dir: Where states are saved.
@@ -113,11 +144,17 @@ class LaunchConfig:
         timeout_for_all_threads_pause: Seconds a pause may wait for the workers.
         max_attempts_to_pause_all_threads: Pause attempts before a save gives up.
         max_uptime: Engine seconds after which the system stops (inf: never).
-        web_api_address: Accepted and ignored (see above).
-        web_api_command_queue_size: Accepted and ignored.
+        web_api_address: Serve PAMIQ-Core's web API (``GET /api/status``,
+            ``POST /api/pause`` ...) on ``(host, port)``, beside the console's
+            socket (None: not served). Unauthenticated, as PAMIQ-Core's is:
+            a loopback host only, unless ``web_api_allow_remote``.
+        web_api_command_queue_size: Web API commands waiting to be carried out
+            (a request beyond that is answered 503, as PAMIQ-Core does).
         log_tick_time_statistics_interval: Accepted and ignored (see ``status()``).
         time_scale: Engine seconds per real second.
-        name: The run's name, shown in status and manifests.
+        name: The run's name, shown in status, manifests and ``pamiq-console ps``
+            (None: the program's file name, e.g. ``train`` for
+            ``python src/train.py``; ``NAME-2``... while a run of that name is live).
         resume: Load the newest complete state in ``states_dir`` before starting.
         max_keep_states: Keep only the newest N states (None: keep all).
         save_final_state: Save a state when the system stops.
@@ -126,6 +163,20 @@ class LaunchConfig:
         trainability_poll_interval: How often a trainer with a custom
             ``is_trainable`` is re-checked while nothing trains.
         durable_saves: fsync saved states (survive power loss, not just crashes).
+        console: Serve the console: a run directory with ``run.json``,
+            ``errors.log`` and ``metrics.jsonl``, an owner-only control socket
+            in it, and an entry in this user's registry of live runs, so
+            ``pamiq-console ps/status/pause/attach`` reach the run from anywhere.
+        run_dir: The run directory (None: ``runs/<name>`` under
+            ``$PAMIQ_RUNS_DIR``, else under the working directory).
+        metrics: Write agent and trainer metrics to ``<run_dir>/metrics.jsonl``
+            (and TensorBoard scalars with the ``tensorboard`` extra).
+        origin: What started the run, as ``pamiq-console ps`` shows it (None:
+            this program's command line; the console sets the config file).
+        curve_history: Points kept per learning curve (pairs merge when full).
+        plots: Learning curves the dashboard shows first, as (source, metric).
+        web_api_allow_remote: Serve the unauthenticated web API on a host that
+            is not a loopback address.
     """
 
     states_dir: str | Path = Path("./states")
@@ -141,13 +192,20 @@ class LaunchConfig:
     web_api_command_queue_size: int = 1
     log_tick_time_statistics_interval: float = 60.0
     time_scale: float = 1.0
-    name: str = "pamiq"
+    name: str | None = None
     resume: bool = False
     max_keep_states: int | None = None
     save_final_state: bool = True
     gil_switch_interval: float | None = 0.0005
     trainability_poll_interval: float = 0.5
     durable_saves: bool = True
+    console: bool = True
+    run_dir: str | Path | None = None
+    metrics: bool = True
+    origin: str | None = None
+    curve_history: int = 512
+    plots: tuple[tuple[str, str], ...] = ()
+    web_api_allow_remote: bool = False
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS:
@@ -175,6 +233,17 @@ class LaunchConfig:
                 "LaunchConfig.states_keeper must have append(path) and cleanup() "
                 f"methods (a StatesKeeper), got {keeper!r}"
             )
+        if self.web_api_address is not None and not self.web_api_allow_remote:
+            from .services.web_api import is_loopback
+
+            host = self.web_api_address[0]
+            if not is_loopback(host):
+                raise LaunchConfigError(
+                    "web_api_address",
+                    f"{tuple(self.web_api_address)!r}: the web API is "
+                    "unauthenticated; serve it on a loopback host (127.0.0.1, "
+                    "localhost, ::1), or set web_api_allow_remote=True to expose it",
+                )
         if self.resume and self.saved_state_path is not None:
             raise ValueError(
                 "LaunchConfig: give resume=True or saved_state_path, not both"

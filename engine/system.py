@@ -7,6 +7,7 @@ style entry point built on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -33,6 +34,7 @@ from .runtime.control_loop import ControlLoop
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
 from .runtime.workers import InferenceWorker, TrainingWorker
+from .services.run_services import RunServices, program_run_name
 from .state.catalogue import LATEST
 from .state.loading import install_state, prepare_state
 from .state.manifest import StateNotFoundError
@@ -129,6 +131,10 @@ class System:
         buffers: Data buffers by name; collectors go to the agent, users to trainers.
         trainers: Trainers by name, run round-robin on the training thread.
         config: Launch settings (a :class:`LaunchConfig` or a mapping of its fields).
+
+    Attributes:
+        services: The run directory, control socket, learning curves and
+            metrics the console reads (None with ``LaunchConfig(console=False)``).
     """
 
     def __init__(
@@ -139,7 +145,11 @@ class System:
         trainers: Mapping[str, TrainerLike],
         config: Mapping[str, Any] | LaunchConfig | None = None,
     ) -> None:
-        self.config = LaunchConfig.from_value(config)
+        config = LaunchConfig.from_value(config)
+        name_given = config.name is not None
+        if not name_given:
+            config = dataclasses.replace(config, name=program_run_name())
+        self.config = config
         self.events = EventBus()
         self._stop_logging = forward_to_logging(self.events)
         self.clock = time.get_global_time_controller()
@@ -164,7 +174,8 @@ class System:
             model.add_sync_listener(self._sync_listener(name))
 
         self.store = StateStore(
-            self.config.states_dir,
+            # Absolute: clients in other directories read the paths it reports.
+            Path(self.config.states_dir).absolute(),
             self.config.state_name_format,
             max_keep=self.config.max_keep_states,
             durable=self.config.durable_saves,
@@ -204,6 +215,8 @@ class System:
         self._started_from: str | None = None
         self._step_rate = StepRate()
         self._saved_switch_interval: float | None = None
+        # Last: it subscribes to the events (the curves from the first metric).
+        self.services = RunServices(self, name_given) if config.console else None
 
     # -- events -------------------------------------------------------------------
 
@@ -279,6 +292,18 @@ class System:
             self._start_clock = self.clock.perf_counter()
 
     @property
+    def name(self) -> str:
+        """The run's name."""
+        return str(self.config.name)
+
+    def rename(self, name: str) -> None:
+        """Give the run another name before it starts (its services do, when
+        a live run of the same program already holds the default one)."""
+        if self._started:
+            raise RuntimeError("a running system keeps its name")
+        self.config = dataclasses.replace(self.config, name=name)
+
+    @property
     def state(self) -> SystemState:
         """The control state."""
         return self.controller.state
@@ -299,12 +324,20 @@ class System:
         """
         if self._started:
             raise RuntimeError("the system was already started")
-        # Held until the final save: no other run writes this states directory.
-        self.store.open()
+        services = self.services
+        if services is not None:
+            services.open()
         try:
-            self._load_initial_state()
+            # Held until the final save: no other run writes this states directory.
+            self.store.open()
+            try:
+                self._load_initial_state()
+            except BaseException:
+                self.store.close()
+                raise
         except BaseException:
-            self.store.close()
+            if services is not None:
+                services.close(exit_code=2)  # refused: nothing ran
             raise
         if self.config.gil_switch_interval is not None:
             self._saved_switch_interval = sys.getswitchinterval()
@@ -315,6 +348,14 @@ class System:
         self._training.start()
         self._control.start()
         self._log(f"started {self.config.name} (states in {self.store.states_dir})")
+        if services is not None:
+            try:
+                services.serve()
+            except BaseException as e:
+                # Started but unreachable: stop in order (final save), then say why.
+                self.report_failure("console", e)
+                self.wait()
+                raise
 
     def _load_initial_state(self) -> None:
         self.clock.set_time_scale(self.config.time_scale)
@@ -616,7 +657,22 @@ class System:
             self.store.close()
             if self._saved_switch_interval is not None:
                 sys.setswitchinterval(self._saved_switch_interval)
+            self._close_services()
             self.controller.mark_stopped()
+
+    def _close_services(self) -> None:
+        # Before STOPPED: whoever waits for the stop finds run.json final.
+        if self.services is None:
+            return
+        try:
+            self.services.close(exit_code=1 if self._failures else 0)
+        except Exception as e:
+            self.events.publish(
+                ErrorOccurred(
+                    thread="control",
+                    message=f"closing the run's console failed: {type(e).__name__}: {e}",
+                )
+            )
 
     # -- status ---------------------------------------------------------------------
 

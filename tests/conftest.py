@@ -1,4 +1,5 @@
-"""Shared fixtures: every test leaves the process-wide clock as it found it; one local Ray."""
+"""Shared fixtures: every test leaves the process-wide clock as it found it, has a
+registry of live runs of its own; one local Ray."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ def _restore_global_clock() -> Iterator[None]:
     clock.resume()
     clock.set_time_scale(1.0)
     sys.setswitchinterval(switch)
+
+
+@pytest.fixture(autouse=True)
+def _private_registry_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run a test starts (and every program it starts) registers in a
+    registry of the test's own, and a run started from Python without a run
+    directory keeps it under the test's temporary directory, not ./runs."""
+    monkeypatch.setenv("PAMIQ_CONSOLE_REGISTRY", str(tmp_path / "registry"))
+    monkeypatch.setenv("PAMIQ_RUNS_DIR", str(tmp_path / "runs-from-python"))
 
 
 @pytest.fixture

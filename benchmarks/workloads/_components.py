@@ -145,9 +145,11 @@ def make_system(
     models: dict[str, Any] | None = None,
     **config: Any,
 ) -> tuple[System, tempfile.TemporaryDirectory[str]]:
-    """A System with defaults (as a user gets them) and states in a temp dir."""
+    """A System with defaults (as a user gets them) and states and run directory in a temp dir."""
     tmp = tempfile.TemporaryDirectory(prefix="pamiq-bench-")
     config.setdefault("states_dir", Path(tmp.name) / "states")
+    # The console is on, as for any run; its run directory is temporary too.
+    config.setdefault("run_dir", Path(tmp.name) / "run")
     config.setdefault("save_final_state", False)
     launch = LaunchConfig(**config)
     return System(interaction, models or {}, buffers, trainers, launch), tmp

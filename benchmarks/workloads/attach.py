@@ -30,9 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console.control_server import ControlHandler, ControlServer
-from console.curves import book_of
-
 from ..console_cost import make_system
 from ..procs import last_json_line
 from ._components import emit, stop
@@ -46,22 +43,20 @@ def _rss_bytes() -> int:
 
 
 class _LiveRun:
-    """The system, its curves and its control socket, in a private directory."""
+    """A started system, which serves its curves and control socket (as every run does)."""
 
     def __init__(self, directory: Path) -> None:
         self.system = make_system(directory / "states")
-        book_of(self.system)  # before the start, as the console's runner does
-        self.handler = ControlHandler(
-            self.system, {"name": "bench", "pid": os.getpid()}
-        )
-        self.socket = directory / "control.sock"
         self.system.start()
-        self.server = ControlServer(self.handler, self.socket)
-        self.server.start()
+        services = self.system.services
+        assert services is not None and services.handler is not None
+        assert services.socket_path is not None
+        self.handler = services.handler
+        self.curves = services.curves
+        self.socket = services.socket_path
 
     def close(self) -> None:
         stop(self.system)
-        self.server.stop()
 
 
 class _Client:
@@ -161,8 +156,8 @@ def _memory(duration: float, interval: float) -> dict[str, Any]:
             watchers_at_end = run.handler.watchers
             curves = {
                 "/".join(k): c.count
-                for k in book_of(run.system).curve_keys()
-                if (c := book_of(run.system).curve(k)) is not None
+                for k in run.curves.curve_keys()
+                if (c := run.curves.curve(k)) is not None
             }
             steps = run.system.status().steps - events0
             stuck.say("stop")

@@ -3,11 +3,12 @@
 * :mod:`.run_commands`: ``run`` and ``validate``;
 * :mod:`.control_commands`: ``status``, ``pause``, ``resume``, ``save``,
   ``load``, ``shutdown`` and ``events``, which talk to a live run;
+* :mod:`.ps_command`: ``ps``, every live run of this user's on this machine;
 * :mod:`.attach_command`: ``attach``, the dashboard of a live run elsewhere;
 * :mod:`.state_commands`: ``states list | show | verify | prune`` (offline).
 
-Commands stay thin: the work lives in :mod:`console.operations`,
-:mod:`console.render`, :mod:`console.run_choice` and :mod:`console.state_choice`.
+Commands stay thin: the work lives in :mod:`engine.services.operations`,
+:mod:`console.render`, :mod:`console.run_choice` and :mod:`engine.services.state_choice`.
 Exit codes: :class:`.exit_codes.ExitCode`.
 """
 
@@ -22,7 +23,7 @@ from .exit_codes import ExitCode
 
 # isort: off
 # Imported for their commands, in the order --help lists them.
-from . import run_commands, control_commands, attach_command, state_commands
+from . import run_commands, control_commands, ps_command, attach_command, state_commands
 
 # isort: on
 
@@ -32,6 +33,7 @@ __all__ = [
     "attach_command",
     "control_commands",
     "main",
+    "ps_command",
     "run_commands",
     "state_commands",
     "states_app",

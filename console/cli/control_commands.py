@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
+from engine.services.operations import describe
+from engine.services.run_dir import RunInfo
+from engine.services.state_choice import is_latest
 from engine.telemetry.events import EVENT_KINDS
 
 from ..control_client import ControlClient, ControlError
-from ..operations import describe
 from ..render import format_time, status_renderable
 from ..run_choice import (
     DEFAULT_RUNS_ROOT,
@@ -24,8 +26,6 @@ from ..run_choice import (
     NoRunError,
 )
 from ..run_choice import find_live_run as _find_live_run
-from ..rundir import RunInfo
-from ..state_choice import is_latest
 from .apps import app
 from .common import JsonOpt, config_settings, fail, out, print_json, usage_error
 from .exit_codes import ExitCode

@@ -11,10 +11,10 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
+from engine.services.run_dir import RunDirError
 from engine.state.persistence import StateError
 
 from .. import config as config_mod
-from ..rundir import RunDirError
 from .apps import app
 from .common import ConfigArg, fail, load_config
 from .exit_codes import ExitCode
@@ -57,9 +57,50 @@ def validate(config: ConfigArg) -> None:
     )
 
 
+ProgramArgs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Arguments for PROGRAM.py, after --.",
+        show_default=False,
+        metavar="[-- ARGS...]",
+    ),
+]
+CONFIG_ONLY = (
+    "--resume",
+    "--load",
+    "--name",
+    "--max-uptime",
+    "--time-scale",
+    "--states-dir",
+)
+
+
+def _run_program(program: Path, args: list[str], headless: bool) -> int:
+    from ..program_run import ProgramNeverLaunchedError, run_program
+
+    if not program.is_file():
+        raise fail(f"{program}: no such program", ExitCode.USAGE)
+    try:
+        return run_program(program, args, headless)
+    except ProgramNeverLaunchedError as e:
+        raise fail(str(e), e.code or ExitCode.FAILED) from None
+    except OSError as e:
+        raise fail(
+            f"cannot start {program}: {e.strerror or e}", ExitCode.FAILED
+        ) from None
+
+
 @app.command()
 def run(
-    config: ConfigArg,
+    config: Annotated[
+        Path,
+        typer.Argument(
+            help="The run's TOML config file, or a Python program that calls launch().",
+            show_default=False,
+            metavar="CONFIG|PROGRAM.py",
+        ),
+    ],
+    program_args: ProgramArgs = None,
     headless: Annotated[
         bool, typer.Option(help="No dashboard; log events to stderr.")
     ] = False,
@@ -99,7 +140,30 @@ def run(
         Path | None, typer.Option(help="Where states are saved.")
     ] = None,
 ) -> None:
-    """Start a run: the dashboard with the engine in this process (or --headless)."""
+    """Start a run: the dashboard with the engine in this process (or --headless);
+    for PROGRAM.py, the program as a child process and the dashboard on its run."""
+    if config.suffix == ".py":
+        given = [
+            flag
+            for flag, value in zip(
+                CONFIG_ONLY,
+                (resume, load, name, max_uptime, time_scale, states_dir),
+                strict=True,
+            )
+            if value not in (None, False)
+        ]
+        if given:
+            raise fail(
+                f"{given[0]}: applies to a config; {config} sets it in its LaunchConfig",
+                ExitCode.USAGE,
+            )
+        raise typer.Exit(_run_program(config, program_args or [], headless))
+    if program_args:
+        raise fail(
+            f"arguments after the config ({' '.join(program_args)}) are for a "
+            "PROGRAM.py, not a config",
+            ExitCode.USAGE,
+        )
     if resume and load is not None:
         raise fail("give --resume or --load STATE, not both", ExitCode.USAGE)
     # Flags are checked here so that an error names the flag, not the config file.

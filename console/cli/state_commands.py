@@ -10,16 +10,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from engine.services import state_choice
+from engine.services.operations import state_summary
+from engine.services.run_dir import find_runs
 from engine.state.catalogue import list_states, remove_state, states_beyond
 from engine.state.manifest import CHECKSUM, read_manifest, verify_state
 from engine.state.persistence import StateError
 from engine.state.states_dir import StatesLock
 
-from .. import state_choice
-from ..operations import state_summary
 from ..render import human_duration, human_size, states_table
 from ..run_choice import DEFAULT_RUNS_ROOT, find_run
-from ..rundir import find_runs
 from .apps import states_app
 from .common import JsonOpt, config_settings, fail, out, print_json
 from .exit_codes import ExitCode

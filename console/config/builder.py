@@ -324,6 +324,10 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
     buffer_tables = named_tables(file, raw, "buffers")
     trainer_tables = named_tables(file, raw, "trainers")
     dashboard = check_dashboard_table(file, raw, trainer_tables)
+    # The run keeps the curves (its services do); the table says which and how many.
+    settings.launch = dataclasses.replace(
+        settings.launch, plots=dashboard.plots, curve_history=dashboard.plot_history
+    )
 
     # Cross-references that can be checked from the text alone: by convention,
     # string arguments called *data_user / *collector name buffers and ones

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..curves import DEFAULT_CAPACITY, Key, parse_key
+from engine.services.curves import DEFAULT_CAPACITY, Key, parse_key
+
 from .errors import ConfigError, describe, suggest
 
 KEYS = {

@@ -9,7 +9,6 @@ the key the config used.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import LaunchConfig
 from engine.launch_config import LaunchConfigError
+from engine.services.run_services import RUN_NAME_RE
+from engine.services.state_choice import to_start_from
 
-from ..state_choice import to_start_from
 from .errors import ConfigError, describe, suggest
 
 SECTIONS = (
@@ -33,7 +33,7 @@ SECTIONS = (
 )
 """The top-level tables of a config."""
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_NAME_RE = RUN_NAME_RE
 
 
 def _launch(alias: str | None = None, **kwargs: Any) -> Any:
@@ -236,7 +236,13 @@ def resolve_settings(
         extra["saved_state_path"] = to_start_from(start_from, states_dir)
     try:
         settings = LaunchConfig(
-            **table.launch_settings(), **extra, name=name, states_dir=states_dir
+            **table.launch_settings(),
+            **extra,
+            name=name,
+            states_dir=states_dir,
+            run_dir=run_dir,
+            metrics=table.metrics,
+            origin=str(file.absolute()),
         )
     except LaunchConfigError as e:
         raise ConfigError(

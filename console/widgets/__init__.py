@@ -4,11 +4,12 @@ from .actors import ActorsPanel
 from .agent import AgentPanel
 from .buffers import BuffersPanel
 from .curves import CurvesPanel
-from .dialogs import ConfirmQuit, HelpScreen, LoadPicker
+from .dialogs import ConfirmQuit, DetachOrStop, HelpScreen, LoadPicker
 from .errors import ErrorPanel
 from .event_log import EventLogPanel
 from .header import StatusHeader
 from .models import ModelsPanel
+from .program import ProgramOutputPanel
 from .trainers import TrainerCard, TrainersPanel
 
 __all__ = [
@@ -17,11 +18,13 @@ __all__ = [
     "BuffersPanel",
     "ConfirmQuit",
     "CurvesPanel",
+    "DetachOrStop",
     "ErrorPanel",
     "EventLogPanel",
     "HelpScreen",
     "LoadPicker",
     "ModelsPanel",
+    "ProgramOutputPanel",
     "StatusHeader",
     "TrainerCard",
     "TrainersPanel",

@@ -1,6 +1,6 @@
 """Learning curves: one metric over the whole run, as a braille line plot.
 
-The points are the run's own (:mod:`console.curves`), downsampled as the run
+The points are the run's own (:mod:`engine.services.curves`), downsampled as the run
 goes on, so the plot spans the run from its first report whenever the
 dashboard was opened. ``c`` shows the next curve.
 """
@@ -12,7 +12,8 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from ..curves import Curve, Key, key_text
+from engine.services.curves import Curve, Key, key_text
+
 from ..plot import braille_lines, value_range
 
 LABEL_WIDTH = 9

@@ -45,6 +45,41 @@ class ConfirmQuit(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class DetachOrStop(ModalScreen[str | None]):
+    """Asks what ``q`` means for a program the console started: leave it running, or stop it.
+
+    Answers ``"detach"``, ``"stop"`` or None (cancel).
+    """
+
+    BINDINGS = [
+        Binding("d", "answer('detach')", "Detach"),
+        Binding("s,y", "answer('stop')", "Stop"),
+        Binding("n,escape", "answer(None)", "Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        """A question and three buttons."""
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Label(
+                "Detach (the program runs on, its output goes to its run "
+                "directory) or stop it (a final state is saved)?",
+                id="confirm-question",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Detach (d)", variant="primary", id="answer-detach")
+                yield Button("Stop (s)", variant="error", id="answer-stop")
+                yield Button("Cancel (n)", id="answer-cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Answer with the button pressed."""
+        answers = {"answer-detach": "detach", "answer-stop": "stop"}
+        self.dismiss(answers.get(event.button.id or ""))
+
+    def action_answer(self, answer: str | None) -> None:
+        """Answer from a key."""
+        self.dismiss(answer)
+
+
 class LoadPicker(ModalScreen[str | None]):
     """Lists saved states with their manifest data; Enter loads, Escape cancels.
 
@@ -53,7 +88,7 @@ class LoadPicker(ModalScreen[str | None]):
     is ``"latest"`` or the chosen state's path.
 
     Args:
-        states: State summaries (see :func:`console.control_server.state_summary`),
+        states: State summaries (see :func:`engine.services.control_server.state_summary`),
             oldest first; shown newest first.
         states_dir: Where they are (for the title).
     """
@@ -134,6 +169,16 @@ ATTACHED_HELP = [
     ("l", "load a saved state (picker)"),
     ("x", "stop the run (asks; saves a final state)"),
     ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
+    ("c", "plot the next learning curve"),
+    ("?", "this help"),
+]
+PROGRAM_HELP = [
+    ("p / space", "pause or resume the whole system"),
+    ("s", "save the state now"),
+    ("l", "load a saved state (picker)"),
+    ("q", "detach (the program runs on) or stop it (asks)"),
+    ("x", "stop the program's run (asks; saves a final state)"),
+    ("ctrl+c", "stop the program's run in order (final save)"),
     ("c", "plot the next learning curve"),
     ("?", "this help"),
 ]

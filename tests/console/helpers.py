@@ -165,7 +165,6 @@ def live_run(config_file: Callable[..., Path]) -> Iterator[Any]:
         yield run
     finally:
         run.stop_and_wait("test over")
-        run.close()
 
 
 def sync(test: Callable[..., Any]) -> Callable[..., Any]:

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from console import control_server, remote_run
+from console import remote_run
 from console.app import ConsoleApp
 from console.cli import app as cli_app
 from console.control_client import ControlClient
-from console.curves import book_of
-from console.operations import OperationError
 from console.remote_run import AttachError, RemoteRun, check_socket_path
 from console.widgets import CurvesPanel, EventLogPanel, StatusHeader
+from engine.services import control_server
+from engine.services.operations import OperationError
 from engine.telemetry.events import StateSaved
 from tests.console.helpers import sync, wait_for, wait_until
 
@@ -277,7 +277,6 @@ async def test_a_run_restarted_under_its_run_directory_is_found_again(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.status is not None, what="a status")
         live_run.stop_and_wait("first run over")
-        live_run.close()
         await wait_for(pilot, lambda: app.ended == "stopped", what="the end")
         again = Run(config_mod.load(config_file()))
         again.start()
@@ -292,14 +291,13 @@ async def test_a_run_restarted_under_its_run_directory_is_found_again(
             await pilot.press("q")
         finally:
             again.stop_and_wait("test over")
-            again.close()
 
 
 @sync
 async def test_an_attached_dashboard_plots_the_curves_from_the_run_s_start(
     live_run: Any,
 ) -> None:
-    book = book_of(live_run.system)
+    book = live_run.services.curves
     loss = ("values", "loss")
     wait_until(
         lambda: (c := book.curve(loss)) is not None and c.count >= 5,

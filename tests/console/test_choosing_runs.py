@@ -45,7 +45,6 @@ def two_live_runs(in_tmp_cwd: Path) -> Iterator[dict[str, Run]]:
     finally:
         for run in runs.values():
             run.stop_and_wait("test over")
-            run.close()
 
 
 def test_several_live_runs_are_refused_with_their_list(
@@ -54,7 +53,7 @@ def test_several_live_runs_are_refused_with_their_list(
     result = invoke("pause")
     assert result.exit_code == ExitCode.USAGE
     message = result.stderr.strip()
-    assert message.startswith("2 runs are live under ")
+    assert message.startswith("2 runs are live: ")
     assert "alpha (" in message and "beta (" in message and "--run NAME" in message
     assert all(r.system.state.value == "active" for r in two_live_runs.values())
 
@@ -89,7 +88,7 @@ def test_an_unknown_run_name_says_where_it_looked_and_what_is_live(
     result = invoke("status", "--run", "gamma")
     assert result.exit_code == ExitCode.FAILED
     message = result.stderr.strip()
-    assert message.startswith("no run is listening: no run named gamma")
+    assert message.startswith("no run is listening: no live run named gamma")
     assert "live runs: " in message and "alpha" in message and "beta" in message
 
 
@@ -97,7 +96,6 @@ def test_a_stopped_run_named_is_said_to_be_stopped(in_tmp_cwd: Path) -> None:
     run = Run(config_mod.load(write_config(in_tmp_cwd, "alpha")))
     run.start()
     run.stop_and_wait()
-    run.close()
     result = invoke("pause", "--run", "alpha")
     assert result.exit_code == ExitCode.FAILED
     assert "run alpha is not running" in result.stderr
@@ -149,7 +147,6 @@ def saved_three(in_tmp_cwd: Path) -> Path:
         paths = [run.system.save_state() for _ in range(3)]
     finally:
         run.stop_and_wait()
-        run.close()
     return paths[-1]
 
 

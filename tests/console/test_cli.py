@@ -33,7 +33,7 @@ def invoke(*args: str) -> Any:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["run"], "pamiq-console run: Missing argument 'CONFIG'"),
+        (["run"], "pamiq-console run: Missing argument 'CONFIG|PROGRAM.py'"),
         (["bogus"], "pamiq-console: No such command 'bogus'"),
         (["run", "x.toml", "--max-uptime", "abc"], "Invalid value for '--max-uptime'"),
         (["states", "prune", "--keep", "-1"], "Invalid value for '--keep'"),
@@ -242,7 +242,8 @@ def test_no_run_listening(command: list[str], in_tmp_cwd: Path) -> None:
     result = invoke(*command)
     assert result.exit_code == 1
     message = result.stderr.strip()
-    assert message.startswith(f"no run is listening under {in_tmp_cwd / 'runs'}: ")
+    assert message.startswith("no run is listening: none of this user's runs is live")
+    assert f"nor under {in_tmp_cwd / 'runs'}" in message
     assert "--run NAME|DIR" in message and message.count("\n") == 0
     result = invoke(*command, "--run", in_tmp_cwd / "ghost")
     assert result.exit_code == 1
@@ -269,7 +270,6 @@ def test_default_run_is_the_newest_live_one_under_runs(in_tmp_cwd: Path) -> None
         )
     finally:
         run.stop_and_wait()
-        run.close()
     assert invoke("status").exit_code == 1
 
 
@@ -372,3 +372,39 @@ def test_a_failure_is_placed_in_the_users_code_not_in_libraries() -> None:
     only_library = '  File "/venv/lib/python3.11/site-packages/x.py", line 3, in f\n'
     assert raised_at(only_library).endswith("site-packages/x.py:3 in f")
     assert raised_at("no frames") == "an unknown place"
+
+
+def test_every_cli_command_is_checked_against_the_run_s_protocol(
+    live_run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import console.control_client
+
+    monkeypatch.setattr(console.control_client, "PROTOCOL_VERSION", 1)
+    for command in (["pause"], ["save"], ["load", "latest"], ["status"], ["shutdown"]):
+        result = invoke(*command)
+        assert result.exit_code == 1, command
+        (line,) = result.stderr.strip().splitlines()
+        assert "this run speaks control protocol 2, the client protocol 1" in line
+    assert live_run.system.state.value == "active"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["prog.py", "--resume"], "--resume: applies to a config; prog.py sets it"),
+        (["prog.py", "--name", "x"], "--name: applies to a config"),
+        (["missing.py"], "missing.py: no such program"),
+        (
+            ["c.toml", "--", "x=1"],
+            "arguments after the config (x=1) are for a PROGRAM.py",
+        ),
+    ],
+)
+def test_run_says_what_belongs_to_a_program_and_what_to_a_config(
+    args: list[str], expected: str, in_tmp_cwd: Path
+) -> None:
+    (in_tmp_cwd / "prog.py").write_text("print('never run')\n")
+    result = invoke("run", *args)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert expected in line

@@ -19,13 +19,13 @@ from console.control_client import (
     NoRunError,
     find_live_run,
 )
-from console.control_server import (
+from engine.services.control_server import (
     IDLE_TIMEOUT,
     PROTOCOL_VERSION,
     ControlHandler,
     ControlServer,
 )
-from console.rundir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
+from engine.services.run_dir import SUN_PATH_MAX, RunDir, read_run_info, socket_path_for
 from engine.telemetry.events import Metric
 from tests.console.helpers import wait_until
 
@@ -196,7 +196,6 @@ def test_no_run_is_reported_plainly(tmp_path: Path) -> None:
 def test_a_stopped_run_is_not_live(live_run: Any) -> None:
     run_dir = live_run.run_dir.path
     live_run.stop_and_wait()
-    live_run.close()
     wait_until(lambda: not live_run.run_dir.socket_path.exists(), what="socket removed")
     info = read_run_info(run_dir)
     assert info is not None and not info.live and info.data["exit_code"] == 0
@@ -239,7 +238,7 @@ def _connection_threads() -> int:
 
 
 def test_idle_connections_are_closed_after_the_idle_timeout(live_run: Any) -> None:
-    handler = ControlHandler(live_run.system)
+    handler = ControlHandler(live_run.system, live_run.services.curves)
     path = live_run.run_dir.path / "idle.sock"
     # Long enough to open them all and ask once while they are open on a busy
     # machine (waiting for all 50 handler threads at once raced a 0.3 s timeout).

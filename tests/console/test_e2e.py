@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console.rundir import read_run_info
+from engine.services.run_dir import read_run_info
 from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
 from tests.console.helpers import ROOT, bandit_config, wait_until

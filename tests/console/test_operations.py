@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from console import config as config_mod
-from console.control_server import ControlHandler
-from console.operations import LocalRun, OperationError, describe
 from engine import System
+from engine.services.control_server import ControlHandler
+from engine.services.operations import OperationError, describe, local_run
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def system(config_file: Callable[..., Path]) -> Iterator[System]:
 
 
 def test_operations_change_the_run_and_say_so(system: System) -> None:
-    run = LocalRun(system)
+    run = local_run(system)
     assert run.pause() == {"state": "paused"}
     assert run.status().state == "paused"
     assert describe("pause", {"state": "paused"}) == ["paused (state: paused)"]
@@ -35,8 +35,8 @@ def test_operations_change_the_run_and_say_so(system: System) -> None:
 
 
 def test_errors_are_one_line_and_the_same_over_the_socket(system: System) -> None:
-    run = LocalRun(system)
-    handler = ControlHandler(system)
+    run = local_run(system)
+    handler = ControlHandler(system, local_run(system).curves)
     try:
         cases = [
             (lambda: run.load("nope.state"), {"op": "load", "state": "nope.state"}),
@@ -55,7 +55,7 @@ def test_errors_are_one_line_and_the_same_over_the_socket(system: System) -> Non
 
 
 def test_a_stopped_run_refuses_in_words(system: System) -> None:
-    run = LocalRun(system)
+    run = local_run(system)
     run.shutdown("test")
     assert run.wait_stopped(timeout=30)
     with pytest.raises(OperationError, match="stop") as caught:
@@ -71,4 +71,4 @@ def test_an_unexpected_engine_error_is_named_not_raised(
 
     monkeypatch.setattr(system, "save_state_report", broken)
     with pytest.raises(OperationError, match=r"^RuntimeError: disk on fire$"):
-        LocalRun(system).save()
+        local_run(system).save()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from console.rundir import read_run_info
+from engine.services.run_dir import read_run_info
 from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
 from tests.console.helpers import ROOT
@@ -319,7 +319,7 @@ def test_a_laptop_terminal_and_a_second_run_of_the_same_config(
         _wait(both_live, 60, "the second run")
         refused = _cli(tmp_path, "resume")
         assert refused.returncode == 2, refused
-        assert refused.stderr.startswith("2 runs are live under ")
+        assert refused.stderr.startswith("2 runs are live: ")
         assert "minimal (" in refused.stderr and "minimal-2 (" in refused.stderr
         assert " PAUSED " in tmux.screen()
         down = _cli(tmp_path, "shutdown", "--run", "minimal-2")

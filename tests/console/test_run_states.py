@@ -33,7 +33,6 @@ def start(config: Path, **overrides: Any) -> Run:
 
 def finish(run: Run) -> None:
     run.stop_and_wait("test over")
-    run.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from console import config as config_mod
 from console.app import ConsoleApp, Snapshot
-from console.curves import CurveBook
+from engine.services.curves import CurveBook
 from engine.telemetry.events import (
     ErrorOccurred,
     Metric,

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-import console.control_server
+import engine.services.control_server
 from console import config as config_mod
 from console.app import ConsoleApp, SnapshotPoller
-from console.rundir import RunDirError
 from console.runner import run_headless
 from console.widgets import ErrorPanel
+from engine.services.run_dir import RunDirError
 from engine.state.catalogue import list_states
 from engine.telemetry.metrics_log import MetricsLog
 from tests.console.helpers import sync, wait_for
@@ -71,7 +71,7 @@ def test_a_control_socket_that_dies_at_start_stops_the_run(
     def broken(self: object, poll_interval: float = 0.5) -> None:
         raise OSError("socket died")
 
-    monkeypatch.setattr(console.control_server._Server, "serve_forever", broken)
+    monkeypatch.setattr(engine.services.control_server._Server, "serve_forever", broken)
     code, out = _headless(config_file())
     assert code == 1
     assert "error: control-socket thread failed: OSError: socket died" in out

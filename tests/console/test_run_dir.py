@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.rundir import RunDir, RunDirError
+from engine.services.run_dir import RunDir, RunDirError
 
 
 def test_a_second_claim_is_refused_until_the_first_releases(tmp_path: Path) -> None:

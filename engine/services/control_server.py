@@ -30,17 +30,25 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from engine import System
-from engine.runtime.supervision import FailureHandler, SupervisedThread
-from engine.state.catalogue import LATEST_NAMES
-from engine.telemetry.events import EVENT_KINDS, Event, LogMessage, Subscription
+from ..runtime.supervision import FailureHandler, SupervisedThread
+from ..state.catalogue import LATEST_NAMES
+from ..telemetry.events import EVENT_KINDS, Event, LogMessage
+from ..telemetry.status import SystemStatus
+from .curves import MAX_CURVES, CurveBook, Key
+from .operations import (
+    MAX_PAUSE_TIMEOUT,
+    LocalRun,
+    LocalWatch,
+    OperationError,
+    state_summary,
+)
 
-from .curves import MAX_CURVES, Key, book_of
-from .operations import MAX_PAUSE_TIMEOUT, LocalRun, OperationError, state_summary
+if TYPE_CHECKING:
+    from ..system import System
 
 MAX_REQUEST_BYTES = 64 * 1024
 LISTEN_BACKLOG = 1024
@@ -98,21 +106,26 @@ class ControlHandler:
 
     Args:
         system: The running system.
+        curves: The run's learning curves.
         run_info: Extra data returned by ``status`` under ``run``.
         history: How many recent events of each kind ``events`` can return
             (per kind, so a flood of metrics cannot push out the last save).
     """
 
     def __init__(
-        self, system: System, run_info: dict[str, Any] | None = None, history: int = 500
+        self,
+        system: System,
+        curves: CurveBook,
+        run_info: dict[str, Any] | None = None,
+        history: int = 500,
     ) -> None:
         self.system = system
-        self.run = LocalRun(system)
+        self.run = LocalRun(system, curves)
         self.run_info = dict(run_info or {})
         self._history = history
         self._events: dict[str, deque[Event]] = {}
         self._remove_callback = system.events.add_callback(self._record)
-        self._curves = book_of(system)
+        self._curves = curves
         self.idle_timeout: float | None = None  # set by the server that serves it
         self._watchers: dict[str, _Watcher] = {}
         self._watchers_lock = threading.Lock()
@@ -136,7 +149,7 @@ class ControlHandler:
             watchers = list(self._watchers.values())
             self._watchers.clear()
         for watcher in watchers:
-            watcher.subscription.close()
+            watcher.watch.close()
 
     @property
     def states_dir(self) -> Path:
@@ -195,7 +208,10 @@ class ControlHandler:
     # -- operations -------------------------------------------------------------
 
     def _op_status(self, _: dict[str, Any]) -> dict[str, Any]:
-        result = self.run.status().to_dict()
+        return self._status_dict(self.run.status())
+
+    def _status_dict(self, status: SystemStatus) -> dict[str, Any]:
+        result = status.to_dict()
         result["run"] = {**self.run_info, "states_dir": str(self.states_dir)}
         return result
 
@@ -256,7 +272,7 @@ class ControlHandler:
         ):
             raise RequestError(f"'maxsize' must be an integer in [1, {WATCHER_QUEUE}]")
         self._expire_watchers()
-        watcher = _Watcher(self.system.events.subscribe(maxsize=size))
+        watcher = _Watcher(self.run.watch(size))
         evicted: list[_Watcher] = []
         with self._watchers_lock:
             while len(self._watchers) >= MAX_WATCHERS:
@@ -265,7 +281,7 @@ class ControlHandler:
             watcher_id = f"w{next(self._watcher_ids)}"
             self._watchers[watcher_id] = watcher
         for old in evicted:
-            old.subscription.close()
+            old.watch.close()
         return {
             "watcher": watcher_id,
             "maxsize": size,
@@ -288,24 +304,22 @@ class ControlHandler:
         _, watcher = self._watcher(request)
         wanted = _curve_keys(request.get("curves", []))
         watcher.fed = time.monotonic()
-        # Drained before the status is taken, so the status is never older
-        # than the newest event sent with it.
-        events = watcher.subscription.drain()
-        dropped = watcher.subscription.dropped
+        # The one feed: what an in-process dashboard's poll brings, as JSON.
+        poll = watcher.watch.poll(wanted)
         self._expire_watchers()
         return {
-            "status": self._op_status(request),
-            "events": [e.to_dict() for e in events],
-            "dropped": dropped,
-            "curves": self._curves.updates(wanted, watcher.cursor),
-            "metrics": [list(k) for k in self._curves.curve_keys()],
+            "status": self._status_dict(poll.status),
+            "events": [e.to_dict() for e in poll.events],
+            "dropped": poll.dropped,
+            "curves": poll.curves,
+            "metrics": [list(k) for k in poll.metrics],
         }
 
     def _op_unwatch(self, request: dict[str, Any]) -> dict[str, Any]:
         watcher_id, watcher = self._watcher(request)
         with self._watchers_lock:
             self._watchers.pop(watcher_id, None)
-        watcher.subscription.close()
+        watcher.watch.close()
         return {"watcher": watcher_id}
 
     def _expire_watchers(self) -> None:
@@ -315,7 +329,7 @@ class ControlHandler:
             stale = [k for k, w in self._watchers.items() if w.fed < cutoff]
             gone = [self._watchers.pop(k) for k in stale]
         for watcher in gone:
-            watcher.subscription.close()
+            watcher.watch.close()
 
     @property
     def watchers(self) -> int:
@@ -346,13 +360,12 @@ def _curve_keys(value: object) -> list[Key]:
 
 
 class _Watcher:
-    """One watcher's subscription, when it was last fed (monotonic seconds), and
-    what it was last sent of each curve."""
+    """One watcher's watch of the run (its own event queue and curve cursors)
+    and when it was last fed (monotonic seconds)."""
 
-    def __init__(self, subscription: Subscription) -> None:
-        self.subscription = subscription
+    def __init__(self, watch: LocalWatch) -> None:
+        self.watch = watch
         self.fed = time.monotonic()
-        self.cursor: dict[Key, tuple[int, int, int]] = {}
 
 
 class _StreamHandler(socketserver.StreamRequestHandler):

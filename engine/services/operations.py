@@ -21,17 +21,18 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from engine import System
-from engine.runtime.control import PauseTimeoutError, SystemStoppedError
-from engine.state.catalogue import list_states
-from engine.state.persistence import StateError
-from engine.telemetry.events import Event
-from engine.telemetry.status import SystemStatus
-
+from ..runtime.control import PauseTimeoutError, SystemStoppedError
+from ..state.catalogue import list_states
+from ..state.persistence import StateError
+from ..telemetry.events import Event
+from ..telemetry.status import SystemStatus
 from . import state_choice
-from .curves import Key, book_of
+from .curves import CurveBook, Key
+
+if TYPE_CHECKING:
+    from ..system import System
 
 MAX_PAUSE_TIMEOUT = 3600.0
 
@@ -141,12 +142,15 @@ class LocalWatch:
     Args:
         system: The system.
         subscription: Its events (taken before it started, to show its first ones).
+        curves: The run's learning curves.
     """
 
-    def __init__(self, system: System, subscription: EventFeed) -> None:
+    def __init__(
+        self, system: System, subscription: EventFeed, curves: CurveBook
+    ) -> None:
         self._system = system
         self._subscription = subscription
-        self._book = book_of(system)
+        self._book = curves
         self._cursor: dict[Key, tuple[int, int, int]] = {}
 
     @property
@@ -233,10 +237,12 @@ class LocalRun:
 
     Args:
         system: The system.
+        curves: The run's learning curves (its services keep them).
     """
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, curves: CurveBook) -> None:
         self.system = system
+        self.curves = curves
 
     @property
     def name(self) -> str:
@@ -324,7 +330,17 @@ class LocalRun:
         """A new watch of the system (``subscription``: its events, if taken already)."""
         if subscription is None:
             subscription = self.system.events.subscribe(maxsize=maxsize)
-        return LocalWatch(self.system, subscription)
+        return LocalWatch(self.system, subscription, self.curves)
+
+
+def local_run(system: System) -> LocalRun:
+    """:class:`LocalRun` of ``system`` with the curves its services keep (a
+    system without services gets a book of its own, recording from now on)."""
+    if system.services is not None:
+        return LocalRun(system, system.services.curves)
+    curves = CurveBook()
+    system.events.add_callback(curves.record)
+    return LocalRun(system, curves)
 
 
 @contextlib.contextmanager

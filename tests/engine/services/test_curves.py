@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from console.cli import app as cli_app
-from console.curves import CurveBook, CurveView, Series
 from console.plot import braille_lines
+from engine.services.curves import CurveBook, CurveView, Series
 from engine.telemetry.events import Metric, StateSaved
 from tests.console.helpers import bandit_config
 

@@ -1,6 +1,6 @@
 """Learning curves: every metric's whole history in bounded memory.
 
-A run keeps one :class:`CurveBook` (:func:`book_of`), fed by every
+A run keeps one :class:`CurveBook` (its services make it), fed by every
 :class:`~engine.telemetry.events.Metric` event on the publishing thread. Each
 metric's :class:`Series` holds at most ``capacity`` points; when it is full,
 neighbouring points are merged in pairs (their mean) and from then on each
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import System
-from engine.telemetry.events import Event, Metric
+from ..telemetry.events import Event, Metric
 
 Key = tuple[str, str]
 """A curve's ``(source, name)``."""
@@ -257,23 +255,3 @@ class CurveView:
                 continue  # a malformed update is skipped, not fatal to the view
             changed = True
         return changed
-
-
-_BOOKS: weakref.WeakKeyDictionary[System, CurveBook] = weakref.WeakKeyDictionary()
-_BOOKS_LOCK = threading.Lock()
-
-
-def book_of(
-    system: System, capacity: int = DEFAULT_CAPACITY, plots: Sequence[Key] = ()
-) -> CurveBook:
-    """The system's curve book, made (and subscribed to its events) the first time.
-
-    Make it before the system starts (the console's runner does) to record
-    the run from its first metric; ``capacity`` and ``plots`` only count then.
-    """
-    with _BOOKS_LOCK:
-        book = _BOOKS.get(system)
-        if book is None:
-            book = _BOOKS[system] = CurveBook(capacity, plots=plots)
-            system.events.add_callback(book.record)
-        return book

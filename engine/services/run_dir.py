@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.state.store import pid_alive
-from engine.telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
-from engine.utils.owner_only import (
+from ..state.store import pid_alive
+from ..telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
+from ..utils.owner_only import (
     ForeignPathError,
     check_entry,
     open_owned,
@@ -64,7 +64,15 @@ _ENTRIES = (
 
 
 class RunDirError(Exception):
-    """The run directory cannot be used (one-line message)."""
+    """The run directory cannot be used (one-line message).
+
+    Attributes:
+        in_use: Whether another live process holds it.
+    """
+
+    def __init__(self, message: str, in_use: bool = False) -> None:
+        super().__init__(message)
+        self.in_use = in_use
 
 
 def _private_dir(path: Path) -> Path:
@@ -208,14 +216,16 @@ class RunDir:
                 self._lock_fd = None
                 raise RunDirError(
                     f"{self.path}: another process is running this run; stop it "
-                    "first or give this run another name (run --name NAME)"
+                    "first or give this run another name (run --name NAME)",
+                    in_use=True,
                 ) from None
             existing = read_run_info(self.path)
             if existing is not None and existing.live and existing.pid != os.getpid():
                 self._unlock()
                 raise RunDirError(
                     f"{self.path}: run already live (pid {existing.pid}); stop it "
-                    "first or give this run another name (run --name NAME)"
+                    "first or give this run another name (run --name NAME)",
+                    in_use=True,
                 )
             if self.socket_path.parent != self.path:
                 _private_dir(self.socket_path.parent)

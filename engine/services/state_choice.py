@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.state.catalogue import LATEST, LATEST_NAMES, newest_verified_state
-from engine.state.persistence import StateError
+from ..state.catalogue import LATEST, LATEST_NAMES, newest_verified_state
+from ..state.persistence import StateError
 
 
 class StateChoiceError(Exception):

@@ -1,0 +1,324 @@
+"""``pamiq-console run PROGRAM.py``: a user's program as a child process, and its run.
+
+The program is started as its users start it (``python PROGRAM.py ARGS``), in
+the current directory, in a session of its own (so a closed terminal does not
+hang it up, and a dashboard that detaches leaves it running). Its stdout and
+stderr go to a file (unbuffered), first ``.program-<id>.log`` beside the run
+directories and, once its ``launch()`` has started the run, ``program.log`` in
+the run directory (a previous one becomes ``program.log.1``). The run is
+found in the registry of live runs by the id the console gives the program in
+``$PAMIQ_CONSOLE_LAUNCH_ID`` (the engine writes it into its entry).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.services.registry import LAUNCH_ID_ENV, RegisteredRun, live_runs
+from engine.services.run_services import default_runs_dir
+from engine.utils.owner_only import private_dir
+
+from .control_client import ControlClient, ControlError
+
+LOG_NAME = "program.log"
+POLL = 0.05
+"""Seconds between looks for the program's run (and its exit) while it starts."""
+
+
+class ProgramNeverLaunchedError(Exception):
+    """The program exited before its ``launch()`` started a run (one-line message).
+
+    Attributes:
+        code: The program's exit code.
+    """
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ProgramRun:
+    """A program started by the console, and the run its ``launch()`` starts.
+
+    Args:
+        program: The program's file.
+        args: Its arguments.
+        stdin: Its standard input (None: ours; the dashboard gives it none).
+    """
+
+    def __init__(
+        self, program: Path, args: list[str], stdin: int | None = subprocess.DEVNULL
+    ) -> None:
+        self.program = program
+        self.args = list(args)
+        self.launch_id = uuid.uuid4().hex
+        runs_root = default_runs_dir()
+        private_dir(runs_root.absolute())
+        self.log_path = (runs_root / f".program-{self.launch_id[:12]}.log").absolute()
+        self.run: RegisteredRun | None = None
+        self._stdin = stdin
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The program's process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        """Start the program.
+
+        Raises:
+            OSError: If it cannot be started (no Python, unreadable file).
+        """
+        env = dict(os.environ)
+        env[LAUNCH_ID_ENV] = self.launch_id
+        env["PYTHONUNBUFFERED"] = "1"  # its output reaches the panel line by line
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(self.program), *self.args],
+                stdin=self._stdin,
+                stdout=fd,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        finally:
+            os.close(fd)
+
+    def exit_code(self) -> int | None:
+        """The program's exit code once it has exited (a signal N gives 128 + N)."""
+        assert self.proc is not None
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return 128 - code if code < 0 else code
+
+    def wait_for_run(
+        self, cancelled: Callable[[], bool] = lambda: False
+    ) -> RegisteredRun | None:
+        """Wait until the program's ``launch()`` has started its run.
+
+        Returns:
+            Its registry entry, or None if ``cancelled()`` turned true first.
+
+        Raises:
+            ProgramNeverLaunchedError: If the program exited first.
+        """
+        pause = threading.Event()
+        while not cancelled():
+            found = [
+                r for r in live_runs() if r.data.get("launch_id") == self.launch_id
+            ]
+            if found:
+                self.run = found[0]
+                self._move_log(self.run.run_dir)
+                return self.run
+            code = self.exit_code()
+            if code is not None:
+                raise ProgramNeverLaunchedError(self._never_launched(code), code)
+            pause.wait(POLL)
+        return None
+
+    def _never_launched(self, code: int) -> str:
+        last = " | ".join(line.strip() for line in self.tail(3)) or "(no output)"
+        return (
+            f"{self.program} exited with code {code} before it called launch(), "
+            f"so there is no run to show; its last output: {last} "
+            f"(all of it in {self.log_path})"
+        )
+
+    def _move_log(self, run_dir: Path) -> None:
+        """Keep the output in the run directory (the program writes on through its fd)."""
+        target = run_dir / LOG_NAME
+        with contextlib.suppress(OSError):
+            if target.exists():
+                target.replace(run_dir / f"{LOG_NAME}.1")
+        try:
+            self.log_path.replace(target)
+        except OSError:
+            return  # another file system: it stays where it is, and we say where
+        self.log_path = target
+
+    def tail(self, lines: int) -> list[str]:
+        """The program's last ``lines`` lines of output."""
+        try:
+            with self.log_path.open("rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 64 * 1024))
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return []
+        return list(deque(text.splitlines(), maxlen=lines))
+
+    def request_stop(self) -> None:
+        """Stop the program's run in order (final save); before its run started,
+        interrupt the program as Ctrl-C would."""
+        if self.run is not None:
+            try:
+                ControlClient(self.run.socket, timeout=10).request("shutdown")
+                return
+            except ControlError:
+                pass  # gone already, or not answering: interrupt it instead
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGINT)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the program to exit; its exit code (None on a timeout)."""
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.exit_code()
+
+
+class OutputFollower:
+    """Reads what a program writes to its log as it grows (from a given offset)."""
+
+    def __init__(self, program: ProgramRun) -> None:
+        self._program = program
+        self._offset = 0
+        self._path = program.log_path
+        self._partial = b""
+
+    def read_lines(self) -> list[str]:
+        """Complete lines written since the last call."""
+        path = self._program.log_path
+        if path != self._path:
+            self._path = path  # renamed into the run directory: same file
+        try:
+            with path.open("rb") as f:
+                f.seek(self._offset)
+                data = f.read(1 << 20)
+        except OSError:
+            return []
+        self._offset += len(data)
+        data = self._partial + data
+        *complete, self._partial = data.split(b"\n")
+        return [line.decode(errors="replace") for line in complete]
+
+
+@contextlib.contextmanager
+def _stops_on_signals(program: ProgramRun) -> Iterator[None]:
+    """While inside, SIGINT, SIGTERM and SIGHUP stop the program's run in order."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        # Off the signal handler: the request may take a moment.
+        threading.Thread(target=program.request_stop, daemon=True).start()
+
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in watched}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _echo(follower: OutputFollower, out: TextIO) -> None:
+    for line in follower.read_lines():
+        print(line, file=out, flush=True)
+
+
+def run_program(
+    program: Path,
+    args: list[str],
+    headless: bool,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run ``python PROGRAM ARGS`` and show the run its ``launch()`` starts.
+
+    Headless, the program's output is copied to ``out`` and the run's
+    controls are the CLI's. Otherwise the dashboard opens on the run once it
+    has started (until then the output is copied to ``out``). Ctrl-C, SIGTERM
+    and SIGHUP stop the run in order; ``q`` in the dashboard may detach instead.
+
+    Returns:
+        The program's exit code (0 after a detach).
+
+    Raises:
+        ProgramNeverLaunchedError: If the program exited before it called ``launch()``.
+        OSError: If it could not be started.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    started = ProgramRun(program, args, stdin=None if headless else subprocess.DEVNULL)
+    started.start()
+    follower = OutputFollower(started)
+    with _stops_on_signals(started):
+        print(
+            f"pamiq-console: started {program} (pid {started.pid}); waiting for "
+            "its launch()...",
+            file=err,
+            flush=True,
+        )
+
+        def echo_while_waiting() -> bool:
+            _echo(follower, out)
+            return False
+
+        run = started.wait_for_run(cancelled=echo_while_waiting)
+        assert run is not None
+        print(
+            f"pamiq-console: run {run.name} (pid {run.pid}): run dir {run.run_dir}, "
+            f"output {started.log_path}",
+            file=err,
+            flush=True,
+        )
+        if headless:
+            while started.wait(timeout=0.2) is None:
+                _echo(follower, out)
+            _echo(follower, out)
+        else:
+            _echo(follower, out)
+            code = _dashboard(started, run, err)
+            if code is not None:
+                return code
+        code = started.wait()
+    assert code is not None
+    print(f"pamiq-console: {program} exited with code {code}", file=err, flush=True)
+    return code
+
+
+def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | None:
+    """The dashboard on the program's run; 0 after a detach, else None (wait for it)."""
+    from .app import ConsoleApp
+    from .remote_run import AttachError, RemoteRun
+
+    try:
+        remote = RemoteRun(run.socket)
+    except AttachError as e:
+        print(f"pamiq-console: cannot show the run: {e}", file=err, flush=True)
+        return None
+    app = ConsoleApp(remote, program=started)
+    app.run()
+    if app.detached:
+        print(
+            f"pamiq-console: detached; {started.program} runs on (pid {started.pid}, "
+            f"run {run.name}, output {started.log_path}): pamiq-console attach "
+            f"--run {run.run_dir}",
+            file=err,
+            flush=True,
+        )
+        return 0
+    if started.exit_code() is None:
+        print(
+            f"pamiq-console: waiting for {started.program} to exit...",
+            file=err,
+            flush=True,
+        )
+    return None
