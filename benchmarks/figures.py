@@ -82,6 +82,20 @@ class Settings:
         return 60.0 if self.quick else 600.0
 
     @property
+    def launch_seconds(self) -> float:
+        """Figure 14: steps/s measured for this long per condition and round."""
+        return 1.0 if self.quick else 5.0
+
+    @property
+    def launch_rounds(self) -> int:
+        return 1 if self.quick else 5
+
+    @property
+    def launch_starts(self) -> int:
+        """Figure 14: ``System.start()`` timed this many times per condition."""
+        return 5 if self.quick else 20
+
+    @property
     def share_seconds(self) -> tuple[float, float]:
         """Warm-up and measurement of figure 10."""
         return (10.0, 5.0) if self.quick else (20.0, 10.0)
@@ -1182,6 +1196,96 @@ def figure_attach(ctx: Context) -> list[Row]:
     ]
 
 
+# -- 14: the console's cost to a Python-launched run -----------------------------------
+
+
+def _spread(values: list[float], fmt: str = ".0f") -> str:
+    return f"{format(min(values), fmt)}-{format(max(values), fmt)}"
+
+
+def figure_launch(ctx: Context) -> list[Row]:
+    """Issue 14: the console on (the default) against ``console=False``, one process."""
+    s = ctx.settings
+    seconds, rounds = s.launch_seconds, s.launch_rounds
+    args = ["rate", "--rounds", str(rounds), "--duration", str(seconds)]
+    rate = ctx.ours("launch_cost", args, 2 * rounds * (seconds + 5.0))
+    on = [r["steps_per_s"] for r in rate["on"]]
+    off = [r["steps_per_s"] for r in rate["off"]]
+    # Each round's pair ran back to back: their ratio leaves out slower spells.
+    ratios = [a / b for a, b in zip(on, off, strict=True)]
+    train = [r["train_runs_per_s"] for r in rate["on"]]
+    lines = [r["metrics_lines"] for r in rate["on"]]
+
+    def kilo(values: list[float]) -> str:
+        return ", ".join(f"{v / 1000:,.0f}k" for v in values)
+
+    starts = s.launch_starts
+    up = ctx.ours("launch_cost", ["startup", "--starts", str(starts)], 4.0 * starts)
+
+    def ms(condition: str, key: str) -> list[float]:
+        return [r[key] * 1e3 for r in up[condition]]
+
+    start_on, start_off = ms("on", "start_s"), ms("off", "start_s")
+    added = median(start_on) - median(start_off)
+    stop_on, stop_off = ms("on", "stop_s"), ms("off", "stop_s")
+    build_on, build_off = ms("on", "construct_s"), ms("off", "construct_s")
+    first = up["first"]
+    listed = ms("on", "listed_after_s")
+    at_once = sum(r["listed_at_once"] for r in up["on"])
+    return [
+        Row(
+            "14a",
+            f"step rate, console on (default LaunchConfig), median of {rounds}",
+            "steps/s",
+            median(on),
+            median(off),
+            "console=False, same process",
+            Target(">=", 0.98, on="ratio"),
+            note=(
+                f"per-round on/off {median(ratios):.3f} (range "
+                f"{_spread(ratios, '.3f')}); steps/s by round, on: {kilo(on)}; off: "
+                f"{kilo(off)}; {seconds:g} s each, interleaved; the trainer reported "
+                f"a loss {_spread(train)} times/s ({_spread(lines)} lines in "
+                "metrics.jsonl per run with the console)"
+            ),
+            details={"rate": rate, "ratios": ratios},
+        ),
+        Row(
+            "14b",
+            f"System.start() wall time, console on, median of {starts}",
+            "ms",
+            median(start_on),
+            median(start_off),
+            "console=False",
+            lower_is_better=True,
+            note=(
+                f"p90 {percentile(start_on, 90):.1f} ms on, "
+                f"{percentile(start_off, 90):.1f} ms off; the process's first start "
+                f"(imports, first uses; not counted): {first['on']['start_s'] * 1e3:.0f} "
+                f"ms on, {first['off']['start_s'] * 1e3:.0f} ms off; System() built in "
+                f"{median(build_on):.2f} / {median(build_off):.2f} ms; shutdown+wait "
+                f"(not counted) {median(stop_on):.0f} / {median(stop_off):.0f} ms"
+            ),
+            details={"startup": up},
+        ),
+        Row(
+            "14b",
+            "start-up time the console adds (median on - median off)",
+            "ms",
+            added,
+            lower_is_better=True,
+        ),
+        Row(
+            "14b",
+            "from start() returning to the run listed by live_runs()",
+            "ms",
+            max(listed),
+            lower_is_better=True,
+            note=f"worst of {starts}; listed at the first look in {at_once} of {starts}",
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the suite."""
@@ -1206,6 +1310,7 @@ FIGURES = (
     Figure("11", "learning", "learning CartPole, ours and SB3", figure_learning),
     Figure("12", "scale", "scaling out on Ray", figure_scale),
     Figure("13", "attach", "attached dashboards", figure_attach),
+    Figure("14", "launch", "console cost to a Python-launched run", figure_launch),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}
