@@ -20,10 +20,11 @@ import sys
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from engine.runtime.signals import stop_on_signals
 from engine.services.registry import LAUNCH_ID_ENV, RegisteredRun, live_runs
 from engine.services.run_services import default_runs_dir
 from engine.utils.owner_only import private_dir
@@ -211,21 +212,14 @@ class OutputFollower:
         return [line.decode(errors="replace") for line in complete]
 
 
-@contextlib.contextmanager
-def _stops_on_signals(program: ProgramRun) -> Iterator[None]:
+def _stops_on_signals(program: ProgramRun) -> contextlib.AbstractContextManager[None]:
     """While inside, SIGINT, SIGTERM and SIGHUP stop the program's run in order."""
 
-    def handler(signum: int, _frame: Any) -> None:
+    def stop(_reason: str) -> None:
         # Off the signal handler: the request may take a moment.
         threading.Thread(target=program.request_stop, daemon=True).start()
 
-    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, handler) for sig in watched}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return stop_on_signals(stop)
 
 
 def _echo(follower: OutputFollower, out: TextIO) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from engine import System
+from engine.runtime.signals import stop_on_signals as engine_stop_on_signals
 from engine.scale import ScaleConfigError, connect_actors
 from engine.services.control_server import ControlHandler
 from engine.services.run_dir import RunDir
@@ -149,22 +148,10 @@ def _rel(path: Path) -> str:
 
 @contextlib.contextmanager
 def stop_on_signals(system: System) -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM stop the system in order instead of killing it."""
-    if threading.current_thread() is not threading.main_thread():
+    """While inside, SIGINT, SIGTERM and SIGHUP (a closed terminal) stop the
+    system in order (final save) instead of killing it."""
+    with engine_stop_on_signals(system.shutdown):
         yield
-        return
-
-    def handler(signum: int, _frame: Any) -> None:
-        system.shutdown(f"{signal.Signals(signum).name} received")
-
-    previous = {
-        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')

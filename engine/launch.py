@@ -22,8 +22,10 @@ def launch(
 ) -> None:
     """Run the system until it stops, then save a final state.
 
-    Ctrl-C stops it in order. Stops on ``max_uptime``, on a shutdown request,
-    or when a thread raises.
+    Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop it in order. Stops on
+    ``max_uptime``, on a shutdown request (``pamiq-console shutdown``, the web
+    API), or when a thread raises. While it runs it serves the console (see
+    :attr:`LaunchConfig.console`).
 
     Args:
         interaction: The agent-environment loop.

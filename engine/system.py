@@ -31,6 +31,7 @@ from .runtime.control import (
     SystemStoppedError,
 )
 from .runtime.control_loop import ControlLoop
+from .runtime.signals import UNLESS_HANDLED, stop_on_signals
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
 from .runtime.workers import InferenceWorker, TrainingWorker
@@ -391,18 +392,22 @@ class System:
         )
 
     def run(self) -> None:
-        """Start, block until stopped (Ctrl-C stops in order), and raise if a thread failed.
+        """Start, block until stopped, and raise if a thread failed.
+
+        Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop it in order, with
+        a final save; a SIGTERM or SIGHUP handler the program set is left alone.
 
         Raises:
             SystemFailedError: If a worker thread raised.
         """
-        self.start()
-        try:
-            while not self.wait(timeout=None):
-                pass
-        except KeyboardInterrupt:
-            self.shutdown("keyboard interrupt")
-            self.wait()
+        with stop_on_signals(self.shutdown, UNLESS_HANDLED, only_unhandled=True):
+            self.start()
+            try:
+                while not self.wait(timeout=None):
+                    pass
+            except KeyboardInterrupt:
+                self.shutdown("keyboard interrupt")
+                self.wait()
         if self._failure_exc is not None:
             raise SystemFailedError("; ".join(self._failures)) from self._failure_exc
 

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -308,3 +309,85 @@ def test_a_program_that_never_launches_is_reported_in_one_line(tmp_path: Path) -
     assert failed.returncode == 1
     last = failed.stderr.strip().splitlines()[-1]
     assert "RuntimeError: the program failed before launch()" in last
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PAMIQ_CLIENT = r"""
+import sys, time
+from pamiq_core.console.system_status import SystemStatus
+from pamiq_core.console.web_api import WebApiClient
+
+client = WebApiClient("127.0.0.1", int(sys.argv[1]))
+def wait_for(status):
+    deadline = time.monotonic() + 30
+    while client.get_status() is not status:
+        if time.monotonic() > deadline:
+            sys.exit(f"never {status}")
+        time.sleep(0.01)
+assert client.get_status() is SystemStatus.PAUSED, client.get_status()
+assert client.resume() == "ok"
+wait_for(SystemStatus.ACTIVE)
+assert client.shutdown() == "ok"
+print("done")
+"""
+
+
+@pytest.mark.pamiq_core
+@pytest.mark.timeout(900)
+def test_a_program_s_web_api_answers_curl_and_pamiq_core_s_client(
+    tmp_path: Path,
+) -> None:
+    from benchmarks import procs
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    python, reason = procs.reference_python()
+    if python is None:
+        pytest.skip(f"PAMIQ-Core 0.6.0's virtualenv: {reason}")
+    port = _free_port()
+    program = Program(tmp_path / "project", "--web-api", str(port))
+    try:
+        program.wait_listed()
+        url = f"http://127.0.0.1:{port}/api"
+
+        def curl(*args: str) -> str:
+            return subprocess.run(
+                ["curl", "-s", *args], capture_output=True, text=True, timeout=30
+            ).stdout
+
+        assert curl(f"{url}/status") == '{"status":1}'
+        assert curl("-X", "POST", f"{url}/pause") == '{"result":"ok"}'
+        wait_until(
+            lambda: curl(f"{url}/status") == '{"status":3}', timeout=30, what="paused"
+        )
+        # The console sees the same run paused.
+        assert cli(tmp_path, "status", "--json").stdout.count('"state": "paused"')
+        client = subprocess.run(
+            [python, "-c", PAMIQ_CLIENT, str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert client.returncode == 0 and client.stdout.strip() == "done", client
+        assert program.proc.wait(timeout=60) == 0, program.output()
+    finally:
+        program.stop()
+    assert "web API (unauthenticated) on http://127.0.0.1" in program.output()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_program_s_run_stops_in_order_on_sigterm_and_sighup(
+    sig: signal.Signals, program: Program
+) -> None:
+    program.wait_listed()
+    program.proc.send_signal(sig)
+    assert program.proc.wait(timeout=60) == 0, program.output()
+    assert "launch() returned" in program.output()
+    assert len(list_states(program.cwd / "states")) == 1  # the final save
+    info = read_run_info(program.cwd / "runs" / "bandit_launch")
+    assert info is not None and info.data["exit_code"] == 0

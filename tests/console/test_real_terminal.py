@@ -422,3 +422,40 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
             proc.communicate()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("mode", ["headless"])
+def test_closing_the_terminal_stops_the_run_in_order_with_a_final_save(
+    mode: str, tmp_path: Path, tmux: Tmux
+) -> None:
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    run_dir = tmp_path / "runs" / "minimal"
+    flag = "--headless" if mode == "headless" else ""
+    # exec: the pane's process is pamiq-console itself, which the hang-up reaches.
+    tmux.start(f"exec {SCRIPT} run {sample} {flag}", cwd=tmp_path)
+
+    def live() -> bool:
+        info = read_run_info(run_dir)
+        return info is not None and info.live
+
+    _wait(live, 60, "the run")
+    pid = read_run_info(run_dir).pid  # type: ignore[union-attr]
+    tmux.kill()  # the terminal goes away: SIGHUP
+
+    def stopped() -> bool:
+        info = read_run_info(run_dir)
+        return info is not None and info.data.get("stopped") is not None
+
+    _wait(stopped, 60, "run.json to say the run stopped")
+    info = read_run_info(run_dir)
+    assert info is not None and info.data["exit_code"] == 0
+    assert len(_saved(run_dir)) == 1, "no final save"
+    _wait(lambda: not _alive(pid), 30, "the process to exit")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
