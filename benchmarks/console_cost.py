@@ -129,10 +129,11 @@ async def _with_ui(
     duration: float, warmup: float, states_dir: Path, poll_hz: float
 ) -> tuple[float, int]:
     from console.app import ConsoleApp
+    from engine.services.operations import local_run
 
     system = make_system(states_dir)
     system.start()
-    app = ConsoleApp(system, poll_hz=poll_hz, exit_when_stopped=False)
+    app = ConsoleApp(local_run(system), poll_hz=poll_hz, exit_when_stopped=False)
     try:
         async with app.run_test(size=(120, 40)):
             await asyncio.sleep(warmup)

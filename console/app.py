@@ -2,18 +2,19 @@
 
 Threads and messages:
 
-* A :class:`SnapshotPoller` thread (not an engine thread) polls the run's
-  :class:`~engine.services.operations.Watch` several times a second (one request over
-  a socket: the status, the events since the last poll and the learning curve
-  shown), then posts one :class:`Snapshot` message; the app applies it to every
-  panel in one batch. The engine only appends events to a bounded queue, so the
-  UI can never slow it.
+* A :class:`~console.poller.SnapshotPoller` thread polls the run's
+  :class:`~engine.services.operations.Watch` several times a second and posts one
+  :class:`~console.messages.Snapshot` message; the app applies it to every panel
+  in one batch.
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
-  report back with :class:`OpFinished` / :class:`RunStopped` messages.
+  report back with :class:`~console.messages.OpFinished` /
+  :class:`~console.messages.RunStopped` messages.
 
 The app reaches the run only through :class:`engine.services.operations.RunControl`
 (the operations and error messages the control socket serves too), so the
-same dashboard can show a run in this process or, over its socket, another.
+same dashboard can show a run in this process
+(:func:`~engine.services.operations.local_run`, see :mod:`console.dashboard_run`)
+or, over its socket, another (:class:`~console.remote_run.RemoteRun`).
 """
 
 from __future__ import annotations
@@ -21,38 +22,28 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import threading
 import time as _time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.widgets import Footer
 
-from engine import System, SystemState
-from engine.runtime.supervision import SupervisedThread
+from engine import SystemState
 from engine.services.curves import CurveView, Key
-from engine.services.operations import (
-    EventFeed,
-    OperationError,
-    RunControl,
-    Watch,
-    describe,
-    local_run,
-)
-from engine.telemetry.events import ErrorOccurred, Event, Metric
+from engine.services.operations import EventFeed, OperationError, RunControl, describe
+from engine.telemetry.events import ErrorOccurred, Metric
 from engine.telemetry.status import SystemStatus
 
 from .activity import Activity
-from .config import BuiltRun
 from .eventlog import ROUTINE_KINDS, Coalescer, LogLine
+from .messages import OpFinished, PollerFailed, RunStopped, Snapshot
+from .poller import DEFAULT_POLL_HZ, FailureHandler, SnapshotPoller
 from .program_run import OutputFollower, ProgramRun
 from .widgets import (
     ActorsPanel,
@@ -76,8 +67,6 @@ _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
 _ACTOR_COUNTS = re.compile(r"actor\d+")
 """The source of the learner's per-actor lag metrics (its agent's are actorN.agent)."""
-DEFAULT_POLL_HZ = 5.0
-POLLER_QUEUE = 20_000
 METRIC_HISTORY = 60
 NARROW = 120
 """Terminal width below which the dashboard stacks panels (80x24 stays readable)."""
@@ -86,131 +75,17 @@ SHORT = 30
 ``c``) and the learning curves sit beside the event log."""
 
 
-class Snapshot(Message):
-    """A status snapshot, the events since the previous one, and curve updates.
-
-    Args:
-        status: The system's status.
-        events: Events published since the last snapshot, oldest first.
-        dropped: Events lost (since the last snapshot) because the queue was full.
-        curves: Updates of the learning curve shown (:meth:`CurveBook.updates`).
-        metrics: Every curve the run keeps (None: not known with this snapshot).
-    """
-
-    def __init__(
-        self,
-        status: SystemStatus,
-        events: list[Event],
-        dropped: int = 0,
-        curves: list[dict[str, Any]] | None = None,
-        metrics: list[Key] | None = None,
-    ) -> None:
-        super().__init__()
-        self.status = status
-        self.events = events
-        self.dropped = dropped
-        self.curves = curves or []
-        self.metrics = metrics
-
-
-class OpFinished(Message):
-    """A worker finished an operation.
-
-    Args:
-        op: ``pause``, ``resume``, ``save`` or ``load``.
-        ok: Whether it worked.
-        detail: What happened (a path, or the error).
-        logged: The engine already put the failure in the event log.
-    """
-
-    def __init__(self, op: str, ok: bool, detail: str, logged: bool = False) -> None:
-        super().__init__()
-        self.op = op
-        self.ok = ok
-        self.detail = detail
-        self.logged = logged
-
-
-class RunStopped(Message):
-    """The system stopped after the console asked it to (final state saved)."""
-
-
-class PollerFailed(Message):
-    """The snapshot poller died (the failure went to the system, which stops)."""
-
-
-class SnapshotPoller(SupervisedThread):
-    """Posts a :class:`Snapshot` to the app ``hz`` times a second.
-
-    If it fails, the failure is reported to the system like any thread's (the
-    run stops in order) and the app is told with :class:`PollerFailed`, so it
-    can keep showing the status by itself.
-
-    Args:
-        run: The run to watch.
-        app: Where to post.
-        hz: Snapshots per second.
-        subscription: Events to show (default: a new subscription). Pass one
-            taken before the system started to show its first events too.
-        on_failure: Told if the poller fails (the system's ``report_failure``
-            when the run is in this process, so that it stops in order).
-        curves: The learning curves to bring with each snapshot (asked each time).
-    """
-
-    def __init__(
-        self,
-        run: RunControl,
-        app: App[Any],
-        hz: float = DEFAULT_POLL_HZ,
-        subscription: EventFeed | None = None,
-        on_failure: Callable[[str, BaseException, str], None] | None = None,
-        curves: Callable[[], Sequence[Key]] = tuple,
-    ) -> None:
-        super().__init__("console-poller", self._post_until_stopped, self._failed)
-        self._run = run
-        self._app = app
-        self._period = 1.0 / hz
-        self._halt = threading.Event()
-        self._report = on_failure
-        self._curves = curves
-        self.watch: Watch = run.watch(POLLER_QUEUE, subscription)
-        self._dropped_seen = 0
-
-    def snapshot(self) -> Snapshot:
-        """Take one snapshot now."""
-        poll = self.watch.poll(self._curves())
-        dropped = max(0, poll.dropped - self._dropped_seen)
-        self._dropped_seen = poll.dropped
-        return Snapshot(poll.status, poll.events, dropped, poll.curves, poll.metrics)
-
-    def _post_until_stopped(self) -> None:
-        while not self._halt.wait(self._period):
-            try:
-                snapshot = self.snapshot()
-            except OperationError:
-                # A run over a socket that did not answer in time: the next
-                # snapshot brings the news.
-                continue
-            self._app.post_message(snapshot)
-
-    def _failed(self, thread: str, exc: BaseException, tb: str) -> None:
-        self.watch.close()
-        if self._report is not None:
-            self._report(thread, exc, tb)
-        self._app.post_message(PollerFailed())
-
-    def stop(self) -> None:
-        """Stop posting and unsubscribe."""
-        self._halt.set()
-        self.watch.close()
-
-
 class ConsoleApp(App[int]):
-    """The operator console of one system.
+    """The operator console of one run.
 
     Args:
-        run: The (started) run to show and control: a system in this process
-            or any :class:`~engine.services.operations.RunControl`.
+        run: The (started) run to show and control, and all the app knows of
+            it: :func:`~engine.services.operations.local_run` of a system in
+            this process, or :class:`~console.remote_run.RemoteRun` over a socket.
+        on_failure: Told if the dashboard's poller thread fails: a system in
+            this process passes its ``report_failure``, so that the run stops in
+            order as for a failure of any of its threads. Either way the
+            dashboard goes on polling the status by itself.
         poll_hz: Snapshots per second (>= 4 keeps the dashboard lively).
         live: Start the poller; tests that feed snapshots by hand pass False.
         clock: Wall-clock source for "ago" columns (tests freeze it).
@@ -244,8 +119,9 @@ class ConsoleApp(App[int]):
 
     def __init__(
         self,
-        run: System | RunControl,
+        run: RunControl,
         *,
+        on_failure: FailureHandler | None = None,
         poll_hz: float = DEFAULT_POLL_HZ,
         live: bool = True,
         clock: Callable[[], float] = _time.time,
@@ -262,10 +138,8 @@ class ConsoleApp(App[int]):
         self.read_only = read_only
         self.detached = False
         self.ended: str | None = None
-        self.system: System | None = run if isinstance(run, System) else None
-        self.run_control: RunControl = (
-            local_run(run) if isinstance(run, System) else run
-        )
+        self.run_control: RunControl = run
+        self.on_failure = on_failure
         self._subscription = subscription
         self.poll_hz = poll_hz
         self.live = live
@@ -334,7 +208,7 @@ class ConsoleApp(App[int]):
                 self.poll_hz,
                 self._subscription,
                 # The poller is one of the run's threads when the run is here.
-                None if self.system is None else self.system.report_failure,
+                self.on_failure,
                 curves=self._curves_wanted,
             )
             self._plots = self._poller.watch.plots
@@ -741,35 +615,3 @@ class ConsoleApp(App[int]):
             )
             if not message.logged:
                 self.log_line("error", f"{message.op} failed: {message.detail}")
-
-
-def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
-    """Run the engine with the dashboard in this process until the run stops.
-
-    Returns:
-        The exit code: 0 after a clean stop, 1 if a thread failed.
-    """
-    from .runner import Run, stop_on_signals
-
-    run = Run(built)
-    # Taken before the start, so the event log shows what the start loaded.
-    subscription = built.system.events.subscribe(maxsize=POLLER_QUEUE)
-    try:
-        run.start()
-    except BaseException:
-        subscription.close()
-        raise
-    try:
-        with stop_on_signals(built.system):
-            app = ConsoleApp(built.system, poll_hz=poll_hz, subscription=subscription)
-            app.run()
-    finally:
-        subscription.close()
-        run.stop_and_wait("console exiting")
-    import sys
-
-    print(run.describe(), file=sys.stderr)
-    run.report_failures(sys.stderr)
-    if built.system.status().last_save:
-        print(f"last state: {built.system.status().last_save}", file=sys.stderr)
-    return run.exit_code

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from console import config as run_config
 from console.app import ConsoleApp
+from engine.services.operations import local_run
 
 DOCS = Path(__file__).parent
 
@@ -32,7 +33,7 @@ async def shoot(config: Path, seconds: float) -> Path:
         )
         built.system.start()
         try:
-            app = ConsoleApp(built.system)
+            app = ConsoleApp(local_run(built.system))
             async with app.run_test(size=(140, 40)) as pilot:
                 await pilot.pause(seconds)
                 await pilot.press("s")  # a save shows in the event log

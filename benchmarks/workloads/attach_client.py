@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console.app import ConsoleApp, Snapshot
+from console.app import ConsoleApp
+from console.messages import Snapshot
 from console.remote_run import RemoteRun
 from engine.telemetry.events import Event, TrainingRunFinished
 

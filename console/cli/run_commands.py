@@ -194,7 +194,7 @@ def run(
 
             code = run_headless(built)
         else:
-            from ..app import run_dashboard
+            from ..dashboard_run import run_dashboard
 
             code = run_dashboard(built)
     except StateError as e:

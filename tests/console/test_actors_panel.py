@@ -10,9 +10,11 @@ from pathlib import Path
 from rich.console import Console
 
 from console import config as config_mod
-from console.app import ConsoleApp, Snapshot
+from console.app import ConsoleApp
+from console.messages import Snapshot
 from console.render import status_renderable
 from console.widgets import ActorsPanel, AgentPanel
+from engine.services.operations import local_run
 from engine.telemetry.events import Metric
 from engine.telemetry.status import ActorStatus, SystemStatus
 from tests.console.helpers import sync
@@ -97,7 +99,7 @@ async def test_the_dashboard_shows_the_actors_panel_and_when_all_are_paused(
     config_file: Callable[..., Path],
 ) -> None:
     system = config_mod.load(config_file()).system  # never started
-    app = ConsoleApp(system, live=False, clock=lambda: NOW)
+    app = ConsoleApp(local_run(system), live=False, clock=lambda: NOW)
     async with app.run_test(size=(80, 30)) as pilot:
         panel = app.query_one(ActorsPanel)
         app.apply_snapshot(Snapshot(system.status(), []), NOW)

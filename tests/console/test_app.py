@@ -25,6 +25,7 @@ from console.widgets import (
     TrainersPanel,
 )
 from engine import System, SystemState
+from engine.services.operations import local_run
 from engine.state.catalogue import list_states
 from tests.console.helpers import bandit_config, sync, wait_for
 
@@ -58,7 +59,7 @@ def states_of(system: System) -> list[str]:
 
 @sync
 async def test_panels_show_the_running_system(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
             pilot,
@@ -110,7 +111,7 @@ async def test_panels_show_the_running_system(system: System) -> None:
 
 @sync
 async def test_agent_metrics_appear_in_their_own_box(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshots_applied >= 2, what="snapshots")
         panel = app.query_one(AgentPanel)
@@ -126,7 +127,7 @@ async def test_agent_metrics_appear_in_their_own_box(system: System) -> None:
 
 @sync
 async def test_refreshes_at_least_four_times_a_second(system: System) -> None:
-    app = ConsoleApp(system, poll_hz=5.0)
+    app = ConsoleApp(local_run(system), poll_hz=5.0)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshots_applied >= 1)
         start, first = time.monotonic(), app.snapshots_applied
@@ -137,7 +138,7 @@ async def test_refreshes_at_least_four_times_a_second(system: System) -> None:
 @sync
 @pytest.mark.parametrize("key", ["p", "space"])
 async def test_pause_and_resume_keys(system: System, key: str) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(key)
         await wait_for(pilot, lambda: system.state is SystemState.PAUSED, what="paused")
@@ -154,7 +155,7 @@ async def test_pause_and_resume_keys(system: System, key: str) -> None:
 
 @sync
 async def test_save_key(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await wait_for(pilot, lambda: len(states_of(system)) == 1, what="a saved state")
@@ -165,7 +166,7 @@ async def test_save_key(system: System) -> None:
 async def test_load_key_opens_a_picker_and_loads(system: System) -> None:
     saved = system.save_state()
     loaded = system.events.subscribe()
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, LoadPicker))
@@ -187,7 +188,7 @@ async def test_load_picker_offers_latest_first_then_each_state(system: System) -
     older = system.save_state()
     newer = system.save_state()
     events = system.events.subscribe()
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
 
     async def load_row(downs: int) -> str:
         await pilot.press("l")
@@ -214,7 +215,7 @@ async def test_load_picker_offers_latest_first_then_each_state(system: System) -
 
 @sync
 async def test_load_picker_escape_cancels(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(app.screen, LoadPicker))
@@ -225,7 +226,7 @@ async def test_load_picker_escape_cancels(system: System) -> None:
 
 @sync
 async def test_help_key(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
@@ -235,7 +236,7 @@ async def test_help_key(system: System) -> None:
 
 @sync
 async def test_quit_asks_and_no_keeps_running(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
@@ -246,7 +247,7 @@ async def test_quit_asks_and_no_keeps_running(system: System) -> None:
 
 @sync
 async def test_quit_yes_stops_with_a_final_save(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
@@ -259,7 +260,7 @@ async def test_quit_yes_stops_with_a_final_save(system: System) -> None:
 
 @sync
 async def test_ctrl_c_stops_with_a_final_save(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.is_running, what="app exit", timeout=30)
@@ -269,7 +270,7 @@ async def test_ctrl_c_stops_with_a_final_save(system: System) -> None:
 
 @sync
 async def test_external_stop_closes_the_app(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.snapshots_applied >= 1)
         system.shutdown("stopped from elsewhere")
@@ -286,7 +287,7 @@ async def test_thread_error_shows_an_error_panel(tmp_path: Path, parts: str) -> 
     path.write_text(bandit_config(tmp_path, trainers=trainers))
     system = config_mod.load(path).system
     system.start()
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
             pilot,
@@ -306,7 +307,7 @@ async def test_thread_error_shows_an_error_panel(tmp_path: Path, parts: str) -> 
 
 @sync
 async def test_busy_operations_do_not_overlap(system: System) -> None:
-    app = ConsoleApp(system)
+    app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
         app.busy = "saving..."
         await pilot.press("p")

@@ -44,7 +44,7 @@ async def test_the_attached_dashboard_drives_the_run_and_q_detaches(
     system = live_run.system
     remote = RemoteRun(live_run.run_dir.socket_path)
     app = ConsoleApp(remote, attached=True)
-    assert app.system is None  # nothing but the socket
+    assert app.run_control is remote and app.on_failure is None  # only the socket
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
             pilot,

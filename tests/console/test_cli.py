@@ -13,8 +13,8 @@ from unittest import mock
 import pytest
 from typer.testing import CliRunner
 
-from console import app as app_mod
 from console import config as config_mod
+from console import dashboard_run
 from console import runner as runner_mod
 from console.cli import app, main
 from console.config import BuiltRun
@@ -95,7 +95,9 @@ def test_run_opens_the_dashboard_without_headless(
     config_file: Callable[..., Path], tmp_path: Path
 ) -> None:
     seen: list[BuiltRun] = []
-    with mock.patch.object(app_mod, "run_dashboard", lambda b: seen.append(b) or 1):
+    with mock.patch.object(
+        dashboard_run, "run_dashboard", lambda b: seen.append(b) or 1
+    ):
         result = invoke("run", config_file(), "--states-dir", tmp_path / "elsewhere")
     assert result.exit_code == 1
     assert seen[0].system.store.states_dir == tmp_path / "elsewhere"

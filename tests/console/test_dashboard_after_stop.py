@@ -12,11 +12,13 @@ from typing import Any
 from rich.console import Console
 
 from console import config as config_mod
-from console.app import NARROW, ConsoleApp, Snapshot
+from console.app import NARROW, ConsoleApp
 from console.cli.run_commands import starting
+from console.messages import Snapshot
 from console.render import buffers_table, header_text, models_table, trainer_text
 from console.widgets import StatusHeader
 from console.widgets.errors import traceback_excerpt
+from engine.services.operations import local_run
 from tests.console.helpers import sync
 from tests.console.test_snapshots import NOW, frozen_status
 
@@ -32,7 +34,9 @@ async def test_uptime_stops_counting_once_the_run_stopped(
     config_file: Callable[..., Path],
 ) -> None:
     system = config_mod.load(config_file()).system  # never started
-    app = ConsoleApp(system, live=False, clock=lambda: NOW, exit_when_stopped=False)
+    app = ConsoleApp(
+        local_run(system), live=False, clock=lambda: NOW, exit_when_stopped=False
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         running = frozen_status("active")
         app.apply_snapshot(Snapshot(running, []), now=NOW)

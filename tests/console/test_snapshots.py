@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from console import config as config_mod
-from console.app import ConsoleApp, Snapshot
+from console.app import ConsoleApp
+from console.messages import Snapshot
 from engine.services.curves import CurveBook
+from engine.services.operations import local_run
 from engine.telemetry.events import (
     ErrorOccurred,
     Metric,
@@ -170,7 +172,7 @@ def app_factory(config_file: Callable[..., Path]) -> Callable[..., ConsoleApp]:
     ).system  # never started: only needed for wiring
 
     def make() -> ConsoleApp:
-        return ConsoleApp(system, live=False, clock=lambda: NOW)
+        return ConsoleApp(local_run(system), live=False, clock=lambda: NOW)
 
     return make
 

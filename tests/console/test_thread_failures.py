@@ -15,9 +15,11 @@ import pytest
 
 import engine.services.control_server
 from console import config as config_mod
-from console.app import ConsoleApp, SnapshotPoller
+from console.app import ConsoleApp
+from console.poller import SnapshotPoller
 from console.runner import run_headless
 from console.widgets import ErrorPanel
+from engine.services.operations import local_run
 from engine.services.run_dir import RunDirError
 from engine.state.catalogue import list_states
 from engine.telemetry.metrics_log import MetricsLog
@@ -98,7 +100,7 @@ async def test_a_dashboard_poller_that_dies_stops_the_run_and_shows_why(
     built = config_mod.load(config_file())
     system = built.system
     system.start()
-    app = ConsoleApp(system, poll_hz=20)
+    app = ConsoleApp(local_run(system), on_failure=system.report_failure, poll_hz=20)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: system.wait(0), what="the run to stop")
