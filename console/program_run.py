@@ -69,6 +69,7 @@ class ProgramRun:
         self.run: RegisteredRun | None = None
         self._stdin = stdin
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stop_requested = False
 
     @property
     def pid(self) -> int:
@@ -112,25 +113,33 @@ class ProgramRun:
         """Wait until the program's ``launch()`` has started its run.
 
         Returns:
-            Its registry entry, or None if ``cancelled()`` turned true first.
+            Its registry entry, or None if ``cancelled()`` turned true first or
+            the program exited after it was asked to stop.
 
         Raises:
-            ProgramNeverLaunchedError: If the program exited first.
+            ProgramNeverLaunchedError: If the program exited first, unasked.
         """
         pause = threading.Event()
         while not cancelled():
-            found = [
-                r for r in live_runs() if r.data.get("launch_id") == self.launch_id
-            ]
-            if found:
-                self.run = found[0]
+            if self._find_run() is not None:
+                assert self.run is not None
                 self._move_log(self.run.run_dir)
                 return self.run
             code = self.exit_code()
             if code is not None:
+                if self._stop_requested:
+                    return None  # it stopped as asked, maybe before we saw its run
                 raise ProgramNeverLaunchedError(self._never_launched(code), code)
             pause.wait(POLL)
         return None
+
+    def _find_run(self) -> RegisteredRun | None:
+        if self.run is None:
+            found = [
+                r for r in live_runs() if r.data.get("launch_id") == self.launch_id
+            ]
+            self.run = found[0] if found else None
+        return self.run
 
     def _never_launched(self, code: int) -> str:
         last = " | ".join(line.strip() for line in self.tail(3)) or "(no output)"
@@ -166,7 +175,9 @@ class ProgramRun:
     def request_stop(self) -> None:
         """Stop the program's run in order (final save); before its run started,
         interrupt the program as Ctrl-C would."""
-        if self.run is not None:
+        self._stop_requested = True
+        if self._find_run() is not None:
+            assert self.run is not None
             try:
                 ControlClient(self.run.socket, timeout=10).request("shutdown")
                 return
@@ -266,7 +277,11 @@ def run_program(
             return False
 
         run = started.wait_for_run(cancelled=echo_while_waiting)
-        assert run is not None
+        if run is None:  # stopped as asked before its run was seen
+            _echo(follower, out)
+            code = started.wait()
+            assert code is not None
+            return code
         print(
             f"pamiq-console: run {run.name} (pid {run.pid}): run dir {run.run_dir}, "
             f"output {started.log_path}",
