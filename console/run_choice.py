@@ -116,8 +116,14 @@ def find_live_run(
             others = f"; live runs: {_listing(live)}" if live else ""
             raise NoRunError(f"no run is listening: {where}{others}")
         if not info.live:
+            how = (
+                f": {info.unclean_end().replace('the previous run', 'it')}"
+                if info.ended_without_stopping
+                else ""
+            )
             raise NoRunError(
-                f"no run is listening in {info.run_dir} (run {info.name} is not running)"
+                f"no run is listening in {info.run_dir} (run {info.name} is not "
+                f"running{how})"
             )
         return info
     if not live:

@@ -77,6 +77,23 @@ def _states_dir(states_dir: Path | None, run: str | None, config: Path | None) -
     )
 
 
+def _say_if_its_run_died(directory: Path, run: str | None) -> None:
+    """A note on stderr when the run that writes ``directory`` ended without stopping."""
+    candidates = list(find_runs(DEFAULT_RUNS_ROOT))
+    if run is not None and (named := find_run(run, DEFAULT_RUNS_ROOT)) is not None:
+        candidates.insert(0, named)
+    for info in candidates:
+        if info.states_dir is not None and info.states_dir.absolute() == (
+            directory.absolute()
+        ):
+            if info.ended_without_stopping:
+                line = info.unclean_end().replace(
+                    "the previous run", f"run {info.name}"
+                )
+                print(f"note: {line}", file=sys.stderr)
+            return
+
+
 @states_app.command("list")
 def states_list(
     states_dir: StatesDirOpt = None,
@@ -89,6 +106,7 @@ def states_list(
 ) -> None:
     """List saved states, oldest first (the order 'latest' uses)."""
     directory = _states_dir(states_dir, run, config)
+    _say_if_its_run_died(directory, run)
     infos = list_states(directory)
     summaries = [state_summary(i.path, i.manifest, i.problem, i.seq) for i in infos]
     verified: dict[str, str] | None = None

@@ -153,6 +153,35 @@ class RunInfo:
             and self.socket.exists()
         )
 
+    @property
+    def ended_without_stopping(self) -> bool:
+        """Whether its process is gone and never said it stopped (SIGKILL, an
+        OOM kill, power loss)."""
+        return (
+            self.data.get("stopped") is None
+            and self.pid > 0
+            and self.pid != os.getpid()
+            and not pid_alive(self.pid)
+        )
+
+    @property
+    def last_seen(self) -> float:
+        """The last time the run wrote to its directory (``run.json``, metrics, errors)."""
+        seen = float(self.data.get("started") or 0.0)
+        for name in (RUN_INFO, METRICS, ERRORS):
+            with contextlib.suppress(OSError):
+                seen = max(seen, (self.run_dir / name).stat().st_mtime)
+        return seen
+
+    def unclean_end(self) -> str:
+        """One line: how a run that ended without stopping ended (see
+        :attr:`ended_without_stopping`)."""
+        seen = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(self.last_seen))
+        return (
+            f"the previous run (pid {self.pid}) ended without stopping, "
+            f"last seen at {seen}"
+        )
+
 
 def read_run_info(run_dir: Path) -> RunInfo | None:
     """Read ``run_dir/run.json`` (None if missing or unreadable)."""
@@ -186,6 +215,8 @@ class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path.absolute()
         self.socket_path = socket_path_for(self.path)
+        self.previous: RunInfo | None = None
+        """What ``run.json`` said before this run claimed the directory."""
         self._data: dict[str, Any] = {}
         self._lock_fd: int | None = None
 
@@ -219,7 +250,7 @@ class RunDir:
                     "first or give this run another name (run --name NAME)",
                     in_use=True,
                 ) from None
-            existing = read_run_info(self.path)
+            existing = self.previous = read_run_info(self.path)
             if existing is not None and existing.live and existing.pid != os.getpid():
                 self._unlock()
                 raise RunDirError(

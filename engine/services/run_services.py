@@ -25,13 +25,14 @@ import time as _time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..state.catalogue import list_states
 from ..telemetry.events import ErrorOccurred, Event, LogMessage
 from ..telemetry.metrics_log import MetricsLog
 from ..utils.owner_only import append_owned
 from .control_server import ControlHandler, ControlServer
 from .curves import CurveBook
 from .registry import Registration, RegistryError, register
-from .run_dir import RunDir, RunDirError
+from .run_dir import RunDir, RunDirError, RunInfo
 
 if TYPE_CHECKING:
     from ..system import System
@@ -77,6 +78,14 @@ def program_origin() -> str:
     if args[0] and args[0] not in ("-c", "-"):
         args[0] = str(Path(args[0]).absolute())
     return shlex.join(["python", *args])
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def default_runs_dir() -> Path:
@@ -158,6 +167,11 @@ class RunServices:
             return
         self.run_dir = self._claim()
         self._released = False
+        previous = self.run_dir.previous
+        if previous is not None and previous.ended_without_stopping:
+            self._system.events.publish(
+                LogMessage(level="warning", message=self._unclean(previous))
+            )
         try:
             self._remove_error_log = self._system.events.add_callback(self._log_error)
             info = self._info()
@@ -181,6 +195,20 @@ class RunServices:
         except BaseException:
             self.close(exit_code=2)
             raise
+
+    def _unclean(self, previous: RunInfo) -> str:
+        line = previous.unclean_end()
+        usable = [
+            i for i in list_states(Path(self._system.store.states_dir)) if not i.problem
+        ]
+        if not usable:
+            return f"{line}; no saved state to resume from"
+        newest = usable[-1]
+        try:
+            age = f" ({_ago(_time.time() - newest.created)} old)"
+        except OSError:
+            age = ""
+        return f"{line}; newest state {newest.name}{age}"
 
     def _claim(self) -> RunDir:
         """Acquire the run directory; a default name steps aside for a live run."""

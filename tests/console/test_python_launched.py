@@ -391,3 +391,28 @@ def test_a_program_s_run_stops_in_order_on_sigterm_and_sighup(
     assert len(list_states(program.cwd / "states")) == 1  # the final save
     info = read_run_info(program.cwd / "runs" / "bandit_launch")
     assert info is not None and info.data["exit_code"] == 0
+
+
+def test_a_run_that_died_without_stopping_is_said_to_have(
+    program: Program, tmp_path: Path
+) -> None:
+    program.wait_listed()
+    run_dir = program.cwd / "runs" / "bandit_launch"
+    assert cli(tmp_path, "save").returncode == 0
+    program.proc.kill()
+    program.proc.wait(timeout=30)
+    died = f"(pid {program.proc.pid}) ended without stopping, last seen at "
+
+    status = cli(tmp_path, "status", "--run", run_dir)
+    assert status.returncode == 1 and f"it {died}" in status.stderr
+    states = cli(tmp_path, "states", "list", "--run", run_dir)
+    assert states.returncode == 0
+    assert f"note: run bandit_launch {died}" in states.stderr
+
+    again = Program(program.cwd, "--max-uptime", "0.5")
+    assert again.proc.wait(timeout=60) == 0, again.output()
+    said = again.output()
+    assert f"the previous run {died}" in said, said
+    assert "; newest state " in said and " old)" in said
+    info = read_run_info(run_dir)
+    assert info is not None and info.data["exit_code"] == 0
