@@ -68,7 +68,8 @@ def _states_dir(states_dir: Path | None, run: str | None, config: Path | None) -
         )
     if config is not None:
         return config_settings(config).states_dir
-    runs = find_runs(DEFAULT_RUNS_ROOT)
+    # A start that was refused (exit code 2: nothing ran) is nobody's default.
+    runs = [r for r in find_runs(DEFAULT_RUNS_ROOT) if r.data.get("exit_code") != 2]
     if runs and runs[0].states_dir is not None:
         return runs[0].states_dir
     raise fail(

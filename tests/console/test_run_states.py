@@ -139,3 +139,29 @@ def test_a_resumed_run_shows_the_state_it_started_from(
         assert f"started from: {final}" in status.stdout
     finally:
         finish(resumed)
+
+
+def test_a_refused_start_is_recorded_as_refused_and_is_nobody_s_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def write(name: str) -> Path:
+        text = bandit_config(tmp_path, name=name).replace(
+            f'run_dir = "{tmp_path / "run"}"', f'run_dir = "runs/{name}"'
+        )
+        (tmp_path / f"{name}.toml").write_text(text)
+        return tmp_path / f"{name}.toml"
+
+    good, bad = write("good"), write("bad")
+    finish(start(good))
+    refused = invoke("run", bad, "--headless", "--load", tmp_path / "no-such.state")
+    assert refused.exit_code == 2
+    info = json.loads((tmp_path / "runs" / "bad" / "run.json").read_text())
+    assert info["exit_code"] == 2 and info["stopped"] is not None
+    # `states list` without a run takes the last run that ran, not the refused one.
+    listed = invoke("states", "list", "--json")
+    assert listed.exit_code == 0
+    assert [Path(s["path"]).parent.parent.name for s in json.loads(listed.stdout)] == [
+        "good"
+    ]
