@@ -8,6 +8,7 @@ from engine.services.operations import local_run
 
 from .app import ConsoleApp
 from .config import BuiltRun
+from .hangup import exit_after_hangup
 from .poller import DEFAULT_POLL_HZ, POLLER_QUEUE
 from .runner import Run, stop_on_signals
 
@@ -31,7 +32,11 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
         subscription.close()
         raise
     try:
-        with stop_on_signals(system):
+        def stopped() -> int:
+            system.wait()
+            return run.exit_code
+
+        with stop_on_signals(system), exit_after_hangup(system.shutdown, stopped):
             app = ConsoleApp(
                 local_run(system),
                 on_failure=system.report_failure,

@@ -306,6 +306,7 @@ def run_program(
 def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | None:
     """The dashboard on the program's run; 0 after a detach, else None (wait for it)."""
     from .app import ConsoleApp
+    from .hangup import exit_after_hangup
     from .remote_run import AttachError, RemoteRun
 
     try:
@@ -313,8 +314,16 @@ def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | No
     except AttachError as e:
         print(f"pamiq-console: cannot show the run: {e}", file=err, flush=True)
         return None
+    def stop(_reason: str) -> None:
+        threading.Thread(target=started.request_stop, daemon=True).start()
+
+    def exited() -> int:
+        code = started.wait()
+        return 1 if code is None else code
+
     app = ConsoleApp(remote, program=started)
-    app.run()
+    with exit_after_hangup(stop, exited):
+        app.run()
     if app.detached:
         print(
             f"pamiq-console: detached; {started.program} runs on (pid {started.pid}, "

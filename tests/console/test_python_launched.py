@@ -416,3 +416,37 @@ def test_a_run_that_died_without_stopping_is_said_to_have(
     assert "; newest state " in said and " old)" in said
     info = read_run_info(run_dir)
     assert info is not None and info.data["exit_code"] == 0
+
+
+def test_closing_the_terminal_of_run_program_stops_it_in_order(
+    tmux: Tmux, tmp_path: Path
+) -> None:
+    cwd = tmp_path / "project"
+    cwd.mkdir()
+    tmux.start(
+        f"exec env -u PAMIQ_RUNS_DIR PYTHONPATH={ROOT} {SCRIPT} run {PROGRAM}", cwd=cwd
+    )
+    tmux.wait_for(" ACTIVE ", timeout=60)
+    (entry,) = live_runs()
+    console = int(
+        subprocess.run(
+            [*tmux.base, "display-message", "-p", "-t", tmux.name, "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert "pamiq-console" in _cmdline(Path(f"/proc/{console}"))
+    tmux.kill()  # the terminal goes away: SIGHUP
+    wait_until(lambda: not pid_alive(entry.pid), timeout=60, what="the program's exit")
+    assert len(list_states(cwd / "states")) == 1  # the final save
+    info = read_run_info(cwd / "runs" / "bandit_launch")
+    assert info is not None and info.data["exit_code"] == 0
+    wait_until(lambda: not pid_alive(console), timeout=30, what="the console's exit")
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

@@ -424,7 +424,7 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("mode", ["headless"])
+@pytest.mark.parametrize("mode", ["dashboard", "headless"])
 def test_closing_the_terminal_stops_the_run_in_order_with_a_final_save(
     mode: str, tmp_path: Path, tmux: Tmux
 ) -> None:

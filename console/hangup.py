@@ -1,0 +1,52 @@
+"""A dashboard whose terminal hung up (closed window, dropped SSH, killed tmux).
+
+The run is stopped in order (final save) on SIGHUP; but a Textual app whose
+terminal is gone can block for ever writing to it. Once whatever must finish
+has finished (the final save, the program's exit), the process exits itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+
+from engine.runtime.signals import stop_on_signals
+
+GRACE = 5.0
+"""Seconds the dashboard gets to close by itself once the work is done."""
+
+
+@contextlib.contextmanager
+def exit_after_hangup(
+    stop: Callable[[str], None], finished: Callable[[], int]
+) -> Iterator[None]:
+    """While inside, SIGHUP calls ``stop(reason)``, and the process exits with
+    ``finished()``'s code once it returns, unless it has left this block by then.
+
+    Args:
+        stop: Asks the run to stop; returns at once.
+        finished: Blocks until nothing more must be written (the run stopped,
+            the program exited); returns the exit code.
+    """
+    hung_up = threading.Event()
+    left = threading.Event()
+
+    def watch() -> None:
+        hung_up.wait()
+        code = finished()
+        if not left.wait(GRACE):
+            os._exit(code)  # the terminal is gone: nothing left to show or save
+
+    def on_hangup(reason: str) -> None:
+        hung_up.set()
+        stop(reason)
+
+    threading.Thread(target=watch, name="hangup-watch", daemon=True).start()
+    with stop_on_signals(on_hangup, (signal.SIGHUP,)):
+        try:
+            yield
+        finally:
+            left.set()
