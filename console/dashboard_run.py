@@ -32,6 +32,7 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
         subscription.close()
         raise
     try:
+
         def stopped() -> int:
             system.wait()
             return run.exit_code

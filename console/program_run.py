@@ -314,6 +314,7 @@ def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | No
     except AttachError as e:
         print(f"pamiq-console: cannot show the run: {e}", file=err, flush=True)
         return None
+
     def stop(_reason: str) -> None:
         threading.Thread(target=started.request_stop, daemon=True).start()
 
