@@ -52,16 +52,25 @@ class ProgramRun:
     """A program started by the console, and the run its ``launch()`` starts.
 
     Args:
-        program: The program's file.
+        program: The program's file (or the config a background console runs).
         args: Its arguments.
         stdin: Its standard input (None: ours; the dashboard gives it none).
+        command: The command to run, if not ``python PROGRAM ARGS``.
+        log_name: The name its output file takes in the run directory.
     """
 
     def __init__(
-        self, program: Path, args: list[str], stdin: int | None = subprocess.DEVNULL
+        self,
+        program: Path,
+        args: list[str],
+        stdin: int | None = subprocess.DEVNULL,
+        command: list[str] | None = None,
+        log_name: str = LOG_NAME,
     ) -> None:
         self.program = program
         self.args = list(args)
+        self.command = command or [sys.executable, str(program), *self.args]
+        self.log_name = log_name
         self.launch_id = uuid.uuid4().hex
         runs_root = default_runs_dir()
         private_dir(runs_root.absolute())
@@ -89,7 +98,7 @@ class ProgramRun:
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, str(self.program), *self.args],
+                self.command,
                 stdin=self._stdin,
                 stdout=fd,
                 stderr=subprocess.STDOUT,
@@ -151,10 +160,10 @@ class ProgramRun:
 
     def _move_log(self, run_dir: Path) -> None:
         """Keep the output in the run directory (the program writes on through its fd)."""
-        target = run_dir / LOG_NAME
+        target = run_dir / self.log_name
         with contextlib.suppress(OSError):
             if target.exists():
-                target.replace(run_dir / f"{LOG_NAME}.1")
+                target.replace(run_dir / f"{self.log_name}.1")
         try:
             self.log_path.replace(target)
         except OSError:
@@ -341,3 +350,32 @@ def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | No
             flush=True,
         )
     return None
+
+
+def start_in_background(started: ProgramRun, err: TextIO | None = None) -> int:
+    """Start ``started`` (a program, or a headless console run of a config) in a
+    session of its own and return once its run is live, saying how to reach it.
+
+    The run outlives this command and the terminal: its output goes to its run
+    directory, and ``pamiq-console attach`` opens the dashboard on it.
+
+    Returns:
+        0 once the run is live.
+
+    Raises:
+        ProgramNeverLaunchedError: If it exited before its run started.
+        OSError: If it could not be started.
+    """
+    err = sys.stderr if err is None else err
+    started.start()
+    run = started.wait_for_run()
+    assert run is not None
+    print(
+        f"run {run.name} is running in the background (pid {started.pid}); "
+        f"output: {started.log_path}\n"
+        f"  pamiq-console attach --run {run.run_dir}    # the dashboard; q detaches\n"
+        f"  pamiq-console shutdown --run {run.run_dir}  # stop it (final save)",
+        file=err,
+        flush=True,
+    )
+    return 0

@@ -90,6 +90,40 @@ def _run_program(program: Path, args: list[str], headless: bool) -> int:
         ) from None
 
 
+def _in_background(target: Path, args: list[str], options: list[str] | None) -> int:
+    """``run --detach``: a program (``options`` None) or a headless run of a
+    config in the background."""
+    from ..program_run import (
+        ProgramNeverLaunchedError,
+        ProgramRun,
+        start_in_background,
+    )
+
+    if not target.is_file():
+        what = "program" if options is None else "config file"
+        raise fail(f"{target}: no such {what}", ExitCode.USAGE)
+    if options is None:
+        started = ProgramRun(target, args)
+    else:
+        command = [sys.executable, "-m", "console.cli", "run", str(target.absolute())]
+        started = ProgramRun(
+            target,
+            [],
+            command=[*command, "--headless", *options],
+            log_name="console.log",
+        )
+    try:
+        return start_in_background(started)
+    except ProgramNeverLaunchedError as e:
+        # A config's background run says what was wrong in its own last line.
+        last = started.tail(1) if options is not None else []
+        raise fail(last[0] if last else str(e), e.code or ExitCode.FAILED) from None
+    except OSError as e:
+        raise fail(
+            f"cannot start {target}: {e.strerror or e}", ExitCode.FAILED
+        ) from None
+
+
 @app.command()
 def run(
     config: Annotated[
@@ -103,6 +137,14 @@ def run(
     program_args: ProgramArgs = None,
     headless: Annotated[
         bool, typer.Option(help="No dashboard; log events to stderr.")
+    ] = False,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach",
+            help="Run headless in the background, outliving this terminal; return "
+            "once the run is live (pamiq-console attach opens the dashboard).",
+        ),
     ] = False,
     resume: Annotated[
         bool,
@@ -157,6 +199,8 @@ def run(
                 f"{given[0]}: applies to a config; {config} sets it in its LaunchConfig",
                 ExitCode.USAGE,
             )
+        if detach:
+            raise typer.Exit(_in_background(config, program_args or [], None))
         raise typer.Exit(_run_program(config, program_args or [], headless))
     if program_args:
         raise fail(
@@ -172,6 +216,22 @@ def run(
             raise fail(
                 f"{flag}: must be a finite number > 0, got {value}", ExitCode.USAGE
             )
+    if detach:
+        options = {
+            "--resume": resume or None,
+            "--load": load,
+            "--name": name,
+            "--max-uptime": max_uptime,
+            "--time-scale": time_scale,
+            "--states-dir": None if states_dir is None else states_dir.absolute(),
+        }
+        passed = [
+            token
+            for flag, value in options.items()
+            if value is not None
+            for token in ([flag] if value is True else [flag, str(value)])
+        ]
+        raise typer.Exit(_in_background(config, [], passed))
     overrides: dict[str, Any] = {
         "name": name,
         "max_uptime": max_uptime,

@@ -450,3 +450,40 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+@pytest.mark.parametrize("what", ["config", "program"])
+def test_run_detach_starts_a_run_that_outlives_the_command(
+    what: str, tmp_path: Path
+) -> None:
+    cwd = tmp_path / "project"
+    target = ROOT / "sample_configs" / "minimal.toml" if what == "config" else PROGRAM
+    started = cli(cwd, "run", target, "--detach")
+    assert started.returncode == 0, started.stderr
+    assert "is running in the background" in started.stderr
+    assert "pamiq-console attach --run" in started.stderr
+    (entry,) = live_runs()
+    name = "minimal" if what == "config" else "bandit_launch"
+    assert entry.name == name
+    log = cwd / "runs" / name / ("console.log" if what == "config" else "program.log")
+    assert log.is_file()
+    assert RemoteRun(entry.socket).status().state == "active"
+    assert "stopping" in cli(tmp_path, "shutdown").stdout
+    wait_until(lambda: not pid_alive(entry.pid), timeout=60, what="the run's exit")
+    info = read_run_info(entry.run_dir)
+    assert info is not None and info.data["exit_code"] == 0
+
+
+def test_a_refused_detached_start_says_why_in_one_line(tmp_path: Path) -> None:
+    refused = cli(
+        tmp_path,
+        "run",
+        ROOT / "sample_configs" / "minimal.toml",
+        "--detach",
+        "--load",
+        "nope",
+    )
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("--load: ") and "no such state" in line
+    assert live_runs() == []
