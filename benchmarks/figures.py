@@ -84,11 +84,11 @@ class Settings:
     @property
     def launch_seconds(self) -> float:
         """Figure 14: steps/s measured for this long per condition and round."""
-        return 1.0 if self.quick else 5.0
+        return 1.0 if self.quick else 3.0
 
     @property
     def launch_rounds(self) -> int:
-        return 1 if self.quick else 5
+        return 1 if self.quick else 9
 
     @property
     def launch_starts(self) -> int:
@@ -1200,7 +1200,8 @@ def figure_attach(ctx: Context) -> list[Row]:
 
 
 def _spread(values: list[float], fmt: str = ".0f") -> str:
-    return f"{format(min(values), fmt)}-{format(max(values), fmt)}"
+    low, high = format(min(values), fmt), format(max(values), fmt)
+    return low if low == high else f"{low}-{high}"
 
 
 def figure_launch(ctx: Context) -> list[Row]:
@@ -1215,6 +1216,10 @@ def figure_launch(ctx: Context) -> list[Row]:
     ratios = [a / b for a, b in zip(on, off, strict=True)]
     train = [r["train_runs_per_s"] for r in rate["on"]]
     lines = [r["metrics_lines"] for r in rate["on"]]
+
+    def cpu(condition: str, key: str, thread: str = "") -> float:
+        values = [r[key][thread] if thread else r[key] for r in rate[condition]]
+        return 100.0 * median(values)
 
     def kilo(values: list[float]) -> str:
         return ", ".join(f"{v / 1000:,.0f}k" for v in values)
@@ -1246,7 +1251,11 @@ def figure_launch(ctx: Context) -> list[Row]:
                 f"{_spread(ratios, '.3f')}); steps/s by round, on: {kilo(on)}; off: "
                 f"{kilo(off)}; {seconds:g} s each, interleaved; the trainer reported "
                 f"a loss {_spread(train)} times/s ({_spread(lines)} lines in "
-                "metrics.jsonl per run with the console)"
+                "metrics.jsonl per run with the console); CPU, % of a core: process "
+                f"{cpu('on', 'process_cpu'):.0f} on / {cpu('off', 'process_cpu'):.0f} "
+                f"off, the console's own threads {cpu('on', 'console_threads_cpu'):.1f}, "
+                f"training thread {cpu('on', 'thread_cpu', 'training'):.1f} / "
+                f"{cpu('off', 'thread_cpu', 'training'):.1f} (the curve book runs on it)"
             ),
             details={"rate": rate, "ratios": ratios},
         ),

@@ -24,6 +24,8 @@ either), and how long after ``start()`` returned the run was listed by
 from __future__ import annotations
 
 import argparse
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,23 @@ from ._components import (
 CONDITIONS = ("on", "off")
 """The console on (the default ``LaunchConfig``) and ``console=False``."""
 LISTED_TIMEOUT = 5.0
+ENGINE_THREADS = frozenset({"MainThread", "inference", "training", "control"})
+"""The threads a run has without the console (and this program's main thread)."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread of this process, by name."""
+    cpu: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue  # it ended
+        fields = text[text.rfind(")") + 2 :].split()
+        cpu[thread.name] = (int(fields[11]) + int(fields[12])) / _TICK
+    return cpu
 
 
 class ReportingTrainer(ConsumingTrainer):
@@ -82,17 +101,30 @@ def _rate_once(
         system.start()
         wait_until(lambda: agent.steps > 0)
         time.sleep(warmup)
+        cpu0, process0 = _thread_cpu(), time.process_time()
         n0, runs0, t0 = agent.steps, trainer.runs, time.perf_counter()
         time.sleep(duration)
         n1, runs1, t1 = agent.steps, trainer.runs, time.perf_counter()
+        cpu1, process1 = _thread_cpu(), time.process_time()
         stop(system)
         # What the metrics writer wrote (the trainer's losses): 0 without the console.
         metrics = Path(tmp.name) / "run" / "metrics.jsonl"
         metrics_lines = len(metrics.read_text().splitlines()) if metrics.exists() else 0
+    threads = {
+        name: (seconds - cpu0.get(name, 0.0)) / (t1 - t0)
+        for name, seconds in cpu1.items()
+    }
     return {
         "steps_per_s": (n1 - n0) / (t1 - t0),
         "train_runs_per_s": (runs1 - runs0) / (t1 - t0),
         "metrics_lines": metrics_lines,
+        # Shares of a core over the window: the process, each thread, and the
+        # console's own threads (metrics writer, TensorBoard's, control socket).
+        "process_cpu": (process1 - process0) / (t1 - t0),
+        "thread_cpu": threads,
+        "console_threads_cpu": sum(
+            v for name, v in threads.items() if name not in ENGINE_THREADS
+        ),
     }
 
 
