@@ -15,6 +15,12 @@ from .control_commands import LiveConfigOpt, LiveRunOpt, live_run
 from .exit_codes import ExitCode
 
 
+def detached_line(name: str, state: str, pid: int, socket: Path) -> str:
+    """What ``attach`` says when it detaches: the run goes on, in the state it is in."""
+    goes_on = "it keeps running" if state == "active" else f"it stays {state}"
+    return f"detached from run {name}; {goes_on} (pid {pid}, socket {socket})"
+
+
 @app.command()
 def attach(
     run: LiveRunOpt = None,
@@ -44,10 +50,7 @@ def attach(
     app_ = ConsoleApp(remote, attached=True, read_only=read_only)
     app_.run()
     if app_.detached:
-        print(
-            f"detached from run {remote.name}; it keeps running "
-            f"(pid {remote.pid}, socket {path})",
-            file=sys.stderr,
-        )
+        state = app_.status.state if app_.status is not None else "active"
+        print(detached_line(remote.name, state, remote.pid, path), file=sys.stderr)
     elif app_.ended is not None:
         print(f"run {remote.name} ended: {app_.ended}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,10 +23,19 @@ ConfigArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON result.")]
 
 
+PIPED_WIDTH = 100
+"""Columns of ``status`` and the like when piped or redirected and ``$COLUMNS`` is unset."""
+
+
 def out() -> Console:
-    """A console for results (piped output is never cut short)."""
-    # Piped output is read by scripts and people alike: never cut names short.
-    width = None if sys.stdout.isatty() else 200
+    """A console for results: the terminal's width, or piped, ``$COLUMNS`` (else
+    :data:`PIPED_WIDTH`) columns."""
+    width = None
+    if not sys.stdout.isatty():
+        try:
+            width = max(40, int(os.environ.get("COLUMNS", "")))
+        except ValueError:
+            width = PIPED_WIDTH
     return Console(highlight=False, soft_wrap=True, width=width)
 
 

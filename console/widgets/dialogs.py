@@ -211,7 +211,8 @@ class HelpScreen(ModalScreen[None]):
             "  trainers  each condition as have/need (✓/✗), why not, runs, loss\n"
             "  models    version (syncs so far), time since last sync, its duration\n"
             "  agent     the agent's metrics (shown once it reports any)\n"
-            "  events    syncs and runs (bursts summed), saves, loads, pauses, errors\n"
+            "  events    what an operator must notice: saves, loads, pauses, errors\n"
+            "            (syncs and training runs are rates in their panels)\n"
         )
         text.append("\nFrom another terminal: ", style="dim")
         text.append(

@@ -410,3 +410,23 @@ def test_run_says_what_belongs_to_a_program_and_what_to_a_config(
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert expected in line
+
+
+def test_detaching_says_the_state_the_run_stays_in() -> None:
+    from console.cli.attach_command import detached_line
+
+    sock = Path("/r/control.sock")
+    assert detached_line("m", "active", 7, sock).startswith(
+        "detached from run m; it keeps running (pid 7"
+    )
+    assert "; it stays paused (pid 7" in detached_line("m", "paused", 7, sock)
+
+
+def test_piped_status_fits_columns(
+    live_run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "90")
+    result = invoke("status")
+    assert result.exit_code == 0
+    header = result.stdout.splitlines()[0]
+    assert len(header) <= 90 and "tiny" in header
