@@ -72,6 +72,8 @@ class TimeController(PersistentStateMixin):
         now_mono = _time.monotonic()
         self._mono_anchor: _Anchor = (now_mono, now_mono, 1.0, False)
         self._epoch = 0
+        # One per sleep under way: set when the clock is set or rescaled (see sleep).
+        self._sleepers: set[threading.Event] = set()
 
     @staticmethod
     def _read(anchor: _Anchor, raw_now: float) -> float:
@@ -88,6 +90,19 @@ class TimeController(PersistentStateMixin):
         self._mono_anchor = (m, self._read(self._mono_anchor, m), scale, paused)
         self._scale = scale
         self._paused = paused
+
+    def _wake_sleepers(self) -> None:
+        # Caller holds the lock.
+        for wake in self._sleepers:
+            wake.set()
+
+    def generation(self) -> int:
+        """How many times the clock has been set (a state loaded).
+
+        Readings of different generations are not comparable: a deadline taken
+        before a set means nothing on the clock after it.
+        """
+        return self._epoch
 
     def time(self) -> float:
         """Scaled wall-clock time in seconds since the epoch."""
@@ -116,6 +131,7 @@ class TimeController(PersistentStateMixin):
         scale = check_time_scale(time_scale)
         with self._lock:
             self._reanchor(scale=scale, paused=self._paused)
+            self._wake_sleepers()
 
     def is_paused(self) -> bool:
         """Return whether the clock is paused."""
@@ -141,6 +157,9 @@ class TimeController(PersistentStateMixin):
         time stands still meanwhile) and then sleeps what remained; a shutdown
         request unwinds it.
 
+        A new time scale applies to a sleep under way at once, and a sleep
+        across a set of the clock (a loaded state) sleeps what was left of it.
+
         On any other thread it behaves as PAMIQ-Core's: called while the
         clock is paused it returns at once, and a pause that starts during the
         sleep ends it when its real duration is up (scaled time does not pass
@@ -154,21 +173,30 @@ class TimeController(PersistentStateMixin):
         epoch = self._epoch
         remaining = secs
         worker = _runtime.current_worker()
-        while True:
-            now = self.perf_counter()
-            if self._epoch != epoch:
-                # The clock was set (a state was loaded): keep what was left to sleep.
-                deadline, epoch = now + remaining, self._epoch
-            remaining = deadline - now
-            if remaining <= 0:
-                return
-            real = remaining / self._scale
-            if worker is None:
-                if self._paused:
+        # Set by a set or a new scale: the real time left is then recomputed.
+        wake = threading.Event()
+        with self._lock:
+            self._sleepers.add(wake)
+        try:
+            while True:
+                wake.clear()  # before the readings it guards
+                now = self.perf_counter()
+                if self._epoch != epoch:
+                    # The clock was set (a state was loaded): keep what was left to sleep.
+                    deadline, epoch = now + remaining, self._epoch
+                remaining = deadline - now
+                if remaining <= 0:
                     return
-                _time.sleep(real)
-            elif worker.wait_interruptibly(real):
-                worker.pause_point()
+                real = remaining / self._scale
+                if worker is None:
+                    if self._paused:
+                        return
+                    wake.wait(real)
+                elif worker.wait_for(wake, real):
+                    worker.pause_point()
+        finally:
+            with self._lock:
+                self._sleepers.discard(wake)
 
     def state_dict(self) -> dict[str, float]:
         """Return the scaled clock readings and scale."""
@@ -189,6 +217,7 @@ class TimeController(PersistentStateMixin):
             self._mono_anchor = (m, float(state["monotonic"]), scale, self._paused)
             self._scale = scale
             self._epoch += 1
+            self._wake_sleepers()
 
     @override
     def save_state(self, path: Path) -> None:
@@ -220,6 +249,7 @@ sleep = _time_controller.sleep
 get_time_scale = _time_controller.get_time_scale
 set_time_scale = _time_controller.set_time_scale
 is_paused = _time_controller.is_paused
+generation = _time_controller.generation
 pause = _time_controller.pause
 resume = _time_controller.resume
 state_dict = _time_controller.state_dict

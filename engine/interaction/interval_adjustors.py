@@ -5,6 +5,10 @@ the interval", so time spent in the step or oversleeping does not accumulate
 into drift. A loop that falls far behind (more than ``max_lag_intervals``, for
 example after a debugger stop) skips the ticks it missed instead of bursting,
 and stays on its original grid.
+
+A schedule belongs to the clock it was made on: when the clock is set (a state
+is loaded, which sets it back by the state's age), the next wait starts a fresh
+schedule, even if the set came in the middle of a wait.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class IntervalAdjustor(ABC):
     """
 
     _last_reset_time: float = -math.inf
+    _generation: int = -1
 
     def __init__(
         self, interval: float, offset: float = 0.0, max_lag_intervals: float = 10.0
@@ -54,29 +59,41 @@ class IntervalAdjustor(ABC):
 
     def reset(self) -> float:
         """Start a new schedule now; return the start time."""
+        self._generation = time.generation()
         now = time.perf_counter()
         self._last_reset_time = now
         self._last_tick = now
         self._deadline = now + self._time_to_wait
         return now
 
+    def schedule_is_stale(self) -> bool:
+        """Whether the clock was set since the schedule started (its deadline means nothing).
+
+        Also when the deadline lies further ahead than any schedule puts it (a
+        clock set back that did not say so).
+        """
+        return self._generation != time.generation() or (
+            self._deadline - time.perf_counter()
+            > 2 * self._interval + abs(self._offset)
+        )
+
     @abstractmethod
     def adjust_impl(self) -> None:
-        """Wait until :attr:`deadline`."""
+        """Wait until :attr:`deadline` (it may return early if :meth:`schedule_is_stale`)."""
 
     def finish(self) -> None:
         """Undo anything the waits changed (called when the interaction tears down)."""
 
     def adjust(self) -> float:
         """Wait for the next tick; return seconds since the previous one."""
-        if self._deadline == -math.inf:
-            self.reset()
-        if self._deadline - time.perf_counter() > 2 * self._interval + abs(
-            self._offset
-        ):
-            # The clock was set back (a state was loaded): start a fresh schedule.
+        if self._deadline == -math.inf or self.schedule_is_stale():
             self.reset()
         self.adjust_impl()
+        while self.schedule_is_stale():
+            # The clock was set during the wait (a state was loaded): the deadline
+            # was on the old clock, so wait an interval on a fresh schedule instead.
+            self.reset()
+            self.adjust_impl()
         now = time.perf_counter()
         elapsed = now - self._last_tick
         self._last_tick = now
@@ -135,6 +152,8 @@ class SleepIntervalAdjustor(IntervalAdjustor):
         final = self.final_stage * scale
         if prompt is not None and remaining > final:
             time.sleep(remaining - final)
+            if self.schedule_is_stale():
+                return  # the clock was set during the sleep: adjust() starts over
             remaining = self._deadline - time.perf_counter()
         current = sys.getswitchinterval()
         if prompt is not None and current > prompt:
