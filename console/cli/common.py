@@ -23,8 +23,9 @@ ConfigArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the raw JSON result.")]
 
 
-PIPED_WIDTH = 100
-"""Columns of ``status`` and the like when piped or redirected and ``$COLUMNS`` is unset."""
+PIPED_WIDTH = 200
+"""Columns of results when piped or redirected and ``$COLUMNS`` is unset: wide
+enough that no path or name in a table is cut short for the scripts that read it."""
 
 
 def out() -> Console:

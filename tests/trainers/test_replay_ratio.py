@@ -151,7 +151,12 @@ def test_a_fast_agent_stays_within_one_round_of_the_ratio(tmp_path: Path) -> Non
         # The agent was held back: at most one round beyond the steps taken.
         bound = warmup + math.ceil((trainer.global_step + per_round) / ratio)
         assert user.collected_total <= bound
-        assert user.collected_total >= warmup + trainer.global_step / ratio - 1
+        # And not held back more than that: within one round below the ratio too
+        # (the trainer may start a round as the agent, slowed by a busy machine,
+        # is still collecting the last one's items).
+        assert (
+            user.collected_total >= warmup + (trainer.global_step - per_round) / ratio
+        )
         system.resume()
     finally:
         system.shutdown()
