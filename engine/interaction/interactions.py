@@ -130,6 +130,13 @@ class FixedIntervalInteraction(Interaction[ObsType, ActType]):
         super().teardown()
 
     @override
+    def on_paused(self) -> None:
+        # A pause may come in the final stage of the wait, with the prompt
+        # switch interval set: the paused process runs at the usual one.
+        self._adjustor.finish()
+        super().on_paused()
+
+    @override
     def step(self) -> None:
         super().step()
         self._adjustor.adjust()

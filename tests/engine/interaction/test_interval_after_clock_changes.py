@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,3 +192,39 @@ def test_a_clock_set_back_during_the_sleep_restarts_the_schedule() -> None:
         stop.set()
         thread.join(WAIT)
     assert not thread.is_alive()
+
+
+def test_a_pause_in_the_final_stage_leaves_the_usual_switch_interval(
+    tmp_path: Path,
+) -> None:
+    agent = CountingAgent()
+    interaction = FixedIntervalInteraction.with_sleep_adjustor(
+        agent, CounterEnv(), INTERVAL
+    )
+    adjustor = interaction.adjustor
+    assert isinstance(adjustor, SleepIntervalAdjustor)
+    adjustor.final_stage = INTERVAL  # every wait is all final stage
+    system = System(
+        interaction,
+        {"scale": ScaleModel()},
+        {"obs": SequentialBuffer(1000)},
+        {"nudge": NudgeTrainer()},
+        LaunchConfig(
+            states_dir=tmp_path / "states",
+            durable_saves=False,
+            save_final_state=False,
+            console=False,
+            gil_switch_interval=0.0005,
+        ),
+    )
+    system.start()
+    try:
+        for _ in range(5):
+            assert agent.wait_steps(1, WAIT)
+            system.pause()
+            assert sys.getswitchinterval() == pytest.approx(0.0005)
+            system.resume()
+        assert_steps_at_interval(agent, "pauses in the final stage")
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
