@@ -13,7 +13,9 @@ states directory, or ``"latest"``: the newest that verifies), ``states``, ``even
 what changed in the learning curves it asks for)
 and ``shutdown``. ``ping`` says the protocol version (:data:`PROTOCOL_VERSION`);
 a request that names another ``"protocol"`` is refused. A malformed request gets an error reply; nothing a client sends
-can stop the run except ``shutdown``. The socket is 0600 in a 0700 directory.
+can stop the run except ``shutdown``. An error is one line: line breaks and
+control characters in it (from what the client sent) are escaped. The socket
+is 0600 in a 0700 directory.
 See docs/console.md.
 """
 
@@ -23,6 +25,7 @@ import contextlib
 import itertools
 import json
 import os
+import socket
 import socketserver
 import sys
 import threading
@@ -79,6 +82,7 @@ __all__ = [
     "ControlHandler",
     "ControlServer",
     "RequestError",
+    "one_line",
     "state_summary",
 ]
 OPS = (
@@ -171,7 +175,7 @@ class ControlHandler:
             request_id = request.get("id")
             return self._with_id(request_id, self.handle(request))
         except RequestError as e:
-            return self._with_id(request_id, {"ok": False, "error": str(e)})
+            return self._with_id(request_id, {"ok": False, "error": one_line(str(e))})
 
     @staticmethod
     def _with_id(request_id: Any, reply: dict[str, Any]) -> dict[str, Any]:
@@ -180,7 +184,16 @@ class ControlHandler:
         return reply
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Serve a parsed request; errors become ``{"ok": false, "error": ...}``."""
+        """Serve a parsed request; errors become ``{"ok": false, "error": ...}``.
+
+        An error is one line (see :func:`one_line`), whatever the client sent.
+        """
+        reply = self._handle(request)
+        if reply.get("ok") is False:
+            reply["error"] = one_line(str(reply.get("error", "")))
+        return reply
+
+    def _handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if not isinstance(op, str):
             return {"ok": False, "error": "malformed request: missing 'op'"}
@@ -341,6 +354,31 @@ class ControlHandler:
         return self.run.shutdown("shutdown requested over the control socket")
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(message: str) -> str:
+    """``message`` as one printable line: control characters and line breaks escaped.
+
+    Error messages quote what the client sent (a state name, an op); a name
+    holding a newline, or a terminal's escape sequence, must not print as two
+    lines or repaint the client's screen. They are written as in Python's
+    string literals: ``\\n``, ``\\r``, ``\\t``, ``\\xNN``, ``\\uNNNN``, ``\\UNNNNNNNN``.
+    """
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else _escape(c) for c in message)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _curve_keys(value: object) -> list[Key]:
     """The ``curves`` argument of ``feed``: a list of ``[source, name]`` pairs."""
     if not isinstance(value, list) or len(value) > MAX_CURVES:
@@ -474,13 +512,24 @@ class ControlServer:
         )
         self._thread.start()
 
+    def _shutdown(self, server: _Server) -> None:
+        """``server.shutdown()``, without waiting out the serving loop's poll
+        interval: a connection wakes the loop to see the request at once."""
+        stopping = threading.Thread(target=server.shutdown, name="control-stop")
+        stopping.start()
+        while stopping.is_alive():
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as poke:
+                poke.settimeout(0.2)
+                poke.connect(str(self.socket_path))
+            stopping.join(0.005)
+
     def stop(self) -> None:
         """Stop serving and remove the socket."""
         if self._server is not None:
             # shutdown() waits for serve_forever() to return: never for a thread
             # that already died (its failure was reported).
             if self._thread is not None and self._thread.is_alive():
-                self._server.shutdown()
+                self._shutdown(self._server)
             self._server.server_close()
             self._server = None
         with contextlib.suppress(FileNotFoundError):
