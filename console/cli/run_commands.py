@@ -45,6 +45,8 @@ def starting(config: Path, stream: TextIO | None = None) -> Iterator[None]:
 def validate(config: ConfigArg) -> None:
     """Check a config completely (imports, arguments, types, names) without running it."""
     built = load_config(config)
+    for warning in built.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     s = built.settings
     counts = {
         "models": len(built.system.models),
@@ -246,6 +248,8 @@ def run(
         if name is not None and e.key == "system.name":
             raise fail(f"--name: {e.problem}", ExitCode.USAGE) from None
         raise fail(str(e), ExitCode.USAGE) from None
+    for warning in built.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     from ..runner import ActorsStartError
 
     try:

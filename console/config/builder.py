@@ -60,12 +60,15 @@ class BuiltRun:
         system: The wired system, ready to ``start()``.
         components: Key path of every built component, by ``id`` of the object.
         dashboard: The ``[dashboard]`` settings (curves to plot, history kept).
+        warnings: What looks wrong but cannot be known from the config alone
+            (one line each, ``FILE: key.path: problem``).
     """
 
     settings: RunSettings
     system: System
     components: dict[int, str]
     dashboard: DashboardSettings = dataclasses.field(default_factory=DashboardSettings)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 class ComponentBuilder:
@@ -396,12 +399,87 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
             ),
         )
     _refuse_impossible_conditions(file, system, trainer_tables)
+    warnings = _unfed_buffers(file, raw, trainer_tables, system)
     return BuiltRun(
         settings=settings,
         system=system,
         components=builder.components,
         dashboard=dashboard,
+        warnings=warnings,
     )
+
+
+def _named_collectors(table: Any) -> set[str]:
+    """Buffers a component table names in its ``*collector(s)`` arguments, nested too."""
+    names: set[str] = set()
+    if isinstance(table, Mapping):
+        for arg, value in table.items():
+            if isinstance(value, str) and arg.endswith("collector"):
+                names.add(value)
+            elif arg.endswith("collectors") and isinstance(value, list):
+                names.update(v for v in value if isinstance(v, str))
+            else:
+                names |= _named_collectors(value)
+    elif isinstance(table, list):
+        for item in table:
+            names |= _named_collectors(item)
+    return names
+
+
+def _string_defaults(component: object, suffix: str) -> dict[str, str]:
+    """The ``*suffix`` constructor arguments of ``component``'s class left at a
+    string default (e.g. a trainer's ``data_user="pulls"``)."""
+    try:
+        parameters = inspect.signature(type(component).__init__).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: p.default
+        for name, p in parameters.items()
+        if name.endswith(suffix) and isinstance(p.default, str)
+    }
+
+
+def _unfed_buffers(
+    file: Path,
+    raw: Mapping[str, Any],
+    trainer_tables: Mapping[str, Mapping[str, Any]],
+    system: System,
+) -> list[str]:
+    """Trainers whose buffer nothing in ``[interaction]`` names as a collector,
+    in the config or as a default of the agent's arguments.
+
+    Such a trainer would wait for ever, unless the agent collects into the
+    buffer by a name written in its code, which a config cannot show: a warning.
+    """
+    interaction = raw.get("interaction")
+    fed = _named_collectors(interaction)
+    agent = getattr(system.interaction, "agent", None)
+    agent_table = interaction.get("agent") if isinstance(interaction, Mapping) else None
+    given = set(agent_table) if isinstance(agent_table, Mapping) else set()
+    if agent is not None:
+        fed |= {
+            value
+            for arg, value in _string_defaults(agent, "collector").items()
+            if arg not in given
+        }
+    warnings = []
+    for name, table in trainer_tables.items():
+        trainer = system.trainers.get(name)
+        users = {**(_string_defaults(trainer, "data_user") if trainer else {})}
+        users |= {
+            arg: value
+            for arg, value in table.items()
+            if isinstance(value, str) and arg.endswith("data_user")
+        }
+        warnings += [
+            f"{file}: trainers.{name}.{arg}: nothing in [interaction] names buffer "
+            f"'{buffer}' as its collector, so this trainer may wait for ever (fine "
+            f"if the agent collects into '{buffer}' by a name in its code)"
+            for arg, buffer in users.items()
+            if buffer not in fed
+        ]
+    return warnings
 
 
 def _wired(file: Path, components: Mapping[int, str], wire: Any) -> Any:

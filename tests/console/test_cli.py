@@ -430,3 +430,25 @@ def test_piped_status_fits_columns(
     assert result.exit_code == 0
     header = result.stdout.splitlines()[0]
     assert len(header) <= 90 and "tiny" in header
+
+
+def test_validate_warns_of_a_trainer_whose_buffer_nothing_collects_into(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = config_file().read_text()
+    text = text.replace(
+        'agent = { target = "trainers.bandit:BanditAgent", seed = 0 }',
+        'agent = { target = "trainers.bandit:BanditAgent", seed = 0, collector = "other" }',
+    ).replace(
+        "[buffers.pulls]",
+        '[buffers.other]\ntarget = "engine.data:SequentialBuffer"\nmax_size = 10\n\n'
+        "[buffers.pulls]",
+    )
+    path = tmp_path / "unfed.toml"
+    path.write_text(text)
+    result = invoke("validate", path)
+    assert result.exit_code == 0, result.stderr
+    (warning,) = result.stderr.strip().splitlines()
+    assert warning.startswith(f"warning: {path}: trainers.values.data_user: ")
+    assert "names buffer 'pulls' as its collector" in warning
+    assert "warning" not in invoke("validate", config_file()).stderr
