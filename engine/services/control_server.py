@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from ..system import System
 
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_DISCARDED_BYTES = 1 << 20
+"""What is read of a refused (too long) request before its connection is closed."""
+DISCARD_TIMEOUT = 1.0
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues before the server accepts them (the standard
 library's default of 5 turned clients away when a few dozen connected at once;
@@ -427,11 +430,29 @@ class _StreamHandler(socketserver.StreamRequestHandler):
                 return
             if len(line) > MAX_REQUEST_BYTES and not line.endswith(b"\n"):
                 self._reply({"ok": False, "error": "request too long"})
+                self._discard_rest_of_line()
                 return
             if not line.strip():
                 continue
             if not self._reply(self.server.handler.handle_line(line)):
                 return
+
+    def _discard_rest_of_line(self) -> None:
+        """Read what is left of a refused request (bounded) before closing.
+
+        Closing with unread input resets the connection, and the reset can
+        reach the client before the reply it was sent.
+        """
+        left = MAX_DISCARDED_BYTES
+        try:
+            self.connection.settimeout(DISCARD_TIMEOUT)
+            while left > 0:
+                chunk = self.rfile.readline(min(left, 1 << 16))
+                if not chunk or chunk.endswith(b"\n"):
+                    return
+                left -= len(chunk)
+        except OSError:
+            return
 
     def _reply(self, reply: dict[str, Any]) -> bool:
         try:

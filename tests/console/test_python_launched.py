@@ -222,7 +222,12 @@ def _console_run(tmux: Tmux, cwd: Path, *args: str) -> Path:
 
 
 def _exit_code(exit_file: Path) -> int:
-    wait_until(exit_file.exists, timeout=60, what="the console to exit")
+    # The shell creates the file, then writes the code: wait for the code.
+    wait_until(
+        lambda: exit_file.exists() and exit_file.read_text().strip() != "",
+        timeout=60,
+        what="the console to exit",
+    )
     return int(exit_file.read_text())
 
 

@@ -67,6 +67,11 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _written(exit_file: Path) -> bool:
+    """The shell wrote the exit code (it creates the file first, then writes)."""
+    return exit_file.exists() and exit_file.read_text().strip() != ""
+
+
 def _saved(run_dir: Path) -> list[Path]:
     return [i.path for i in list_states(run_dir / "states") if not i.problem]
 
@@ -171,7 +176,7 @@ def test_the_dashboard_in_a_real_terminal(
     tmux.wait_for("Stop the run?")
     saved_before_quit = len(_saved(run_dir))
     tmux.keys("y")
-    _wait(exit_file.exists, 60, "pamiq-console to exit")
+    _wait(lambda: _written(exit_file), 60, "pamiq-console to exit")
     assert exit_file.read_text().strip() == "0", tmux.screen()
     assert len(_saved(run_dir)) > saved_before_quit, "no final save"
 
@@ -262,7 +267,7 @@ def test_the_dashboard_shows_the_state_a_resumed_run_started_from(
     tmux.keys("q")
     tmux.wait_for("Stop the run?")
     tmux.keys("y")
-    _wait(exit_file.exists, 60, "pamiq-console to exit")
+    _wait(lambda: _written(exit_file), 60, "pamiq-console to exit")
     assert exit_file.read_text().strip() == "0", tmux.screen()
 
 
@@ -333,7 +338,7 @@ def test_a_laptop_terminal_and_a_second_run_of_the_same_config(
         tmux.keys("q")
         tmux.wait_for("Stop the run?")
         tmux.keys("y")
-        _wait(exit_file.exists, 60, "pamiq-console to exit")
+        _wait(lambda: _written(exit_file), 60, "pamiq-console to exit")
         assert exit_file.read_text().strip() == "0", tmux.screen()
     finally:
         if second is not None and second.poll() is None:
@@ -380,7 +385,7 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
         assert status()["state"] == "active"
 
         tmux.keys("q")
-        _wait(exit_file.exists, 30, "attach to exit")
+        _wait(lambda: _written(exit_file), 30, "attach to exit")
         assert exit_file.read_text().strip() == "0", tmux.screen()
         tmux.wait_for("detached from run minimal; it keeps running")
         assert proc.poll() is None
