@@ -13,7 +13,8 @@ Layout of ``runs/<name>/`` (mode 0700)::
 A run directory another user could have written is refused, not made private:
 they could have planted links or files in it (see :mod:`engine.utils.owner_only`).
 Every file the run keeps there must be a regular file of this user's, opened
-without following links.
+without following links. ``run.json`` is replaced durably (synced, renamed into
+place, directory synced), so a power loss never leaves it empty or torn.
 
 A Unix socket path must fit in ``sun_path`` (108 bytes on Linux, including the
 terminating NUL). When ``<run_dir>/control.sock`` is longer than that, the
@@ -24,6 +25,7 @@ socket lives in a private 0700 directory under ``$XDG_RUNTIME_DIR`` (or
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -42,6 +44,7 @@ from ..utils.owner_only import (
     check_entry,
     open_owned,
     private_dir,
+    write_durably,
 )
 
 RUN_INFO = "run.json"
@@ -51,6 +54,10 @@ LOCK = "run.lock"
 ERRORS = "errors.log"
 TENSORBOARD = TENSORBOARD_DIR
 SUN_PATH_MAX = 107  # 108 bytes including the NUL
+_STOP_ROOM = 128
+"""Spaces that end ``run.json`` while the run is live (JSON ignores them): room
+for the stop time and exit code, so that on a full disk, where no new file can
+be written, the stop is still recorded by overwriting the file in place."""
 
 # What a run keeps in its directory, and what each must be.
 _ENTRIES = (
@@ -285,12 +292,19 @@ class RunDir:
             raise RunDirError(f"{self.path / RUN_INFO}: {e.strerror or e}") from None
 
     def release(self, exit_code: int) -> None:
-        """Record that the run stopped and remove the socket."""
+        """Record that the run stopped and remove the socket; never raises.
+
+        On a full disk (no room for a new ``run.json``) the stop is written
+        over the old file in place, in the room it kept for it.
+        """
         with contextlib.suppress(OSError):
             self.socket_path.unlink()
         self._data.update(stopped=_time.time(), exit_code=exit_code)
-        with contextlib.suppress(OSError):
+        try:
             self._write()
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._write_in_place()
         self._unlock()
 
     def _unlock(self) -> None:
@@ -304,11 +318,25 @@ class RunDir:
         return self.path / ERRORS
 
     def _write(self) -> None:
-        target = self.path / RUN_INFO
-        tmp = target.with_name(f".{RUN_INFO}.tmp-{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        fd = open_owned(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(self._data, indent=1))
-        tmp.replace(target)
+        """Replace ``run.json`` durably (a power loss leaves the old or the new one)."""
+        text = json.dumps(self._data, indent=1)
+        if self._data.get("stopped") is None:
+            text += " " * _STOP_ROOM
+        write_durably(self.path / RUN_INFO, text + "\n")
+
+    def _write_in_place(self) -> None:
+        """Overwrite ``run.json`` within its size: the one write a full disk allows.
+
+        Raises:
+            OSError: If it does not fit or cannot be written.
+        """
+        text = json.dumps(self._data, indent=1).encode()
+        fd = open_owned(self.path / RUN_INFO, os.O_WRONLY)
+        try:
+            size = os.fstat(fd).st_size
+            if len(text) >= size:
+                raise OSError(errno.ENOSPC, "run.json has no room for the stop")
+            os.pwrite(fd, text.ljust(size - 1) + b"\n", 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)

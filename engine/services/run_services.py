@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ..state.catalogue import list_states
 from ..telemetry.events import ErrorOccurred, Event, LogMessage
 from ..telemetry.metrics_log import MetricsLog
-from ..utils.owner_only import append_owned
+from ..utils.owner_only import append_owned, append_whole
 from .control_server import ControlHandler, ControlServer
 from .curves import CurveBook
 from .registry import Registration, RegistryError, register
@@ -292,9 +292,18 @@ class RunServices:
         if not isinstance(event, ErrorOccurred) or self.run_dir is None:
             return
         stamp = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(event.wall_time))
-        # Never through a link: the file must be this run's own (see run_dir).
-        with os.fdopen(append_owned(self.errors_path), "a", encoding="utf-8") as log:
-            log.write(f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n")
+        text = f"{stamp} {event.thread}: {event.message}\n{event.traceback}\n"
+        try:
+            # Never through a link: the file must be this run's own (see run_dir).
+            fd = append_owned(self.errors_path)
+            try:
+                append_whole(fd, text.encode(errors="backslashreplace"))
+            finally:
+                os.close(fd)
+        except OSError:
+            # A full disk: the error still reaches the events and the status,
+            # and stopping in order (with a final save) must not wait on it.
+            pass
 
     def close(self, exit_code: int) -> None:
         """Stop serving, leave the registry, and record in ``run.json`` how the run ended.

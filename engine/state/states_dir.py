@@ -6,7 +6,9 @@ creation time in a manifest nor a state's name can say which state is the
 newest, or whether a run wrote it. Instead:
 
 * **Identity.** Each states directory has a random id, kept in
-  ``.pamiq-states.json`` beside its states.
+  ``.pamiq-states.json`` beside its states (written durably: synced, renamed
+  into place, directory synced). Should a crash leave it unreadable anyway,
+  the id is rebuilt from the states, which record it (:func:`ensure_identity`).
 * **Writer.** Every state a run writes records in its manifest, under
   ``writer``: that id, a sequence number one higher than any state before it
   in the directory, and the state's own directory name.
@@ -30,34 +32,58 @@ import errno
 import fcntl
 import json
 import os
+import time as _time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..utils.owner_only import ForeignPathError, check_owned, open_owned, private_dir
+from ..utils.owner_only import (
+    ForeignPathError,
+    check_owned,
+    open_owned,
+    private_dir,
+    write_durably,
+)
+from .manifest import read_manifest
 from .persistence import StateError
 
 IDENTITY = ".pamiq-states.json"
 LOCK = ".pamiq-states.lock"
 IDENTITY_FORMAT = "pamiq-console/states-dir"
 _MAX_IDENTITY_BYTES = 4096
+_CLOCK_SLACK = 60.0
+"""Seconds a state's creation time may lie ahead of the clock and still count as
+when it was written (see :func:`identity_from_states`)."""
 
 
 def read_identity(states_dir: Path) -> str | None:
-    """The id of ``states_dir``, or None if it has none (or an unreadable one).
+    """The id of ``states_dir``, or None if it has none (or cannot be read).
 
-    Offline tools use this; a run uses :func:`ensure_identity`, which refuses
-    an unreadable identity instead of treating every state as foreign.
+    Offline tools use this; a run uses :func:`ensure_identity`. An identity file
+    a crash left empty or torn reads as the id its states record (see
+    :func:`identity_from_states`), the one :func:`ensure_identity` restores.
     """
+    path = Path(states_dir) / IDENTITY
     try:
-        return _read_identity(Path(states_dir) / IDENTITY)
-    except (OSError, StateError):
+        data = _read_bytes(path)
+    except OSError:
         return None
+    identity = _parse_identity(data)
+    if identity is None:
+        identity = identity_from_states(Path(states_dir)).identity
+    return identity
 
 
-def _read_identity(path: Path) -> str:
-    with open(path, "rb") as f:
-        data = f.read(_MAX_IDENTITY_BYTES + 1)
+def _read_bytes(path: Path) -> bytes:
+    fd = open_owned(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(_MAX_IDENTITY_BYTES + 1)
+
+
+def _parse_identity(data: bytes) -> str | None:
+    """The id in an identity file's bytes, or None if they are not an identity."""
     try:
         content = json.loads(data) if len(data) <= _MAX_IDENTITY_BYTES else None
     except (ValueError, RecursionError):
@@ -68,41 +94,136 @@ def _read_identity(path: Path) -> str:
         or not isinstance(content.get("id"), str)
         or not content["id"]
     ):
-        raise StateError(
-            f"{path}: unreadable states directory identity; move it away to give "
-            "the directory a new one (its states then count as foreign: kept, "
-            "never pruned)"
-        )
+        return None
     return str(content["id"])
 
 
-def ensure_identity(states_dir: Path) -> str:
+@dataclass(frozen=True)
+class FoundIdentity:
+    """What the states of a directory say its identity was.
+
+    Attributes:
+        identity: The id, or None if no state records one.
+        states: How many states record it (under the name they were written as).
+        others: Other ids that states there record (copies from elsewhere).
+    """
+
+    identity: str | None
+    states: int = 0
+    others: tuple[str, ...] = ()
+
+
+def identity_from_states(states_dir: Path) -> FoundIdentity:
+    """The identity the states in ``states_dir`` record as their writer's.
+
+    Every state a run writes records the directory's id under the name it was
+    written as, so the id recorded by the states still under their own names
+    is the directory's. Should states record several ids (states copied in from
+    other directories keep theirs), the one whose newest state was created last
+    is taken: the run that wrote in this directory most recently. A state
+    dated in the future (a copy from a machine whose clock ran ahead) counts
+    as the oldest, not the newest.
+    """
+    now = _time.time()
+    newest: dict[str, tuple[float, int]] = {}
+    counts: dict[str, int] = {}
+    try:
+        entries = list(Path(states_dir).iterdir())
+    except OSError:
+        return FoundIdentity(None)
+    for path in entries:
+        if (
+            path.is_symlink()
+            or not path.is_dir()
+            or path.name.startswith(".")
+            or not path.name.endswith(".state")
+        ):
+            continue
+        try:
+            manifest = read_manifest(path)
+        except StateError:
+            continue
+        writer = manifest.get("writer")
+        if not isinstance(writer, dict) or writer.get("state") != path.name:
+            continue
+        identity = writer["states_dir_id"]
+        if not identity:
+            continue
+        created = float(manifest.get("created_unix", 0.0))
+        key = (created if created <= now + _CLOCK_SLACK else 0.0, int(writer["seq"]))
+        newest[identity] = max(newest.get(identity, key), key)
+        counts[identity] = counts.get(identity, 0) + 1
+    if not newest:
+        return FoundIdentity(None)
+    chosen = max(newest, key=lambda i: (newest[i], counts[i], i))
+    return FoundIdentity(
+        chosen, counts[chosen], tuple(sorted(i for i in newest if i != chosen))
+    )
+
+
+def ensure_identity(
+    states_dir: Path, on_notice: Callable[[str], None] | None = None
+) -> str:
     """The id of ``states_dir``, created if it has none (call it holding the lock).
 
+    An identity file that reads as no identity (what a power loss soon after
+    it was first written leaves: empty, or torn) is rebuilt from the states in
+    the directory (:func:`identity_from_states`), so they stay its own and
+    retention keeps pruning them; ``on_notice`` is told so in one line.
+
     Raises:
-        StateError: If the identity file is unreadable or not this user's.
+        StateError: If the identity file is not this user's, cannot be read
+            at all, or cannot be written.
     """
-    path = Path(states_dir) / IDENTITY
+    states_dir = Path(states_dir)
+    path = states_dir / IDENTITY
     try:
         check_owned(path, path.lstat(), "a file")
+        data = _read_bytes(path)
     except FileNotFoundError:
-        pass
+        return _record(states_dir, uuid.uuid4().hex)
     except ForeignPathError as e:
         raise StateError(str(e)) from None
-    else:
-        return _read_identity(path)
-    identity = uuid.uuid4().hex
-    tmp = path.with_name(f".{IDENTITY}.tmp-{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        fd = open_owned(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": IDENTITY_FORMAT, "id": identity}, f)
-        tmp.replace(path)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        raise StateError(
+            f"{path}: cannot read the states directory's identity ({e.strerror or e})"
+        ) from e
+    identity = _parse_identity(data)
+    if identity is not None:
+        return identity
+    found = identity_from_states(states_dir)
+    identity = _record(states_dir, found.identity or uuid.uuid4().hex)
+    what = "empty" if not data else f"{len(data)} bytes, not an identity"
+    if found.identity is None:
+        message = (
+            f"{path}: the states directory's identity was unreadable ({what}, as "
+            "a power loss can leave it) and no state here records one: gave the "
+            "directory a new identity"
+        )
+    else:
+        message = (
+            f"{path}: the states directory's identity was unreadable ({what}, as "
+            f"a power loss can leave it); rebuilt it from the {found.states} "
+            "state(s) that record it, which stay this directory's own (numbered, "
+            "pruned by retention)"
+        )
+        if found.others:
+            message += (
+                f"; states recording {len(found.others)} other id(s) stay foreign"
+            )
+    if on_notice is not None:
+        on_notice(message)
+    return identity
+
+
+def _record(states_dir: Path, identity: str) -> str:
+    """Write ``identity`` as the directory's, durably (see :func:`write_durably`)."""
+    content = json.dumps({"format": IDENTITY_FORMAT, "id": identity})
+    try:
+        write_durably(states_dir / IDENTITY, content)
+    except ForeignPathError as e:
+        raise StateError(str(e)) from None
+    except OSError as e:
         raise StateError(
             f"{states_dir}: cannot record the directory's identity ({e.strerror or e})"
         ) from e

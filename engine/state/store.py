@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -44,6 +45,7 @@ from .states_dir import (
 
 DEFAULT_NAME_FORMAT = "%Y-%m-%d_%H-%M-%S,%f.state"
 _TMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
+_log = logging.getLogger("engine.state")
 
 
 def _fsync_path(path: Path, directory: bool = False) -> None:
@@ -119,6 +121,10 @@ class StateStore:
         # The directory's own states, oldest first, and the next sequence number.
         self._own: list[tuple[int, Path]] | None = None
         self._next_seq = 1
+        self.notices: list[str] = []
+        """What the store repaired in the states directory (one line each): an
+        identity a crash left unreadable, rebuilt from the states. Also logged
+        (``engine.state``, WARNING)."""
 
     def register(self, name: str, component: PersistentStateMixin) -> None:
         """Add a component saved under ``<state>/<name>``."""
@@ -173,7 +179,7 @@ class StateStore:
         return self._lock.held
 
     def _load_catalogue(self) -> None:
-        identity = ensure_identity(self.states_dir)
+        identity = ensure_identity(self.states_dir, self._notice)
         own: list[tuple[int, Path]] = []
         highest = 0
         for info in list_states(self.states_dir):
@@ -185,6 +191,11 @@ class StateStore:
         self._identity = identity
         self._own = own
         self._next_seq = highest + 1
+
+    def _notice(self, message: str) -> None:
+        """Something the store repaired in the directory: logged, and kept in :attr:`notices`."""
+        self.notices.append(message)
+        _log.warning("%s", message)
 
     def _catalogue(self) -> list[tuple[int, Path]]:
         if self._own is None:

@@ -2,23 +2,26 @@
 
 A :class:`MetricsLog` reads its own bounded subscription on a background
 thread, so a slow disk never slows the engine (an overflowing queue drops the
-oldest events and counts them). TensorBoard scalars are written when the
+oldest events and counts them), and a full one never stops it (what cannot be
+written is dropped and counted, with a warning when that starts and ends). TensorBoard scalars are written when the
 ``tensorboard`` package is installed, with that package alone (no torch).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.util
 import json
 import os
+import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from ..runtime.supervision import FailureHandler, SupervisedThread
-from ..utils.owner_only import append_owned
-from .events import ErrorOccurred, EventBus, Metric, Subscription
+from ..utils.owner_only import append_owned, append_whole
+from .events import ErrorOccurred, EventBus, LogMessage, Metric, Subscription
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -29,6 +32,13 @@ def tensorboard_available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+FLUSH_BYTES = 64 << 10
+"""Pending output that is written at once, without waiting for the flush interval."""
+SETTLE_FLUSHES = 5
+"""Flush intervals that writing must have worked for before it is said to work
+again (after a warning that it did not)."""
+
+
 class MetricsLog:
     """Appends every :class:`~engine.telemetry.events.Metric` to ``<run_dir>/metrics.jsonl``.
 
@@ -36,16 +46,26 @@ class MetricsLog:
     The file is appended to across runs of the same run directory; ``run``
     (when this log started, ISO 8601 with microseconds) tells them apart.
 
+    Telemetry is never a reason to stop the agent: what cannot be written (a
+    full disk, a quota, an I/O error) is dropped and counted (:attr:`unwritten`,
+    :attr:`unwritten_scalars`), and writing is tried again at the next flush.
+    One warning (a ``LogMessage``) says when dropping starts and one when
+    writing has worked again for a few flush intervals, each with the counts. A batch is appended whole or
+    not at all (what a failed append wrote is cut off again), so the file
+    never holds a torn line.
+
     Args:
         events: The system's event bus.
         run_dir: The run's directory (created if missing).
         tensorboard: Also write TensorBoard scalars to ``<run_dir>/tensorboard``:
             True requires it, False never, None when available.
-        flush_interval: Longest time (s) a line may wait in the file buffer.
+        flush_interval: Longest time (s) a line waits before it is written
+            (also how often writing is retried while it fails).
         queue_size: Bound of the subscription queue.
         on_failure: Told if the writer thread fails (pass
             :meth:`engine.System.report_failure` to stop the run in order);
             by default the failure is published as an ``ErrorOccurred`` event.
+            Failing to write is not a failure of the thread.
 
     Raises:
         RuntimeError: For ``tensorboard=True`` when it is not installed.
@@ -77,14 +97,32 @@ class MetricsLog:
             "metrics-log", self._run, on_failure or self._publish_failure
         )
         self.written = 0
+        """Lines written to ``metrics.jsonl``."""
+        self.unwritten = 0
+        """Lines dropped because ``metrics.jsonl`` could not be written."""
+        self.unwritten_scalars = 0
+        """TensorBoard scalars dropped because they could not be written."""
         self.run = ""
         self._started = False
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
+        self._lines: list[bytes] = []
+        self._pending_bytes = 0
+        self._pending_since = 0.0
+        self._scalars: Any = None  # the TensorBoard writer, once it could be made
+        self._scalar_events: list[Metric] = []  # waiting for the next flush
+        self._problems: dict[str, str] = {}  # what cannot be written, and why
+        self._told_failing = False
+        self._working_since: float | None = None
 
     @property
     def dropped(self) -> int:
         """Events lost because the queue overflowed."""
         return self._subscription.dropped
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last attempt to write telemetry failed (it is being dropped)."""
+        return bool(self._problems)
 
     def start(self) -> MetricsLog:
         """Open ``metrics.jsonl`` and start the writer thread; returns self.
@@ -98,7 +136,7 @@ class MetricsLog:
                 link or another user's file).
         """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._file = os.fdopen(append_owned(self.path), "a", encoding="utf-8")
+        self._fd = append_owned(self.path)
         self.run = _dt.datetime.now().astimezone().isoformat(timespec="microseconds")
         self._started = True
         self._thread.start()
@@ -136,30 +174,38 @@ class MetricsLog:
         finally:
             # A writer that failed must not keep collecting events nobody reads.
             self._subscription.close()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def _write_until_closed(self) -> None:
-        writer = self._tensorboard_writer() if self._use_tensorboard else None
         sub = self._subscription
-        assert self._file is not None
+        if self._use_tensorboard:
+            self._open_scalars()
         try:
-            with self._file as file:
-                while True:
-                    event = sub.get(timeout=self._flush_interval)
-                    if event is None:
-                        file.flush()
-                        if sub.closed:
-                            break
-                        continue
-                    if isinstance(event, Metric):
-                        self._write(file, writer, event)
-                    for queued in sub.drain():
-                        if isinstance(queued, Metric):
-                            self._write(file, writer, queued)
+            while True:
+                event = sub.get(timeout=self._flush_interval)
+                if event is None:
+                    self._flush()
+                    if sub.closed:
+                        break
+                    continue
+                if isinstance(event, Metric):
+                    self._add(event)
+                for queued in sub.drain():
+                    if isinstance(queued, Metric):
+                        self._add(queued)
+                if self._lines and (
+                    self._pending_bytes >= FLUSH_BYTES
+                    or time.monotonic() - self._pending_since >= self._flush_interval
+                ):
+                    self._flush()
         finally:
-            if writer is not None:
-                writer.close()
+            if self._scalars is not None:
+                with contextlib.suppress(OSError):
+                    self._scalars.close()
 
-    def _write(self, file: IO[str], writer: Any, event: Metric) -> None:
+    def _add(self, event: Metric) -> None:
         record = {
             "wall_time": event.wall_time,
             "source": event.source,
@@ -168,20 +214,106 @@ class MetricsLog:
             "step": event.step,
             "run": self.run,
         }
-        file.write(json.dumps(record) + "\n")
-        self.written += 1
-        if writer is not None:
-            writer.add_scalar(
-                f"{event.source}/{event.name}", event.value, event.step, event.wall_time
-            )
+        line = (json.dumps(record) + "\n").encode()
+        if not self._lines:
+            self._pending_since = time.monotonic()
+        self._lines.append(line)
+        self._pending_bytes += len(line)
+        if self._use_tensorboard:
+            self._scalar_events.append(event)
 
-    def _tensorboard_writer(self) -> Any:
+    def _flush(self) -> None:
+        """Write what is pending; drop (and count) what cannot be written."""
+        lines, self._lines, self._pending_bytes = self._lines, [], 0
+        if lines:
+            assert self._fd is not None
+            try:
+                append_whole(self._fd, b"".join(lines))
+            except OSError as e:
+                self.unwritten += len(lines)
+                self._problems[METRICS_FILE] = _why(e)
+            else:
+                self.written += len(lines)
+                self._problems.pop(METRICS_FILE, None)
+        if self._use_tensorboard:
+            self._flush_scalars()
+        self._tell()
+
+    def _open_scalars(self) -> None:
         try:
             from .tensorboard_scalars import ScalarWriter
         except ImportError:
             # Half-installed TensorBoard: the JSON lines are the record that matters.
-            return None
-        return ScalarWriter(self.run_dir / TENSORBOARD_DIR)
+            self._use_tensorboard = False
+            return
+        try:
+            self._scalars = ScalarWriter(self.run_dir / TENSORBOARD_DIR)
+        except OSError as e:
+            self._problems[TENSORBOARD_DIR] = _why(e)
+        else:
+            self._problems.pop(TENSORBOARD_DIR, None)
+
+    def _flush_scalars(self) -> None:
+        events, self._scalar_events = self._scalar_events, []
+        if self._scalars is None:
+            self._open_scalars()  # made once it can be
+            if self._scalars is None:
+                self.unwritten_scalars += len(events)
+                return
+        for event in events:
+            self._scalars.add_scalar(
+                f"{event.source}/{event.name}", event.value, event.step, event.wall_time
+            )
+        try:
+            self._scalars.flush()
+        except OSError as e:
+            self.unwritten_scalars += len(events)
+            self._problems[TENSORBOARD_DIR] = _why(e)
+        else:
+            self._problems.pop(TENSORBOARD_DIR, None)
+
+    def _tell(self) -> None:
+        """Publish one warning when writing starts failing, one when it works again.
+
+        "Again" waits until writing has worked for :data:`SETTLE_FLUSHES` flush
+        intervals: a disk on the edge of full takes a small append and refuses
+        the next, and that must not become a warning every second.
+        """
+        if self._problems:
+            self._working_since = None
+            if self._told_failing:
+                return
+            self._told_failing = True
+            what = "; ".join(f"{name}: {why}" for name, why in self._problems.items())
+            message = (
+                f"metrics: cannot write telemetry in {self.run_dir} ({what}); "
+                f"dropping it, never stopping the run, and retrying every "
+                f"{self._flush_interval:g} s (dropped so far: {self._counts()})"
+            )
+        else:
+            if not self._told_failing:
+                return
+            now = time.monotonic()
+            if self._working_since is None:
+                self._working_since = now
+            if now - self._working_since < SETTLE_FLUSHES * self._flush_interval:
+                return
+            self._told_failing = False
+            message = (
+                f"metrics: writing telemetry in {self.run_dir} again "
+                f"(dropped while it could not be written: {self._counts()})"
+            )
+        self._events.publish(LogMessage(level="warning", message=message))
+
+    def _counts(self) -> str:
+        counts = f"{self.unwritten} metric line(s)"
+        if self._use_tensorboard:
+            counts += f" and {self.unwritten_scalars} TensorBoard scalar(s)"
+        return counts
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import stat
+import threading
 from pathlib import Path
 
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
@@ -156,3 +157,82 @@ def open_owned(path: Path, flags: int, mode: int = 0o600) -> int:
 def append_owned(path: Path) -> int:
     """Open ``path`` for appending (created 0600), refusing links and others' files."""
     return open_owned(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+
+
+def append_whole(fd: int, data: bytes) -> None:
+    """Append ``data`` to the file ``fd`` whole, or not at all.
+
+    A write that fails part-way (a full disk) is cut off again, so that the
+    file never ends in a torn line or record that the next append would run
+    into. The file must be this process's alone to append to.
+
+    Raises:
+        OSError: If it could not be written (the file is then as it was).
+    """
+    end = os.lseek(fd, 0, os.SEEK_END)
+    view = memoryview(data)
+    try:
+        while view:
+            written = os.write(fd, view)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, end)
+        raise
+
+
+def fsync_directory(path: Path) -> None:
+    """Make the entries of directory ``path`` (files created, renamed, deleted) durable.
+
+    A file system that cannot sync a directory (``EINVAL``: some network and
+    FUSE file systems) has nothing more to offer, so that is not an error.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: str | bytes) -> None:
+    """Replace the file ``path`` with ``data`` so that a crash or power loss never tears it.
+
+    The data is written to a temporary file beside it (this user's, 0600, no
+    link followed), synced, renamed over ``path`` and the directory synced:
+    after a power loss ``path`` holds either its old content or all of
+    ``data``, never a prefix of it or nothing, and once this returns the new
+    content survives one. On failure the temporary file is removed and
+    ``path`` is left as it was.
+
+    Raises:
+        ForeignPathError: If the temporary file's name is taken by a link or
+            another user's file that cannot be removed.
+        OSError: If it cannot be written (``ENOSPC`` included).
+    """
+    payload = data.encode() if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = open_owned(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_directory(path.parent)
