@@ -331,6 +331,10 @@ class System:
         try:
             # Held until the final save: no other run writes this states directory.
             self.store.open()
+            # What the store repaired (an identity a crash left unreadable)
+            # reaches every watcher, not only the engine.state logger.
+            for notice in self.store.notices:
+                self._log(notice, "warning")
             try:
                 self._load_initial_state()
             except BaseException:

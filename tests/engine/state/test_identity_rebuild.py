@@ -83,8 +83,12 @@ def test_an_unreadable_identity_next_to_states_is_rebuilt_from_them(
     assert system.store.notices[0] in caplog.text
     # Numbering goes on, and retention still prunes the old states.
     assert read_manifest(newest)["writer"]["seq"] == 4
-    removed = [e.path for e in sub.drain() if isinstance(e, StateRemoved)]
+    events = sub.drain()
+    removed = [e.path for e in events if isinstance(e, StateRemoved)]
     assert removed == [str(written[0])]
+    # Every watcher hears of the repair (the dashboard, the event log).
+    said = [getattr(e, "message", "") for e in events]
+    assert system.store.notices[0] in said
     assert seqs(states) == {written[1].name: 2, written[2].name: 3, newest.name: 4}
 
 
