@@ -18,7 +18,7 @@ from typing import Any
 
 from .manifest import read_manifest, verify_state
 from .persistence import StateError
-from .states_dir import read_identity, writer_seq
+from .states_dir import read_identity, state_dirs, writer_seq
 
 LATEST = "latest"
 """Where a state is asked for, the newest state that verifies (``saved_state_path``)."""
@@ -73,15 +73,7 @@ def list_states(states_dir: Path) -> list[StateInfo]:
         return []
     identity = read_identity(states_dir)
     infos = []
-    for path in states_dir.iterdir():
-        # Symlinks are never states: a state must live inside its states directory.
-        if (
-            path.is_symlink()
-            or not path.is_dir()
-            or path.name.startswith(".")
-            or not path.name.endswith(".state")
-        ):
-            continue
+    for path in state_dirs(states_dir):
         try:
             manifest = read_manifest(path)
         except StateError as e:

@@ -58,6 +58,25 @@ _CLOCK_SLACK = 60.0
 when it was written (see :func:`identity_from_states`)."""
 
 
+def state_dirs(states_dir: Path) -> list[Path]:
+    """The ``*.state`` directories in ``states_dir`` (unverified, in no order).
+
+    Symlinks are never states: a state must live inside its states directory;
+    names starting with ``.`` are states being written.
+
+    Raises:
+        OSError: If ``states_dir`` cannot be listed.
+    """
+    return [
+        path
+        for path in states_dir.iterdir()
+        if not path.is_symlink()
+        and path.is_dir()
+        and not path.name.startswith(".")
+        and path.name.endswith(".state")
+    ]
+
+
 def read_identity(states_dir: Path) -> str | None:
     """The id of ``states_dir``, or None if it has none (or cannot be read).
 
@@ -128,17 +147,10 @@ def identity_from_states(states_dir: Path) -> FoundIdentity:
     newest: dict[str, tuple[float, int]] = {}
     counts: dict[str, int] = {}
     try:
-        entries = list(Path(states_dir).iterdir())
+        entries = state_dirs(Path(states_dir))
     except OSError:
         return FoundIdentity(None)
     for path in entries:
-        if (
-            path.is_symlink()
-            or not path.is_dir()
-            or path.name.startswith(".")
-            or not path.name.endswith(".state")
-        ):
-            continue
         try:
             manifest = read_manifest(path)
         except StateError:
