@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..state.store import pid_alive
-from ..utils.owner_only import ForeignPathError, open_owned, private_dir
+from ..utils.owner_only import ForeignPathError, private_dir, replace_file
 
 REGISTRY_ENV = "PAMIQ_CONSOLE_REGISTRY"
 """Environment variable naming the registry directory (tests, several users' setups)."""
@@ -161,15 +161,10 @@ def register(
         **extra,
     }
     target = directory / _entry_name(pid, run_dir)
-    tmp = directory / f".{target.name}.tmp"
     try:
         private_dir(directory)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        fd = open_owned(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data))
-        tmp.replace(target)
+        # Not synced: an entry describes a live process, which a power loss ends.
+        replace_file(target, json.dumps(data))
     except ForeignPathError as e:
         raise RegistryError(str(e)) from None
     except OSError as e:

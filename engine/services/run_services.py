@@ -106,6 +106,8 @@ class RunServices:
         self._system = system
         config = system.config
         self._name_given = name_given or config.run_dir is not None
+        self.origin = config.origin or program_origin()
+        """What started the run: the config file, or this program's command line."""
         self.curves = CurveBook(config.curve_history, plots=config.plots)
         """The run's learning curves, recorded from its first metric."""
         self._remove_curves = system.events.add_callback(self.curves.record)
@@ -148,7 +150,7 @@ class RunServices:
         config = self._system.config
         return {
             "name": config.name,
-            "origin": config.origin or program_origin(),
+            "origin": self.origin,
             "states_dir": str(Path(self._system.store.states_dir).absolute()),
             "cwd": str(Path.cwd()),
             **({"config": str(config.origin)} if config.origin else {}),
@@ -268,7 +270,7 @@ class RunServices:
                 name=config.name,
                 run_dir=self.run_dir.path,
                 socket=self.run_dir.socket_path,
-                origin=self._info()["origin"],
+                origin=self.origin,
             )
         except RegistryError as e:
             # The run is still reachable with --run DIR; only `ps` misses it.

@@ -202,11 +202,25 @@ def fsync_directory(path: Path) -> None:
 def write_durably(path: Path, data: str | bytes) -> None:
     """Replace the file ``path`` with ``data`` so that a crash or power loss never tears it.
 
+    :func:`replace_file` with ``sync``: after a power loss ``path`` holds
+    either its old content or all of ``data``, never a prefix of it or
+    nothing, and once this returns the new content survives one.
+
+    Raises:
+        ForeignPathError: If the temporary file's name is taken by a link or
+            another user's file that cannot be removed.
+        OSError: If it cannot be written (``ENOSPC`` included).
+    """
+    replace_file(path, data, sync=True)
+
+
+def replace_file(path: Path, data: str | bytes, sync: bool = False) -> None:
+    """Replace the file ``path`` with ``data`` at once: readers see the old or the new.
+
     The data is written to a temporary file beside it (this user's, 0600, no
-    link followed), synced, renamed over ``path`` and the directory synced:
-    after a power loss ``path`` holds either its old content or all of
-    ``data``, never a prefix of it or nothing, and once this returns the new
-    content survives one. On failure the temporary file is removed and
+    link followed) and renamed over ``path``; with ``sync``, the file is
+    synced before the rename and the directory after it (see
+    :func:`write_durably`). On failure the temporary file is removed and
     ``path`` is left as it was.
 
     Raises:
@@ -227,7 +241,8 @@ def write_durably(path: Path, data: str | bytes) -> None:
                 if not written:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
                 view = view[written:]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -235,4 +250,5 @@ def write_durably(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_directory(path.parent)
+    if sync:
+        fsync_directory(path.parent)
