@@ -41,7 +41,7 @@ from engine.telemetry.events import ErrorOccurred, Metric
 from engine.telemetry.status import SystemStatus
 
 from .activity import Activity
-from .eventlog import ROUTINE_KINDS, Coalescer, LogLine
+from .eventlog import ERROR, NOTICE, ROUTINE_KINDS, WARNING, Coalescer, LogLine
 from .messages import OpFinished, PollerFailed, RunStopped, Snapshot
 from .poller import DEFAULT_POLL_HZ, FailureHandler, SnapshotPoller
 from .program_run import OutputFollower, ProgramRun
@@ -292,7 +292,10 @@ class ConsoleApp(App[int]):
         if snapshot.dropped:
             lines.append(
                 LogLine(
-                    now, "console", f"{snapshot.dropped} event(s) not shown (burst)"
+                    now,
+                    "console",
+                    f"{snapshot.dropped} event(s) not shown (burst)",
+                    severity=WARNING,
                 )
             )
         status = self._frozen_when_stopped(snapshot.status)
@@ -350,7 +353,9 @@ class ConsoleApp(App[int]):
         if self.attached:
             self.busy = f"run ended: {ended}; q closes"
             self._show_busy()
-            self.log_line("console", f"the run ended: {ended}")
+            # Anything but an orderly stop (failed, killed, gone) is an error.
+            severity = NOTICE if ended == "stopped" else ERROR
+            self.log_line("console", f"the run ended: {ended}", severity)
 
     def _show_restarted(self) -> None:
         """An attached run that ended is running again (restarted in its run dir)."""
@@ -434,9 +439,11 @@ class ConsoleApp(App[int]):
         self.curve_index = (self.curve_index + 1) % len(self.curve_order)
         self._show_curve()
 
-    def log_line(self, kind: str, text: str) -> None:
+    def log_line(self, kind: str, text: str, severity: str = NOTICE) -> None:
         """Add a console line to the event log."""
-        self.query_one(EventLogPanel).add_lines([LogLine(self.clock(), kind, text)])
+        self.query_one(EventLogPanel).add_lines(
+            [LogLine(self.clock(), kind, text, severity=severity)]
+        )
 
     # -- operations -----------------------------------------------------------------
 
@@ -614,4 +621,4 @@ class ConsoleApp(App[int]):
                 f"{message.op} failed: {message.detail}", severity="error", timeout=8
             )
             if not message.logged:
-                self.log_line("error", f"{message.op} failed: {message.detail}")
+                self.log_line("error", f"{message.op} failed: {message.detail}", ERROR)

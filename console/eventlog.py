@@ -5,6 +5,12 @@ training runs can happen hundreds of times a second;
 they are summed up per source over a short window ("synced values x37") so the
 log stays readable. Metrics are not logged here (they feed the sparklines and
 ``metrics.jsonl``).
+
+Each line has a severity (:data:`OK`, :data:`NOTICE`, :data:`WARNING`,
+:data:`ERROR`, or :data:`INFO` for the routine), which the dashboard draws in
+its colour, as htop, btop and k9s do. A save or a load holds the system still
+for a moment: those pauses are not logged ("system paused", "system resumed"
+are the operator's pause and resume only).
 """
 
 from __future__ import annotations
@@ -27,12 +33,39 @@ from engine.telemetry.events import (
     TrainingRunFinished,
 )
 
+INFO = "info"
+"""Routine: nothing to act on."""
+OK = "ok"
+"""Something the operator wants done was done (a state saved)."""
+NOTICE = "notice"
+"""The run changed course: a load, a pause, a stop."""
+WARNING = "warning"
+"""Something went wrong that the run lives with (an actor died, a refused load)."""
+ERROR = "error"
+"""Something failed (a thread, an operation, an actor for good)."""
+SEVERITIES = (INFO, OK, NOTICE, WARNING, ERROR)
+
 COALESCED_KINDS = frozenset({"sync", "training"})
 ROUTINE_KINDS = COALESCED_KINDS
 """Events the dashboard does not log (its trainers and models panels show their
 rates); they stay in the event stream, in ``--headless`` output and ``events``."""
-_QUIET_STATES = frozenset({"pausing", "resuming"})
-_QUIET_LOGS = frozenset({"paused", "resumed"})
+_HELD_STATES = frozenset({"pausing", "paused", "resuming", "active"})
+"""Transitions a save or a load goes through too: the log says "system paused"
+and "system resumed" from the engine's notices of the operator's pause instead."""
+_OPERATOR_LOGS = {"paused": "system paused", "resumed": "system resumed"}
+_LOG_LEVELS = {
+    "debug": INFO,
+    "info": INFO,
+    "warning": WARNING,
+    "error": ERROR,
+    "critical": ERROR,
+}
+_KIND_SEVERITIES = {
+    "saved": OK,
+    "loaded": NOTICE,
+    "error": ERROR,
+    "console": NOTICE,
+}
 
 
 @dataclass(frozen=True)
@@ -44,12 +77,15 @@ class LogLine:
         kind: The event kind (``sync``, ``saved``, ``error``...).
         text: The message, without a timestamp.
         count: How many events the line stands for.
+        severity: :data:`INFO`, :data:`OK`, :data:`NOTICE`, :data:`WARNING`
+            or :data:`ERROR`.
     """
 
     wall_time: float
     kind: str
     text: str
     count: int = 1
+    severity: str = INFO
 
     def stamped(self) -> str:
         """``HH:MM:SS kind text``."""
@@ -90,12 +126,30 @@ def format_event(event: Event, path_text: Callable[[str], str] = _as_is) -> str 
     if isinstance(event, ErrorOccurred):
         return f"{event.thread}: {event.message}"
     if isinstance(event, SystemStateChanged):
-        return None if event.state in _QUIET_STATES else f"system {event.state}"
+        return None if event.state in _HELD_STATES else f"system {event.state}"
     if isinstance(event, LogMessage):
-        return None if event.message in _QUIET_LOGS else event.message
+        return _OPERATOR_LOGS.get(event.message, event.message)
     if isinstance(event, Metric):
         return None
     return str(event.to_dict())
+
+
+def severity_of(event: Event) -> str:
+    """How much an event matters to an operator (see :data:`SEVERITIES`)."""
+    if isinstance(event, LogMessage):
+        if event.message in _OPERATOR_LOGS:
+            return NOTICE
+        return _LOG_LEVELS.get(event.level.lower(), INFO)
+    if isinstance(event, SystemStateChanged):
+        return NOTICE
+    return _KIND_SEVERITIES.get(event.kind, INFO)
+
+
+def _line_kind(event: Event) -> str:
+    """The kind a line shows: the operator's pause and resume read as states."""
+    if isinstance(event, LogMessage) and event.message in _OPERATOR_LOGS:
+        return SystemStateChanged.kind
+    return event.kind
 
 
 def _source(event: Event) -> str:
@@ -137,7 +191,9 @@ class Coalescer:
         if text is not None and event.kind not in COALESCED_KINDS:
             # Close open bursts first so the log stays in order.
             lines = self.flush(now, force=True)
-            lines.append(LogLine(event.wall_time, event.kind, text))
+            lines.append(
+                LogLine(event.wall_time, _line_kind(event), text, 1, severity_of(event))
+            )
             return lines
         lines = self.flush(now)
         if text is None:
@@ -147,7 +203,9 @@ class Coalescer:
         if burst is None:
             # Show the first at once; open a window for the ones that follow.
             self._bursts[key] = _Burst(now, 0, event, text)
-            lines.append(LogLine(event.wall_time, event.kind, text))
+            lines.append(
+                LogLine(event.wall_time, event.kind, text, 1, severity_of(event))
+            )
         else:
             burst.count += 1
             burst.last = event
@@ -175,6 +233,7 @@ class Coalescer:
                     burst.last.kind,
                     burst.text + suffix,
                     burst.count,
+                    severity_of(burst.last),
                 )
             )
         # Summaries of different sources close together: keep the log in time order.

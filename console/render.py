@@ -25,6 +25,7 @@ from engine.telemetry.status import (
 
 from .activity import Rate
 from .conditions import never_met
+from .eventlog import ERROR, INFO, NOTICE, OK, WARNING
 from .render_actors import actors_table, actors_title
 
 
@@ -71,6 +72,16 @@ STATE_STYLES = {
     "stopped": "bold white on red",
 }
 """How each control state is marked, in the dashboard's header and ``status``."""
+
+SEVERITY_STYLES = {
+    INFO: "",
+    OK: "green",
+    NOTICE: "cyan",
+    WARNING: "yellow",
+    ERROR: "bold red",
+}
+"""The colour of each severity (:mod:`console.eventlog`): green is done, cyan
+worth a look, yellow wrong but lived with, red failed. Waiting is not an error."""
 
 BAR_WIDTH = 20
 

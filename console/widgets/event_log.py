@@ -1,4 +1,5 @@
-"""The event log: what an operator must notice (saves, loads, pauses, errors...)."""
+"""The event log: what an operator must notice (saves, loads, pauses, errors...),
+each line in the colour of its severity."""
 
 from __future__ import annotations
 
@@ -6,17 +7,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from ..eventlog import LogLine
-
-KIND_STYLES = {
-    "sync": "cyan",
-    "training": "blue",
-    "saved": "green",
-    "loaded": "magenta",
-    "state": "yellow",
-    "error": "bold red",
-    "log": "",
-    "console": "bold",
-}
+from ..render import SEVERITY_STYLES
 
 
 class EventLogPanel(RichLog):
@@ -34,12 +25,12 @@ class EventLogPanel(RichLog):
         )
 
     def add_lines(self, lines: list[LogLine]) -> None:
-        """Append lines, newest last."""
+        """Append lines, newest last, coloured by severity."""
         for line in lines:
             stamped = line.stamped()
             clock, _, rest = stamped.partition(" ")
             self.write(
                 Text.assemble(
-                    (clock, "dim"), " ", (rest, KIND_STYLES.get(line.kind, ""))
+                    (clock, "dim"), " ", (rest, SEVERITY_STYLES.get(line.severity, ""))
                 )
             )

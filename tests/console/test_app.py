@@ -44,6 +44,16 @@ def text_of(widget: Widget) -> str:
     return console.export_text()
 
 
+def line_colour(log: EventLogPanel, text: str) -> str | None:
+    """The colour the event log draws its line holding ``text`` in."""
+    for strip in log.lines:
+        if text in strip.text:
+            segment = next(s for s in strip if text.split()[0] in s.text)
+            colour = segment.style.color if segment.style else None
+            return None if colour is None else colour.name
+    raise AssertionError(f"no line with {text!r}")
+
+
 @pytest.fixture
 def system(config_file: Callable[..., Path]) -> Iterator[System]:
     built = config_mod.load(config_file())
@@ -160,6 +170,10 @@ async def test_save_key(system: System) -> None:
         await pilot.press("s")
         await wait_for(pilot, lambda: len(states_of(system)) == 1, what="a saved state")
         await wait_for(pilot, lambda: "saved " in text_of(app.query_one(EventLogPanel)))
+        # The save held the system still: that is not the operator's pause.
+        log = text_of(app.query_one(EventLogPanel))
+        assert "system paused" not in log and "system active" not in log
+        assert line_colour(app.query_one(EventLogPanel), "saved ") == "green"
 
 
 @sync
@@ -181,6 +195,9 @@ async def test_load_key_opens_a_picker_and_loads(system: System) -> None:
             what="a StateLoaded event",
         )
         await wait_for(pilot, lambda: app.busy == "")
+        log = app.query_one(EventLogPanel)
+        await wait_for(pilot, lambda: "loaded " in text_of(log), what="loaded line")
+        assert line_colour(log, "loaded ") == "cyan"  # a notice, not an error's red
 
 
 @sync

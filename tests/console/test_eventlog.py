@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
-from console.eventlog import Coalescer
-from engine.telemetry.events import ModelSynced, StateSaved, TrainingRunFinished
+from console.eventlog import (
+    ERROR,
+    INFO,
+    NOTICE,
+    OK,
+    SEVERITIES,
+    WARNING,
+    Coalescer,
+)
+from console.render import SEVERITY_STYLES
+from engine.telemetry.events import (
+    ErrorOccurred,
+    Event,
+    LogMessage,
+    ModelSynced,
+    StateLoaded,
+    StateRemoved,
+    StateSaved,
+    SystemStateChanged,
+    TrainingRunFinished,
+)
+
+_HOLD = ("pausing", "paused", "resuming", "active")
+"""The transitions of every pause, the operator's or a save's."""
 
 
 def sync(version: int, at: float) -> ModelSynced:
@@ -39,3 +61,44 @@ def test_other_events_close_open_bursts_first_and_flushes_keep_time_order() -> N
     assert [line.kind for line in lines] == ["sync", "training", "saved"]
     times = [line.wall_time for line in lines]
     assert times == sorted(times)
+
+
+def _texts(log: Coalescer, *events: Event) -> list[tuple[str, str]]:
+    return [(line.text, line.severity) for e in events for line in log.feed(e, 10.0)]
+
+
+def test_a_save_s_pause_is_not_logged_as_the_operator_s() -> None:
+    held = [SystemStateChanged(wall_time=10.0, state=s) for s in _HOLD]
+    saved = StateSaved(wall_time=10.0, path="s", duration=0.05, paused_for=0.01)
+    assert _texts(Coalescer(), *held[:2], saved, *held[2:]) == [
+        ("saved s in 50.0 ms (paused 10.0 ms)", OK)
+    ]
+    # The operator's pause: the engine's notices, after the same transitions.
+    operator = [*held[:2], LogMessage(wall_time=10.0, level="info", message="paused")]
+    operator += [*held[2:], LogMessage(wall_time=10.0, level="info", message="resumed")]
+    assert _texts(Coalescer(), *operator) == [
+        ("system paused", NOTICE),
+        ("system resumed", NOTICE),
+    ]
+    stopping = SystemStateChanged(wall_time=10.0, state="stopping")
+    assert _texts(Coalescer(), stopping) == [("system stopping", NOTICE)]
+
+
+def test_lines_have_the_severity_of_what_happened() -> None:
+    def one(event: Event) -> str:
+        (line,) = Coalescer().feed(event, 10.0)
+        return line.severity
+
+    assert one(StateLoaded(wall_time=1.0, path="p")) == NOTICE  # not an error
+    assert one(ErrorOccurred(wall_time=1.0, thread="t", message="m")) == ERROR
+    died = LogMessage(wall_time=1.0, level="warning", message="actor 1 died: oom")
+    assert one(died) == WARNING  # not a plain line
+    gone = LogMessage(wall_time=1.0, level="error", message="actor 1 is gone")
+    assert one(gone) == ERROR
+    assert one(LogMessage(wall_time=1.0, level="info", message="started")) == INFO
+    assert one(StateRemoved(wall_time=1.0, path="p", reason="r")) == INFO
+    assert one(StateSaved(wall_time=1.0, path="p", duration=0.1, paused_for=0.1)) == OK
+    # Each severity has a colour of its own; only an error is red.
+    styles = [SEVERITY_STYLES[s] for s in SEVERITIES]
+    assert len(set(styles)) == len(styles)
+    assert [s for s in SEVERITIES if "red" in SEVERITY_STYLES[s]] == [ERROR]

@@ -16,6 +16,7 @@ from engine.services.curves import CurveBook
 from engine.services.operations import local_run
 from engine.telemetry.events import (
     ErrorOccurred,
+    LogMessage,
     Metric,
     ModelSynced,
     StateSaved,
@@ -143,6 +144,8 @@ def frozen_events() -> list[Any]:
         )
     )
     events.append(SystemStateChanged(state="paused", wall_time=NOW - 10))
+    # The operator's pause (a save's own pause is not logged).
+    events.append(LogMessage(level="info", message="paused", wall_time=NOW - 10))
     return events
 
 
