@@ -113,6 +113,8 @@ _CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
     ("state_name_format", _state_name_format),
     ("web_api_address", _web_api_address),
     ("curve_history", _at_least_one),
+    ("metrics_max_mb", _positive),
+    ("metrics_keep", _at_least_one),
     ("plots", _plots),
 )
 
@@ -171,6 +173,11 @@ class LaunchConfig:
             ``$PAMIQ_RUNS_DIR``, else under the working directory).
         metrics: Write agent and trainer metrics to ``<run_dir>/metrics.jsonl``
             (and TensorBoard scalars with the ``tensorboard`` extra).
+        metrics_max_mb: Size (MiB) at which ``metrics.jsonl`` is rotated to
+            ``metrics.jsonl.1`` (inf: never).
+        metrics_keep: Rotated metrics files kept (``metrics.jsonl.1`` ...
+            ``.N``): a run holds at most ``(metrics_keep + 1) * metrics_max_mb``
+            MiB of metrics.
         origin: What started the run, as ``pamiq-console ps`` shows it (None:
             this program's command line; the console sets the config file).
         curve_history: Points kept per learning curve (pairs merge when full).
@@ -202,6 +209,8 @@ class LaunchConfig:
     console: bool = True
     run_dir: str | Path | None = None
     metrics: bool = True
+    metrics_max_mb: float = 64.0
+    metrics_keep: int = 3
     origin: str | None = None
     curve_history: int = 512
     plots: tuple[tuple[str, str], ...] = ()

@@ -35,6 +35,7 @@ from typing_extensions import override
 from engine import Interaction, System
 from engine.data import SequentialBuffer
 from engine.services.registry import live_runs
+from engine.telemetry.metrics_log import metrics_files
 
 from ._components import (
     BUFFER,
@@ -108,8 +109,10 @@ def _rate_once(
         cpu1, process1 = _thread_cpu(), time.process_time()
         stop(system)
         # What the metrics writer wrote (the trainer's losses): 0 without the console.
-        metrics = Path(tmp.name) / "run" / "metrics.jsonl"
-        metrics_lines = len(metrics.read_text().splitlines()) if metrics.exists() else 0
+        metrics_lines = sum(
+            len(path.read_text().splitlines())
+            for path in metrics_files(Path(tmp.name) / "run")
+        )
     threads = {
         name: (seconds - cpu0.get(name, 0.0)) / (t1 - t0)
         for name, seconds in cpu1.items()

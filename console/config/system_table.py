@@ -60,6 +60,12 @@ class SystemTable(BaseModel):
     metrics: bool = Field(
         True, description="Write agent and trainer metrics to <run_dir>/metrics.jsonl."
     )
+    metrics_max_mb: float | None = _launch(
+        description="Rotate metrics.jsonl at this size in MiB (default 64)."
+    )
+    metrics_keep: int | None = _launch(
+        description="Rotated metrics files kept: metrics.jsonl.1 ... .N (default 3)."
+    )
     time_scale: float | None = _launch(description="Engine seconds per real second.")
     max_uptime: float | None = _launch(
         description="Stop after this many engine seconds (default: never)."

@@ -16,6 +16,7 @@ the registry lists it), :meth:`RunServices.close` after the final save.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
@@ -188,11 +189,18 @@ class RunServices:
                     "origin": info["origin"],
                 },
             )
-            if self._system.config.metrics:
+            config = self._system.config
+            if config.metrics:
                 self.metrics = MetricsLog(
                     self._system.events,
                     self.run_dir.path,
                     on_failure=self._system.report_failure,
+                    max_bytes=(
+                        None
+                        if math.isinf(config.metrics_max_mb)
+                        else max(1, int(config.metrics_max_mb * (1 << 20)))
+                    ),
+                    keep=config.metrics_keep,
                 ).start()
         except BaseException:
             self.close(exit_code=2)

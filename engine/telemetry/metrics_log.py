@@ -3,8 +3,15 @@
 A :class:`MetricsLog` reads its own bounded subscription on a background
 thread, so a slow disk never slows the engine (an overflowing queue drops the
 oldest events and counts them), and a full one never stops it (what cannot be
-written is dropped and counted, with a warning when that starts and ends). TensorBoard scalars are written when the
-``tensorboard`` package is installed, with that package alone (no torch).
+written is dropped and counted, with a warning when that starts and ends).
+TensorBoard scalars are written when the ``tensorboard`` package is installed,
+with that package alone (no torch).
+
+``metrics.jsonl`` is rotated by size (``metrics.jsonl`` becomes
+``metrics.jsonl.1``, that one ``.2``, ... the oldest beyond ``keep`` is
+deleted), so a run of days holds at most ``(keep + 1) * max_bytes`` of lines.
+:func:`metrics_files` lists them oldest first and :func:`read_metrics` reads
+them all, so a reader sees one history across rotations.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import datetime as _dt
 import importlib.util
 import json
 import os
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,6 +34,11 @@ from .events import ErrorOccurred, EventBus, LogMessage, Metric, Subscription
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
+DEFAULT_MAX_BYTES = 64 << 20
+"""Size at which ``metrics.jsonl`` is rotated (``[system] metrics_max_mb``)."""
+DEFAULT_KEEP = 3
+"""Rotated files kept beside ``metrics.jsonl`` (``[system] metrics_keep``)."""
+_ROTATED = re.compile(re.escape(METRICS_FILE) + r"\.([1-9][0-9]*)")
 
 
 def tensorboard_available() -> bool:
@@ -45,6 +59,9 @@ class MetricsLog:
     Each line is ``{"wall_time", "source", "name", "value", "step", "run"}``.
     The file is appended to across runs of the same run directory; ``run``
     (when this log started, ISO 8601 with microseconds) tells them apart.
+    A line that would take the file past ``max_bytes`` goes to a new file
+    after a rotation (see the module's docstring); a file that cannot be
+    rotated is appended to as it is, with one warning.
 
     Telemetry is never a reason to stop the agent: what cannot be written (a
     full disk, a quota, an I/O error) is dropped and counted (:attr:`unwritten`,
@@ -66,9 +83,12 @@ class MetricsLog:
             :meth:`engine.System.report_failure` to stop the run in order);
             by default the failure is published as an ``ErrorOccurred`` event.
             Failing to write is not a failure of the thread.
+        max_bytes: Size at which ``metrics.jsonl`` is rotated (None: never).
+        keep: Rotated files kept (``metrics.jsonl.1`` newest ... ``.keep``).
 
     Raises:
         RuntimeError: For ``tensorboard=True`` when it is not installed.
+        ValueError: For ``max_bytes`` < 1 or ``keep`` < 1.
     """
 
     def __init__(
@@ -79,7 +99,13 @@ class MetricsLog:
         flush_interval: float = 1.0,
         queue_size: int = 10_000,
         on_failure: FailureHandler | None = None,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        keep: int = DEFAULT_KEEP,
     ) -> None:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1 or None, got {max_bytes}")
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
         if tensorboard and not tensorboard_available():
             raise RuntimeError(
                 "tensorboard logging needs the tensorboard package "
@@ -91,6 +117,11 @@ class MetricsLog:
             tensorboard_available() if tensorboard is None else tensorboard
         )
         self._flush_interval = flush_interval
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self.rotations = 0
+        """Times ``metrics.jsonl`` was rotated by this log."""
+        self._told_unrotatable = False
         self._events = events
         self._subscription: Subscription = events.subscribe(queue_size)
         self._thread = SupervisedThread(
@@ -226,18 +257,80 @@ class MetricsLog:
         """Write what is pending; drop (and count) what cannot be written."""
         lines, self._lines, self._pending_bytes = self._lines, [], 0
         if lines:
-            assert self._fd is not None
-            try:
-                append_whole(self._fd, b"".join(lines))
-            except OSError as e:
-                self.unwritten += len(lines)
-                self._problems[METRICS_FILE] = _why(e)
-            else:
-                self.written += len(lines)
-                self._problems.pop(METRICS_FILE, None)
+            self._append(lines)
         if self._use_tensorboard:
             self._flush_scalars()
         self._tell()
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Append ``lines``, rotating first wherever the next line would pass the cap.
+
+        A file so holds at most ``max_bytes`` (or one line, if longer). A file
+        that cannot be rotated is appended to as it is (the lines matter more
+        than the cap), with one warning; rotating is tried again next flush.
+        """
+        cap = self.max_bytes
+        held = self._held() if cap is not None else 0
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if cap is not None and held + size > 0 and held + size + len(line) > cap:
+                if chunk:
+                    held += self._append_chunk(chunk, size)
+                    chunk, size = [], 0
+                if held > 0:
+                    if self._rotate():
+                        held = 0
+                    else:
+                        cap = None
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            self._append_chunk(chunk, size)
+
+    def _held(self) -> int:
+        assert self._fd is not None
+        try:
+            return os.fstat(self._fd).st_size
+        except OSError:
+            return 0
+
+    def _append_chunk(self, chunk: list[bytes], size: int) -> int:
+        """Append whole lines to the file; the bytes written (0: dropped, counted)."""
+        assert self._fd is not None
+        try:
+            append_whole(self._fd, b"".join(chunk))
+        except OSError as e:
+            self.unwritten += len(chunk)
+            self._problems[METRICS_FILE] = _why(e)
+            return 0
+        self.written += len(chunk)
+        self._problems.pop(METRICS_FILE, None)
+        return size
+
+    def _rotate(self) -> bool:
+        """Rotate the files and write to a new ``metrics.jsonl``; whether that worked."""
+        try:
+            fd = _rotate(self.path, self.keep, append_owned)
+        except OSError as e:
+            if not self._told_unrotatable:
+                self._told_unrotatable = True
+                self._events.publish(
+                    LogMessage(
+                        level="warning",
+                        message=(
+                            f"metrics: cannot rotate {self.path} ({_why(e)}); "
+                            "appending to it past its size cap"
+                        ),
+                    )
+                )
+            return False
+        assert self._fd is not None
+        os.close(self._fd)
+        self._fd = fd
+        self.rotations += 1
+        self._told_unrotatable = False
+        return True
 
     def _open_scalars(self) -> None:
         try:
@@ -316,13 +409,60 @@ def _why(error: OSError) -> str:
     return error.strerror or str(error) or type(error).__name__
 
 
+def _rotated(run_dir: Path) -> list[tuple[int, Path]]:
+    """The rotated files in ``run_dir`` by number, newest (1) first."""
+    try:
+        names = os.listdir(run_dir)
+    except FileNotFoundError:
+        return []
+    found = [(m, name) for name in names if (m := _ROTATED.fullmatch(name))]
+    return sorted((int(m.group(1)), run_dir / name) for m, name in found)
+
+
+def _rotate(path: Path, keep: int, open_new: Callable[[Path], int]) -> int:
+    """Shift ``path.N`` to ``path.N+1`` (deleting beyond ``keep``), ``path`` to
+    ``path.1``, and return a descriptor of a new ``path``.
+
+    Every step is a rename or unlink in the run's private directory, so a
+    crash part-way leaves lines in a file that :func:`metrics_files` still
+    lists (at worst one number is missing), never a lost or doubled line.
+    """
+    for number, old in reversed(_rotated(path.parent)):
+        if number >= keep:
+            old.unlink()
+        else:
+            old.rename(path.with_name(f"{path.name}.{number + 1}"))
+    path.rename(path.with_name(f"{path.name}.1"))
+    return open_new(path)
+
+
+def metrics_files(run_dir: str | Path) -> list[Path]:
+    """``metrics.jsonl`` and its rotated files in ``run_dir``, oldest first."""
+    run_dir = Path(run_dir)
+    rotated = [p for _, p in reversed(_rotated(run_dir))]
+    return [p for p in [*rotated, run_dir / METRICS_FILE] if p.is_file()]
+
+
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Read ``<run_dir>/metrics.jsonl`` (skipping a torn last line)."""
-    path = Path(run_dir) / METRICS_FILE
+    """Read every metric line of ``run_dir``, oldest first, across rotations.
+
+    Torn lines (the end of a file a crash cut short) are skipped.
+
+    Raises:
+        FileNotFoundError: If the directory holds no metrics file.
+    """
+    files = metrics_files(run_dir)
+    if not files:
+        raise FileNotFoundError(f"{Path(run_dir) / METRICS_FILE}: no metrics file")
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for path in files:
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue  # rotated away while this read (a live run's)
+        for line in text.splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
     return records

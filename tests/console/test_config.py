@@ -373,6 +373,8 @@ def test_loading_leaves_sys_path_as_it_was(
             "system.gil_switch_interval: must be a finite number > 0, got inf",
         ),
         ("resume = 1", "system.resume: expected bool, got int 1"),
+        ("metrics_keep = 0", "system.metrics_keep: must be >= 1, got 0"),
+        ("metrics_max_mb = 0", "system.metrics_max_mb: must be > 0, got 0"),
         ("metrics = true\nmetric = 1", "system.metric: unknown key (did you mean"),
     ],
 )

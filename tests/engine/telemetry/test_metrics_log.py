@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.telemetry.events import EventBus, LogMessage, Metric
-from engine.telemetry.metrics_log import MetricsLog, read_metrics, tensorboard_available
+from engine.telemetry.metrics_log import (
+    MetricsLog,
+    metrics_files,
+    read_metrics,
+    tensorboard_available,
+)
 
 
 def test_metrics_are_written_as_json_lines(tmp_path: Path) -> None:
@@ -94,3 +101,66 @@ def test_tensorboard_logging_does_not_import_torch(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
     assert list((tmp_path / "tensorboard").iterdir())
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+def test_metrics_jsonl_is_rotated_at_its_cap_and_read_whole_across_rotations(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    cap, keep, sent = 1000, 2, 0
+    for _ in range(2):  # a second run of the directory rotates on as the first did
+        bus = EventBus()
+        with MetricsLog(
+            bus, run, tensorboard=False, flush_interval=0.01, max_bytes=cap, keep=keep
+        ) as log:
+            for batch in range(1, 41):
+                for _ in range(4):  # ~130 bytes a line: a few lines a flush
+                    bus.publish(Metric(source="agent", name="x", value=sent, step=sent))
+                    sent += 1
+                _wait_for(lambda n=4 * batch: log.written >= n, "a flush")
+        assert log.unwritten == 0 and log.rotations > 0
+    files = sorted(p.name for p in run.iterdir() if p.name.startswith("metrics"))
+    assert files == ["metrics.jsonl", "metrics.jsonl.1", "metrics.jsonl.2"]
+    assert all((run / name).stat().st_size <= cap for name in files)
+    # The reader sees the newest lines in order, with no gap or repeat, up to
+    # the last one sent; the oldest went with the rotated file beyond `keep`.
+    assert metrics_files(run) == [run / n for n in reversed(files)]
+    values = [int(r["value"]) for r in read_metrics(run)]
+    assert values == list(range(values[0], sent)) and values[0] > 0
+    assert len(values) > 10
+
+
+def test_a_file_that_cannot_be_rotated_is_written_on_with_one_warning(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    bus = EventBus()
+    warnings: list[LogMessage] = []
+
+    def warned(event: object) -> None:
+        if isinstance(event, LogMessage):
+            warnings.append(event)
+
+    bus.add_callback(warned)
+    # A directory where the first rotated file goes: the rename fails.
+    (run / "metrics.jsonl.1").mkdir()
+    (run / "metrics.jsonl.1" / "x").write_text("keeps it from being replaced")
+    with MetricsLog(
+        bus, run, tensorboard=False, flush_interval=0.01, max_bytes=200, keep=1
+    ) as log:
+        for i in range(20):
+            bus.publish(Metric(source="agent", name="x", value=i, step=i))
+            _wait_for(lambda i=i: log.written > i, "a flush")
+    assert log.rotations == 0 and log.written == 20 and log.unwritten == 0
+    (warning,) = warnings
+    assert "cannot rotate" in warning.message and "metrics.jsonl" in warning.message
+    assert [int(r["value"]) for r in read_metrics(run)][-20:] == list(range(20))
