@@ -265,12 +265,16 @@ class DQNAgent(GymAgent[np.ndarray, int]):
 
     @override
     def save_state(self, path: Path) -> None:
-        """Save the step count and the exploration generator (JSON)."""
+        """Save the step and episode counts, the returns of the 20-episode mean
+        and the exploration generator (JSON), so a resumed run's curves and
+        counters go on where they were."""
         version, internal, gauss = self.random.getstate()
         path.with_suffix(".json").write_text(
             json.dumps(
                 {
                     "steps": self.steps,
+                    "episodes": self.episodes,
+                    "recent_returns": list(self._recent_returns),
                     "random": [version, list(internal), gauss],
                 }
             )
@@ -278,10 +282,15 @@ class DQNAgent(GymAgent[np.ndarray, int]):
 
     @override
     def load_state(self, path: Path) -> None:
-        """Load what :meth:`save_state` wrote."""
+        """Load what :meth:`save_state` wrote (a state from before the episode
+        counts were saved leaves them as they are)."""
         state = json.loads(path.with_suffix(".json").read_text())
+        steps, episodes = int(state["steps"]), int(state.get("episodes", self.episodes))
+        recent = [float(r) for r in state.get("recent_returns", self._recent_returns)]
         self._pending.clear()  # steps of an episode that is not the loaded one
-        self.steps = int(state["steps"])
+        self.steps = steps
+        self.episodes = episodes
+        self._recent_returns = deque(recent, maxlen=self._recent_returns.maxlen)
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
 

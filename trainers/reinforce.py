@@ -161,13 +161,15 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
 
     @override
     def save_state(self, path: Path) -> None:
-        """Save the counters and the sampling generator (JSON)."""
+        """Save the counters, the returns of the 20-episode mean and the
+        sampling generator (JSON), so a resumed run's curves go on where they were."""
         version, internal, gauss = self.random.getstate()
         path.with_suffix(".json").write_text(
             json.dumps(
                 {
                     "steps": self.steps,
                     "episodes": self.episodes,
+                    "recent_returns": list(self._recent_returns),
                     "random": [version, list(internal), gauss],
                 }
             )
@@ -175,10 +177,14 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
 
     @override
     def load_state(self, path: Path) -> None:
-        """Load what :meth:`save_state` wrote."""
+        """Load what :meth:`save_state` wrote (a state from before the recent
+        returns were saved leaves them as they are)."""
         state = json.loads(path.with_suffix(".json").read_text())
-        self.steps = int(state["steps"])
-        self.episodes = int(state["episodes"])
+        steps, episodes = int(state["steps"]), int(state["episodes"])
+        recent = [float(r) for r in state.get("recent_returns", self._recent_returns)]
+        self.steps = steps
+        self.episodes = episodes
+        self._recent_returns = deque(recent, maxlen=self._recent_returns.maxlen)
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
 

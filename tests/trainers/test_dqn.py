@@ -199,3 +199,32 @@ def test_the_episode_history_is_bounded_but_every_episode_is_counted() -> None:
     assert [r for _, r in agent.episode_returns] == [2.0, 3.0, 4.0]
     assert len(agent.episode_end_steps) == 3
     assert agent.episodes == 5
+
+
+def _play_episodes(agent: DQNAgent, returns: list[int]) -> list[tuple[str, float, int]]:
+    """Episodes with the given returns (one reward per step); what the agent reported."""
+    reported: list[tuple[str, float, int]] = []
+    agent.bind_metrics("agent", lambda s, n, v, step: reported.append((n, v, step)))
+    obs = np.zeros(2, np.float32)
+    for length in returns:
+        agent.on_reset(obs, {})
+        for t in range(length):
+            agent.on_step(obs, 1.0, t == length - 1, False, {})
+    return reported
+
+
+def test_a_resumed_agent_counts_episodes_and_its_mean_on_from_the_saved_state(
+    tmp_path: Path,
+) -> None:
+    agent = DQNAgent(epsilon_start=1.0, epsilon_end=1.0, seed=0)
+    agent.collector = Rows()  # type: ignore[assignment]
+    _play_episodes(agent, [10, 20, 30])
+    agent.save_state(tmp_path / "agent")
+    resumed = DQNAgent(epsilon_start=1.0, epsilon_end=1.0, seed=0)
+    resumed.collector = Rows()  # type: ignore[assignment]
+    resumed.load_state(tmp_path / "agent")
+    reported = dict((n, (v, s)) for n, v, s in _play_episodes(resumed, [40]))
+    # Episode 4 at step 100, its mean over all four: not episode 1 at step 40.
+    assert reported["episodes"] == (4.0, 100)
+    assert reported["episode_return_mean20"] == (25.0, 100)
+    assert resumed.epsilon == agent.epsilon  # exploration did not start again

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -14,7 +15,7 @@ from console import config as run_config
 from console.cli import app
 from engine.telemetry.events import Metric, TrainingRunFinished
 from trainers.pushbutton import PushbuttonTrainer
-from trainers.reinforce import PolicyNetwork, Reinforce
+from trainers.reinforce import PolicyNetwork, Reinforce, ReinforceAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_configs" / "cartpole_reinforce.toml"
@@ -123,3 +124,45 @@ def test_the_sample_learns_while_it_plays(tmp_path: Path) -> None:
         assert system.wait(WAIT)
     assert not system.failures
     assert rounds and min(rounds) >= 8, "every round had its 8 new episodes"
+
+
+class _Sink:
+    def collect(self, item: object) -> None:
+        pass
+
+
+def _uniform_policy(obs: torch.Tensor) -> torch.Tensor:
+    return torch.zeros(len(obs), 2)
+
+
+def _play(agent: ReinforceAgent, lengths: list[int]) -> dict[str, tuple[float, int]]:
+    """Episodes of the given lengths (reward 1 a step); the last value of each metric."""
+    reported: dict[str, tuple[float, int]] = {}
+    agent.bind_metrics("agent", lambda s, n, v, step: reported.update({n: (v, step)}))
+    obs = np.zeros(4, np.float32)
+    for length in lengths:
+        agent.on_reset(obs, {})
+        for t in range(length):
+            agent.on_step(obs, 1.0, t == length - 1, False, {})
+    return reported
+
+
+def _agent() -> ReinforceAgent:
+    agent = ReinforceAgent(seed=0)
+    agent.policy = _uniform_policy  # type: ignore[assignment]
+    agent.collector = _Sink()  # type: ignore[assignment]
+    return agent
+
+
+def test_a_resumed_agent_counts_episodes_and_its_mean_on_from_the_saved_state(
+    tmp_path: Path,
+) -> None:
+    first = _agent()
+    _play(first, [10, 30])
+    first.save_state(tmp_path / "agent")
+    resumed = _agent()
+    resumed.load_state(tmp_path / "agent")
+    # Episode 3 at step 90, its mean over all three: not episode 1 at step 50.
+    reported = _play(resumed, [50])
+    assert reported["episodes"] == (3.0, 90)
+    assert reported["episode_return_mean20"] == (30.0, 90)
