@@ -367,14 +367,17 @@ class ConsoleApp(App[int]):
     def _frozen_when_stopped(self, status: SystemStatus) -> SystemStatus:
         """The snapshot with the uptime it had when the run stopped.
 
-        A stopped run does not run: its uptime must not keep counting.
+        A stopped run does not run: its uptime must not keep counting, nor
+        its step rate stay at the last one a run that went away reported.
         """
         if status.state != SystemState.STOPPED.value:
             self._stopped_uptime = None
             return status
         if self._stopped_uptime is None:
             self._stopped_uptime = status.uptime
-        return dataclasses.replace(status, uptime=self._stopped_uptime)
+        return dataclasses.replace(
+            status, uptime=self._stopped_uptime, steps_per_second=0.0
+        )
 
     def _metric_views(self) -> dict[str, tuple[str | None, list[float]]]:
         views: dict[str, tuple[str | None, list[float]]] = {}

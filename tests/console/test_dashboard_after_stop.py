@@ -16,10 +16,11 @@ from console.app import NARROW, ConsoleApp
 from console.cli.run_commands import starting
 from console.messages import Snapshot
 from console.render import buffers_table, header_text, models_table, trainer_text
-from console.widgets import StatusHeader
+from console.widgets import ModelsPanel, StatusHeader, TrainersPanel
 from console.widgets.errors import traceback_excerpt
 from engine.services.operations import local_run
 from tests.console.helpers import sync
+from tests.console.test_app import text_of
 from tests.console.test_snapshots import NOW, frozen_status
 
 
@@ -48,6 +49,36 @@ async def test_uptime_stops_counting_once_the_run_stopped(
         header = str(app.query_one(StatusHeader).render())
         assert "uptime 1h02m03s" in header and "STOPPED" in header
         assert app.status is not None and app.status.uptime == stopped.uptime
+
+
+@sync
+async def test_rates_are_not_frozen_once_the_run_stopped(
+    config_file: Callable[..., Path],
+) -> None:
+    """A run that went away repeats its last status as stopped: its rates and
+    step rate are not shown as if it still went at that pace."""
+    system = config_mod.load(config_file()).system  # never started
+    app = ConsoleApp(
+        local_run(system), live=False, clock=lambda: NOW, exit_when_stopped=False
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        before = frozen_status("active", wall_time=NOW - 10, runs=22)
+        last = dataclasses.replace(frozen_status("active"), steps_per_second=480.0)
+        app.apply_snapshot(Snapshot(before, []), now=NOW - 10)
+        app.apply_snapshot(Snapshot(last, []), now=NOW)
+        await pilot.pause()
+        assert "2/s" in text_of(app.query_one(ModelsPanel))
+        assert "(2/s" in text_of(app.query_one(TrainersPanel))
+        assert "480 steps/s" in text_of(app.query_one(StatusHeader))
+        gone = dataclasses.replace(last, state="stopped")
+        for _ in range(2):
+            app.apply_snapshot(Snapshot(gone, []), now=NOW + 5)
+        await pilot.pause()
+        models = text_of(app.query_one(ModelsPanel))
+        assert "2/s" not in models
+        assert models.splitlines()[1].rstrip().endswith("-")
+        assert "/s" not in text_of(app.query_one(TrainersPanel))
+        assert " 0 steps/s" in text_of(app.query_one(StatusHeader))
 
 
 def test_trainers_are_not_waiting_while_the_system_is_paused_or_stopped() -> None:
