@@ -4,6 +4,7 @@
 * :mod:`.control_commands`: ``status``, ``pause``, ``resume``, ``save``,
   ``load``, ``shutdown`` and ``events``, which talk to a live run;
 * :mod:`.ps_command`: ``ps``, every live run of this user's on this machine;
+* :mod:`.top_command`: ``top``, the same runs in one live table to act on;
 * :mod:`.attach_command`: ``attach``, the dashboard of a live run elsewhere;
 * :mod:`.state_commands`: ``states list | show | verify | prune`` (offline).
 
@@ -23,7 +24,14 @@ from .exit_codes import ExitCode
 
 # isort: off
 # Imported for their commands, in the order --help lists them.
-from . import run_commands, control_commands, ps_command, attach_command, state_commands
+from . import (
+    run_commands,
+    control_commands,
+    ps_command,
+    top_command,
+    attach_command,
+    state_commands,
+)
 
 # isort: on
 
@@ -37,6 +45,7 @@ __all__ = [
     "run_commands",
     "state_commands",
     "states_app",
+    "top_command",
 ]
 
 
