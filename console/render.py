@@ -24,7 +24,7 @@ from engine.telemetry.status import (
 )
 
 from .activity import Rate
-from .conditions import never_met
+from .conditions import never_fed, never_met
 from .eventlog import ERROR, INFO, NOTICE, OK, WARNING
 from .render_actors import actors_table, actors_title
 
@@ -86,8 +86,11 @@ worth a look, yellow wrong but lived with, red failed. Waiting is not an error."
 BAR_WIDTH = 20
 
 
-def _mark(ok: bool) -> tuple[str, str]:
-    return ("✓", "bold green") if ok else ("✗", "bold red")
+def _mark(ok: bool, never: bool = False) -> tuple[str, str]:
+    """A met condition's check, an unmet one's cross: red only if it never can be met."""
+    if ok:
+        return ("✓", "bold green")
+    return ("✗", SEVERITY_STYLES[ERROR if never else NOTICE])
 
 
 def header_text(status: SystemStatus, busy: str = "", width: int | None = None) -> Text:
@@ -286,8 +289,13 @@ def trainer_text(
     state: str = "active",
     buffers: Mapping[str, BufferStatus] | None = None,
     activity: Rate | None = None,
+    steps: int = 0,
 ) -> Text:
     """A trainer: trainable or why not, runs, each condition as have/need, metrics.
+
+    Waiting for data is ordinary (cyan); a condition that can never hold (a
+    buffer too small, or one nothing collects into: "never fed") is an error
+    (red), whatever the system's state.
 
     Args:
         name: The trainer's name.
@@ -298,15 +306,22 @@ def trainer_text(
         buffers: The system's buffers, to tell a condition that can never be met.
         activity: Its runs per second and their mean duration lately (the
             dashboard's, which logs no line per run).
+        steps: The run's steps (a buffer is known to be never fed once the
+            run has stepped).
     """
     c = trainer.condition
     text = Text()
     text.append(name, style="bold")
     text.append("  ")
     impossible = never_met(trainer, buffers or {})
+    unfed = "" if impossible else never_fed(trainer, buffers or {}, steps)
+    error, notice = SEVERITY_STYLES[ERROR], SEVERITY_STYLES[NOTICE]
     if impossible:
-        text.append("✗ can never train", style="bold red")
+        text.append("✗ can never train", style=error)
         text.append(f": {impossible}", style="red")
+    elif unfed:
+        text.append("✗ never fed", style=error)
+        text.append(f": {unfed}, so it can never train", style="red")
     elif state in ("paused", "pausing"):
         text.append("paused", style="bold yellow")
     elif state in ("stopped", "stopping"):
@@ -314,9 +329,9 @@ def trainer_text(
     elif c.trainable:
         text.append("✓ trainable", style="bold green")
     else:
-        text.append("✗ waiting", style="bold red")
+        text.append("… waiting", style=f"bold {notice}")
         if c.reason:
-            text.append(f": {c.reason}", style="red")
+            text.append(f": {c.reason}", style=notice)
     text.append(f"   runs {trainer.runs:,}")
     if activity is not None:
         text.append(f" ({per_second(activity)}")
@@ -332,15 +347,15 @@ def trainer_text(
         new_ok = c.new_data >= c.min_new_data_count
         text.append(f"  buffer {c.data_user}: ")
         text.append(f"{c.buffer_size:,}/{c.min_buffer_size:,} ")
-        text.append(*_mark(size_ok))
+        text.append(*_mark(size_ok, bool(impossible or unfed)))
         if c.min_new_data_count:  # a need of 0 is always met: not worth a mark
             text.append("   new data: ")
             text.append(f"{c.new_data:,}/{c.min_new_data_count:,} ")
-            text.append(*_mark(new_ok))
+            text.append(*_mark(new_ok, bool(unfed)))
         if c.min_new_episodes:
             text.append("   new episodes: ")
             text.append(f"{c.new_episodes:,}/{c.min_new_episodes:,} ")
-            text.append(*_mark(c.new_episodes >= c.min_new_episodes))
+            text.append(*_mark(c.new_episodes >= c.min_new_episodes, bool(unfed)))
     if trainer.custom_condition:
         text.append("   (custom is_trainable: may not be the whole story)", style="dim")
     others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]
@@ -380,7 +395,13 @@ def status_renderable(
         parts.append(buffers_table(status))
     for name, trainer in status.trainers.items():
         parts.append(
-            trainer_text(name, trainer, state=status.state, buffers=status.buffers)
+            trainer_text(
+                name,
+                trainer,
+                state=status.state,
+                buffers=status.buffers,
+                steps=status.steps,
+            )
         )
     if status.models:
         parts.append(models_table(status, now))

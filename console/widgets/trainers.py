@@ -69,20 +69,28 @@ class TrainerCard(Widget):
         state: str = "active",
         buffers: Mapping[str, BufferStatus] | None = None,
         activity: Rate | None = None,
+        steps: int = 0,
     ) -> None:
         """Render the trainer's status and metric history (kept until mounted).
 
-        ``state`` and ``buffers`` are the system's, ``activity`` the trainer's
-        runs per second lately (see :func:`trainer_text`).
+        ``state``, ``buffers`` and ``steps`` are the system's, ``activity`` the
+        trainer's runs per second lately (see :func:`trainer_text`).
         """
         self._latest = (trainer, metric, values)
-        self._view_context = {"state": state, "buffers": buffers, "activity": activity}
+        # Only whether the run has stepped tells (see console.conditions): a
+        # count that grows every snapshot would redraw the card every time.
+        self._view_context = {
+            "state": state,
+            "buffers": buffers,
+            "activity": activity,
+            "steps": min(steps, 1),
+        }
         if not self.children:
             return  # compose() renders it
         capacities = (
             None
             if buffers is None
-            else tuple((k, b.capacity) for k, b in buffers.items())
+            else tuple((k, b.capacity, b.collector_taken) for k, b in buffers.items())
         )
         shown = (
             trainer,
@@ -91,6 +99,7 @@ class TrainerCard(Widget):
             values[-1] if values else None,
             state,
             capacities,
+            min(steps, 1),
             None
             if activity is None
             else (f"{activity.per_second:.3g}", activity.mean_duration),
@@ -142,4 +151,5 @@ class TrainersPanel(VerticalScroll):
                 state=status.state,
                 buffers=status.buffers,
                 activity=None if activity is None else activity.get(name),
+                steps=status.steps,
             )

@@ -36,6 +36,10 @@ class DataCollectorsDict(UserDict[str, DataCollector[Any]]):
         self._acquired.add(collector_name)
         return self.data[collector_name]
 
+    def acquired(self, collector_name: str) -> bool:
+        """Whether an agent took the collector (a buffer nothing else fills)."""
+        return collector_name in self._acquired
+
 
 class DataUsersDict(UserDict[str, DataUser[Any]], StateGroup):
     """Data users by name, with the matching :class:`DataCollectorsDict`."""

@@ -18,12 +18,15 @@ class BufferStatus:
         capacity: Most items it holds (None if unknown).
         collected: Items ever collected into it.
         pending: Items waiting for the trainer's next update.
+        collector_taken: An agent (or the actors' feed) took its collector;
+            False: nothing in this run collects into it.
     """
 
     size: int
     capacity: int | None
     collected: int
     pending: int
+    collector_taken: bool = True
 
 
 @dataclass(frozen=True)

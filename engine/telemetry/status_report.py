@@ -66,13 +66,16 @@ class StepRate:
 
 
 def buffer_statuses(data_users: DataUsersDict) -> dict[str, BufferStatus]:
-    """Each buffer's fill, capacity, collected count and pending items."""
+    """Each buffer's fill, capacity, collected count, pending items and whether
+    anything took its collector."""
+    collectors = data_users.data_collectors_dict
     return {
         name: BufferStatus(
             size=user.size_including_pending(),
             capacity=user.buffer.capacity,
             collected=user.collected_total,
             pending=user.collector.pending,
+            collector_taken=collectors.acquired(name),
         )
         for name, user in data_users.data.items()
     }
