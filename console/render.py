@@ -26,7 +26,7 @@ from engine.telemetry.status import (
 from .activity import Rate
 from .conditions import never_fed, never_met
 from .eventlog import ERROR, INFO, NOTICE, OK, WARNING
-from .render_actors import actors_table, actors_title
+from .render_actors import ACTORS_LEGEND, actors_table, actors_title
 
 
 def human_size(size: float) -> str:
@@ -408,6 +408,7 @@ def status_renderable(
     if status.step_source == STEPS_OF_ACTORS:
         parts.append(Text(actors_title(status), style="bold"))
         parts.append(actors_table(status))
+        parts.append(Text(ACTORS_LEGEND, style="dim"))
     for error in status.errors:
         parts.append(Text(f"error: {error}", style="bold red"))
     if status.started_from:

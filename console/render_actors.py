@@ -47,24 +47,39 @@ def actors_title(status: SystemStatus) -> str:
     return title
 
 
-def actors_table(status: SystemStatus) -> Table:
-    """One row per actor: node, state and restarts, steps/s, version, lag, queued, dropped.
+ACTORS_LEGEND = (
+    "policy ver: the learner's weights the actor acts with; lag: versions its "
+    "batches were behind the learner (median/max); queued: batches "
+    "waiting for the learner; dropped: items the actor dropped while the "
+    "learner was behind; stale: batches the learner refused as older than "
+    "max_policy_lag"
+)
+"""What the actors table's columns count, for the help and ``status``."""
 
-    ``lag`` is p50/max over its recent batches (in weight publications);
-    ``queued`` is unsent items + batches waiting for the learner; ``dropped``
-    is items (batches) dropped because the learner was behind, plus batches
-    the learner dropped as too stale.
+
+def actors_table(status: SystemStatus) -> Table:
+    """One row per actor: node, state and restarts, steps/s, the policy version
+    it acts with, lag, queued, dropped, stale (see :data:`ACTORS_LEGEND`).
+
+    Each header names what its numbers count (two lines: the unit under the
+    name). Items an actor holds in the batch it is filling are routine and
+    not shown, nor the batches its dropped items came in.
     """
-    table = Table(box=None, expand=True, padding=(0, 1))
-    table.add_column("actor", style="bold", no_wrap=True)
+    # No padding at the edges: a laptop's 80 columns fit every column.
+    table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False)
+    table.add_column("#", style="bold", no_wrap=True)
     table.add_column("node", no_wrap=True, overflow="ellipsis", max_width=NODE_WIDTH)
     table.add_column("state", no_wrap=True)
-    for header in ("steps/s", "ver", "lag", "queued", "dropped"):
+    for header in (
+        "steps/s",
+        "policy\nver",
+        "lag\np50/max",
+        "queued\nbatches",
+        "dropped\nitems",
+        "stale\nbatches",
+    ):
         table.add_column(header, justify="right", no_wrap=True)
     for actor in status.actors:
-        dropped = f"{actor.dropped_items:,} ({actor.dropped_batches:,})"
-        if actor.stale_batches:
-            dropped += f" +{actor.stale_batches:,} stale"
         table.add_row(
             str(actor.actor),
             actor.node[:NODE_WIDTH],
@@ -72,9 +87,15 @@ def actors_table(status: SystemStatus) -> Table:
             f"{actor.steps_per_second:,.0f}",
             f"v{actor.version}",
             _lag(actor),
-            f"{actor.unsent_items:,}+{actor.queued_batches}b",
-            dropped,
+            f"{actor.queued_batches:,}",
+            _count(actor.dropped_items),
+            _count(actor.stale_batches),
         )
     if not status.actors:
-        table.add_row(Text("no actor has reported yet", style="dim"), *[""] * 7)
+        table.add_row(Text("no actor has reported yet", style="dim"), *[""] * 8)
     return table
+
+
+def _count(lost: int) -> Text:
+    """A count of lost data: yellow when there is any (the run lives with it)."""
+    return Text(f"{lost:,}", style="yellow" if lost else "")

@@ -1,4 +1,5 @@
-"""Actors of a scaled run: node, state and restarts, steps/s, version, lag, queued, dropped.
+"""Actors of a scaled run: node, state and restarts, steps/s, policy version, lag,
+queued batches, dropped items, stale batches.
 
 Hidden for a run without actors (the embedded engine).
 """

@@ -211,8 +211,12 @@ class HelpScreen(ModalScreen[None]):
             "  trainers  each condition as have/need (✓/✗), why not, runs, loss\n"
             "  models    version (syncs so far), time since last sync, its duration\n"
             "  agent     the agent's metrics (shown once it reports any)\n"
+            "  actors    a scaled run's actors: state, steps/s, the policy version\n"
+            "            each acts with, its lag, batches queued for the learner,\n"
+            "            items dropped while the learner was behind, stale batches\n"
             "  events    what an operator must notice: saves, loads, pauses, errors\n"
-            "            (syncs and training runs are rates in their panels)\n"
+            "            (syncs and training runs are rates in their panels), in\n"
+            "            green (done), cyan (notice), yellow (warning), red (error)\n"
         )
         text.append("\nFrom another terminal: ", style="dim")
         text.append(

@@ -74,11 +74,23 @@ def test_status_prints_each_actor_with_its_lag_queue_and_drops() -> None:
     assert "actors 1/2 up - policy v13" in printed
     lines = [line for line in printed.splitlines() if "0f3a9c2e" in line]
     assert len(lines) == 1
-    assert all(
-        cell in lines[0] for cell in ("running", "97", "v12", "1/3", "17+2b", "64 (1)")
-    )
+    row = "0 0f3a9c2e running 97 v12 1/3 2 64 0"
+    assert lines[0].split() == row.split()
     down = next(line for line in printed.splitlines() if "1f3a9c2e" in line)
-    assert "down r2" in down and "+4 stale" in down
+    assert "down r2" in down and down.split()[-1] == "4"
+    # Every column says what it counts (no "17+2b", no "64 (1)").
+    header = printed.splitlines()[printed.splitlines().index(lines[0]) - 2 :][:2]
+    assert header[0].split() == ["policy", "lag", "queued", "dropped", "stale"]
+    assert header[1].split()[-5:] == ["ver", "p50/max", "batches", "items", "batches"]
+    assert "queued: batches waiting for the learner" in " ".join(printed.split())
+
+
+def test_the_actors_table_fits_a_laptop_s_80_columns() -> None:
+    busy = _actor(1, steps_per_second=12_345.0, restarts=2, dropped_items=123_456)
+    printed = _printed(_status(_actor(0), busy), width=76)
+    row = next(line for line in printed.splitlines() if line.startswith("1 "))
+    assert "…" not in row and row.split()[2:4] == ["running", "r2"]
+    assert "12,345" in row and "123,456" in row
 
 
 def test_status_says_when_every_actor_is_paused() -> None:
