@@ -184,6 +184,12 @@ class LaunchConfig:
         plots: Learning curves the dashboard shows first, as (source, metric).
         web_api_allow_remote: Serve the unauthenticated web API on a host that
             is not a loopback address.
+        mlflow_tracking_uri: Also log metrics to MLflow there
+            (``sqlite:///mlflow.db``, ``http://host:5000``; needs the ``mlflow``
+            extra; None: not at all). See :mod:`engine.telemetry.mlflow_sink`.
+        mlflow_experiment: The MLflow experiment (None: the run's name).
+        mlflow_params: Parameters logged to the MLflow run (nested mappings
+            are flattened to ``a.b.c``; the console passes the config's tables).
     """
 
     states_dir: str | Path = Path("./states")
@@ -215,6 +221,9 @@ class LaunchConfig:
     curve_history: int = 512
     plots: tuple[tuple[str, str], ...] = ()
     web_api_allow_remote: bool = False
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str | None = None
+    mlflow_params: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS:
@@ -253,6 +262,13 @@ class LaunchConfig:
                     "unauthenticated; serve it on a loopback host (127.0.0.1, "
                     "localhost, ::1), or set web_api_allow_remote=True to expose it",
                 )
+        if self.mlflow_tracking_uri is not None:
+            from .telemetry.mlflow_sink import INSTALL_HINT, mlflow_available
+
+            if not str(self.mlflow_tracking_uri).strip():
+                raise LaunchConfigError("mlflow_tracking_uri", "must not be empty")
+            if not mlflow_available():
+                raise LaunchConfigError("mlflow_tracking_uri", f"needs {INSTALL_HINT}")
         if self.resume and self.saved_state_path is not None:
             raise ValueError(
                 "LaunchConfig: give resume=True or saved_state_path, not both"

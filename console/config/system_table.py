@@ -95,6 +95,14 @@ class SystemTable(BaseModel):
     max_attempts_to_pause_all_threads: int | None = _launch(
         "pause_attempts", description="Pause attempts before a save gives up."
     )
+    mlflow_tracking_uri: str | None = _launch(
+        description=(
+            "Also log metrics to MLflow there (sqlite:///mlflow.db, http://host:5000)."
+        )
+    )
+    mlflow_experiment: str | None = _launch(
+        description="The MLflow experiment (default: the run's name)."
+    )
     state_name_format: str | None = _launch(
         description="strftime format of state directory names (ends in .state)."
     )
@@ -240,6 +248,9 @@ def resolve_settings(
     extra: dict[str, Any] = {}
     if start_from is not None:
         extra["saved_state_path"] = to_start_from(start_from, states_dir)
+    if table.mlflow_tracking_uri is not None:
+        # the MLflow run's parameters: every value of the config
+        extra["mlflow_params"] = raw
     try:
         settings = LaunchConfig(
             **table.launch_settings(),

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..state.catalogue import list_states
 from ..telemetry.events import ErrorOccurred, Event, LogMessage
 from ..telemetry.metrics_log import MetricsLog
+from ..telemetry.mlflow_sink import MlflowSink
 from ..utils.owner_only import append_owned, append_whole
 from .control_server import ControlHandler, ControlServer
 from .curves import CurveBook
@@ -116,6 +117,7 @@ class RunServices:
         self.handler: ControlHandler | None = None
         self.server: ControlServer | None = None
         self.metrics: MetricsLog | None = None
+        self.mlflow: MlflowSink | None = None
         self.web_api: WebApiServer | None = None
         self._registration: Registration | None = None
         self._remove_error_log: Any = None
@@ -202,9 +204,29 @@ class RunServices:
                     ),
                     keep=config.metrics_keep,
                 ).start()
+            if config.mlflow_tracking_uri is not None:
+                self.mlflow = self._mlflow(config.mlflow_tracking_uri, info)
         except BaseException:
             self.close(exit_code=2)
             raise
+
+    def _mlflow(self, tracking_uri: str, info: dict[str, Any]) -> MlflowSink:
+        assert self.run_dir is not None
+        config = self._system.config
+        name = str(config.name or info["name"])
+        return MlflowSink(
+            self._system.events,
+            tracking_uri,
+            experiment=config.mlflow_experiment or name,
+            run_name=name,
+            params=config.mlflow_params,
+            tags={
+                "pamiq.run_dir": str(self.run_dir.path),
+                "pamiq.origin": str(info["origin"]),
+                "pamiq.pid": str(os.getpid()),
+            },
+            on_failure=self._system.report_failure,
+        ).start()
 
     def _unclean(self, previous: RunInfo) -> str:
         line = previous.unclean_end()
@@ -339,6 +361,9 @@ class RunServices:
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
+        if self.mlflow is not None:
+            self.mlflow.close(failed=exit_code != 0)
+            self.mlflow = None
         if self._remove_error_log is not None:
             self._remove_error_log()
             self._remove_error_log = None

@@ -390,3 +390,19 @@ def test_launch_settings_are_checked_once_and_named_by_their_config_key(
     with pytest.raises(config_mod.ConfigError) as caught:
         config_mod.load(path)
     assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_mlflow_tracking_is_asked_for_in_system_and_logs_the_whole_config(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("mlflow", reason="needs the mlflow extra")
+    text = bandit_config(tmp_path).replace(
+        "[system]", '[system]\nmlflow_tracking_uri = "sqlite:///mlflow.db"', 1
+    )
+    path = tmp_path / "tracked.toml"
+    path.write_text(text)
+    settings = config_mod.load(path).settings.launch
+    assert settings.mlflow_tracking_uri == "sqlite:///mlflow.db"
+    params = settings.mlflow_params
+    assert params is not None and "trainers" in params and "interaction" in params
+    assert params["system"]["mlflow_tracking_uri"] == "sqlite:///mlflow.db"
