@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 import sys
 import threading
 import time as _time
@@ -36,10 +38,10 @@ from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
 from .runtime.workers import InferenceWorker, TrainingWorker
 from .services.run_services import RunServices, program_run_name
-from .state.catalogue import LATEST
-from .state.loading import install_state, prepare_state
-from .state.manifest import StateNotFoundError
-from .state.persistence import PersistentStateMixin, StateError
+from .state.catalogue import LATEST, NoUsableStateError
+from .state.loading import UNCHANGED, install_state, prepare_state
+from .state.manifest import StateNotFoundError, manifest_notes
+from .state.persistence import Commit, PersistentStateMixin, StateError
 from .state.store import StateStore, WrittenState
 from .telemetry.events import (
     ErrorOccurred,
@@ -100,17 +102,36 @@ class _SystemCounters(PersistentStateMixin):
 
     @override
     def load_state(self, path: Path) -> None:
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        # Two steps, like the clock's (installed after it): counts a run
+        # cannot have are refused before the running system is touched.
         data = json.loads(path.with_suffix(".json").read_text())
-        system = self._system
-        system._restore_counters(int(data["steps"]), float(data["uptime"]))
-        for name, runs in _counts(data, "trainer_runs").items():
-            record = system._training.records.get(name)
-            if record is not None:
-                record.runs = runs
-        for name, version in _counts(data, "model_versions").items():
-            model = system.models.data.get(name)
-            if model is not None:
-                model._restore_sync_version(version)
+        if not isinstance(data, dict):
+            raise ValueError("counters are not a JSON object")
+        steps, uptime = data.get("steps"), data.get("uptime")
+        if type(steps) is not int or steps < 0:
+            raise ValueError(f"impossible 'steps' ({steps!r})")
+        if type(uptime) not in (int, float) or not (0 <= uptime < math.inf):
+            raise ValueError(f"impossible 'uptime' ({uptime!r})")
+        runs = _counts(data, "trainer_runs")
+        versions = _counts(data, "model_versions")
+
+        def commit() -> None:
+            system = self._system
+            system._restore_counters(steps, float(uptime))
+            for name, count in runs.items():
+                record = system._training.records.get(name)
+                if record is not None:
+                    record.runs = count
+            for name, version in versions.items():
+                model = system.models.data.get(name)
+                if model is not None:
+                    model._restore_sync_version(version)
+
+        return commit
 
 
 def _counts(data: dict[str, Any], key: str) -> dict[str, int]:
@@ -366,28 +387,42 @@ class System:
         self.clock.set_time_scale(self.config.time_scale)
         self.clock.resume()
         self.store.remove_stale_temporaries()
-        to_load = self._state_to_start_from()
-        if to_load is not None:
-            self.load_state(to_load)
-            self._started_from = str(to_load)
-
-    def _state_to_start_from(self) -> Path | None:
-        """What ``saved_state_path`` or ``resume`` asks to load before starting."""
         wanted = self.config.saved_state_path
         if wanted is not None and str(wanted) != LATEST:
-            return Path(wanted)
-        if wanted is None and not self.config.resume:
-            return None
+            self._load_state(Path(wanted), starting=True)
+            self._started_from = str(Path(wanted))
+        elif wanted is not None or self.config.resume:
+            self._resume(required=wanted is not None)
+
+    def _resume(self, required: bool) -> None:
+        """Load the newest state that verifies and loads, passing over each that does not.
+
+        Args:
+            required: Fail if there is no state (``latest``), instead of
+                starting fresh (``resume``).
+        """
+
+        def skipped(path: Path, problem: str) -> None:
+            problem = problem.replace(f"{path}{os.sep}", "")
+            self._log(f"skipping {path.name}: {problem}", "warning")
+
+        def load(path: Path) -> None:
+            self._load_state(path, starting=True)
+
         try:
-            newest = self.newest_verified_state()
-        except StateError as e:
+            with self._op_lock:
+                loaded = self.store.newest_verified(skipped, load=load)
+        except NoUsableStateError as e:
             # Resuming from nothing would silently throw the run's history away.
-            raise StateError(f"cannot resume: {e}") from None
-        if newest is None:
-            if wanted is not None:
+            raise NoUsableStateError(
+                f"cannot resume: {e}", f"cannot resume: {e.summary}", e.skipped
+            ) from None
+        if loaded is None:
+            if required:
                 raise StateNotFoundError(f"no saved state in {self.store.states_dir}")
             self._log(f"no saved state in {self.store.states_dir}; starting fresh")
-        return newest
+            return
+        self._started_from = str(loaded)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped; return whether it did within ``timeout``."""
@@ -590,14 +625,26 @@ class System:
         with self._op_lock:
             return self.store.newest_verified(skipped)
 
-    def _load_state(self, path: Path) -> None:
+    def _load_state(self, path: Path, starting: bool = False) -> None:
+        if starting:
+            try:
+                self._load_state(path)
+            except StateError as e:
+                # Nothing runs yet, so there is no running system to speak of.
+                message = str(e).removesuffix(f" ({UNCHANGED})")
+                if message == str(e):
+                    raise
+                raise StateError(message) from e
+            return
         with self._op_lock:
             if self.controller.state.is_stopping:
                 # Before reading what may be gigabytes (the hold would refuse anyway).
                 raise SystemStoppedError(
                     f"cannot load a state: the system is {self.controller.state}"
                 )
-            self.store.verify(path)
+            manifest = self.store.verify(path)
+            for note in manifest_notes(path, manifest):
+                self._log(note)
             prepared = prepare_state(self.store, path)
             with self._held_still("load a state"):
                 # The run's own time scale wins over the one the state was saved with.

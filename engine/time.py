@@ -19,7 +19,7 @@ from pathlib import Path
 from typing_extensions import override
 
 from .runtime import worker_binding as _runtime
-from .state.persistence import PersistentStateMixin
+from .state.persistence import Commit, PersistentStateMixin
 
 fixed_time = _time.time
 fixed_perf_counter = _time.perf_counter
@@ -227,11 +227,31 @@ class TimeController(PersistentStateMixin):
     @override
     def load_state(self, path: Path) -> None:
         """Read clock readings written by :meth:`save_state`."""
+        self.prepare_load(path)()
+
+    @override
+    def prepare_load(self, path: Path) -> Commit:
+        """Read and check clock readings; the commit continues the clocks from them.
+
+        Raises:
+            ValueError: If a reading is missing or not a finite number, or the
+                scale is not above zero (the agent's sleeps would fail on it).
+        """
         state = json.loads(path.with_suffix(".json").read_text())
+        if not isinstance(state, dict):
+            raise ValueError("clock state is not a JSON object")
         missing = {"time", "perf_counter", "monotonic", "time_scale"} - set(state)
         if missing:
             raise ValueError(f"clock state lacks {sorted(missing)}")
-        self.load_state_dict(state)
+        for key in ("time", "perf_counter", "monotonic", "time_scale"):
+            value = state[key]
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise ValueError(f"clock state has an impossible {key!r} ({value!r})")
+        if state["time_scale"] <= 0:
+            raise ValueError(
+                f"clock state has an impossible 'time_scale' ({state['time_scale']!r})"
+            )
+        return lambda: self.load_state_dict(state)
 
 
 _time_controller = TimeController()

@@ -18,6 +18,7 @@ Read top to bottom:
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,25 @@ class BanditEnvironment(Environment[float, int]):
     @override
     def load_state(self, path: Path) -> None:
         data = json.loads(path.with_suffix(".json").read_text())
-        self.means = [float(m) for m in data["means"]]
-        self.pulls = int(data["pulls"])
-        self._last_reward = float(data["last"])
+        means, pulls, last = data["means"], data["pulls"], data["last"]
+        # Checked before anything changes: the agent picks among as many arms
+        # as its value table has, and a bad mean would fail its next step.
+        if not isinstance(means, list) or len(means) != len(self.means):
+            count = len(means) if isinstance(means, list) else repr(means)
+            raise ValueError(
+                f"state has {count} arm means, the environment has {len(self.means)}"
+            )
+        if not all(_finite(m) for m in [*means, last]):
+            raise ValueError("state has an arm mean or reward that is not a number")
+        if type(pulls) is not int or pulls < 0:
+            raise ValueError(f"impossible 'pulls' ({pulls!r})")
+        self.means = [float(m) for m in means]
+        self.pulls = pulls
+        self._last_reward = float(last)
+
+
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
 
 
 class ValueTableInference(InferenceModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from engine.services.run_dir import RunDirError
+from engine.state.catalogue import NoUsableStateError
 from engine.state.persistence import StateError
 
 from .. import config as config_mod
@@ -39,6 +41,11 @@ def starting(config: Path, stream: TextIO | None = None) -> Iterator[None]:
         if shown:
             out.write("\r\033[K")
             out.flush()
+
+
+def _within(state: Path, problem: str) -> str:
+    """``problem`` with the files of ``state`` named relative to it (its line names it)."""
+    return problem.replace(f"{state}{os.sep}", "")
 
 
 @app.command()
@@ -261,6 +268,11 @@ def run(
             from ..dashboard_run import run_dashboard
 
             code = run_dashboard(built)
+    except NoUsableStateError as e:
+        # --resume or --load latest tried every state: one line for each.
+        for path, problem in e.skipped:
+            print(f"skipping {path.name}: {_within(path, problem)}", file=sys.stderr)
+        raise fail(f"cannot start: {e.summary}", ExitCode.FAILED) from None
     except StateError as e:
         # Only the state to start from can fail to load at start.
         where = "--load" if load is not None else "cannot start"

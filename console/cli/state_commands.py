@@ -12,12 +12,14 @@ from rich.table import Table
 
 from engine.services import state_choice
 from engine.services.operations import state_summary
-from engine.services.run_dir import find_runs
+from engine.services.run_dir import find_runs, read_run_info
 from engine.state.catalogue import list_states, remove_state, states_beyond
-from engine.state.manifest import CHECKSUM, read_manifest, verify_state
+from engine.state.manifest import CHECKSUM, manifest_notes, read_manifest
 from engine.state.persistence import StateError
+from engine.state.requirements import run_parts, verify_for_run
 from engine.state.states_dir import StatesLock
 
+from .. import config as config_mod
 from ..render import human_duration, human_size, states_table
 from ..run_choice import DEFAULT_RUNS_ROOT, find_run
 from .apps import states_app
@@ -95,6 +97,65 @@ def _say_if_its_run_died(directory: Path, run: str | None) -> None:
             return
 
 
+def _run_config(directory: Path, run: str | None, config: Path | None) -> Path | None:
+    """The TOML config of the run that writes ``directory``: ``--config``, else the
+    one recorded by that run (``--run``, the run directory holding it, or a run
+    under ./runs with that states directory); None if no config is known."""
+    if config is not None:
+        return config
+    candidates = list(find_runs(DEFAULT_RUNS_ROOT))
+    # A run's states are usually in its run directory: <run_dir>/states.
+    if (beside := read_run_info(directory.absolute().parent)) is not None:
+        candidates.insert(0, beside)
+    if run is not None and (named := find_run(run, DEFAULT_RUNS_ROOT)) is not None:
+        candidates.insert(0, named)
+    for info in candidates:
+        if info.states_dir is not None and info.states_dir.absolute() == (
+            directory.absolute()
+        ):
+            recorded = info.data.get("config")
+            if isinstance(recorded, str) and recorded.endswith(".toml"):
+                path = Path(recorded)
+                return path if path.is_file() else None
+            return None
+    return None
+
+
+def _requirements(
+    directory: Path, run: str | None, config: Path | None
+) -> tuple[list[str], Path | None]:
+    """The parts a state must hold to load into the run's config, and that config.
+
+    A config given with ``--config`` must be readable; one found in a run's
+    ``run.json`` that no longer is only goes unused (said on stderr).
+    """
+    path = _run_config(directory, run, config)
+    if path is None:
+        return [], None
+    try:
+        raw = config_mod.load_toml(path)
+    except config_mod.ConfigError as e:
+        if config is not None:
+            raise fail(str(e), ExitCode.USAGE) from None
+        print(f"note: parts not checked against the run's config: {e}", file=sys.stderr)
+        return [], None
+
+    def names(section: str) -> list[str]:
+        table = raw.get(section)
+        return list(table) if isinstance(table, dict) else []
+
+    return run_parts(names("models"), names("buffers"), names("trainers")), path
+
+
+def _state_directory(
+    state: str, states_dir: Path | None, run: str | None, config: Path | None
+) -> Path:
+    """The states directory a state given by path, name or ``latest`` is in."""
+    if Path(state).is_dir():
+        return Path(state).absolute().parent
+    return _states_dir(states_dir, run, config)
+
+
 @states_app.command("list")
 def states_list(
     states_dir: StatesDirOpt = None,
@@ -112,12 +173,13 @@ def states_list(
     summaries = [state_summary(i.path, i.manifest, i.problem, i.seq) for i in infos]
     verified: dict[str, str] | None = None
     if verify:
+        parts, _ = _requirements(directory, run, config)
         verified = {}
         for info in infos:
             if info.problem:
                 continue
             try:
-                verify_state(info.path)
+                verify_for_run(info.path, parts)
                 verified[info.name] = ""
             except StateError as e:
                 # The row names the state: name its files relative to it.
@@ -139,12 +201,17 @@ def states_list(
 
 
 def _resolve_state(
-    state: str, states_dir: Path | None, run: str | None, config: Path | None
+    state: str,
+    states_dir: Path | None,
+    run: str | None,
+    config: Path | None,
+    parts: list[str] | None = None,
 ) -> Path:
     """A state given as a directory path, by name in the selected states dir, or ``latest``.
 
     A name that is not there but is in another run's states dir is refused with
     a hint naming that run (the default is the newest run, which may be another).
+    ``latest`` is the newest state that verifies and holds ``parts``.
     """
     if Path(state).is_dir():
         return Path(state)
@@ -154,7 +221,7 @@ def _resolve_state(
         print(f"skipping {path.name}: {problem}", file=sys.stderr)
 
     try:
-        path = state_choice.offline(state, directory, skipped)
+        path = state_choice.offline(state, directory, skipped, parts or ())
     except state_choice.StateChoiceError as e:
         raise fail(str(e), ExitCode.FAILED) from None
     if not path.exists() and not Path(state).is_absolute():
@@ -214,13 +281,21 @@ def states_verify(
     run: RunOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Check every file of a state against its manifest (exit 1 if it fails)."""
-    path = _resolve_state(state, states_dir, run, config)
+    """Check a state as a resume would: every file against its manifest, the
+    manifest's own checksum and values, and that it holds every component (and,
+    with the run's config, every part) a load needs (exit 1 if it fails)."""
+    parts, run_config = _requirements(
+        _state_directory(state, states_dir, run, config), run, config
+    )
+    path = _resolve_state(state, states_dir, run, config, parts)
     try:
-        manifest = verify_state(path)
+        manifest = verify_for_run(path, parts)
     except StateError as e:
         raise fail(f"✗ {e}", ExitCode.FAILED) from None
-    print(f"✓ {path}: {len(manifest['files'])} file(s) verified")
+    for note in manifest_notes(path, manifest):
+        print(f"note: {note}", file=sys.stderr)
+    against = "" if run_config is None else f", holds every part {run_config} loads"
+    print(f"✓ {path}: {len(manifest['files'])} file(s) verified{against}")
 
 
 @states_app.command("prune")

@@ -10,11 +10,12 @@ from ``latest`` and a live ``load latest`` pick the same state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..state.catalogue import LATEST, LATEST_NAMES, newest_verified_state
 from ..state.persistence import StateError
+from ..state.requirements import verify_for_run
 
 
 class StateChoiceError(Exception):
@@ -93,16 +94,28 @@ def offline(
     state: str,
     states_dir: Path,
     on_skip: Callable[[Path, str], None] | None = None,
+    parts: Iterable[str] = (),
 ) -> Path:
     """The state ``states show`` and ``states verify`` look at.
+
+    Args:
+        state: A name, a path or ``latest``.
+        states_dir: The states directory.
+        on_skip: Called with each state ``latest`` passes over, and why.
+        parts: The parts of the run's config, if known: ``latest`` is then
+            the newest state that holds them, as for a resume
+            (see :func:`~engine.state.requirements.verify_for_run`).
 
     Raises:
         StateChoiceError: For ``latest`` in a directory with no state that verifies.
     """
     if not is_latest(state):
         return named(state, states_dir)
+    parts = tuple(parts)
     try:
-        found = newest_verified_state(states_dir, on_skip=on_skip)
+        found = newest_verified_state(
+            states_dir, on_skip=on_skip, verify=lambda p: verify_for_run(p, parts)
+        )
     except StateError as e:
         raise StateChoiceError(f"{state}: {e}") from None
     if found is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .manifest import read_manifest, verify_state
-from .persistence import StateError
+from .persistence import PartlyLoadedError, StateError
 from .states_dir import read_identity, state_dirs, writer_seq
 
 LATEST = "latest"
@@ -25,6 +25,25 @@ LATEST = "latest"
 
 LATEST_NAMES = frozenset({LATEST, "newest"})
 """What an operator may type for :data:`LATEST` (``load latest``, ``--load newest``)."""
+
+
+class NoUsableStateError(StateError):
+    """States exist, but none verifies (or loads).
+
+    Attributes:
+        skipped: Each state passed over and why, in the order they were
+            reported: those whose manifest cannot be read, then the others
+            newest first.
+        summary: The message without the newest state's problem (for a caller
+            that shows :attr:`skipped` itself).
+    """
+
+    def __init__(
+        self, message: str, summary: str, skipped: tuple[tuple[Path, str], ...]
+    ) -> None:
+        super().__init__(message)
+        self.summary = summary
+        self.skipped = skipped
 
 
 @dataclass(frozen=True)
@@ -98,34 +117,61 @@ def newest_verified_state(
     states_dir: Path,
     components: Iterable[str] = (),
     on_skip: Callable[[Path, str], None] | None = None,
+    *,
+    parts: Iterable[str] = (),
+    verify: Callable[[Path], object] | None = None,
+    load: Callable[[Path], None] | None = None,
 ) -> Path | None:
-    """The newest state in ``states_dir`` that verifies; None if there are no states.
+    """The newest state in ``states_dir`` that verifies (and loads); None if there are no states.
+
+    States whose manifest cannot be read have no place in the order (nothing
+    says when or by whom they were written); they are skipped wherever they
+    are, and ``on_skip`` hears of each.
 
     Args:
         states_dir: Where to look.
         components: Components a state must hold (see :func:`verify_state`).
-        on_skip: Called with each newer state that fails, and why.
+        on_skip: Called with each state passed over, and why.
+        parts: Parts a state must hold (see :func:`verify_state`).
+        verify: Checks one state instead of :func:`verify_state` (raises
+            :class:`StateError`).
+        load: Verifies and loads a state, in place of ``verify`` (a resume):
+            a :class:`StateError` from it passes on to the next newest state,
+            except a :class:`~engine.state.persistence.PartlyLoadedError`,
+            which is raised.
 
     Raises:
-        StateError: If states exist but none verifies (falling back to nothing
-            would silently throw a run's history away).
+        NoUsableStateError: If states exist but none verifies (or loads):
+            falling back to nothing would silently throw a run's history away.
+        PartlyLoadedError: If ``load`` left the system partly loaded.
     """
-    problems: list[str] = []
-    for info in reversed(list_states(states_dir)):
+    components, parts = tuple(components), tuple(parts)
+    check = load or verify or (lambda p: verify_state(p, components, parts))
+    infos = list_states(states_dir)
+    # Said first: such a state has no place in the order to be tried in.
+    unplaced = [(i.path, i.problem) for i in infos if i.problem]
+    if on_skip is not None:
+        for path, problem in unplaced:
+            on_skip(path, problem)
+    problems: list[tuple[Path, str]] = []
+    for info in reversed([i for i in infos if not i.problem]):
         try:
-            if info.problem:
-                raise StateError(info.problem)
-            verify_state(info.path, components)
+            check(info.path)
+        except PartlyLoadedError:
+            raise
         except StateError as e:
             if on_skip is not None:
                 on_skip(info.path, str(e))
-            problems.append(str(e))
+            problems.append((info.path, str(e)))
             continue
         return info.path
-    if problems:
-        raise StateError(
-            f"none of the {len(problems)} state(s) in {states_dir} verifies "
-            f"(newest: {problems[0]})"
+    if problems or unplaced:
+        what = "verifies and loads" if load is not None else "verifies"
+        count = len(problems) + len(unplaced)
+        summary = f"none of the {count} state(s) in {states_dir} {what}"
+        newest = (problems or unplaced)[0][1]
+        raise NoUsableStateError(
+            f"{summary} (newest: {newest})", summary, (*unplaced, *problems)
         )
     return None
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .persistence import Commit, Persistent, StateError, prepare_component_load
+from .persistence import (
+    Commit,
+    PartlyLoadedError,
+    Persistent,
+    StateError,
+    prepare_component_load,
+)
 from .store import StateStore
 
 UNCHANGED = "the running system was left as it was"
@@ -102,13 +108,13 @@ def _roll_back(
         try:
             part.load_state(backup / name)
         except Exception as rollback_error:
-            raise StateError(
+            raise PartlyLoadedError(
                 f"{error}; restoring the previous state also failed "
                 f"({type(rollback_error).__name__}: {rollback_error}), "
                 "so the system may be partly loaded"
             ) from error
     if partly_loaded:
-        raise StateError(
+        raise PartlyLoadedError(
             f"{error}; parts installed before it stay loaded, so the system may be "
             "partly loaded"
         ) from error

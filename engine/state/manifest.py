@@ -2,9 +2,13 @@
 
 A state directory holds one entry per component plus ``manifest.json``
 (format and version, creation time, uptime, steps, components, every file
-with its size and xxh3-128 checksum, and who wrote it). Nothing of a state
-is trusted before its manifest has been read within bounds and every file
+with its size and xxh3-128 checksum, who wrote it, and a checksum of the
+manifest itself). Nothing of a state is trusted before its manifest has been
+read within bounds, its own checksum and values checked, and every file
 checked against it.
+
+Manifests of format 1 (written before manifests had their own checksum) are
+still read; :func:`manifest_notes` says that their own fields are unchecked.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import mmap
 import os
 import stat
@@ -25,7 +30,10 @@ from .persistence import StateError
 
 MANIFEST = "manifest.json"
 FORMAT = "pamiq-console/state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the manifest holds its own checksum (:data:`SEAL`). 1 is still read."""
+SEAL = "manifest_xxh3_128"
+"""The manifest's checksum of itself: its other fields, as :func:`_canonical` writes them."""
 MAX_MANIFEST_BYTES = 32 << 20
 """Largest manifest read (one entry per file: about 100k files). A larger one is
 refused before it is read, so a stray file cannot make every listing slow."""
@@ -118,7 +126,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise StateError(f"{manifest_path}: not a pamiq-console state manifest")
     version = manifest.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if type(version) is not int or version < 1:
+        raise StateError(f"{manifest_path}: malformed 'format_version'")
+    if version > FORMAT_VERSION:
         raise StateError(
             f"{manifest_path}: format version {version!r} is newer than this "
             f"pamiq-console supports ({FORMAT_VERSION})"
@@ -130,10 +140,18 @@ def read_manifest(path: Path) -> dict[str, Any]:
     for rel, meta in manifest["files"].items():
         if not isinstance(meta, dict) or type(meta.get("size")) is not int:
             raise StateError(f"{manifest_path}: malformed entry for file {rel!r}")
+    if not all(isinstance(c, str) for c in manifest["components"]):
+        raise StateError(f"{manifest_path}: malformed 'components'")
+    parts = manifest.get("parts")
+    if parts is not None and (
+        not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)
+    ):
+        raise StateError(f"{manifest_path}: malformed 'parts'")
     for key, kinds in (
         ("steps", (int,)),
         ("uptime", (int, float)),
         ("created_unix", (int, float)),
+        ("time_scale", (int, float)),
     ):
         if key in manifest and type(manifest[key]) not in kinds:
             raise StateError(f"{manifest_path}: malformed {key!r}")
@@ -145,6 +163,61 @@ def read_manifest(path: Path) -> dict[str, Any]:
         or not isinstance(writer.get("state"), str)
     ):
         raise StateError(f"{manifest_path}: malformed 'writer'")
+    if (version >= 2 or SEAL in manifest) and manifest.get(SEAL) != _seal_of(manifest):
+        raise StateError(
+            f"{manifest_path}: corrupt (the manifest does not match its own checksum)"
+        )
+    _check_values(manifest, manifest_path)
+    return manifest
+
+
+def _check_values(manifest: dict[str, Any], manifest_path: Path) -> None:
+    """Refuse values no run writes (a checksum only says they were not changed since)."""
+    problems = {
+        "steps": lambda v: v < 0,
+        "uptime": lambda v: not math.isfinite(v) or v < 0,
+        "created_unix": lambda v: not math.isfinite(v),
+        "time_scale": lambda v: not math.isfinite(v) or v <= 0,
+    }
+    for key, bad in problems.items():
+        if key in manifest and bad(manifest[key]):
+            raise StateError(f"{manifest_path}: impossible {key!r} ({manifest[key]!r})")
+    writer = manifest.get("writer")
+    if isinstance(writer, dict) and writer["seq"] < 1:
+        raise StateError(f"{manifest_path}: impossible writer 'seq' ({writer['seq']})")
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    """The bytes a manifest's seal covers: every field but the seal, in one spelling."""
+    body = {k: v for k, v in manifest.items() if k != SEAL}
+    return json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    ).encode()
+
+
+def _seal_of(manifest: dict[str, Any]) -> str:
+    return xxhash.xxh3_128_hexdigest(_canonical(manifest))
+
+
+def sealed(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with its own checksum added (what a state's ``manifest.json`` holds).
+
+    The fields are taken as JSON reads them back, so the seal checks what a
+    reader sees (tuples read back as lists).
+    """
+    body = json.loads(json.dumps({k: v for k, v in manifest.items() if k != SEAL}))
+    return {**body, SEAL: _seal_of(body)}
+
+
+def manifest_notes(path: Path, manifest: dict[str, Any]) -> list[str]:
+    """What an operator should know about a manifest that verified (one line each)."""
+    if SEAL in manifest:
+        return []
+    return [
+        f"{path.name}: written before manifests had their own checksum (format "
+        f"{manifest.get('format_version')}); its files are checked, but its own "
+        "fields (created, uptime, steps, name, writer) cannot be"
+    ]
     return manifest
 
 
@@ -168,19 +241,22 @@ def _read_bounded(path: Path) -> bytes:
     return data
 
 
-def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
+def verify_state(
+    path: Path, components: Iterable[str] = (), parts: Iterable[str] = ()
+) -> dict[str, Any]:
     """Check every file of a state against its manifest.
 
     Args:
         path: The state directory.
         components: Components that must be present (those the system will load).
+        parts: Parts that must be present (see :func:`check_holds`).
 
     Returns:
         The manifest.
 
     Raises:
         StateError: Naming the first missing, truncated, corrupt or foreign file,
-            or a missing component.
+            or a missing component or part.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -205,9 +281,38 @@ def verify_state(path: Path, components: Iterable[str] = ()) -> dict[str, Any]:
         rel = file.relative_to(path).as_posix()
         if rel != MANIFEST and rel not in listed:
             raise StateError(f"{file}: foreign file, not part of the saved state")
+    check_holds(path, manifest, components, parts)
+    return manifest
+
+
+def check_holds(
+    path: Path,
+    manifest: dict[str, Any],
+    components: Iterable[str] = (),
+    parts: Iterable[str] = (),
+) -> None:
+    """Check a state's manifest lists what a load into a system needs.
+
+    Args:
+        path: The state directory (for the message).
+        manifest: Its manifest.
+        components: Components that must be listed.
+        parts: Parts (``models/NAME``, ``data/NAME``, ...) that must be listed.
+            Only manifests that list their parts (format 2) are checked: a
+            part that wrote no file cannot be told from a missing one otherwise.
+
+    Raises:
+        StateError: Naming what is missing.
+    """
     missing = [c for c in components if c not in manifest["components"]]
     if missing:
         raise StateError(
             f"{path / MANIFEST}: state lacks component(s) {', '.join(missing)}"
         )
-    return manifest
+    listed = manifest.get("parts")
+    if listed is not None:
+        missing = [p for p in parts if p not in listed]
+        if missing:
+            raise StateError(
+                f"{path / MANIFEST}: state lacks part(s) {', '.join(missing)}"
+            )

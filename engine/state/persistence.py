@@ -22,6 +22,14 @@ class StateError(Exception):
     """A state could not be saved, read, verified or applied (one-line message)."""
 
 
+class PartlyLoadedError(StateError):
+    """A load failed and the system could not be restored: it may be partly loaded.
+
+    Nothing else should be loaded over it as though it were untouched (a
+    resume does not fall back to an older state after this).
+    """
+
+
 class PersistentStateMixin:
     """A component whose state can be written to and read from a path.
 

@@ -32,6 +32,7 @@ from .manifest import (
     MANIFEST,
     files_under,
     read_manifest,
+    sealed,
     verify_state,
     written_file_checksum,
 )
@@ -296,6 +297,9 @@ class StateStore:
             "created": _dt.datetime.fromtimestamp(now).astimezone().isoformat(),
             "created_unix": now,
             "components": list(self._components),
+            # What a load of this state installs, so a verify can tell a part
+            # that wrote no file from one that is missing.
+            "parts": self.part_names(),
             "files": files,
             **(meta or {}),
             # Orders this directory's states whatever the wall clock did.
@@ -311,7 +315,7 @@ class StateStore:
             manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
         )
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(manifest, indent=1))
+            f.write(json.dumps(sealed(manifest), indent=1))
         if self.durable:
             _fsync_path(manifest_path)
             for directory in [*sorted(directories, reverse=True), pending.tmp]:
@@ -416,18 +420,29 @@ class StateStore:
         A state that fails is remembered in :attr:`unusable`.
         """
         try:
-            return verify_state(Path(path), self._components)
+            return verify_state(Path(path), self._components, self.part_names())
         except StateError:
             self.unusable.add(Path(path).resolve())
             raise
 
+    def part_names(self) -> list[str]:
+        """The paths of :meth:`parts` in a state (what a manifest lists as ``parts``)."""
+        return [name for name, _ in self.parts()]
+
     def newest_verified(
-        self, on_skip: Callable[[Path, str], None] | None = None
+        self,
+        on_skip: Callable[[Path, str], None] | None = None,
+        load: Callable[[Path], None] | None = None,
     ) -> Path | None:
         """:func:`newest_verified_state` of this store; states that fail become unusable.
 
+        Args:
+            on_skip: Called with each state passed over, and why.
+            load: Loads each state that verified, newest first, until one
+                loads (a resume); see :func:`newest_verified_state`.
+
         Raises:
-            StateError: If states exist but none verifies.
+            StateError: If states exist but none verifies (or loads).
         """
 
         def skipped(path: Path, problem: str) -> None:
@@ -435,7 +450,13 @@ class StateStore:
             if on_skip is not None:
                 on_skip(path, problem)
 
-        return newest_verified_state(self.states_dir, self._components, skipped)
+        return newest_verified_state(
+            self.states_dir,
+            self._components,
+            skipped,
+            parts=self.part_names(),
+            load=load,
+        )
 
     def save_state(self) -> Path:
         """Save every registered component now (PAMIQ-Core's name for :meth:`save`).

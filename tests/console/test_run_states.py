@@ -16,7 +16,10 @@ from typer.testing import CliRunner
 from console import config as config_mod
 from console.cli import app
 from console.runner import Run
-from tests.console.helpers import bandit_config
+from engine.state.catalogue import list_states
+from engine.state.persistence import StateError
+from tests.console.helpers import bandit_config, wait_until
+from tests.engine.tiny import rewrite_manifest, tamper
 
 runner = CliRunner()
 
@@ -165,3 +168,120 @@ def test_a_refused_start_is_recorded_as_refused_and_is_nobody_s_default(
     assert [Path(s["path"]).parent.parent.name for s in json.loads(listed.stdout)] == [
         "good"
     ]
+
+
+def test_resume_falls_back_from_a_state_that_no_longer_fits_the_config(
+    tmp_path: Path,
+) -> None:
+    def config(arms: int) -> Path:
+        means = ", ".join(["0.5"] * arms)
+        path = tmp_path / f"arms{arms}.toml"
+        path.write_text(
+            bandit_config(tmp_path)
+            .replace("arms = 3", f"arms = {arms}")
+            .replace("means = [0.1, 0.9, 0.5]", f"means = [{means}]")
+        )
+        return path
+
+    three, four, five = config(3), config(4), config(5)
+    finish(start(three))
+    finish(start(four))  # a newer state, with an arm more than `three` has
+    states = sorted((i.path for i in list_states(tmp_path / "run" / "states")), key=str)
+    older, newer = states
+    resumed = invoke("run", three, "--headless", "--resume", "--max-uptime", "0.2")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert (
+        f"skipping {newer.name}: interaction: loading component 'interaction' "
+        "failed: ValueError: state has 4 arm means, the environment has 3"
+        in resumed.stderr
+    )
+    assert f"loaded {older}" in resumed.stderr
+    assert "nothing was tried" not in resumed.stderr
+
+    refused = invoke("run", five, "--headless", "--resume", "--max-uptime", "0.2")
+    assert refused.exit_code == 1  # tried, and it could not be done
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 4  # each of the 3 states on its line, then why it stopped
+    assert all(line.startswith("skipping ") for line in lines[:3])
+    assert lines[-1] == (
+        f"cannot start: cannot resume: none of the 3 state(s) in "
+        f"{tmp_path / 'run' / 'states'} verifies and loads"
+    )
+
+
+def test_states_verify_refuses_what_a_resume_would_refuse(
+    config_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = config_file()
+    finish(start(config))
+    states = tmp_path / "run" / "states"
+    [state] = list(states.glob("*.state"))
+
+    def drop_trainer(manifest: dict) -> None:
+        manifest["parts"].remove("trainers/values")
+        manifest["files"] = {
+            rel: meta
+            for rel, meta in manifest["files"].items()
+            if not rel.startswith("trainers/values")
+        }
+
+    for file in (state / "trainers").iterdir():
+        shutil.rmtree(file) if file.is_dir() else file.unlink()
+    rewrite_manifest(state, drop_trainer)
+
+    # Against the config the run recorded, as a resume checks it.
+    verified = invoke("states", "verify", state.name, "--states-dir", states)
+    assert verified.exit_code == 1
+    assert verified.stderr.strip() == (
+        f"✗ {state / 'manifest.json'}: state lacks part(s) trainers/values"
+    )
+    resumed = invoke("run", config, "--headless", "--resume", "--max-uptime", "0.2")
+    assert resumed.exit_code == 1
+    assert "state lacks part(s) trainers/values" in resumed.stderr
+
+    # A whole component gone: refused even with no config to go by.
+    def drop_trainers(manifest: dict) -> None:
+        manifest["components"].remove("trainers")
+        manifest["parts"] = [
+            p for p in manifest["parts"] if not p.startswith("trainers")
+        ]
+
+    rewrite_manifest(state, drop_trainers)
+    (tmp_path / "run" / "run.json").unlink()  # no run says which config
+    verified = invoke("states", "verify", state, "--states-dir", states)
+    assert verified.exit_code == 1
+    assert "state lacks component(s) trainers" in verified.stderr
+
+
+@pytest.mark.parametrize(
+    ("means", "problem"),
+    [
+        ([], "state has 0 arm means, the environment has 3"),
+        ([0.1, float("nan"), 0.5], "an arm mean or reward that is not a number"),
+    ],
+)
+def test_a_bandit_state_with_impossible_arms_is_refused_and_the_agent_steps_on(
+    config_file: Callable[..., Path], means: list[float], problem: str
+) -> None:
+    run = start(config_file())
+    system = run.system
+    try:
+        state = system.save_state()
+        saved = json.loads((state / "interaction" / "environment.json").read_text())
+        tamper(
+            state,
+            {
+                "interaction/environment.json": json.dumps(
+                    {**saved, "means": means}
+                ).encode()
+            },
+        )
+        with pytest.raises(StateError, match=problem) as refused:
+            system.load_state(state)
+        assert "\n" not in str(refused.value)
+        steps = system.steps
+        wait_until(lambda: system.steps > steps + 10, what="the agent to step on")
+        assert system.failures == []
+    finally:
+        finish(run)
+    assert system.failures == []

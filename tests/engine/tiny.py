@@ -23,7 +23,7 @@ from engine import (
 )
 from engine.data import DataBuffer, SequentialBuffer
 from engine.state.catalogue import list_states
-from engine.state.manifest import CHECKSUM, file_checksum
+from engine.state.manifest import CHECKSUM, file_checksum, sealed
 from trainers import Trainer
 
 
@@ -193,16 +193,27 @@ def tamper(state: Path, files: dict[str, bytes]) -> None:
 
     The state still verifies, so what is tested is applying it, not verifying it.
     """
+
+    def update(manifest: dict[str, Any]) -> None:
+        for rel, data in files.items():
+            file = state / rel
+            file.write_bytes(data)
+            manifest["files"][rel] = {
+                "size": len(data),
+                CHECKSUM: file_checksum(file),
+            }
+
+    rewrite_manifest(state, update)
+
+
+def rewrite_manifest(state: Path, edit: Any) -> dict[str, Any]:
+    """Apply ``edit`` to a state's manifest and seal it again (checksum-valid tampering)."""
     manifest_path = state / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    for rel, data in files.items():
-        file = state / rel
-        file.write_bytes(data)
-        manifest["files"][rel] = {
-            "size": len(data),
-            CHECKSUM: file_checksum(file),
-        }
+    edit(manifest)
+    manifest = sealed(manifest)
     manifest_path.write_text(json.dumps(manifest))
+    return manifest
 
 
 def advance_clock(seconds: float) -> None:

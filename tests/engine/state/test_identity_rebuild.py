@@ -21,7 +21,7 @@ from engine.state.states_dir import (
     read_identity,
 )
 from engine.telemetry.events import StateRemoved
-from tests.engine.tiny import make_system
+from tests.engine.tiny import make_system, rewrite_manifest
 
 WAIT = 10.0
 DAY = 86_400.0
@@ -103,10 +103,10 @@ def test_the_rebuilt_identity_is_the_directorys_not_a_copied_in_states(
     own = saved(tmp_path, 2)
     for state in elsewhere:
         shutil.copytree(state, states / state.name)
-    future = states / elsewhere[-1].name / "manifest.json"
-    manifest = json.loads(future.read_text())
-    manifest["created_unix"] += DAY
-    future.write_text(json.dumps(manifest))
+    rewrite_manifest(
+        states / elsewhere[-1].name,
+        lambda m: m.update(created_unix=m["created_unix"] + DAY),
+    )
     identity = read_identity(states)
     (states / IDENTITY).write_bytes(b"")
 

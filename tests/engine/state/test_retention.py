@@ -8,7 +8,6 @@ lie and plant states that are not the directory's own.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import shutil
 import stat
@@ -23,7 +22,7 @@ from engine import StateError
 from engine.state.catalogue import list_states
 from engine.state.manifest import read_manifest
 from engine.telemetry.events import StateLoaded
-from tests.engine.tiny import NudgeTrainer, make_system
+from tests.engine.tiny import NudgeTrainer, make_system, rewrite_manifest
 
 WAIT = 10.0
 DAY = 86_400.0
@@ -65,10 +64,7 @@ def future_copy(state: Path, name: str, ahead: float = DAY) -> Path:
     """A copy of ``state`` named ``name`` whose manifest claims a later creation."""
     copy = state.with_name(name)
     shutil.copytree(state, copy)
-    manifest_path = copy / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["created_unix"] += ahead
-    manifest_path.write_text(json.dumps(manifest))
+    rewrite_manifest(copy, lambda m: m.update(created_unix=m["created_unix"] + ahead))
     return copy
 
 
@@ -127,9 +123,9 @@ def test_a_state_from_another_directory_is_foreign_even_under_its_own_name(
         own = system.save_state()
         planted = tmp_path / "states" / elsewhere.name
         shutil.copytree(elsewhere, planted)
-        manifest = json.loads((planted / "manifest.json").read_text())
-        manifest["created_unix"] += DAY
-        (planted / "manifest.json").write_text(json.dumps(manifest))
+        rewrite_manifest(
+            planted, lambda m: m.update(created_unix=m["created_unix"] + DAY)
+        )
         newer = system.save_state()
         assert system.newest_verified_state() == newer
     finally:

@@ -13,7 +13,7 @@ from engine.state.catalogue import list_states, prune_states
 from engine.state.manifest import verify_state
 from engine.state.persistence import PersistentStateMixin, StateError
 from engine.state.store import StateStore
-from tests.engine.tiny import newest_state
+from tests.engine.tiny import newest_state, rewrite_manifest
 
 
 class Blob(PersistentStateMixin):
@@ -158,9 +158,9 @@ def test_durable_saves_work(tmp_path: Path) -> None:
 def test_manifest_cannot_point_outside_the_state(tmp_path: Path) -> None:
     store, _ = make_store(tmp_path)
     path = store.save()
-    manifest = json.loads((path / "manifest.json").read_text())
-    manifest["files"]["../../etc/passwd"] = {"size": 1, "sha256": "x"}
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(
+        path, lambda m: m["files"].update({"../../etc/passwd": {"size": 1}})
+    )
     with pytest.raises(StateError, match="outside the state"):
         verify_state(path)
     assert os.path.exists(path)
