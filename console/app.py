@@ -45,6 +45,7 @@ from .eventlog import ERROR, NOTICE, ROUTINE_KINDS, WARNING, Coalescer, LogLine
 from .messages import OpFinished, PollerFailed, RunStopped, Snapshot
 from .poller import DEFAULT_POLL_HZ, FailureHandler, SnapshotPoller
 from .program_run import OutputFollower, ProgramRun
+from .render import ATTACHED, READ_ONLY
 from .widgets import (
     ActorsPanel,
     AgentPanel,
@@ -110,11 +111,21 @@ class ConsoleApp(App[int]):
         Binding("space", "toggle_pause", "Pause/Resume", show=False),
         Binding("s", "save", "Save"),
         Binding("l", "load", "Load"),
-        Binding("q", "request_quit", "Quit"),
+        # One q for each thing it can do; check_action shows the one it does.
+        Binding("q", "leave('stop')", "Stop & quit"),
+        Binding("q", "leave('detach')", "Detach"),
+        Binding("q", "leave('ask')", "Detach/Stop"),
+        Binding("q", "leave('quit')", "Quit"),
+        Binding("q", "leave('close')", "Close"),
         Binding("x", "request_stop", "Stop run"),
         Binding("c", "next_curve", "Curves"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+c", "stop_now", "Stop now", show=False, priority=True),
+        # Read-only: the operation keys say why nothing happens.
+        Binding("p,space", "read_only('pause or resume')", show=False),
+        Binding("s", "read_only('save')", show=False),
+        Binding("l", "read_only('load a state')", show=False),
+        Binding("x", "read_only('stop the run')", show=False),
     ]
 
     def __init__(
@@ -163,6 +174,7 @@ class ConsoleApp(App[int]):
         self._plots: tuple[Key, ...] = ()
         self._tracebacks: dict[str, str] = {}
         self._stopped_uptime: float | None = None
+        self._leave_shown = ""
 
     # -- layout -------------------------------------------------------------------
 
@@ -188,6 +200,9 @@ class ConsoleApp(App[int]):
 
     def on_mount(self) -> None:
         """Title the boxes and start the poller."""
+        header = self.query_one(StatusHeader)
+        header.clock = self.clock
+        header.view = READ_ONLY if self.read_only else ATTACHED if self.attached else ""
         self.query_one("#buffers-box").border_title = "buffers"
         self.query_one("#models-box").border_title = "models"
         self.query_one("#trainers").border_title = "trainers"
@@ -330,6 +345,7 @@ class ConsoleApp(App[int]):
             )
             self.query_one(EventLogPanel).add_lines(lines)
         self.snapshots_applied += 1
+        self._refresh_leave_binding()
         if (
             status.state == SystemState.STOPPED.value
             and self.run_control.ended != self.ended
@@ -344,6 +360,13 @@ class ConsoleApp(App[int]):
             and not status.errors
         ):
             self.exit(0)
+
+    def _refresh_leave_binding(self) -> None:
+        """Name what ``q`` does in the footer, once it changed (the run ended)."""
+        mode = self.leave_mode()
+        if mode != self._leave_shown:
+            self._leave_shown = mode
+            self.refresh_bindings()
 
     def _show_ended(self) -> None:
         ended = self.run_control.ended
@@ -473,6 +496,7 @@ class ConsoleApp(App[int]):
         header.busy = self.busy
         if self.status is not None:
             header.update_status(self.status)
+        self._refresh_leave_binding()
 
     def action_toggle_pause(self) -> None:
         """Pause a running system, or resume a paused one."""
@@ -498,10 +522,41 @@ class ConsoleApp(App[int]):
         self.push_screen(LoadPicker(self.run_control.states(), states_dir), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Read-only offers no operations; only an attached dashboard has ``x``."""
+        """Read-only offers no operations; only an attached dashboard has ``x``;
+        ``q`` is shown as what it does here (see :meth:`leave_mode`)."""
+        if action == "leave":
+            return parameters == (self.leave_mode(),)
+        if action == "read_only":
+            return self.read_only
         if self.read_only and action in _OPERATION_ACTIONS:
             return False
         return self.attached or action != "request_stop"
+
+    def leave_mode(self) -> str:
+        """What ``q`` does now: ``stop`` (asks, stops the run with a final
+        save, quits), ``detach``, ``ask`` (a program's run: detach or stop),
+        ``quit`` (the run here has stopped) or ``close`` (the attached run ended)."""
+        if self.program is not None:
+            if self.ended is not None:
+                return "close"
+            return "detach" if self.stop_requested else "ask"
+        if self.attached:
+            return "close" if self.ended is not None else "detach"
+        stopped = self.status is not None and self.status.state == "stopped"
+        return "quit" if stopped else "stop"
+
+    def action_leave(self, mode: str) -> None:
+        """``q``: what :meth:`leave_mode` says (the footer names it)."""
+        self.action_request_quit()
+
+    def action_read_only(self, what: str) -> None:
+        """An operation key in a read-only dashboard: say why nothing happens."""
+        self.notify(
+            f"read-only: this view cannot {what} (attached with --read-only; "
+            "pamiq-console attach without it can)",
+            severity="warning",
+            timeout=4,
+        )
 
     def action_help(self) -> None:
         """Show the help."""

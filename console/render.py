@@ -93,21 +93,74 @@ def _mark(ok: bool, never: bool = False) -> tuple[str, str]:
     return ("✗", SEVERITY_STYLES[ERROR if never else NOTICE])
 
 
-def header_text(status: SystemStatus, busy: str = "", width: int | None = None) -> Text:
-    """The run's line: name, state, uptime, time scale, steps and step rate.
+ATTACHED = "attached"
+"""``header_text``'s ``view``: the run is another process's; ``q`` detaches."""
+READ_ONLY = "read-only"
+"""``header_text``'s ``view``: attached, and no operation is offered."""
+
+
+def short_duration(seconds: float) -> str:
+    """Seconds as ``12s`` / ``4m05s`` / ``1h02m`` (for a crowded line)."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def save_text(status: SystemStatus, now: float, full: bool = True) -> str:
+    """When the last state was saved and when the next periodic save is due.
+
+    Args:
+        status: The snapshot.
+        now: Wall time for "ago" and "in".
+        full: Add when the next is due (if the run saves periodically).
+    """
+    parts = []
+    if status.last_save_time is not None:
+        parts.append(f"saved {short_duration(now - status.last_save_time)} ago")
+    elif status.last_save is None:
+        parts.append("not saved yet")
+    if full and status.next_save_time is not None:
+        due = status.next_save_time - now
+        parts.append(f"next in {short_duration(due)}" if due >= 1 else "next due now")
+    return ", ".join(parts)
+
+
+def header_text(
+    status: SystemStatus,
+    busy: str = "",
+    width: int | None = None,
+    *,
+    now: float | None = None,
+    view: str = "",
+) -> Text:
+    """The run's line: name, state, how it is viewed, uptime, time scale, steps,
+    step rate, and when it was last saved and will be next.
 
     Args:
         status: The snapshot.
         busy: The operation in progress, if any.
-        width: Columns available; a narrower form is used when the full one
-            does not fit, so the step rate is never cut off.
+        width: Columns available; narrower forms are used when the full one
+            does not fit (they drop what matters least first: the brand, the
+            next save, the words, the last save), so the state and the step
+            rate are never cut off.
+        now: Wall time for the saves' "ago" and "in" (default: the snapshot's).
+        view: :data:`ATTACHED`, :data:`READ_ONLY`, or "" for the run in
+            this process.
     """
+    now = status.wall_time if now is None else now
     state = status.state
-    full = Text.assemble(
-        (" pamiq-console ", "bold"),
+    badge = (f" {state.upper()} ", STATE_STYLES.get(state, "bold"))
+    mode = (f" {view} ", "bold black on cyan") if view else ""
+    long = Text.assemble(
         (f" {status.name} ", "bold reverse"),
         "  ",
-        (f" {state.upper()} ", STATE_STYLES.get(state, "bold")),
+        badge,
+        *(("  ", mode) if mode else ()),
         "  uptime ",
         (human_duration(status.uptime), "bold"),
         "  time scale ",
@@ -118,14 +171,11 @@ def header_text(status: SystemStatus, busy: str = "", width: int | None = None) 
         (f"{status.steps_per_second:,.0f}", "bold"),
         " steps/s",
     )
-    if busy:
-        full.append(f"  {busy}", style="bold yellow")
-    if width is None or full.cell_len <= width:
-        return full
     short = Text.assemble(
         (f" {status.name} ", "bold reverse"),
         " ",
-        (f" {state.upper()} ", STATE_STYLES.get(state, "bold")),
+        badge,
+        *((" ", mode) if mode else ()),
         " up ",
         (human_duration(status.uptime), "bold"),
         " ",
@@ -136,9 +186,26 @@ def header_text(status: SystemStatus, busy: str = "", width: int | None = None) 
         (f"{status.steps_per_second:,.0f}", "bold"),
         "/s",
     )
-    if busy:
-        short.append(f" {busy}", style="bold yellow")
-    return short
+    saves, last_save = save_text(status, now), save_text(status, now, full=False)
+    # What matters least goes first: the brand, the next save, the words.
+    forms = [
+        (Text.assemble((" pamiq-console ", "bold"), long), "  ", saves),
+        (long, "  ", saves),
+        (long, "  ", last_save),
+        (short, " ", saves),
+        (short, " ", last_save),
+        (short, " ", ""),
+    ]
+    text = Text()
+    for line, gap, saved in forms:
+        text = line.copy()
+        if saved:
+            text.append(f"{gap}{saved}", style="dim")
+        if busy:
+            text.append(f"{gap}{busy}", style="bold yellow")
+        if width is None or text.cell_len <= width:
+            break
+    return text
 
 
 def fill_bar(size: int, capacity: int | None, width: int = BAR_WIDTH) -> Text:
@@ -370,6 +437,7 @@ def status_renderable(
     status: SystemStatus | Mapping[str, Any],
     run: Mapping[str, Any] | None = None,
     now: float | None = None,
+    width: int | None = None,
 ) -> RenderableType:
     """A run's status as ``pamiq-console status`` prints it.
 
@@ -381,12 +449,14 @@ def status_renderable(
             socket reply, whose ``run`` entry is used when ``run`` is not given).
         run: The run's pid and directory.
         now: Wall time for "ago" (default: the snapshot's own time).
+        width: Columns available: the header line takes a shorter form
+            rather than be cut or wrapped.
     """
     if not isinstance(status, SystemStatus):
         run = run if run is not None else status.get("run")
         status = SystemStatus.from_dict(status)
     now = status.wall_time if now is None else now
-    parts: list[RenderableType] = [header_text(status)]
+    parts: list[RenderableType] = [header_text(status, width=width, now=now)]
     if run:
         parts.append(
             Text(f"pid {run.get('pid')}  run dir {run.get('run_dir')}", style="dim")
@@ -414,7 +484,12 @@ def status_renderable(
     if status.started_from:
         parts.append(Text(f"started from: {status.started_from}", style="dim"))
     if status.last_save:
-        parts.append(Text(f"last save: {status.last_save}", style="dim"))
+        when = (
+            ""
+            if status.last_save_time is None
+            else f" ({format_time(status.last_save_time)})"
+        )
+        parts.append(Text(f"last save: {status.last_save}{when}", style="dim"))
     return Group(*parts)
 
 

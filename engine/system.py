@@ -234,6 +234,8 @@ class System:
         self._start_clock: float | None = None
         self._step_offset = 0
         self._last_save: str | None = None
+        self._last_save_time: float | None = None
+        self._control_loop: ControlLoop | None = None
         self._started_from: str | None = None
         self._step_rate = StepRate()
         self._saved_switch_interval: float | None = None
@@ -546,6 +548,7 @@ class System:
                 ),
             )
             self._last_save = str(written.path)
+            self._last_save_time = _time.time()
             self.events.publish(
                 StateSaved(
                     path=str(written.path),
@@ -666,7 +669,7 @@ class System:
     # -- control thread ------------------------------------------------------------
 
     def _control_thread(self) -> None:
-        loop = ControlLoop(
+        loop = self._control_loop = ControlLoop(
             self.config,
             self.controller,
             self.clock,
@@ -755,6 +758,12 @@ class System:
             models=model_statuses(self.models),
             errors=tuple(self._failures),
             last_save=self._last_save,
+            last_save_time=self._last_save_time,
+            next_save_time=(
+                None
+                if self._control_loop is None
+                else self._control_loop.next_save_time()
+            ),
             started_from=self._started_from,
             **self._actors_status(),
         )

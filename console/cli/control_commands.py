@@ -107,7 +107,8 @@ def status(
     if as_json:
         print_json(result)
     else:
-        out().print(status_renderable(result))
+        console = out()
+        console.print(status_renderable(result, width=console.width))
 
 
 for _op, _summary in (

@@ -1,6 +1,10 @@
-"""The top line: run name, state, uptime, time scale, steps and step rate."""
+"""The top line: run name, state, how it is viewed, uptime, time scale, steps,
+step rate, and when the run was last saved and will be next."""
 
 from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
 
 from textual.widgets import Static
 
@@ -14,6 +18,11 @@ __all__ = ["STATE_STYLES", "StatusHeader"]
 class StatusHeader(Static):
     """Shows the system line of the latest snapshot.
 
+    Attributes:
+        busy: The operation in progress ("" if none).
+        view: ``attached``, ``read-only`` or "" (the run is in this process).
+        clock: Wall time for the saves' "ago" and "in".
+
     Args:
         name: Widget name.
         id: Widget id.
@@ -22,9 +31,14 @@ class StatusHeader(Static):
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__("starting...", name=name, id=id)
         self.busy = ""
+        self.view = ""
+        self.clock: Callable[[], float] = _time.time
 
     def update_status(self, status: SystemStatus) -> None:
         """Render ``status`` (and the operation in progress, if any)."""
         width = self.content_size.width or None
         # always one line
-        self.update(header_text(status, self.busy, width), layout=False)
+        self.update(
+            header_text(status, self.busy, width, now=self.clock(), view=self.view),
+            layout=False,
+        )

@@ -52,11 +52,25 @@ class ControlLoop:
         self._save = save
         self._sample_rate = sample_rate
         self._log = log
+        self._next_save = math.inf
+
+    def next_save_time(self) -> float | None:
+        """When the next periodic save is due (wall time; None if none will be)."""
+        due = self._next_save
+        if math.isinf(due):
+            return None
+        return _time.time() + (due - _time.monotonic())
 
     def run(self) -> None:
         """Loop until the system is stopping."""
+        try:
+            self._run()
+        finally:
+            self._next_save = math.inf
+
+    def _run(self) -> None:
         config = self._config
-        next_save = _time.monotonic() + config.save_state_interval
+        next_save = self._next_save = _time.monotonic() + config.save_state_interval
         condition_check = (
             SAVE_CONDITION_PERIOD
             if config.save_state_condition is not None
@@ -92,5 +106,7 @@ class ControlLoop:
                     config.save_state_condition and config.save_state_condition()
                 )
             if due:
-                next_save = _time.monotonic() + config.save_state_interval
+                next_save = self._next_save = (
+                    _time.monotonic() + config.save_state_interval
+                )
                 self._save()

@@ -134,6 +134,9 @@ class SystemStatus:
         models: By name.
         errors: Messages of errors that stopped (or are stopping) the system.
         last_save: Path of the last state written, if any.
+        last_save_time: When that state was written (wall time; None before).
+        next_save_time: When the next periodic save (``save_state_interval``)
+            is due (wall time); None without one, and once the run stops.
         started_from: The state loaded before the run started (``--resume``,
             ``--load``), if any.
         actors: Each acting worker of a scaled run (empty without actors).
@@ -158,6 +161,8 @@ class SystemStatus:
     actors: tuple[ActorStatus, ...] = ()
     step_source: str = STEPS_OF_INTERACTION
     policy_version: int | None = None
+    last_save_time: float | None = None
+    next_save_time: float | None = None
 
     @property
     def all_actors_paused(self) -> bool:
@@ -221,11 +226,17 @@ class SystemStatus:
                 ),
                 step_source=str(data.get("step_source", STEPS_OF_INTERACTION)),
                 policy_version=data.get("policy_version"),
+                last_save_time=_time_or_none(data.get("last_save_time")),
+                next_save_time=_time_or_none(data.get("next_save_time")),
             )
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(
                 f"not a status snapshot: {type(e).__name__}: {e}"
             ) from None
+
+
+def _time_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _known(kind: type, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -117,6 +118,39 @@ async def test_panels_show_the_running_system(system: System) -> None:
         # The footer lists the keys.
         keys = {b.key for b in app.BINDINGS}
         assert {"p", "space", "s", "l", "q", "question_mark"} <= keys
+
+
+@sync
+async def test_the_header_says_when_the_run_was_saved_and_will_be_next(
+    config_file: Callable[..., Path],
+) -> None:
+    built = config_mod.load(config_file(system="save_interval = 600"))
+    system = built.system
+    system.start()
+    try:
+        app = ConsoleApp(local_run(system), exit_when_stopped=False)
+        async with app.run_test(size=(160, 40)) as pilot:
+            header = app.query_one(StatusHeader)
+            await wait_for(pilot, lambda: "not saved yet" in text_of(header))
+            assert re.search(r"next in (9m5\ds|10m00s)", text_of(header))
+            # The run is this process's: no view tag; q stops it (and asks).
+            assert "attached" not in text_of(header)
+            assert app.active_bindings["q"].binding.description == "Stop & quit"
+            system.save_state()
+            await wait_for(
+                pilot, lambda: re.search(r"saved \ds ago", text_of(header)) is not None
+            )
+            system.shutdown("test over")
+            assert system.wait(timeout=30)
+            await wait_for(pilot, lambda: app.status.state == "stopped")
+            # Stopped: the final save, and none due any more.
+            assert "next" not in text_of(header)
+            await wait_for(
+                pilot, lambda: app.active_bindings["q"].binding.description == "Quit"
+            )
+    finally:
+        system.shutdown("test over")
+        assert system.wait(timeout=30)
 
 
 @sync

@@ -95,7 +95,9 @@ def frozen_status(
             ),
         },
         errors=errors,
-        last_save=None,
+        last_save="runs/snapshot/states/a.state",
+        last_save_time=NOW - 20,
+        next_save_time=NOW + 40,
     )
 
 

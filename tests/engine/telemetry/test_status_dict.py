@@ -27,6 +27,7 @@ def full_status() -> SystemStatus:
         buffers={
             "replay": BufferStatus(size=7, capacity=10, collected=70, pending=3),
             "open": BufferStatus(size=1, capacity=None, collected=1, pending=0),
+            "unfed": BufferStatus(0, 10, 0, 0, collector_taken=False),
         },
         trainers={
             "dqn": TrainerStatus(
@@ -53,6 +54,8 @@ def full_status() -> SystemStatus:
         errors=("inference thread: ValueError: boom",),
         last_save="runs/probe/states/a.state",
         started_from="runs/probe/states/0.state",
+        last_save_time=1_699_999_990.0,
+        next_save_time=1_700_000_050.0,
     )
 
 
