@@ -335,10 +335,13 @@ def _dashboard(started: ProgramRun, run: RegisteredRun, err: TextIO) -> int | No
     with exit_after_hangup(stop, exited):
         app.run()
     if app.detached:
+        state = app.status.state if app.status is not None else "active"
+        # A paused run stays paused: say so, not only that the program runs on.
+        stays = "" if state == "active" else f", its run stays {state}"
         print(
-            f"pamiq-console: detached; {started.program} runs on (pid {started.pid}, "
-            f"run {run.name}, output {started.log_path}): pamiq-console attach "
-            f"--run {run.run_dir}",
+            f"pamiq-console: detached; {started.program} runs on{stays} (pid "
+            f"{started.pid}, run {run.name}, output {started.log_path}): "
+            f"pamiq-console attach --run {run.run_dir}",
             file=err,
             flush=True,
         )

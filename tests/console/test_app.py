@@ -279,8 +279,24 @@ async def test_load_picker_escape_cancels(system: System) -> None:
 async def test_help_key(system: System) -> None:
     app = ConsoleApp(local_run(system))
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.status is not None and app.status.trainers["values"].runs >= 2,
+            what="training runs and syncs",
+        )
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        # What the help says of the event log is what it shows: no syncs or
+        # training runs (rates in their panels), each line in its severity's colour.
+        help_text = " ".join(
+            str(w.content) for w in app.screen.query("Static")
+        ).replace("\n", " ")
+        events = " ".join(help_text.split()).split(" events ")[1]
+        assert events.startswith("what an operator must notice: saves, loads")
+        assert "(syncs and training runs are rates in their panels)" in events
+        assert "red (error)" in events
+        log = text_of(app.query_one(EventLogPanel))
+        assert "synced" not in log and " took " not in log
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
 

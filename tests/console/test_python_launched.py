@@ -245,17 +245,19 @@ def test_run_program_q_detaches_and_the_program_runs_on(
     wait_until(
         lambda: len(list_states(cwd / "states")) == 1, timeout=30, what="the save"
     )
-    tmux.keys("p")
-    tmux.wait_for(" ACTIVE ")
+    # Detached while paused: it runs on, its run paused, and says so.
     tmux.keys("q")
     tmux.wait_for("Detach (d)")
     tmux.keys("d")
     assert _exit_code(exit_file) == 0
-    assert "runs on" in tmux.screen()
-    # Detached: it runs on, its output in its run directory.
+    assert "runs on, its run stays paused" in " ".join(tmux.screen().split())
+    # Its output in its run directory.
     (entry,) = live_runs()
     assert entry.name == "bandit_launch"
     assert (cwd / "runs" / "bandit_launch" / "program.log").is_file()
+    status = cli(tmp_path, "status", "--json")
+    assert json.loads(status.stdout)["state"] == "paused"
+    cli(tmp_path, "resume")
     status = cli(tmp_path, "status", "--json")
     assert json.loads(status.stdout)["state"] == "active"
     assert "stopping" in cli(tmp_path, "shutdown").stdout
