@@ -541,6 +541,7 @@ class System:
                 for the final save, when the workers have exited).
         """
         with self._op_lock:
+            made_room = self._make_room()
             written = self.store.write(
                 self._manifest_meta,
                 still=lambda: (
@@ -556,7 +557,28 @@ class System:
                     paused_for=written.paused_for if hold else 0.0,
                 )
             )
-            return written.path, self._apply_retention(written)
+            return written.path, made_room + self._apply_retention(written)
+
+    def _make_room(self) -> list[Path]:
+        """Delete ahead what retention would delete after the save, if the disk
+        is short of room for it; warn if it may not fit all the same."""
+        removed: list[Path] = []
+        reason = (
+            f"keep_last {self.store.max_keep}: deleted before the save to make room "
+            "for it (retention would delete it after)"
+        )
+
+        def on_removed(old: Path) -> None:
+            removed.append(old)
+            self.events.publish(StateRemoved(path=str(old), reason=reason))
+
+        try:
+            warning = self.store.make_room(on_removed)
+        except Exception as e:
+            warning = f"making room for the save failed: {type(e).__name__}: {e}"
+        if warning:
+            self._log(warning, "warning")
+        return removed
 
     def _manifest_meta(self) -> dict[str, Any]:
         return {

@@ -25,6 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from .catalogue import list_states, newest_verified_state, remove_state
+from .disk_space import (
+    MIB,
+    block_size,
+    bytes_under,
+    free_bytes,
+    full_disk,
+    mib,
+    release_writers,
+    room_taken,
+)
 from .manifest import (
     CHECKSUM,
     FORMAT,
@@ -78,11 +88,18 @@ MetaSource = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None
 
 
 class PendingState:
-    """A state being written under its temporary name."""
+    """A state being written under its temporary name.
+
+    Attributes:
+        tmp: Where it is written.
+        final: The name it will be published under.
+        writing: The component writing itself now (None between components).
+    """
 
     def __init__(self, tmp: Path, final: Path) -> None:
         self.tmp = tmp
         self.final = final
+        self.writing: str | None = None
 
 
 class StateStore:
@@ -122,6 +139,10 @@ class StateStore:
         # The directory's own states, oldest first, and the next sequence number.
         self._own: list[tuple[int, Path]] | None = None
         self._next_seq = 1
+        # Bytes the next state is expected to take (see make_room): the last
+        # state's, and after a save failed for a full disk, more than it wrote.
+        self._last_room: int | None = None
+        self._room_floor = 0
         self.notices: list[str] = []
         """What the store repaired in the states directory (one line each): an
         identity a crash left unreadable, rebuilt from the states. Also logged
@@ -236,6 +257,9 @@ class StateStore:
         try:
             return self._begin()
         except OSError as e:
+            full = self._full_disk_error(e, "creating the state's directory failed")
+            if full is not None:
+                raise full from e
             raise StateError(
                 f"{self.states_dir}: cannot create a state here ({e.strerror or e})"
             ) from e
@@ -256,12 +280,14 @@ class StateStore:
     def write_components(self, pending: PendingState) -> None:
         """Have every component write itself into the pending state."""
         for name, component in self._components.items():
+            pending.writing = name
             try:
                 component.save_state(pending.tmp / name)
             except Exception as e:
                 raise StateError(
                     f"saving component '{name}' failed: {type(e).__name__}: {e}"
                 ) from e
+        pending.writing = None
 
     def discard(self, pending: PendingState) -> None:
         """Throw away a pending state."""
@@ -316,6 +342,9 @@ class StateStore:
         )
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(sealed(manifest), indent=1))
+        sizes = [meta["size"] for meta in files.values()]
+        sizes.append(manifest_path.stat().st_size)
+        room = room_taken(sizes, len(directories) + 1, block_size(self.states_dir))
         if self.durable:
             _fsync_path(manifest_path)
             for directory in [*sorted(directories, reverse=True), pending.tmp]:
@@ -323,6 +352,8 @@ class StateStore:
         pending.tmp.rename(pending.final)
         self._next_seq = seq + 1
         own.append((seq, pending.final))
+        self._last_room = room
+        self._room_floor = 0
         if self.durable:
             _fsync_path(self.states_dir, directory=True)
         return pending.final
@@ -392,6 +423,16 @@ class StateStore:
             try:
                 self.write_components(pending)
                 fields = dict(meta() if callable(meta) else meta or {})
+            except Exception as e:
+                what = (
+                    f"saving component '{pending.writing}' failed"
+                    if pending.writing is not None
+                    else "writing the state failed"
+                )
+                full = self._full_disk_error(e, what, pending)
+                if full is not None:
+                    raise full from e
+                raise
             except BaseException:
                 self.discard(pending)
                 raise
@@ -399,15 +440,122 @@ class StateStore:
         try:
             path = self.finish(pending, fields)
         except OSError as e:
-            self.discard(pending)
+            what = "writing the state's checksums and manifest failed"
+            full = self._full_disk_error(e, what, pending)
+            if full is not None:
+                raise full from e
             raise StateError(f"{pending.final}: writing the state failed ({e})") from e
         except BaseException:
             self.discard(pending)
             raise
         return WrittenState(path, _time.perf_counter() - started, paused_for)
 
+    def _full_disk_error(
+        self, error: BaseException, what: str, pending: PendingState | None = None
+    ) -> StateError | None:
+        """The one-line error for a save that failed on a full disk, else None.
+
+        Discards ``pending`` either way (after measuring what it had written:
+        the next :meth:`make_room` makes more room than that).
+        """
+        free = free_bytes(self.states_dir)
+        written = 0 if pending is None else bytes_under(pending.tmp)
+        reason = full_disk(error, free)
+        if reason is not None:
+            # A writer that failed may hold its file open, and so its blocks
+            # even once deleted (torch's does, until it is collected).
+            release_writers(error)
+        if pending is not None:
+            self.discard(pending)
+        if reason is None:
+            return None
+        self._room_floor = max(self._room_floor, written + written // 10 + MIB)
+        last = self._expected_room()
+        took = "" if last is None else f"; the last state took {mib(last)} MiB"
+        free = free_bytes(self.states_dir)
+        return StateError(
+            f"{reason}: {what} ({mib(free)} MiB free in {self.states_dir}{took})"
+        )
+
+    # -- room -------------------------------------------------------------------------
+
+    def _expected_room(self) -> int | None:
+        """Bytes the last state this directory's runs wrote takes (None if unknown)."""
+        if self._last_room is None:
+            own = self._catalogue()
+            if own:
+                try:
+                    manifest = read_manifest(own[-1][1])
+                except StateError:
+                    return None
+                sizes = [meta["size"] for meta in manifest["files"].values()]
+                directories = {
+                    rel.rsplit("/", 1)[0] for rel in manifest["files"] if "/" in rel
+                }
+                sizes.append((own[-1][1] / MANIFEST).stat().st_size)
+                self._last_room = room_taken(
+                    sizes, len(directories) + 1, block_size(self.states_dir)
+                )
+        return self._last_room
+
+    def make_room(self, on_removed: Callable[[Path], None] | None = None) -> str:
+        """Before a save: make room for it by the retention rule, or say it may not fit.
+
+        When the free space is less than the next state is expected to take
+        (the last one's room, a tenth more), the directory's own states that
+        retention would delete once the next state is written are deleted now,
+        oldest first, until it fits. The newest complete state is never
+        deleted, nor a state found not to verify, nor a foreign one.
+
+        Args:
+            on_removed: Called after each deletion.
+
+        Returns:
+            "" if the save is expected to fit, else one line saying why it may
+            not (what to do: free space, lower ``keep_last``).
+        """
+        last = self._expected_room()
+        if last is None:
+            return ""  # the first state: nothing to go by
+        need = max(last + last // 10, self._room_floor)
+        free = free_bytes(self.states_dir)
+        if free is None or free >= need:
+            return ""
+        own = self._catalogue()
+        skip = {Path(p).resolve() for p in tuple(self.unusable)}
+        counted = [(seq, p) for seq, p in own if p.resolve() not in skip]
+        doomed = []
+        if self.max_keep is not None:
+            # What retention deletes after the save, less the newest complete state.
+            doomed = counted[: max(0, len(counted) - max(self.max_keep - 1, 1))]
+        for seq, path in doomed:
+            if self._still_own(path, seq):
+                remove_state(path)
+                if on_removed is not None:
+                    on_removed(path)
+            own.remove((seq, path))
+            free = free_bytes(self.states_dir)
+            if free is None or free >= need:
+                return ""
+        if self.max_keep is None:
+            how = "keep_last is not set, so no older state is deleted to make room"
+        else:
+            how = (
+                f"keep_last {self.max_keep} keeps the newest complete state until "
+                "the next is written, and no older own state is left to delete"
+            )
+        return (
+            f"the next save may not fit: {mib(free)} MiB free in {self.states_dir}, "
+            f"the last state took {mib(last)} MiB; {how} (free some space or "
+            "lower keep_last)"
+        )
+
     def save(self, meta: MetaSource = None) -> Path:
-        """Write a state (the caller keeps the system still), then apply retention."""
+        """Make room, write a state (the caller keeps the system still), then apply
+        retention (see :meth:`make_room`; its warning goes to the ``engine.state`` log)."""
+        warning = self.make_room()
+        if warning:
+            _log.warning("%s", warning)
         path = self.write(meta).path
         self.apply_retention(keep=path)
         return path
