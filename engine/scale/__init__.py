@@ -14,7 +14,8 @@ batches), ``weights`` (reading and installing weights), ``actor_runner``
 (one actor, Ray-free), ``transport`` (the learner's view of its actors; an
 in-process implementation), ``feed`` (the learner-side interaction), ``lag``
 (policy lag), ``ray_backend`` (the Ray transport: the only module that
-imports Ray), ``scaled`` (building and launching).
+imports Ray), ``ray_watch`` (noticing that Ray itself is gone), ``scaled``
+(building and launching).
 """
 
 from .actor_runner import ActorFactory, ActorFailedError, ActorParts, ActorReport

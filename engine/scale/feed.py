@@ -220,7 +220,8 @@ class ActorFeed(Interaction[None, None]):
         if not self._started or self._stopped:
             return
         self._reports_stop.set()
-        if self._reports_thread is not None:
+        if self._reports_thread is not None and self.transport.lost is None:
+            # Once the actors are lost it asks nothing more: no need to wait.
             self._reports_thread.join(_REPORTS_PERIOD * 10)
         try:
             # Kept for the final save, which runs after this thread has ended.

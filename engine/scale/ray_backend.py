@@ -16,6 +16,13 @@ A dead actor (its process crashed or was killed) is restarted by Ray up to
 agent state of the last save, and starts it. Its death and restart are
 published as log events and counted in its report. A run never waits on a
 dead actor: every call has a timeout, and once no actor is left the run fails.
+
+Ray itself can die too (its raylet or GCS killed, or crashed). A
+:class:`~engine.scale.ray_watch.RayWatch` notices at once, before Ray's own
+code ends the process: the transport then makes no Ray call again, says so
+in an error event, and fails the feed, so the run stops in order with a
+final save of the learner (the actors' states are those of the last save);
+the processes of a Ray the run started are killed, so none is left behind.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from ..utils.owner_only import append_owned
 from .actor_runner import ActorFactory, ActorFailedError, ActorReport, ActorRunner
 from .batches import ActorBatch
 from .config import ScaleConfig, ScaleConfigError
+from .ray_watch import RayLostError, RayWatch
 
 _POLL = 0.2
 _GATHER_WAIT = 0.02
@@ -188,6 +196,11 @@ class RayTransport:
         self._config = config
         self.notify = notify
         self._owns_ray = False
+        self._arrived = threading.Event()
+        self._lock = threading.Lock()
+        self._failure: str | None = None
+        self._stop = threading.Event()
+        self._watch: RayWatch | None = None
         if log_file is not None:
             _ray_logs_to(log_file)
         if not ray.is_initialized():
@@ -212,24 +225,17 @@ class RayTransport:
             if self._owns_ray:
                 ray.shutdown()
             raise
-        remote = ray.remote(_ActorHost).options(
-            num_cpus=config.cpus_per_actor,
-            max_restarts=config.max_restarts,
-            max_task_retries=0,
-            max_concurrency=8,
-            # One actor per node where room allows: scaling out is the point.
-            scheduling_strategy="SPREAD",
-        )
-        self._actors = [
-            remote.remote(i, factory, list(buffer_names), config)
-            for i in range(config.actors)
-        ]
-        # Construction errors (a factory that raises) surface here, not mid-run.
-        self._incarnations: list[str] = ray.get(
-            [a.ready.remote() for a in self._actors], timeout=_CALL_TIMEOUT * 4
-        )
-        self._arrived = threading.Event()
-        self._lock = threading.Lock()
+        self._watch = RayWatch.of_ray(ray, self._owns_ray, self._on_ray_lost)
+        if self._watch is not None:
+            self._watch.start()
+        try:
+            self._actors, self._incarnations = self._create_actors(
+                factory, buffer_names
+            )
+        except BaseException:
+            if self._watch is not None:
+                self._watch.close()
+            raise
         self._ready: deque[ActorBatch] = deque()
         self._held: set[int] = set()
         self._pending: dict[Any, int] = {}
@@ -240,9 +246,30 @@ class RayTransport:
         self._states: list[bytes | None] = [None] * config.actors
         self._last_reports: dict[int, ActorReport] = {}
         self._paused = False
-        self._failure: str | None = None
-        self._stop = threading.Event()
         self._pump: threading.Thread | None = None
+
+    def _create_actors(
+        self, factory: ActorFactory, buffer_names: Sequence[str]
+    ) -> tuple[list[Any], list[str]]:
+        """The actors, once each has built its parts, and their incarnations."""
+        ray, config = self._ray, self._config
+        remote = ray.remote(_ActorHost).options(
+            num_cpus=config.cpus_per_actor,
+            max_restarts=config.max_restarts,
+            max_task_retries=0,
+            max_concurrency=8,
+            # One actor per node where room allows: scaling out is the point.
+            scheduling_strategy="SPREAD",
+        )
+        actors = [
+            remote.remote(i, factory, list(buffer_names), config)
+            for i in range(config.actors)
+        ]
+        # Construction errors (a factory that raises) surface here, not mid-run.
+        incarnations: list[str] = ray.get(
+            [a.ready.remote() for a in actors], timeout=_CALL_TIMEOUT * 4
+        )
+        return actors, incarnations
 
     # -- Transport ----------------------------------------------------------------
 
@@ -250,6 +277,15 @@ class RayTransport:
     def arrived(self) -> threading.Event:
         """Set when a batch has arrived or an actor died."""
         return self._arrived
+
+    @property
+    def lost(self) -> str | None:
+        """Why Ray itself is lost (its raylet or GCS gone), or None."""
+        return None if self._watch is None else self._watch.check()
+
+    def _usable(self) -> bool:
+        """Whether Ray may be called: after its loss any call may end the process."""
+        return self._watch is None or self._watch.check() is None
 
     def start(self) -> None:
         """Start every actor's agent and the thread that gathers their batches."""
@@ -265,7 +301,9 @@ class RayTransport:
         """
         with self._lock:
             if self._failure is not None:
-                raise ActorFailedError(self._failure)
+                # The known loss, not check(): its report would take this lock.
+                lost = self._watch is not None and self._watch.lost is not None
+                raise (RayLostError if lost else ActorFailedError)(self._failure)
             if not self._ready:
                 return None
             batch = self._ready.popleft()
@@ -276,6 +314,8 @@ class RayTransport:
 
     def publish(self, publication: int, model: str, weights: Any) -> None:
         """Put the weights in the object store once and tell every actor."""
+        if not self._usable():
+            return  # the run is stopping; a put now would end the process
         ref = self._ray.put(weights)
         with self._lock:
             self._latest[model] = (publication, ref)
@@ -301,7 +341,10 @@ class RayTransport:
         self._call_live("resume")
 
     def save_states(self) -> list[bytes]:
-        """Each actor's interaction state (a dead one's from the last save)."""
+        """Each actor's interaction state.
+
+        A dead actor's, and every actor's once Ray is lost, is that of the last save.
+        """
         answers = self._call_live("save_state")
         for i, state in answers.items():
             if isinstance(state, bytes):
@@ -309,7 +352,16 @@ class RayTransport:
         return [s if s is not None else b"" for s in self._states]
 
     def load_states(self, states: Sequence[bytes]) -> None:
-        """Give the actors their saved states."""
+        """Give the actors their saved states.
+
+        Raises:
+            RayLostError: If Ray is lost.
+        """
+        lost = self.lost
+        if lost is not None:
+            raise RayLostError(
+                f"cannot give the actors their states: Ray was lost: {lost}"
+            )
         for i, state in enumerate(states[: len(self._actors)]):
             if state:
                 self._states[i] = state
@@ -343,14 +395,27 @@ class RayTransport:
         return out
 
     def stop(self) -> None:
-        """Stop the actors, kill their processes, and shut Ray down if this started it."""
+        """Stop the actors, kill their processes, and shut Ray down if this started it.
+
+        Once Ray is lost no Ray call is made: the processes of a Ray this
+        started are killed instead, and Ray's own exit handler shuts down
+        what is left of it in this process when the process exits.
+        """
         self._stop.set()
         if self._pump is not None:
-            self._pump.join(_CALL_TIMEOUT)
-        self._call_live("stop", timeout=10.0)
-        for actor in self._actors:
-            with contextlib.suppress(Exception):
-                self._ray.kill(actor, no_restart=True)
+            # Once lost, it leaves at its next look (its calls are short).
+            self._pump.join(_CALL_TIMEOUT if self._usable() else 2.0)
+        if self._usable():
+            self._call_live("stop", timeout=10.0)
+            for actor in self._actors:
+                with contextlib.suppress(Exception):
+                    self._ray.kill(actor, no_restart=True)
+        watch = self._watch
+        if watch is not None:
+            watch.close()  # before ray.shutdown: its processes' ends are no loss
+            if watch.lost is not None:
+                watch.kill_leftovers()
+                return
         if self._owns_ray:
             self._ray.shutdown()
 
@@ -368,8 +433,13 @@ class RayTransport:
         timeout: float = _CALL_TIMEOUT,
         skip_reviving: bool = False,
     ) -> dict[int, Any]:
-        """Call ``method`` on every live actor; a dead one's answer is the error."""
+        """Call ``method`` on every live actor; a dead one's answer is the error.
+
+        Nothing is called once Ray is lost (no answers).
+        """
         ray = self._ray
+        if not self._usable():
+            return {}
         refs = {
             i: getattr(a, method).remote(*args)
             for i, a in enumerate(self._actors)
@@ -393,8 +463,18 @@ class RayTransport:
             self._pending[self._actors[i].next_batch.remote(_POLL)] = i
 
     def _gather(self) -> None:
+        try:
+            self._gather_batches()
+        except Exception as e:
+            # Not a silent end: the feed would wait for batches for ever.
+            if self._usable() and not self._stop.is_set():
+                self._fail(
+                    f"gathering the actors' batches failed: {type(e).__name__}: {e}"
+                )
+
+    def _gather_batches(self) -> None:
         ray = self._ray
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._usable():
             with self._lock:
                 for i in range(len(self._actors)):
                     self._ask_locked(i)
@@ -407,6 +487,8 @@ class RayTransport:
             for ref in done:
                 with self._lock:
                     i = self._pending.pop(ref)
+                if not self._usable():
+                    return  # a batch in the object store: ray.get would end the process
                 try:
                     incarnation, batch = ray.get(ref)
                 except ray.exceptions.RayActorError as e:
@@ -426,6 +508,15 @@ class RayTransport:
                         self._held.add(i)
                     self._arrived.set()
 
+    def _on_ray_lost(self, why: str) -> None:
+        kept = "the actors' states are those of the last save"
+        killed = "; its processes are killed" if self._owns_ray else ""
+        self._say(
+            "error",
+            f"Ray was lost: {why}; stopping in order with a final save ({kept}){killed}",
+        )
+        self._fail(f"Ray was lost: {why}")
+
     def _fail(self, message: str) -> None:
         with self._lock:
             if self._failure is None:
@@ -437,6 +528,8 @@ class RayTransport:
             self.notify(level, message)
 
     def _on_death(self, i: int, why: str) -> None:
+        if not self._usable():
+            return  # every actor went with Ray: one error says so, not one per actor
         with self._lock:
             if i in self._reviving or not self._alive[i]:
                 return
@@ -473,6 +566,8 @@ class RayTransport:
                 # Unavailable while Ray restarts its process: ask again.
                 if time.monotonic() > deadline or self._stop.is_set():
                     raise
+                if not self._usable():
+                    raise RayLostError(str(self.lost)) from None
                 self._stop.wait(_POLL)
 
     def _revive(self, i: int) -> None:
@@ -481,6 +576,8 @@ class RayTransport:
         actor = self._actors[i]
         try:
             incarnation = self._wait_for_restart(actor)
+            if not self._usable():
+                return  # a state as big as the store's threshold would be put there
             state = self._states[i]
             if state:
                 ray.get(actor.load_state.remote(state), timeout=_CALL_TIMEOUT)
@@ -494,6 +591,8 @@ class RayTransport:
                 ray.get(actor.pause.remote(0.0), timeout=_CALL_TIMEOUT)
             ray.get(actor.start.remote(), timeout=_CALL_TIMEOUT)
         except Exception as e:
+            if not self._usable():
+                return  # Ray's loss is reported once, not as each actor's
             self._say("warning", f"actor {i} did not come back: {type(e).__name__}")
             self._bury(i)
             return

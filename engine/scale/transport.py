@@ -26,6 +26,11 @@ class Transport(Protocol):
         """Set whenever a batch may be ready (the feed clears it before it looks)."""
         ...
 
+    @property
+    def lost(self) -> str | None:
+        """Why the actors cannot be reached any more (e.g. Ray itself died), or None."""
+        ...
+
     def start(self) -> None:
         """Let every actor start stepping."""
         ...
@@ -99,6 +104,11 @@ class LocalTransport:
     def arrived(self) -> threading.Event:
         """Set when an actor closes a batch."""
         return self._arrived
+
+    @property
+    def lost(self) -> str | None:
+        """Always None: the actors are threads of this process."""
+        return None
 
     def start(self) -> None:
         """Start every actor's thread."""
@@ -187,6 +197,11 @@ class DeferredTransport:
     def arrived(self) -> threading.Event:
         """The real transport's event."""
         return self.connect().arrived
+
+    @property
+    def lost(self) -> str | None:
+        """The real transport's, if it was ever made."""
+        return None if self._transport is None else self._transport.lost
 
     def start(self) -> None:
         """Connect if needed, then start."""
