@@ -7,6 +7,7 @@ state; ``status`` and ``events`` read. Each finds its run the same way
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -66,10 +67,30 @@ def live_run(run: str | None, config: Path | None) -> RunInfo:
         raise fail(str(e), ExitCode.FAILED) from None
 
 
+_LOOKS = {"status", "events", "states", "ping"}
+"""Requests that change nothing: giving up on one leaves nothing pending."""
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def request(info: RunInfo, op: str, **args: Any) -> Any:
-    """Send one request to the run; its result, or exit with the error."""
+    """Send one request to the run; its result, or exit with the error.
+
+    A run that has not answered after a few seconds is said to on stderr
+    (stopped with SIGSTOP or ctrl+z, or busy); ctrl-c gives up waiting.
+    """
     try:
-        return ControlClient(info.socket).request(op, **args)
+        return ControlClient(info.socket, on_slow=_say, pid=info.pid).request(
+            op, **args
+        )
+    except KeyboardInterrupt:
+        sent = "" if op in _LOOKS else f"; the run may still {op} when it answers"
+        raise fail(
+            f"{op}: gave up waiting for the run (pid {info.pid}) to answer{sent}",
+            ExitCode.FAILED,
+        ) from None
     except NoRunError as e:
         raise fail(str(e), ExitCode.FAILED) from None
     except ControlError as e:
