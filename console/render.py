@@ -396,7 +396,7 @@ def trainer_text(
     elif c.trainable:
         text.append("✓ trainable", style="bold green")
     else:
-        text.append("… waiting", style=f"bold {notice}")
+        text.append("waiting", style=f"bold {notice}")
         if c.reason:
             text.append(f": {c.reason}", style=notice)
     text.append(f"   runs {trainer.runs:,}")
@@ -481,6 +481,9 @@ def status_renderable(
         parts.append(Text(ACTORS_LEGEND, style="dim"))
     for error in status.errors:
         parts.append(Text(f"error: {error}", style="bold red"))
+    if status.telemetry_dropped:
+        dropped = f"{status.telemetry_dropped:,} metrics not written (disk full?)"
+        parts.append(Text(f"alert: {dropped}; the run goes on", style="bold yellow"))
     if status.started_from:
         parts.append(Text(f"started from: {status.started_from}", style="dim"))
     if status.last_save:

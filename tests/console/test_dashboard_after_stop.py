@@ -83,7 +83,7 @@ async def test_rates_are_not_frozen_once_the_run_stopped(
 
 def test_trainers_are_not_waiting_while_the_system_is_paused_or_stopped() -> None:
     trainer = frozen_status().trainers["dqn"]
-    assert "… waiting: 12/64 new items" in trainer_text("dqn", trainer).plain
+    assert "waiting: 12/64 new items" in trainer_text("dqn", trainer).plain
     for state in ("paused", "stopped"):
         first = trainer_text("dqn", trainer, state=state).plain.splitlines()[0]
         assert first.startswith(f"dqn  {state}") and "waiting" not in first

@@ -25,7 +25,7 @@ REPORT = TrainabilityReport(
 def test_the_trainer_card_shows_new_episodes() -> None:
     trainer = TrainerStatus(REPORT, 4, 0.05, {}, False)
     text = trainer_text("reinforce", trainer).plain
-    assert "… waiting: 3/8 new episodes" in text
+    assert "waiting: 3/8 new episodes" in text
     assert "new episodes: 3/8 ✗" in text
 
 

@@ -81,7 +81,7 @@ def test_at_run_time_an_impossible_condition_is_not_shown_as_waiting() -> None:
     # A buffer with room left is only waiting.
     roomy = {"custom": BufferStatus(size=500, capacity=2000, collected=900, pending=9)}
     assert (
-        "… waiting: buffer 'custom' has 500/1000"
+        "waiting: buffer 'custom' has 500/1000"
         in trainer_text("t", trainer, buffers=roomy).plain
     )
 
@@ -149,11 +149,11 @@ def test_never_fed_is_red_and_waiting_is_not() -> None:
         return text.plain[span.start : span.end], str(span.style)
 
     waiting, style = label(fed, 100)
-    assert waiting == "… waiting" and "red" not in style
+    assert waiting == "waiting" and "red" not in style
     never, style = label(unfed, 100)
     assert never == "✗ never fed" and "red" in style
     # Before the first step, an actors' feed may not have taken it yet.
-    assert label(unfed, 0)[0] == "… waiting"
+    assert label(unfed, 0)[0] == "waiting"
     # A trainer that trains anyway (on what a load put in) is not "never".
     trainable = TrainerStatus(
         dataclasses.replace(report, trainable=True, reason=""), 3, None, {}, False
