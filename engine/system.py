@@ -787,6 +787,9 @@ class System:
                 else self._control_loop.next_save_time()
             ),
             started_from=self._started_from,
+            telemetry_dropped=(
+                0 if self.services is None else self.services.telemetry_dropped
+            ),
             **self._actors_status(),
         )
 

@@ -149,6 +149,11 @@ class RunServices:
         """The control socket (None before :meth:`open`)."""
         return None if self.run_dir is None else self.run_dir.socket_path
 
+    @property
+    def telemetry_dropped(self) -> int:
+        """Metrics dropped because ``metrics.jsonl`` could not be written (a full disk)."""
+        return 0 if self.metrics is None else self.metrics.unwritten
+
     def _info(self) -> dict[str, Any]:
         config = self._system.config
         return {

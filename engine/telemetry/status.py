@@ -133,6 +133,8 @@ class SystemStatus:
         trainers: By name.
         models: By name.
         errors: Messages of errors that stopped (or are stopping) the system.
+        telemetry_dropped: Metrics dropped because the run directory could
+            not be written (a full disk): counted, never a reason to stop.
         last_save: Path of the last state written, if any.
         last_save_time: When that state was written (wall time; None before).
         next_save_time: When the next periodic save (``save_state_interval``)
@@ -161,6 +163,7 @@ class SystemStatus:
     actors: tuple[ActorStatus, ...] = ()
     step_source: str = STEPS_OF_INTERACTION
     policy_version: int | None = None
+    telemetry_dropped: int = 0
     last_save_time: float | None = None
     next_save_time: float | None = None
 
@@ -226,6 +229,7 @@ class SystemStatus:
                 ),
                 step_source=str(data.get("step_source", STEPS_OF_INTERACTION)),
                 policy_version=data.get("policy_version"),
+                telemetry_dropped=int(data.get("telemetry_dropped", 0)),
                 last_save_time=_time_or_none(data.get("last_save_time")),
                 next_save_time=_time_or_none(data.get("next_save_time")),
             )
