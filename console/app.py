@@ -62,6 +62,7 @@ from .widgets import (
     StatusHeader,
     TrainersPanel,
 )
+from .widgets.alerts import AlertBar
 from .widgets.dialogs import ATTACHED_HELP, PROGRAM_HELP, READ_ONLY_HELP
 
 _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
@@ -182,6 +183,7 @@ class ConsoleApp(App[int]):
         """Header, error panel, buffers and models, trainers, agent, curves and
         event log, footer."""
         yield StatusHeader(id="header")
+        yield AlertBar(id="alerts")
         yield ErrorPanel(id="errors")
         with Horizontal(id="top"):
             with Vertical(id="buffers-box", classes="box"):
@@ -323,6 +325,7 @@ class ConsoleApp(App[int]):
             header.busy = self.busy
             header.update_status(status)
             self.query_one(ErrorPanel).show_errors(status.errors, self._tracebacks)
+            self.query_one(AlertBar).show_alerts(status.alerts)
             self.query_one(BuffersPanel).update_status(status)
             self.query_one(ModelsPanel).update_status(
                 status, now, {name: self.activity.model(name) for name in status.models}

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.telemetry.events import (
+    Alert,
     ErrorOccurred,
     Event,
     LogMessage,
@@ -131,6 +132,11 @@ def format_event(event: Event, path_text: Callable[[str], str] = _as_is) -> str 
         return _OPERATOR_LOGS.get(event.message, event.message)
     if isinstance(event, Metric):
         return None
+    if isinstance(event, Alert):
+        if event.cleared:
+            return f"cleared: {event.message}"
+        done = "" if event.action == "none" else f" [{event.action}]"
+        return f"{event.message}{done}"
     return str(event.to_dict())
 
 
@@ -142,6 +148,10 @@ def severity_of(event: Event) -> str:
         return _LOG_LEVELS.get(event.level.lower(), INFO)
     if isinstance(event, SystemStateChanged):
         return NOTICE
+    if isinstance(event, Alert):
+        if event.cleared:
+            return OK
+        return ERROR if event.action in ("paused", "stopped") else WARNING
     return _KIND_SEVERITIES.get(event.kind, INFO)
 
 

@@ -481,6 +481,8 @@ def status_renderable(
         parts.append(Text(ACTORS_LEGEND, style="dim"))
     for error in status.errors:
         parts.append(Text(f"error: {error}", style="bold red"))
+    for alert in status.alerts:
+        parts.append(Text(f"alert: {alert}", style="bold yellow"))
     if status.telemetry_dropped:
         dropped = f"{status.telemetry_dropped:,} metrics not written (disk full?)"
         parts.append(Text(f"alert: {dropped}; the run goes on", style="bold yellow"))

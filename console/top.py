@@ -121,6 +121,7 @@ def _saved_at(path: str | None) -> float | None:
 
 def _alerts(status: SystemStatus) -> list[str]:
     alerts = [f"error: {e}" for e in status.errors]
+    alerts.extend(status.alerts)
     for name, trainer in status.trainers.items():
         never = never_met(trainer, status.buffers)
         if never:
@@ -130,7 +131,7 @@ def _alerts(status: SystemStatus) -> list[str]:
         alerts.append(f"{len(dead)} of {len(status.actors)} actors not stepping")
     failed = [a for a in status.actors if a.error]
     alerts.extend(f"actor {a.actor}: {a.error}" for a in failed)
-    dropped = getattr(status, "telemetry_dropped", 0)
+    dropped = status.telemetry_dropped
     if dropped:
         alerts.append(f"{dropped:,} metrics not written (disk full?)")
     return alerts

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .runtime.guards import GuardSettingError, GuardSettings
 from .state.keepers import StatesKeeper
 from .state.store import DEFAULT_NAME_FORMAT
 from .time import InvalidTimeScaleError
@@ -190,6 +191,10 @@ class LaunchConfig:
         mlflow_experiment: The MLflow experiment (None: the run's name).
         mlflow_params: Parameters logged to the MLflow run (nested mappings
             are flattened to ``a.b.c``; the console passes the config's tables).
+        guards: What the guards watch for and do: a
+            :class:`~engine.runtime.guards.GuardSettings` or a mapping of its
+            fields (``non_finite``, ``agent_stall_seconds``,
+            ``untrainable_minutes``); None: the defaults.
     """
 
     states_dir: str | Path = Path("./states")
@@ -224,6 +229,7 @@ class LaunchConfig:
     mlflow_tracking_uri: str | None = None
     mlflow_experiment: str | None = None
     mlflow_params: Mapping[str, Any] | None = None
+    guards: GuardSettings | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS:
@@ -262,6 +268,12 @@ class LaunchConfig:
                     "unauthenticated; serve it on a loopback host (127.0.0.1, "
                     "localhost, ::1), or set web_api_allow_remote=True to expose it",
                 )
+        try:
+            # one form from here on: GuardSettings
+            object.__setattr__(self, "guards", GuardSettings.from_value(self.guards))
+        except GuardSettingError as e:
+            where = f"guards.{e.key}" if e.key else "guards"
+            raise LaunchConfigError(where, e.problem) from None
         if self.mlflow_tracking_uri is not None:
             from .telemetry.mlflow_sink import INSTALL_HINT, mlflow_available
 

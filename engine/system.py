@@ -8,6 +8,7 @@ style entry point built on it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -33,6 +34,7 @@ from .runtime.control import (
     SystemStoppedError,
 )
 from .runtime.control_loop import ControlLoop
+from .runtime.guards import Guards, GuardSettings, GuardTripped
 from .runtime.signals import UNLESS_HANDLED, stop_on_signals
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
@@ -208,6 +210,19 @@ class System:
         self.store.register("trainers", self.trainers)
         self.store.register("time", self.clock)
         self.store.register("system", _SystemCounters(self))
+        self.guards = Guards(
+            GuardSettings.from_value(self.config.guards),
+            self.events,
+            pause=self._pause_for_guard,
+            stop=lambda e: self.report_failure("guard", e),
+            protect_newest_state=self._protect_newest_state,
+            models=self.models.data,
+        )
+        """Watches for non-finite values, a stalled agent and untrainable trainers."""
+        for name, trainer in self.trainers.items():
+            bind_guard = getattr(trainer, "bind_guard", None)
+            if callable(bind_guard) and self.guards.checks_non_finite:
+                bind_guard(functools.partial(self.guards.check_step, name))
 
         self._actors = interaction if isinstance(interaction, ActorsSource) else None
         self._inference = InferenceWorker(
@@ -269,6 +284,8 @@ class System:
             tb: Its formatted traceback.
         """
         message = f"{thread} thread failed: {type(exc).__name__}: {exc}"
+        if isinstance(exc, GuardTripped):
+            message = f"stopped by a guard: {exc}"
         # Not _op_lock: a save holding it may be waiting for this very thread to pause.
         with self._failure_lock:
             self._failures.append(message)
@@ -287,6 +304,29 @@ class System:
 
     def _log(self, message: str, level: str = "info") -> None:
         self.events.publish(LogMessage(level=level, message=message))
+
+    def _pause_for_guard(self) -> None:
+        try:
+            self.pause()
+        except Exception as e:  # a stop or another pause got there first
+            self._log(f"guard: could not pause: {type(e).__name__}: {e}", "warning")
+
+    def _protect_newest_state(self) -> str | None:
+        """Keep the newest saved state from retention; its name (None: none yet)."""
+        newest = self._last_save
+        if newest is None:
+            return None
+        self.store.protect(Path(newest))
+        return Path(newest).name
+
+    def _tick(self) -> None:
+        """The control thread's twice-a-second look: the step rate, the guards."""
+        self.steps_per_second()
+        self.guards.watch(
+            self.controller.state is SystemState.ACTIVE,
+            self.steps,
+            {n: r.last_trainable for n, r in self._training.records.items()},
+        )
 
     # -- counters -----------------------------------------------------------------
 
@@ -697,7 +737,7 @@ class System:
             self.clock,
             session_uptime=self._session_uptime,
             save=self._periodic_save,
-            sample_rate=self.steps_per_second,
+            sample_rate=self._tick,
             log=self._log,
         )
         try:
@@ -723,7 +763,13 @@ class System:
         self._inference.join()
         self._training.join()
         try:
-            if self.config.save_final_state:
+            if self.config.save_final_state and self.guards.parameters_bad:
+                self._log(
+                    "no final save: a model's parameters are not finite "
+                    f"(the newest state before that: {self._last_save or 'none'})",
+                    "warning",
+                )
+            elif self.config.save_final_state:
                 # The workers have exited: nothing to hold still.
                 self._save(hold=False)
         except Exception as e:
@@ -736,6 +782,7 @@ class System:
             self._base_uptime = self.uptime
             self._start_clock = None
             self.store.close()
+            self.guards.close()
             if self._saved_switch_interval is not None:
                 sys.setswitchinterval(self._saved_switch_interval)
             self._close_services()
@@ -779,6 +826,7 @@ class System:
             },
             models=model_statuses(self.models),
             errors=tuple(self._failures),
+            alerts=self.guards.alerts,
             last_save=self._last_save,
             last_save_time=self._last_save_time,
             next_save_time=(

@@ -15,6 +15,7 @@ that never stopped.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar, cast
 
@@ -82,6 +83,16 @@ class TorchTrainer(Trainer):
         # A state without optimizer states was loaded mid-run: this run's
         # teardown must not keep what the abandoned optimizers hold.
         self._live_states_replaced = False
+        self._guard: Callable[[Optimizer], bool] | None = None
+
+    def bind_guard(self, guard: Callable[[Optimizer], bool]) -> None:
+        """Check every optimizer step with ``guard`` (the system's non-finite guard).
+
+        ``guard(optimizer)`` runs before each step; where the gradients are not
+        finite it clears them, so the step leaves the parameters as they were
+        (see :mod:`engine.runtime.guards`).
+        """
+        self._guard = guard
 
     def get_torch_training_model(
         self,
@@ -147,6 +158,13 @@ class TorchTrainer(Trainer):
         for name, state in scheduler_states.items():
             schedulers[name].load_state_dict(state)
 
+    def _guard_before_step(
+        self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        del args, kwargs
+        if self._guard is not None:
+            self._guard(optimizer)
+
     def _pause_before_step(
         self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
@@ -176,6 +194,9 @@ class TorchTrainer(Trainer):
         self._restore(
             optimizers, schedulers, self.optimizer_states, self.lr_scheduler_states
         )
+        if self._guard is not None:
+            for optimizer in optimizers.values():
+                optimizer.register_step_pre_hook(self._guard_before_step)
         if self.pause_before_optimizer_step:
             for optimizer in optimizers.values():
                 optimizer.register_step_pre_hook(self._pause_before_step)

@@ -30,6 +30,7 @@ SECTIONS = (
     "trainers",
     "scale",
     "dashboard",
+    "guards",
 )
 """The top-level tables of a config."""
 
@@ -248,6 +249,11 @@ def resolve_settings(
     extra: dict[str, Any] = {}
     if start_from is not None:
         extra["saved_state_path"] = to_start_from(start_from, states_dir)
+    guards = raw.get("guards")
+    if guards is not None:
+        if not isinstance(guards, Mapping):
+            raise ConfigError(file, "guards", "must be a table")
+        extra["guards"] = dict(guards)
     if table.mlflow_tracking_uri is not None:
         # the MLflow run's parameters: every value of the config
         extra["mlflow_params"] = raw
@@ -262,6 +268,8 @@ def resolve_settings(
             origin=str(file.absolute()),
         )
     except LaunchConfigError as e:
+        if e.field.startswith("guards"):
+            raise ConfigError(file, e.field, e.problem) from None
         raise ConfigError(
             file, f"system.{SystemTable.key_of(e.field)}", e.problem
         ) from None

@@ -134,6 +134,9 @@ class StateStore:
         self._components: dict[str, PersistentStateMixin] = {}
         # States found not to verify during this run (see states_beyond).
         self.unusable: set[Path] = set()
+        self.protected: set[Path] = set()
+        """States retention never deletes during this run (the newest state saved
+        before a guard saw non-finite values: :meth:`protect`)."""
         self._lock = StatesLock(self.states_dir)
         self._identity: str | None = None
         # The directory's own states, oldest first, and the next sequence number.
@@ -382,8 +385,9 @@ class StateStore:
         counted = [(seq, p) for seq, p in own if p.resolve() not in skip]
         doomed = counted[: max(0, len(counted) - self.max_keep)]
         removed: list[Path] = []
+        protected = {Path(p).resolve() for p in tuple(self.protected)}
         for seq, path in doomed:
-            if path.resolve() == keep_path:
+            if path.resolve() == keep_path or path.resolve() in protected:
                 continue
             if self._still_own(path, seq):
                 remove_state(path)
@@ -392,6 +396,10 @@ class StateStore:
                     on_removed(path)
             own.remove((seq, path))
         return removed
+
+    def protect(self, path: str | Path) -> None:
+        """Never delete the state at ``path`` by retention while this store lives."""
+        self.protected.add(Path(path))
 
     def _still_own(self, path: Path, seq: int) -> bool:
         """Whether ``path`` still holds the state this directory's runs wrote as ``seq``."""
@@ -528,7 +536,10 @@ class StateStore:
         if self.max_keep is not None:
             # What retention deletes after the save, less the newest complete state.
             doomed = counted[: max(0, len(counted) - max(self.max_keep - 1, 1))]
+        protected = {Path(p).resolve() for p in tuple(self.protected)}
         for seq, path in doomed:
+            if path.resolve() in protected:
+                continue
             if self._still_own(path, seq):
                 remove_state(path)
                 if on_removed is not None:

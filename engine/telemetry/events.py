@@ -143,6 +143,27 @@ class LogMessage(Event):
     message: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Alert(Event):
+    """A guard saw something an operator must know (see :mod:`engine.runtime.guards`).
+
+    Attributes:
+        guard: Which guard: ``non_finite``, ``agent_stalled`` or ``untrainable``.
+        source: What it is about: a trainer's name, or ``agent``.
+        message: What was seen, in words.
+        action: What the guard did: ``skipped`` (the step), ``paused``,
+            ``stopped`` or ``none``.
+        cleared: The condition is over (the agent steps again...).
+    """
+
+    kind: ClassVar[str] = "alert"
+    guard: str
+    source: str
+    message: str
+    action: str = "none"
+    cleared: bool = False
+
+
 MetricSink = Callable[[str, str, float, int], None]
 """Where agents and trainers send a metric: ``(source, name, value, step)``."""
 
@@ -159,6 +180,7 @@ _EVENT_CLASSES: dict[str, type[Event]] = {
         ErrorOccurred,
         Metric,
         LogMessage,
+        Alert,
     )
 }
 EVENT_KINDS = frozenset(_EVENT_CLASSES)

@@ -161,7 +161,7 @@ class MlflowSink:
         self._thread.start()
         return self
 
-    def close(self, failed: bool = False, timeout: float = 10.0) -> None:
+    def close(self, failed: bool = False, timeout: float = 30.0) -> None:
         """Send what is queued, end the MLflow run (FAILED if ``failed``), stop."""
         self._failed_run = self._failed_run or failed
         self._subscription.close()

@@ -135,6 +135,8 @@ class SystemStatus:
         errors: Messages of errors that stopped (or are stopping) the system.
         telemetry_dropped: Metrics dropped because the run directory could
             not be written (a full disk): counted, never a reason to stop.
+        alerts: What the guards see now (a diverging trainer, a stalled
+            agent...; see :mod:`engine.runtime.guards`), oldest first.
         last_save: Path of the last state written, if any.
         last_save_time: When that state was written (wall time; None before).
         next_save_time: When the next periodic save (``save_state_interval``)
@@ -158,6 +160,7 @@ class SystemStatus:
     trainers: dict[str, TrainerStatus] = field(default_factory=dict)
     models: dict[str, ModelStatus] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    alerts: tuple[str, ...] = ()
     last_save: str | None = None
     started_from: str | None = None
     actors: tuple[ActorStatus, ...] = ()
@@ -221,6 +224,7 @@ class SystemStatus:
                     for name, m in data.get("models", {}).items()
                 },
                 errors=tuple(data.get("errors", ())),
+                alerts=tuple(str(a) for a in data.get("alerts", ())),
                 last_save=data.get("last_save"),
                 started_from=data.get("started_from"),
                 actors=tuple(

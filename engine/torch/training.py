@@ -131,6 +131,12 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
         """Call the training module."""
         return self.model(*args, **kwds)
 
+    def parameters_finite(self) -> bool:
+        """Whether every parameter of the training module is finite (the guards ask)."""
+        from ..runtime.guards import tensors_finite
+
+        return tensors_finite(self.model.parameters())
+
     @property
     def device(self) -> torch.device:
         """The device of the training module."""
