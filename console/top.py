@@ -123,7 +123,7 @@ def _alerts(status: SystemStatus) -> list[str]:
     alerts = [f"error: {e}" for e in status.errors]
     alerts.extend(status.alerts)
     for name, trainer in status.trainers.items():
-        never = never_met(trainer, status.buffers)
+        never = never_met(trainer, status.buffers, status.steps)
         if never:
             alerts.append(f"{name} can never train: {never}")
     dead = [a for a in status.actors if not a.alive]
@@ -227,7 +227,7 @@ class RunsWatch:
                     name,
                     rate,
                     trainer.condition.trainable,
-                    never_met(trainer, status.buffers),
+                    never_met(trainer, status.buffers, status.steps),
                 )
             )
         return tuple(cells)
@@ -252,7 +252,7 @@ class RunsWatch:
             steps_per_second=status.steps_per_second,
             trainers=self._trainers(base["key"], status),
             last_save=status.last_save,
-            last_save_time=_saved_at(status.last_save),
+            last_save_time=status.last_save_time or _saved_at(status.last_save),
             alerts=tuple(_alerts(status)),
             actors=status.actors,
             **base,
