@@ -3,7 +3,9 @@ that never trains raise alerts, and the state saved before a NaN is kept."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,26 @@ class Watch:
             return found[0]
 
 
+@contextlib.contextmanager
+def running(system: System) -> Iterator[Watch]:
+    """The started system's events; it is stopped in order afterwards."""
+    watch = Watch(system)
+    system.start()
+    try:
+        yield watch
+    finally:
+        system.shutdown("test over")
+        assert system.wait(timeout=WAIT)
+
+
+def alert_of(watch: Watch, guard: str, cleared: bool = False) -> Alert:
+    """The first alert of ``guard`` (its clearing with ``cleared``)."""
+    return watch.wait(
+        lambda e: isinstance(e, Alert) and e.guard == guard and e.cleared == cleared,
+        f"{guard} alert" + (" cleared" if cleared else ""),
+    )
+
+
 def params(system: System) -> torch.Tensor:
     return system.models["net"].model.weight.detach().clone()  # type: ignore[attr-defined]
 
@@ -150,24 +172,16 @@ def params(system: System) -> torch.Tensor:
 def test_skip_skips_each_poisoned_step_and_the_run_goes_on(tmp_path: Path) -> None:
     trainer = PoisonableRegressor()
     system = make(tmp_path, trainer, guards={"non_finite": "skip"})
-    watch = Watch(system)
-    system.start()
-    try:
+    with running(system) as watch:
         trainer.poison.set()
-        alert = watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "non_finite", "alert"
-        )
+        alert = alert_of(watch, "non_finite")
         assert alert.source == "t" and alert.action == "skipped"
         assert "non-finite gradients" in alert.message
-        skipped = system.guards.skipped_steps
+        assert system.guards.skipped_steps >= 1
         trainer.poison.clear()
         assert torch.isfinite(params(system)).all()
         assert system.controller.state.value == "active"
         assert system.status().alerts == (alert.message,)
-        assert skipped >= 1
-    finally:
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
 
 
 def test_pause_holds_the_run_with_finite_weights_and_keeps_the_state_saved_before(
@@ -175,14 +189,10 @@ def test_pause_holds_the_run_with_finite_weights_and_keeps_the_state_saved_befor
 ) -> None:
     trainer = PoisonableRegressor()
     system = make(tmp_path, trainer, max_keep_states=1)
-    watch = Watch(system)
-    system.start()
-    try:
+    with running(system) as watch:
         before = system.save_state()
         trainer.poison.set()
-        alert = watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "non_finite", "alert"
-        )
+        alert = alert_of(watch, "non_finite")
         assert alert.action == "paused" and before.name in alert.message
         watch.wait(
             lambda e: (
@@ -198,9 +208,6 @@ def test_pause_holds_the_run_with_finite_weights_and_keeps_the_state_saved_befor
         system.save_state()
         system.save_state()
         assert before.exists()
-    finally:
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
 
 
 def test_stop_ends_the_run_with_an_error_so_run_raises(tmp_path: Path) -> None:
@@ -213,8 +220,7 @@ def test_stop_ends_the_run_with_an_error_so_run_raises(tmp_path: Path) -> None:
     ) as e:
         system.run()
     assert isinstance(e.value.__cause__, GuardTripped)
-    alert = watch.wait(lambda e: isinstance(e, Alert), "alert")
-    assert alert.action == "stopped"
+    assert alert_of(watch, "non_finite").action == "stopped"
     assert any(e.startswith("stopped by a guard") for e in system.status().errors)
     info = (tmp_path / "run" / "run.json").read_text()
     assert '"exit_code": 1' in info
@@ -227,19 +233,12 @@ def test_non_finite_parameters_pause_the_run_and_skip_the_final_save(
 ) -> None:
     trainer = NaNParameters()
     system = make(tmp_path, trainer, guards={"non_finite": "skip"})
-    watch = Watch(system)
-    system.start()
-    try:
+    with running(system) as watch:
         trainer.poison.set()
-        alert = watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "non_finite", "alert"
-        )
+        alert = alert_of(watch, "non_finite")
         # what is done cannot be skipped: the run is held for a look
         assert alert.action == "paused" and "parameters are not finite" in alert.message
         assert system.guards.parameters_bad
-    finally:
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
     assert not any(isinstance(e, StateSaved) for e in watch.events)
     assert any("no final save" in getattr(e, "message", "") for e in watch.events)
 
@@ -251,55 +250,34 @@ def test_a_stalled_agent_raises_an_alert_and_clears_it_when_it_steps(
     system = make(
         tmp_path, NeverTrainable(), agent, guards={"agent_stall_seconds": 0.6}
     )
-    watch = Watch(system)
-    system.start()
     try:
-        agent.stall.set()
-        alert = watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "agent_stalled", "alert"
-        )
-        assert "has not stepped" in alert.message and not alert.cleared
-        assert system.status().alerts == (alert.message,)
-        agent.release.set()
-        watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "agent_stalled" and e.cleared,
-            "the alert cleared",
-        )
-        assert system.status().alerts == ()
+        with running(system) as watch:
+            agent.stall.set()
+            alert = alert_of(watch, "agent_stalled")
+            assert "has not stepped" in alert.message
+            assert system.status().alerts == (alert.message,)
+            agent.release.set()
+            alert_of(watch, "agent_stalled", cleared=True)
+            assert system.status().alerts == ()
     finally:
         agent.release.set()
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
 
 
 def test_a_trainer_untrainable_for_too_long_raises_an_alert(tmp_path: Path) -> None:
     system = make(tmp_path, NeverTrainable(), guards={"untrainable_minutes": 0.01})
-    watch = Watch(system)
-    system.start()
-    try:
-        alert = watch.wait(
-            lambda e: isinstance(e, Alert) and e.guard == "untrainable", "alert"
-        )
+    with running(system) as watch:
+        alert = alert_of(watch, "untrainable")
         assert alert.source == "t" and "has not been trainable" in alert.message
-    finally:
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
 
 
 def test_a_healthy_run_raises_no_alert_with_the_defaults(tmp_path: Path) -> None:
-    trainer = PoisonableRegressor()
-    system = make(tmp_path, trainer)
-    watch = Watch(system)
-    system.start()
-    try:
+    system = make(tmp_path, PoisonableRegressor())
+    with running(system) as watch:
         watch.wait(
             lambda e: (
                 getattr(e, "kind", "") == "training" and getattr(e, "run", 0) >= 20
             ),
             "20 training runs",
         )
-    finally:
-        system.shutdown("test over")
-        assert system.wait(timeout=WAIT)
     assert not any(isinstance(e, Alert) for e in watch.events)
     assert system.config.guards == GuardSettings()
