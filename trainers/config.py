@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -257,21 +256,3 @@ def _optimizer_parameters(name: str) -> set[str] | None:
     cls = getattr(torch.optim, _OPTIMIZER_CLASSES[name])
     params = inspect.signature(cls.__init__).parameters
     return {p for p in params if p not in ("self", "params", "lr")}
-
-
-def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
-    """Turn a pydantic error into one line per problem: ``key.path: message``.
-
-    Args:
-        error: The error pydantic raised.
-        prefix: A key path to put in front (e.g. ``"trainers.dqn.training"``).
-
-    Returns:
-        One line per problem.
-    """
-    lines = []
-    for item in error.errors(include_url=False):
-        path = ".".join(str(p) for p in (*([prefix] if prefix else []), *item["loc"]))
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{path or '<config>'}: {message}")
-    return lines

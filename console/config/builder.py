@@ -30,7 +30,7 @@ from engine.scale.config import ScaleConfig
 
 from ..conditions import never_met
 from .dashboard_table import DashboardSettings, check_dashboard_table
-from .errors import ConfigError, a_or_an, describe, suggest
+from .errors import ConfigError, a_or_an, describe, suggest, validation_problem
 from .imports import import_target
 from .scale_table import check_scale_table
 from .system_table import RunSettings
@@ -243,14 +243,11 @@ def training_configuration(builder: ComponentBuilder, key: str, table: Any) -> A
             return validate(dict(table))
         return factory(**table)
     except Exception as e:
-        errors = getattr(e, "errors", None)
-        if callable(errors):
-            first = errors()[0]
-            loc = ".".join(str(p) for p in first.get("loc", ()))
-            msg = first.get("msg", str(e))
-            if first.get("type") == "extra_forbidden":
-                msg = "unknown key" + suggest(loc, getattr(factory, "model_fields", {}))
-            raise builder.error(f"{key}.{loc}" if loc else key, msg) from None
+        if callable(getattr(e, "errors", None)):
+            path, problem = validation_problem(
+                e, key, table, getattr(factory, "model_fields", {})
+            )
+            raise builder.error(path, problem) from None
         raise builder.error(key, f"{type(e).__name__}: {e}") from None
 
 

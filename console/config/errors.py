@@ -47,3 +47,40 @@ def suggest(name: str, known: Iterable[str]) -> str:
 def a_or_an(word: str) -> str:
     """``a`` or ``an``, as English puts it before ``word``."""
     return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+_TYPE_NAMES = {
+    "float_type": "float or int",
+    "int_type": "int",
+    "bool_type": "bool",
+    "string_type": "str",
+}
+"""pydantic's strict type errors, as the type a config key takes."""
+
+
+def validation_problem(
+    error: Any, prefix: str, values: Mapping[str, Any], known: Iterable[str]
+) -> tuple[str, str]:
+    """The first problem of a pydantic ``ValidationError``: ``(key path, message)``.
+
+    The one wording of a table's validation errors (``[system]``, a
+    ``[trainers.NAME.training]`` table): an unknown key with the closest known
+    one, a wrong type as ``expected int, got str 'x'``, anything else as
+    pydantic says it (without its ``Value error, `` prefix).
+
+    Args:
+        error: The ``ValidationError`` (anything with ``errors()``).
+        prefix: The table's key path (``system``, ``trainers.dqn.training``).
+        values: The table as the config gave it (to name a wrong value).
+        known: The table's keys (to suggest one for an unknown key).
+    """
+    first = error.errors(include_url=False)[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    path = ".".join([prefix, *loc] if prefix else loc)
+    kind = first.get("type", "")
+    if kind == "extra_forbidden":
+        return path, f"unknown key{suggest(loc[-1] if loc else '', known)}"
+    expected = _TYPE_NAMES.get(kind)
+    if expected is not None and len(loc) == 1:
+        return path, f"expected {expected}, got {describe(values.get(loc[0]))}"
+    return path, str(first.get("msg", error)).removeprefix("Value error, ")

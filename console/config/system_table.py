@@ -20,7 +20,7 @@ from engine.launch_config import LaunchConfigError
 from engine.services.run_services import RUN_NAME_RE
 from engine.services.state_choice import to_start_from
 
-from .errors import ConfigError, describe, suggest
+from .errors import ConfigError, suggest, validation_problem
 
 SECTIONS = (
     "system",
@@ -131,30 +131,11 @@ class SystemTable(BaseModel):
         }
 
 
-_TYPE_NAMES = {
-    "float_type": "float or int",
-    "int_type": "int",
-    "bool_type": "bool",
-    "string_type": "str",
-}
-
-
 def _table_error(
     file: Path, system: Mapping[str, Any], e: ValidationError
 ) -> ConfigError:
-    first = e.errors()[0]
-    key = str(first["loc"][0]) if first["loc"] else ""
-    if first["type"] == "extra_forbidden":
-        return ConfigError(
-            file, f"system.{key}", f"unknown key{suggest(key, SystemTable.keys())}"
-        )
-    value = system.get(key)
-    expected = _TYPE_NAMES.get(first["type"])
-    if expected is not None:
-        return ConfigError(
-            file, f"system.{key}", f"expected {expected}, got {describe(value)}"
-        )
-    return ConfigError(file, f"system.{key}", first["msg"])
+    key, problem = validation_problem(e, "system", system, SystemTable.keys())
+    return ConfigError(file, key, problem)
 
 
 @dataclasses.dataclass

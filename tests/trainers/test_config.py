@@ -8,13 +8,19 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from trainers.config import TrainingConfiguration, describe_validation_error
+from trainers.config import TrainingConfiguration
 
 
 def problems(**values: object) -> list[str]:
+    """Each problem pydantic found, as ``key.path: message``."""
     with pytest.raises(ValidationError) as info:
         TrainingConfiguration.model_validate(values)
-    return describe_validation_error(info.value, "trainers.dqn.training")
+    return [
+        ".".join(["trainers.dqn.training", *map(str, item["loc"])])
+        + ": "
+        + item["msg"].removeprefix("Value error, ")
+        for item in info.value.errors(include_url=False)
+    ]
 
 
 def test_unknown_key() -> None:
