@@ -11,24 +11,13 @@ from typing import Any
 
 from engine.services.control_server import PROTOCOL_VERSION
 
-from .run_choice import (
-    DEFAULT_RUNS_ROOT,
-    AmbiguousRunError,
-    NoRunError,
-    RunChoiceError,
-    find_live_run,
-)
+from .run_choice import NoRunError
 
 __all__ = [
     "CONNECT_TIMEOUT",
-    "DEFAULT_RUNS_ROOT",
-    "AmbiguousRunError",
     "ControlClient",
     "ControlError",
-    "NoRunError",
     "NotListeningError",
-    "RunChoiceError",
-    "find_live_run",
     "not_answering",
 ]
 

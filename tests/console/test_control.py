@@ -13,12 +13,8 @@ from typing import Any
 
 import pytest
 
-from console.control_client import (
-    ControlClient,
-    ControlError,
-    NoRunError,
-    find_live_run,
-)
+from console.control_client import ControlClient, ControlError
+from console.run_choice import NoRunError, find_live_run
 from engine.services.control_server import (
     IDLE_TIMEOUT,
     PROTOCOL_VERSION,
