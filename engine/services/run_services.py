@@ -110,9 +110,13 @@ class RunServices:
         self._name_given = name_given or config.run_dir is not None
         self.origin = config.origin or program_origin()
         """What started the run: the config file, or this program's command line."""
-        self.curves = CurveBook(config.curve_history, plots=config.plots)
-        """The run's learning curves, recorded from its first metric."""
+        self.curves = CurveBook(
+            config.curve_history, plots=config.plots, publish=system.events.publish
+        )
+        """The run's learning curves, recorded from its first metric, saved and
+        loaded with its states (so they go on across resumes and loads)."""
         self._remove_curves = system.events.add_callback(self.curves.record)
+        system.store.register("curves", self.curves, optional=True)
         self.run_dir: RunDir | None = None
         self.handler: ControlHandler | None = None
         self.server: ControlServer | None = None

@@ -132,6 +132,7 @@ class StateStore:
         self.max_keep = max_keep
         self.durable = durable
         self._components: dict[str, PersistentStateMixin] = {}
+        self._optional: set[str] = set()
         # States found not to verify during this run (see states_beyond).
         self.unusable: set[Path] = set()
         self.protected: set[Path] = set()
@@ -151,16 +152,35 @@ class StateStore:
         identity a crash left unreadable, rebuilt from the states. Also logged
         (``engine.state``, WARNING)."""
 
-    def register(self, name: str, component: PersistentStateMixin) -> None:
-        """Add a component saved under ``<state>/<name>``."""
+    def register(
+        self, name: str, component: PersistentStateMixin, *, optional: bool = False
+    ) -> None:
+        """Add a component saved under ``<state>/<name>``.
+
+        Args:
+            name: Its name in a state.
+            component: What saves and loads it.
+            optional: A state without it still verifies and loads (the
+                component's own load is told its path all the same, and must
+                cope with nothing there): for parts added to the state later,
+                such as the run's learning curves, so states saved before
+                them, or without them, stay usable.
+        """
         if name in self._components:
             raise KeyError(f"component '{name}' is already registered")
         self._components[name] = component
+        if optional:
+            self._optional.add(name)
 
     @property
     def components(self) -> list[str]:
         """Registered component names."""
         return list(self._components)
+
+    @property
+    def required(self) -> list[str]:
+        """The components a state must hold to be loaded (all but the optional ones)."""
+        return [name for name in self._components if name not in self._optional]
 
     def parts(self) -> list[tuple[str, Persistent]]:
         """What loads on its own, by path in a state: components, and each part of a group.
@@ -579,14 +599,18 @@ class StateStore:
         A state that fails is remembered in :attr:`unusable`.
         """
         try:
-            return verify_state(Path(path), self._components, self.part_names())
+            return verify_state(Path(path), self.required, self.part_names())
         except StateError:
             self.unusable.add(Path(path).resolve())
             raise
 
     def part_names(self) -> list[str]:
         """The paths of :meth:`parts` in a state (what a manifest lists as ``parts``)."""
-        return [name for name, _ in self.parts()]
+        return [
+            name
+            for name, _ in self.parts()
+            if name.partition("/")[0] not in self._optional
+        ]
 
     def newest_verified(
         self,
@@ -611,7 +635,7 @@ class StateStore:
 
         return newest_verified_state(
             self.states_dir,
-            self._components,
+            self.required,
             skipped,
             parts=self.part_names(),
             load=load,

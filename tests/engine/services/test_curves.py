@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ from typer.testing import CliRunner
 
 from console.cli import app as cli_app
 from console.plot import braille_lines
-from engine.services.curves import CurveBook, CurveView, Series
-from engine.telemetry.events import Metric, StateSaved
+from engine.services.curves import DROP, LOAD, CurveBook, CurveView, Mark, Series
+from engine.telemetry.events import Event, LogMessage, Metric, StateSaved
 from tests.console.helpers import bandit_config
 
 
@@ -104,3 +105,139 @@ def test_a_good_dashboard_table_validates(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli_app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+KEY = ("agent", "episode_return_mean20")
+
+
+def _report(book: CurveBook, values: list[float], first_step: int = 0) -> None:
+    for i, value in enumerate(values):
+        book.record(
+            Metric(source=KEY[0], name=KEY[1], value=value, step=first_step + i)
+        )
+
+
+def test_a_saved_book_is_resumed_with_its_history_and_the_resume_marked(
+    tmp_path: Path,
+) -> None:
+    book = CurveBook(capacity=32, plots=[KEY])
+    _report(book, [float(i) for i in range(100)])
+    (tmp_path / "a.state").mkdir()
+    book.save_state(tmp_path / "a.state" / "curves")
+    saved = book.curve(KEY)
+    assert saved is not None and saved.stride > 1  # merged: not just a list of values
+    saved_steps = saved.steps()
+    assert saved_steps is not None
+    resumed = CurveBook(capacity=32, plots=[KEY])
+    resumed.prepare_load(tmp_path / "a.state" / "curves")()
+    curve = resumed.curve(KEY)
+    assert curve is not None
+    assert (curve.points, curve.tail, curve.stride, curve.count) == (
+        saved.points,
+        saved.tail,
+        saved.stride,
+        saved.count,
+    )
+    assert curve.marks == [Mark(100, LOAD, "resumed from a.state")]
+    # It goes on from there: the next report is the 101st, at the next step.
+    _report(resumed, [100.0], first_step=100)
+    after = resumed.curve(KEY)
+    assert after is not None and after.count == 101
+    assert after.steps() == (saved_steps[0], 100)
+
+
+def test_a_load_of_an_older_state_shows_its_history_to_every_view(
+    tmp_path: Path,
+) -> None:
+    book = CurveBook(capacity=64)
+    view, cursor = CurveView(), {}
+    _report(book, [1.0] * 10)
+    (tmp_path / "old.state").mkdir()
+    book.save_state(tmp_path / "old.state" / "curves")
+    _report(book, [2.0] * 30, first_step=10)
+    book.record(Metric(source="dqn", name="loss", value=0.5, step=1))  # only later
+    view.apply(json.loads(json.dumps(book.updates([KEY, ("dqn", "loss")], cursor))))
+    assert view.curves[KEY].count == 40
+
+    book.prepare_load(tmp_path / "old.state" / "curves")()
+    view.apply(json.loads(json.dumps(book.updates([KEY, ("dqn", "loss")], cursor))))
+    # The view holds the state's curve again, marked where the load happened;
+    # a curve the state did not have starts over.
+    assert view.curves[KEY] == book.curve(KEY)
+    assert view.curves[KEY].values() == [1.0] * 10
+    assert view.curves[KEY].marks == [Mark(10, LOAD, "loaded old.state")]
+    assert view.curves[("dqn", "loss")].values() == []
+
+
+def test_a_state_without_curves_keeps_them_and_marks_the_load(tmp_path: Path) -> None:
+    published: list[Event] = []
+    book = CurveBook(capacity=16, publish=published.append)
+    _report(book, [3.0] * 5)
+    (tmp_path / "bare.state").mkdir()
+    book.load_state(tmp_path / "bare.state" / "curves")  # saved before curves were
+    curve = book.curve(KEY)
+    assert curve is not None and curve.values() == [3.0] * 5
+    assert curve.marks == [Mark(5, LOAD, "loaded bare.state")]
+    assert published == []
+    # A history that cannot be read is a warning, never a refused load.
+    (tmp_path / "bad.state").mkdir()
+    (tmp_path / "bad.state" / "curves.json").write_text('{"format": "nope"}')
+    book.load_state(tmp_path / "bad.state" / "curves")
+    curve = book.curve(KEY)
+    assert curve is not None and curve.values() == [3.0] * 5
+    assert [m.text for m in curve.marks] == ["loaded bare.state", "loaded bad.state"]
+    (warning,) = published
+    assert isinstance(warning, LogMessage) and warning.level == "warning"
+    assert "bad.state/curves.json (not a curve history)" in warning.message
+
+
+def test_a_sharp_drop_of_a_watched_curve_is_marked_and_noted() -> None:
+    published: list[Event] = []
+    book = CurveBook(capacity=512, plots=[KEY], publish=published.append)
+    rising = [min(500.0, 20.0 + 4 * i) for i in range(200)]
+    collapse = [500.0 - 374 * j / 15 for j in range(1, 16)] + [126.0] * 30
+    _report(book, rising + collapse)
+    # The same fall in a curve the config does not plot is not watched.
+    for i, value in enumerate(rising + collapse):
+        book.record(Metric(source="agent", name="episode_return", value=value, step=i))
+    notices = [e for e in published if isinstance(e, LogMessage)]
+    assert [(n.level, n.message) for n in notices] == [
+        ("notice", "agent/episode_return_mean20 fell 500 -> 126")
+    ]
+    curve = book.curve(KEY)
+    assert curve is not None
+    (drop,) = curve.marks
+    assert drop.kind == DROP and drop.text == "episode_return_mean20 fell 500 -> 126"
+    # Marked where the fall began, not where it was told.
+    assert 200 <= drop.at <= 205
+    other = book.curve(("agent", "episode_return"))
+    assert other is not None and other.marks == []
+
+
+def test_a_noisy_curve_and_a_rising_loss_are_not_drops() -> None:
+    published: list[Event] = []
+    keys = [("agent", "episode_return"), ("dqn", "loss")]
+    book = CurveBook(capacity=512, plots=keys, publish=published.append)
+    rng = random.Random(0)
+    for step in range(2_000):
+        # Returns scatter widely around a steady mean; the loss falls.
+        book.record(
+            Metric(
+                source="agent",
+                name="episode_return",
+                value=rng.uniform(100, 500),
+                step=step,
+            )
+        )
+        book.record(
+            Metric(source="dqn", name="loss", value=2.0 / (1 + step / 100), step=step)
+        )
+    assert published == []
+    # A loss that shoots up is the loss's drop.
+    for step in range(2_000, 2_100):
+        book.record(Metric(source="dqn", name="loss", value=5.0, step=step))
+    (notice,) = published
+    assert isinstance(notice, LogMessage)
+    assert notice.message.startswith("dqn/loss rose 0.09") and notice.message.endswith(
+        "-> 5"
+    )

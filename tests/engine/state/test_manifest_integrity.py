@@ -131,7 +131,7 @@ def test_the_components_a_run_registers_are_the_ones_an_offline_check_requires(
     tmp_path: Path,
 ) -> None:
     system, *_ = make_system(tmp_path)
-    assert tuple(system.store.components) == RUN_COMPONENTS
+    assert tuple(system.store.required) == RUN_COMPONENTS
     assert system.store.part_names() == run_parts(["scale"], ["obs"], ["nudge"])
 
 
