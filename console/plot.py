@@ -45,31 +45,44 @@ def value_range(values: Sequence[float]) -> tuple[float, float] | None:
     return lo, hi
 
 
+def mark_x(fraction: float, width: int) -> int:
+    """The dot column of a mark ``fraction`` (0: left edge, 1: right edge) of the way across."""
+    return round(min(max(fraction, 0.0), 1.0) * (2 * max(1, width) - 1))
+
+
 def braille_lines(
     values: Sequence[float],
     width: int,
     height: int,
     bounds: tuple[float, float] | None = None,
+    marks: Sequence[float] = (),
 ) -> list[str]:
     """``values`` as a line plot of ``height`` rows of ``width`` braille cells.
 
     The first value is at the left edge, the last at the right (fewer values
     than dot columns are spread out); the lowest value is at the bottom, the
     highest at the top (or ``bounds``). Values that are not finite leave a gap.
+    Each of ``marks`` (a fraction of the way across, see :func:`mark_x`) is a
+    dotted vertical line through the plot's height.
     """
     width, height = max(1, width), max(1, height)
     cells = [[0] * width for _ in range(height)]
     dots_x, dots_y = 2 * width, 4 * height
-    points = resample(values, dots_x)
-    bounds = bounds or value_range(points)
-    if bounds is None or not points:
-        return ["".join(chr(_BASE) for _ in row) for row in cells]
-    lo, hi = bounds
-    span = hi - lo or 1.0
 
     def dot(x: int, y: int) -> None:
         if 0 <= x < dots_x and 0 <= y < dots_y:
             cells[y // 4][x // 2] |= _DOTS[x % 2][y % 4]
+
+    for fraction in marks:
+        x = mark_x(fraction, width)
+        for y in range(0, dots_y, 2):
+            dot(x, y)
+    points = resample(values, dots_x)
+    bounds = bounds or value_range(points)
+    if bounds is None or not points:
+        return ["".join(chr(_BASE + bits) for bits in row) for row in cells]
+    lo, hi = bounds
+    span = hi - lo or 1.0
 
     def position(i: int, v: float) -> tuple[int, int]:
         x = 0 if len(points) == 1 else round(i * (dots_x - 1) / (len(points) - 1))

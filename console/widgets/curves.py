@@ -2,7 +2,9 @@
 
 The points are the run's own (:mod:`engine.services.curves`), downsampled as the run
 goes on, so the plot spans the run from its first report whenever the
-dashboard was opened. ``c`` shows the next curve.
+dashboard was opened, across resumes and loads. Loads and resumes (yellow)
+and sharp drops (red) are dotted vertical lines where they happened, the
+latest named under the plot. ``c`` shows the next curve.
 """
 
 from __future__ import annotations
@@ -12,16 +14,44 @@ import math
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.services.curves import Curve, Key, key_text
+from engine.services.curves import DROP, Curve, Key, Mark, key_text
 
-from ..plot import braille_lines, value_range
+from ..plot import braille_lines, mark_x, value_range
 
 LABEL_WIDTH = 9
 """Columns of the y-axis labels."""
+TICK_EVERY = 4
+"""Plot rows between y-axis labels."""
+MARK_STYLES = {DROP: "bold red"}
+"""How a mark of each kind is drawn (others: :data:`LOAD_STYLE`)."""
+LOAD_STYLE = "bold yellow"
+LEGEND_MARKS = 2
+"""Marks named under the plot (the latest)."""
 
 
 def _label(value: float) -> str:
     return f"{value:.4g}"[:LABEL_WIDTH].rjust(LABEL_WIDTH)
+
+
+def _style(mark: Mark) -> str:
+    return MARK_STYLES.get(mark.kind, LOAD_STYLE)
+
+
+def _plot_row(line: str, marked: dict[int, str]) -> Text:
+    """One row of the plot: the curve in cyan, the cells a mark crosses in its colour."""
+    row = Text(line, style="cyan")
+    for column, style in marked.items():
+        row.stylize(style, column, column + 1)
+    return row
+
+
+def _legend(marks: list[Mark], width: int) -> Text:
+    legend = Text(" " * (LABEL_WIDTH + 1))
+    for mark in marks[-LEGEND_MARKS:]:
+        legend.append("┊ ", style=_style(mark))
+        legend.append(mark.text + "  ", style=_style(mark))
+    legend.truncate(width, overflow="ellipsis")
+    return legend
 
 
 def curve_text(
@@ -54,7 +84,10 @@ def curve_text(
     # One line whatever the width: the plot's rows are counted.
     title.truncate(width, overflow="ellipsis")
     text.append_text(title)
-    rows = max(1, height - 2)
+    marks = [] if curve is None else curve.marks
+    # The latest marks are named on a line of their own when there is room.
+    legend = bool(marks) and height >= 7
+    rows = max(1, height - 2 - legend)
     plot_width = max(1, width - LABEL_WIDTH - 1)
     bounds = value_range(values)
     if bounds is None or curve is None:
@@ -62,11 +95,18 @@ def curve_text(
         text.append("  waiting for the first value...", style="dim")
         return text
     lo, hi = bounds
-    for i, line in enumerate(braille_lines(values, plot_width, rows, bounds)):
-        label = _label(hi) if i == 0 else _label(lo) if i == rows - 1 else ""
+    fractions = [m.at / curve.count if curve.count else 1.0 for m in marks]
+    marked: dict[int, str] = {}
+    for mark, fraction in zip(marks, fractions, strict=True):
+        column = mark_x(fraction, plot_width) // 2
+        # A drop outshines a load in the same cell.
+        if marked.get(column) != MARK_STYLES[DROP]:
+            marked[column] = _style(mark)
+    lines = braille_lines(values, plot_width, rows, bounds, fractions)
+    for i, line in enumerate(lines):
         text.append("\n")
-        text.append(label.rjust(LABEL_WIDTH) + " ", style="dim")
-        text.append(line, style="cyan")
+        text.append(_tick(i, rows, lo, hi) + " ", style="dim")
+        text.append_text(_plot_row(line, marked))
     steps = curve.steps()
     if steps is not None:
         per = f", {curve.stride:,} per point" if curve.stride > 1 else ""
@@ -75,7 +115,22 @@ def curve_text(
         line.truncate(width, overflow="ellipsis")
         text.append("\n")
         text.append_text(line)
+    if legend:
+        text.append("\n")
+        text.append_text(_legend(marks, width))
     return text
+
+
+def _tick(row: int, rows: int, lo: float, hi: float) -> str:
+    """The y-axis label of a plot row: the top and bottom values, and every
+    :data:`TICK_EVERY` rows between them the value at the row's top dot."""
+    if row == 0:
+        return _label(hi)
+    if row == rows - 1:
+        return _label(lo)
+    if row % TICK_EVERY or row > rows - 1 - TICK_EVERY // 2:
+        return " " * LABEL_WIDTH
+    return _label(hi - (hi - lo) * (4 * row) / (4 * rows - 1))
 
 
 class CurvesPanel(Static):
@@ -103,7 +158,9 @@ class CurvesPanel(Static):
         width, height = self.content_size.width, self.content_size.height
         shown = (
             key,
-            None if curve is None else (curve.count, len(curve.points), curve.tail),
+            None
+            if curve is None
+            else (curve.count, len(curve.points), curve.tail, tuple(curve.marks)),
             position,
             width,
             height,
