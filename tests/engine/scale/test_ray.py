@@ -16,14 +16,14 @@ from engine import LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.scale import ActorFeed, actors_status, build_system
 from engine.telemetry.events import LogMessage
-from tests.scale.conftest import ROOT
-from tests.scale.parts import (
+from tests.engine.scale.conftest import ROOT
+from tests.engine.scale.parts import (
     RecordingTrainer,
     WeightModel,
     make_failing_parts,
     make_parts,
 )
-from tests.scale.waiting import wait_until
+from tests.engine.scale.waiting import wait_until
 
 pytestmark = pytest.mark.ray
 
@@ -199,7 +199,7 @@ seen = []
 signal.signal(signal.SIGTERM, lambda *a: seen.append("ours"))
 from engine.scale.ray_backend import RayTransport
 from engine.scale import ScaleConfig
-from tests.scale.parts import make_parts
+from tests.engine.scale.parts import make_parts
 import ray
 t = RayTransport(make_parts, ["obs"], ScaleConfig(backend="ray", actors=1, cpus_per_actor=0.5),
     init_kwargs={{"num_cpus": 1, "object_store_memory": 80 * 2**20,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from engine.state.manifest import verify_state
-from tests.scale.conftest import ROOT
+from tests.engine.scale.conftest import ROOT
 
 pytest.importorskip("ray")
 pytestmark = pytest.mark.ray

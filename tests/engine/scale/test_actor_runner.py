@@ -8,13 +8,13 @@ import pytest
 from engine.scale import ActorFailedError, ScaleConfig
 from engine.scale.actor_runner import ActorRunner
 from engine.scale.batches import decode_items
-from tests.scale.parts import (
+from tests.engine.scale.parts import (
     TaggingAgent,
     make_failing_parts,
     make_fast_parts,
     make_parts,
 )
-from tests.scale.waiting import wait_until
+from tests.engine.scale.waiting import wait_until
 
 
 @pytest.fixture

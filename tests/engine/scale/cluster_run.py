@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 import ray  # noqa: E402
@@ -19,8 +19,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from engine.data import SequentialBuffer  # noqa: E402
 from engine.scale import ActorFeed, build_system  # noqa: E402
-from tests.scale.parts import RecordingTrainer, WeightModel, make_parts  # noqa: E402
-from tests.scale.waiting import wait_until  # noqa: E402
+from tests.engine.scale.parts import RecordingTrainer, WeightModel, make_parts  # noqa: E402
+from tests.engine.scale.waiting import wait_until  # noqa: E402
 
 
 def main() -> None:

@@ -23,8 +23,8 @@ from engine.scale import (
 )
 from engine.scale.batches import encode_items
 from tests.engine.tiny import ScaleModel, newest_state
-from tests.scale.parts import RecordingTrainer, WeightModel, make_parts
-from tests.scale.waiting import wait_until
+from tests.engine.scale.parts import RecordingTrainer, WeightModel, make_parts
+from tests.engine.scale.waiting import wait_until
 
 
 def _build(
@@ -231,7 +231,7 @@ def test_the_threads_backend_never_imports_ray(tmp_path: Path) -> None:
         "from engine.scale import build_system\n"
         "import engine.scale.ray_backend\n"
         "from engine.data import SequentialBuffer\n"
-        "from tests.scale.parts import make_parts, WeightModel, RecordingTrainer\n"
+        "from tests.engine.scale.parts import make_parts, WeightModel, RecordingTrainer\n"
         f"s = build_system(make_parts, {{'w': WeightModel()}}, {{'obs': SequentialBuffer(9)}},"
         f" {{'r': RecordingTrainer()}}, {{'states_dir': {str(tmp_path)!r}, 'max_uptime': 0.2}})\n"
         "s.run()\n"
@@ -239,7 +239,7 @@ def test_the_threads_backend_never_imports_ray(tmp_path: Path) -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
@@ -288,7 +288,7 @@ def test_an_actors_agent_metrics_reach_the_learner_named_after_the_actor(
     tmp_path: Path, running: list[System]
 ) -> None:
     from engine.telemetry.events import Metric
-    from tests.scale.parts import make_reporting_parts
+    from tests.engine.scale.parts import make_reporting_parts
 
     system = build_system(
         make_reporting_parts,
