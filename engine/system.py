@@ -222,7 +222,7 @@ class System:
         for name, trainer in self.trainers.items():
             bind_guard = getattr(trainer, "bind_guard", None)
             if callable(bind_guard) and self.guards.checks_non_finite:
-                bind_guard(functools.partial(self.guards.check_step, name))
+                bind_guard(functools.partial(self.guards.non_finite_step, name))
 
         self._actors = interaction if isinstance(interaction, ActorsSource) else None
         self._inference = InferenceWorker(

@@ -26,6 +26,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from typing_extensions import override
 
 from engine.torch import TorchTrainingModel
+from engine.torch.training import tensors_finite
 
 from .base import Trainer
 
@@ -83,14 +84,14 @@ class TorchTrainer(Trainer):
         # A state without optimizer states was loaded mid-run: this run's
         # teardown must not keep what the abandoned optimizers hold.
         self._live_states_replaced = False
-        self._guard: Callable[[Optimizer], bool] | None = None
+        self._guard: Callable[[], bool] | None = None
 
-    def bind_guard(self, guard: Callable[[Optimizer], bool]) -> None:
-        """Check every optimizer step with ``guard`` (the system's non-finite guard).
+    def bind_guard(self, guard: Callable[[], bool]) -> None:
+        """Check the gradients before every optimizer step (the system's non-finite guard).
 
-        ``guard(optimizer)`` runs before each step; where the gradients are not
-        finite it clears them, so the step leaves the parameters as they were
-        (see :mod:`engine.runtime.guards`).
+        Where they are not finite, ``guard()`` is told and says whether to skip
+        the step; a skipped step's gradients are cleared, so the optimizer
+        leaves the weights as they were (see :mod:`engine.runtime.guards`).
         """
         self._guard = guard
 
@@ -162,8 +163,14 @@ class TorchTrainer(Trainer):
         self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         del args, kwargs
-        if self._guard is not None:
-            self._guard(optimizer)
+        if self._guard is None:
+            return
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if tensors_finite(p.grad for p in params if p.grad is not None):
+            return
+        if self._guard():
+            for p in params:
+                p.grad = None
 
     def _pause_before_step(
         self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -4,9 +4,9 @@ Three guards watch every run, with defaults that never stop a healthy one
 (``LaunchConfig.guards``, a config's ``[guards]`` table):
 
 * **non_finite**: a trainer's gradients (checked before each optimizer step of
-  a :class:`~trainers.torch.TorchTrainer`), its reported metrics (a NaN loss)
-  or a torch model's parameters (checked after each training run) are not
-  finite. The bad step is skipped where it can be (gradients), then the guard
+  a :class:`~trainers.torch.TorchTrainer`, which asks
+  :meth:`Guards.non_finite_step`), its reported metrics (a NaN loss) or a torch
+  model's parameters (checked after each training run) are not finite. The bad step is skipped where it can be (gradients), then the guard
   does what ``non_finite`` says: ``skip`` (go on, skipping each such step),
   ``pause`` the run (default), ``stop`` it (the run ends with an error, so a
   headless run exits non-zero), ``alert`` only, or nothing (``off``: no
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import threading
 import time as _time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,20 +113,6 @@ class GuardSettings:
                     str(key), f"is not a guard setting (known: {', '.join(known)})"
                 )
         return cls(**dict(value))
-
-
-def tensors_finite(tensors: Iterable[Any]) -> bool:
-    """Whether every value of every torch tensor is finite (one reduction per tensor)."""
-    import torch
-
-    sums = [t.detach().float().sum() for t in tensors]
-    if not sums:
-        return True
-    device = sums[0].device
-    # A sum is not finite when any element is NaN or infinite (or the sum
-    # overflows, which is divergence too). One stack, one sync with the device.
-    stacked = torch.stack([s if s.device == device else s.to(device) for s in sums])
-    return bool(torch.isfinite(stacked).all())
 
 
 @dataclass
@@ -224,34 +210,24 @@ class Guards:
 
     # -- non-finite values --------------------------------------------------------
 
-    def check_step(self, trainer: str, optimizer: Any) -> bool:
-        """Before an optimizer step: whether it may go on (False: it is skipped).
+    def non_finite_step(self, trainer: str) -> bool:
+        """A trainer's gradients are not finite before an optimizer step: whether
+        to skip that step (the trainer then clears them, so the optimizer leaves
+        the weights as they were).
 
-        Non-finite gradients are cleared (``grad = None``: the optimizer leaves
-        those parameters as they are), then the ``non_finite`` action is taken
-        (``alert`` only reports them, and the step is taken).
+        The ``non_finite`` action is taken; ``alert`` only reports, and the
+        step is taken.
         """
-        grads = [
-            p.grad
-            for group in optimizer.param_groups
-            for p in group["params"]
-            if p.grad is not None
-        ]
-        if tensors_finite(grads):
-            return True
         if self.settings.non_finite == "alert":
             self._non_finite(
                 trainer, "non-finite gradients (the step is taken)", "metric"
             )
-            return True
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                p.grad = None
+            return False
         self.skipped_steps += 1
         self._non_finite(
             trainer, "non-finite gradients: the optimizer step was skipped", "gradients"
         )
-        return False
+        return True
 
     def _non_finite(self, source: str, what: str, seen_in: str) -> None:
         """Take the ``non_finite`` action for what was seen in ``gradients``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,21 @@ from .weights import install_weights, load_weights, read_weights, save_weights
 T = TypeVar("T", bound=nn.Module)
 
 WEIGHTS_SUFFIX = ".safetensors"
+
+
+def tensors_finite(tensors: Iterable[torch.Tensor]) -> bool:
+    """Whether every value of every tensor is finite (one reduction per tensor).
+
+    A tensor's sum is not finite when any element is NaN or infinite (or when
+    the sum overflows, which is divergence too); one stack of the sums means
+    one synchronisation with the device.
+    """
+    sums = [t.detach().float().sum() for t in tensors]
+    if not sums:
+        return True
+    device = sums[0].device
+    stacked = torch.stack([s if s.device == device else s.to(device) for s in sums])
+    return bool(torch.isfinite(stacked).all())
 
 
 class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
@@ -133,8 +149,6 @@ class TorchTrainingModel(TrainingModel[TorchInferenceModel[T]], Generic[T]):
 
     def parameters_finite(self) -> bool:
         """Whether every parameter of the training module is finite (the guards ask)."""
-        from ..runtime.guards import tensors_finite
-
         return tensors_finite(self.model.parameters())
 
     @property
