@@ -430,11 +430,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     def _optimizer_step(self, params: list[torch.Tensor]) -> None:
         optimizer = self.optimizers[OPTIMIZER]
         scheduler = self.lr_schedulers.get(LR_SCHEDULER)
-        grads = [p.grad for p in params if p.grad is not None]
-        if self.config.max_grad_norm is not None:
-            norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
-        else:
-            norm = torch.nn.utils.get_total_norm(grads)
+        norm = clip_gradients(params, self.config.max_grad_norm)
         lr = float(optimizer.param_groups[0]["lr"])
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -480,6 +476,33 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.generator.set_state(
             load_file(str(path / "generator.safetensors"))["state"]
         )
+
+
+def clip_gradients(
+    params: Iterable[torch.Tensor], max_norm: float | None
+) -> torch.Tensor:
+    """The total 2-norm of the parameters' gradients, scaling them down to
+    ``max_norm`` when above it (None: the norm only).
+
+    ``torch.nn.utils.clip_grad_norm_``'s arithmetic, with the same result, in
+    four calls when every gradient is on one device with one dtype: its
+    grouping and checks took half of its time on the DQN sample's six small
+    tensors. Other gradients go through torch's own function.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    first = grads[0]
+    if any(g.device != first.device or g.dtype != first.dtype for g in grads):
+        if max_norm is None:
+            return torch.nn.utils.get_total_norm(grads)
+        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+    with torch.no_grad():
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        if max_norm is not None:
+            scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+            torch._foreach_mul_(grads, scale)
+    return total
 
 
 class _MetricWindow:

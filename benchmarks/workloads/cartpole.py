@@ -23,8 +23,10 @@ same trainer alone on the very same replay buffer (figure 10).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -171,10 +173,27 @@ def run_learning(
     }
 
 
+def _thread_cpu(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU seconds (user + system) each named thread of this process has used."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for thread in threading.enumerate():
+        if thread.name not in names or thread.native_id is None:
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[thread.name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def run_share(
     seed: int, warmup: float, duration: float, unthrottled: bool
 ) -> dict[str, Any]:
     overrides: dict[str, Any] = {"replay_ratio": None} if unthrottled else {}
+    threads = ("inference", "training")
     with tempfile.TemporaryDirectory(prefix="pamiq-bench-") as tmp:
         system = build(seed, Path(tmp), overrides)
         agent = system.interaction.agent
@@ -182,21 +201,36 @@ def run_share(
         system.start()
         try:
             time.sleep(warmup)
+            cpu0 = _thread_cpu(threads)
             steps0, agent0, t0 = trainer.global_step, agent.steps, time.perf_counter()
             time.sleep(duration)
             steps1, agent1, t1 = trainer.global_step, agent.steps, time.perf_counter()
+            cpu1 = _thread_cpu(threads)
         finally:
             system.shutdown("benchmark done")
             system.wait(60)
         # The same update loop on the same replay buffer, with nothing else running.
         alone_steps0 = trainer.global_step
         alone_t0 = time.perf_counter()
+        alone_cpu0 = time.thread_time()
         while time.perf_counter() - alone_t0 < duration:
             trainer.setup()
             trainer.train()
             trainer.teardown()
-        alone = (trainer.global_step - alone_steps0) / (time.perf_counter() - alone_t0)
+        alone_steps = trainer.global_step - alone_steps0
+        alone = alone_steps / (time.perf_counter() - alone_t0)
+        alone_cpu = time.thread_time() - alone_cpu0
+        used = {k: cpu1[k] - cpu0[k] for k in cpu1 if k in cpu0}
         return {
+            # CPU per step (ms), from /proc's 10 ms ticks: a guide to where the
+            # time went, not a timing.
+            "training_cpu_ms_per_step_acting": 1e3
+            * used.get("training", 0.0)
+            / max(1, steps1 - steps0),
+            "training_cpu_ms_per_step_alone": 1e3 * alone_cpu / max(1, alone_steps),
+            "agent_cpu_ms_per_step": 1e3
+            * used.get("inference", 0.0)
+            / max(1, agent1 - agent0),
             "seed": seed,
             "unthrottled": unthrottled,
             "replay_ratio": trainer.config.replay_ratio,

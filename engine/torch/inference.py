@@ -148,7 +148,8 @@ class TorchInferenceModel(InferenceModel, Generic[T]):
         """
         slot = self._acquire()
         try:
-            with torch.inference_mode(inference_mode):
+            # The C++ guard, as infer() uses: an agent may unwrap every step.
+            with _inference_mode(inference_mode):
                 yield slot.module
         finally:
             slot.release()

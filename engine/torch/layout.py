@@ -37,6 +37,13 @@ _module.register_module_module_registration_hook(_structure_changed)
 Layout = list[tuple[torch.Size, torch.dtype, torch.device]]
 
 
+def structure_generation() -> int:
+    """A number that changes whenever any module registers a parameter, buffer
+    or submodule: a cache of a module's tensors made at the same number still
+    names its tensors (their data may have been replaced: check ``data_ptr``)."""
+    return _generation
+
+
 def collect_tensors(module: nn.Module) -> list[torch.Tensor]:
     """Parameters then buffers, each once, in ``parameters()``/``buffers()`` order.
 

@@ -14,7 +14,7 @@ from typing_extensions import override
 
 from engine.model import TrainingModelsDict
 from engine.torch import TorchTrainingModel
-from trainers.config_driven import ConfigDrivenTrainer
+from trainers.config_driven import ConfigDrivenTrainer, clip_gradients
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -184,3 +184,26 @@ def test_configuration_mapping_is_validated() -> None:
         LinearFit({"gradient_accumulation_steps": 0})
     with pytest.raises(ValueError, match="models"):
         ConfigDrivenTrainer.__init__(LinearFit.__new__(LinearFit), {}, [])
+
+
+@pytest.mark.parametrize("max_norm", [None, 1e-3, 0.5, 1e6])
+def test_clipping_gives_torch_s_norm_and_gradients(max_norm: float | None) -> None:
+    def gradients(seed: int) -> list[nn.Parameter]:
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+        net(torch.randn(32, 4)).pow(2).sum().backward()
+        return list(net.parameters())
+
+    ours, theirs = gradients(0), gradients(0)
+    norm = clip_gradients(ours, max_norm)
+    if max_norm is None:
+        expected = torch.nn.utils.get_total_norm([p.grad for p in theirs])
+    else:
+        expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm)
+    assert float(norm) == pytest.approx(float(expected), rel=1e-6)
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.grad is not None and b.grad is not None
+        torch.testing.assert_close(a.grad, b.grad)
+    if max_norm is not None and max_norm < float(expected):
+        clipped = torch.nn.utils.get_total_norm([p.grad for p in ours])
+        assert float(clipped) == pytest.approx(max_norm, rel=1e-4)

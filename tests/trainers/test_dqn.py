@@ -228,3 +228,41 @@ def test_a_resumed_agent_counts_episodes_and_its_mean_on_from_the_saved_state(
     assert reported["episodes"] == (4.0, 100)
     assert reported["episode_return_mean20"] == (25.0, 100)
     assert resumed.epsilon == agent.epsilon  # exploration did not start again
+
+
+def test_the_agent_s_numpy_q_values_are_the_network_s_and_follow_every_sync() -> None:
+    model = TorchTrainingModel(QNetwork(4, 3, [16, 8], seed=1))
+    inference = model.inference_model
+    obs = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+
+    def both() -> tuple[np.ndarray, np.ndarray]:
+        with inference.unwrap() as network:
+            return network.q_values(obs), network(torch.from_numpy(obs)).numpy()
+
+    before, reference = both()
+    np.testing.assert_allclose(before, reference, rtol=1e-5, atol=1e-6)
+    # A sync copies new weights into the copies the views are of.
+    with torch.no_grad():
+        model.model.net[0].weight.mul_(3.0)
+    for _ in range(3):  # onto every copy in turn
+        model.sync()
+        fast, reference = both()
+        np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-6)
+        assert not np.allclose(fast, before)
+    # A network that is no longer float32 on the CPU goes through torch.
+    model.model.double()
+    model.sync()
+    with inference.unwrap() as network:
+        fast = network.q_values(obs)
+    expected = model.model(torch.from_numpy(obs).double()).detach().numpy()
+    np.testing.assert_allclose(fast, expected, rtol=1e-6)
+
+
+def test_a_greedy_agent_picks_the_network_s_best_action() -> None:
+    model = TorchTrainingModel(QNetwork(4, 3, [16], seed=2))
+    agent = DQNAgent(num_actions=3, epsilon_start=0.0, epsilon_end=0.0, seed=0)
+    agent.attach_inference_models({"q_network": model.inference_model})
+    assert agent._numpy_q is not None  # the NumPy path is the one tested
+    for obs in np.random.default_rng(1).standard_normal((50, 4)).astype(np.float32):
+        q = model.model(torch.from_numpy(obs[None])).detach()
+        assert agent._act(obs) == int(q.argmax())

@@ -105,9 +105,11 @@ class ArrayBuffer(DataBuffer[ArrayLike, np.ndarray]):
             raise ValueError(
                 f"cannot sample {k} items: the buffer holds none to draw from"
             )
-        # Drawing from a range touches no memory; the order within the ring
-        # does not matter for uniform draws.
-        picks = rng.choices(range(self._size), k=k)
+        # Uniform over the ring's filled part (its order does not matter for
+        # uniform draws), as random() * size would pick, but from one call of
+        # the generator for all k: rng.choices was a Python loop of k draws.
+        bits = np.frombuffer(rng.getrandbits(64 * k).to_bytes(8 * k, "little"), "<u8")
+        picks = ((bits >> np.uint64(11)) * (self._size * 2.0**-53)).astype(np.intp)
         return np.take(self._rows, picks, axis=0)
 
     @override
