@@ -35,6 +35,7 @@ from .runtime.control import (
 )
 from .runtime.control_loop import ControlLoop
 from .runtime.guards import Guards, GuardSettings, GuardTripped
+from .runtime.settings import Settings
 from .runtime.signals import UNLESS_HANDLED, stop_on_signals
 from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
@@ -196,6 +197,11 @@ class System:
                 trainer_hook.bind_metrics(name, self._publish_metric)
         for name, model in self.models.data.items():
             model.add_sync_listener(self._sync_listener(name))
+        self.settings = Settings(self.events.publish, lambda: self.steps)
+        """What an operator may change while it runs (see :mod:`engine.tunables`)."""
+        self.settings.declare_agent(interaction.agent)
+        for name, trainer in self.trainers.items():
+            self.settings.declare_trainer(name, trainer)
 
         self.store = StateStore(
             # Absolute: clients in other directories read the paths it reports.
@@ -210,6 +216,7 @@ class System:
         self.store.register("trainers", self.trainers)
         self.store.register("time", self.clock)
         self.store.register("system", _SystemCounters(self))
+        self.store.register("settings", self.settings, optional=True)
         self.guards = Guards(
             GuardSettings.from_value(self.config.guards),
             self.events,
@@ -226,7 +233,7 @@ class System:
 
         self._actors = interaction if isinstance(interaction, ActorsSource) else None
         self._inference = InferenceWorker(
-            interaction, self.controller, self.report_failure
+            interaction, self.controller, self.report_failure, self.settings
         )
         self._training = TrainingWorker(
             self.trainers,
@@ -236,6 +243,7 @@ class System:
             self.report_failure,
             poll_interval=self.config.trainability_poll_interval,
             hooks=hooks,
+            settings=self.settings,
         )
         self._control = threading.Thread(
             target=self._control_thread, name="control", daemon=True
@@ -523,6 +531,25 @@ class System:
         self.controller.resume()
         self._log("resumed")
 
+    def set_setting(self, name: str, value: object) -> dict[str, Any]:
+        """Change a tunable setting from its owner's next step (see :mod:`engine.tunables`).
+
+        Args:
+            name: The setting (``trainers.dqn.lr``, ``agent.epsilon``).
+            value: Its new value: of its type (text as typed is read), within its bounds.
+
+        Returns:
+            ``name``, ``old`` (the value now), ``new`` and ``owner``.
+
+        Raises:
+            TunableError: One line naming the setting and what it takes.
+            SystemStoppedError: If the system is stopping or stopped.
+        """
+        state = self.controller.state
+        if state.is_stopping:
+            raise SystemStoppedError(f"cannot set {name}: the system is {state}")
+        return self.settings.request(name, value)
+
     # -- state --------------------------------------------------------------------
 
     @contextmanager
@@ -762,6 +789,8 @@ class System:
     def _finish(self) -> None:
         self._inference.join()
         self._training.join()
+        # The workers have exited: what was set since their last step counts.
+        self.settings.apply_all()
         try:
             if self.config.save_final_state and self.guards.parameters_bad:
                 self._log(

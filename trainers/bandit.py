@@ -27,6 +27,7 @@ from typing_extensions import override
 
 from engine import Agent, Environment, InferenceModel, TrainingModel
 from engine.data import DataCollector
+from engine.tunables import Tunable
 
 from .base import Trainer
 
@@ -211,6 +212,15 @@ class BanditAgent(Agent[float, int]):
         self._collector = self.get_data_collector(self.collector_name)
 
     @override
+    def tunables(self) -> dict[str, Tunable]:
+        """``epsilon``, changeable while the run goes on."""
+        return {
+            "epsilon": Tunable.attribute(
+                self, "epsilon", float, 0.0, 1.0, "probability of a random arm"
+            )
+        }
+
+    @override
     def step(self, observation: float) -> int:
         if self._last_arm is not None:
             self._collector.collect({"arm": self._last_arm, "reward": observation})
@@ -256,6 +266,21 @@ class BanditTrainer(Trainer):
         if not isinstance(model, ValueTable):
             raise TypeError(f"model '{self.model_name}' is not a ValueTable")
         self._model = model
+
+    @override
+    def tunables(self) -> dict[str, Tunable]:
+        """``learning_rate``, changeable while the run goes on."""
+        return {
+            "learning_rate": Tunable.attribute(
+                self,
+                "learning_rate",
+                float,
+                0.0,
+                1.0,
+                "step towards the window mean (1: jump to it)",
+                exclusive_minimum=True,
+            )
+        }
 
     @override
     def train(self) -> None:

@@ -17,6 +17,7 @@ from engine.runtime.thread_events import ThreadEventMixin
 from engine.state.persistence import PersistentStateMixin
 from engine.telemetry.metric_reporting import MetricReporter
 from engine.telemetry.trainability import TrainabilityReport
+from engine.tunables import Tunable
 
 
 class TrainingInterrupted(Exception):
@@ -277,6 +278,17 @@ class Trainer(ABC, MetricReporter, PersistentStateMixin, ThreadEventMixin):
             raise TrainingInterrupted(
                 "a state was loaded while this trainer was paused"
             )
+
+    # -- settings ---------------------------------------------------------------
+
+    def tunables(self) -> dict[str, Tunable]:
+        """The settings an operator may change while this trainer runs, by name.
+
+        The system offers each as ``trainers.<name>.<setting>`` and changes it
+        on the training thread just before this trainer's next :meth:`run`
+        (see :mod:`engine.tunables`). None by default.
+        """
+        return {}
 
     # -- metrics ----------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from typing_extensions import override
 from engine.data import DataUsersDict, Episode, EpisodeBuffer
 from engine.telemetry.trainability import TrainabilityReport, predictable_condition
 from engine.torch import TorchTrainingModel
+from engine.tunables import Tunable
 
 from .base import Trainer
 from .config import TrainingConfiguration
@@ -41,6 +42,27 @@ B = TypeVar("B")
 
 OPTIMIZER = "optimizer"
 LR_SCHEDULER = "lr_scheduler"
+
+_SETTINGS: dict[str, tuple[type, float | None, float | None, bool, str]] = {
+    # field: (type, minimum, maximum, exclusive minimum, what it changes)
+    "lr": (float, 0.0, 10.0, True, "learning rate (the schedule scales it)"),
+    "batch_size": (int, 1, 1_000_000, False, "items per micro-batch"),
+    "gradient_accumulation_steps": (
+        int,
+        1,
+        10_000,
+        False,
+        "micro-batches per optimizer step",
+    ),
+    "max_steps_per_run": (int, 1, 1e9, False, "optimizer steps per run at most"),
+    "training_steps": (int, 1, 1e12, False, "training runs in all"),
+    "max_grad_norm": (float, 0.0, 1e9, True, "gradient norm clipped to"),
+    "log_every": (int, 1, 1e9, False, "optimizer steps between metric reports"),
+    "replay_ratio": (float, 0.0, 1e6, True, "optimizer steps per collected item"),
+    "shuffle": (bool, None, None, False, "shuffle an experience's steps"),
+}
+"""The configuration's fields an operator may change while the trainer runs
+(those set to a number; ``None`` ones stay off)."""
 
 
 class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
@@ -66,6 +88,12 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     so an optimizer step sees the mean gradient of its micro-batches; when the
     batches run out part-way, the remaining gradients are rescaled to their own
     mean and stepped too.
+
+    The configuration's numeric fields (``lr``, ``batch_size``,
+    ``max_steps_per_run``, ``replay_ratio``...; see :meth:`tunables`) may be
+    changed while it runs, from its next round. The optimizer always uses
+    ``config.lr`` (scaled by the schedule), also over the learning rate an
+    optimizer state was saved with: a resume with an edited ``lr`` uses it.
 
     Args:
         config: The configuration, or a mapping validated into one.
@@ -225,16 +253,16 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             self._episodes_seen = self._episode_buffer().episodes_total
         return True
 
-    def _limit_collection(self) -> None:
+    def _limit_collection(self, ahead: int = 0) -> None:
         """Keep the agent within one round of the replay ratio (see ``config.replay_ratio``).
 
         The allowance is ``min_buffer_size`` items (or the items already
         collected when limiting began, e.g. in a resumed run), plus
-        ``1 / replay_ratio`` items per optimizer step taken since, plus one
-        round's worth. It never holds back an item this trainer still needs
-        before it can train again (its data conditions; while it waits for
-        episodes the limit is lifted), and it is lifted once the trainer is
-        finished.
+        ``1 / replay_ratio`` items per optimizer step taken since (and
+        ``ahead`` steps about to be taken), plus one round's worth. It never
+        holds back an item this trainer still needs before it can train again
+        (its data conditions; while it waits for episodes the limit is
+        lifted), and it is lifted once the trainer is finished.
         """
         ratio = self.config.replay_ratio
         name = self._training_condition_data_user
@@ -254,7 +282,8 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             )
         items, steps = self._limit_anchor
         per_round = self.config.max_steps_per_run or 1
-        allowed = items + math.ceil((self.global_step - steps + per_round) / ratio)
+        done = self.global_step + ahead - steps
+        allowed = items + math.ceil((done + per_round) / ratio)
         needed = Trainer.wake_target(self)
         if needed is not None:
             allowed = max(allowed, needed[1])
@@ -325,6 +354,66 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         return self._episode_buffer().episodes_since(
             self._experience_start, until=self._episodes_seen
         )
+
+    # -- settings -----------------------------------------------------------------
+
+    @override
+    def tunables(self) -> dict[str, Tunable]:
+        """The configuration's fields that hold a number or a bool, by field
+        name (``trainers.<name>.lr``...), each from the next round."""
+        settings = super().tunables()
+        for field, (kind, low, high, open_low, what) in _SETTINGS.items():
+            if getattr(self.config, field) is None:
+                continue
+            settings[field] = Tunable(
+                kind,
+                lambda field=field: getattr(self.config, field),
+                lambda value, field=field: self._set_config(field, value),
+                low,
+                high,
+                open_low,
+                what,
+            )
+        return settings
+
+    def _set_config(self, field: str, value: Any) -> None:
+        self.config = self.config.model_copy(update={field: value})
+        if field == "replay_ratio":
+            # The new ratio counts from now, not from when limiting began.
+            self._limit_anchor = None
+            self._limit_collection()
+
+    def _use_configured_lr(self) -> None:
+        """Make the optimizer use ``config.lr`` (times the schedule's factor),
+        whatever rate the optimizer and scheduler states restored hold."""
+        optimizer = self.optimizers.get(OPTIMIZER)
+        if optimizer is None:
+            return
+        lr = self.config.lr
+        groups = optimizer.param_groups
+        scheduler = self.lr_schedulers.get(LR_SCHEDULER)
+        if scheduler is None:
+            for group in groups:
+                group["lr"] = lr
+            return
+        lambdas = getattr(scheduler, "lr_lambdas", None)
+        if lambdas is None:
+            return  # not the configuration's LambdaLR: leave it to its owner
+        # LambdaLR's rate after last_epoch steps, as its own step computes it.
+        scheduler.base_lrs = [lr] * len(groups)
+        rates = [lr * factor(scheduler.last_epoch) for factor in lambdas]
+        for group, rate in zip(groups, rates, strict=True):
+            group["initial_lr"] = lr
+            group["lr"] = rate
+        scheduler._last_lr = rates  # type: ignore[attr-defined]
+
+    @override
+    def setup(self) -> None:
+        """Create the optimizer and scheduler (see :class:`TorchTrainer`), at
+        ``config.lr``."""
+        super().setup()
+        if type(self).create_optimizers is ConfigDrivenTrainer.create_optimizers:
+            self._use_configured_lr()
 
     # -- training ----------------------------------------------------------------
 
@@ -408,6 +497,11 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         steps = 0
         for batch in self.batches(self.config.batch_size):
             loss, logs = self.step(batch)
+            if micro + 1 == accumulation:
+                # The agent's allowance for this step, given now: its steps (all
+                # Python, holding the GIL) run while the backward, which needs
+                # no GIL, does, instead of after it, when they held up the trainer.
+                self._limit_collection(ahead=1)
             (loss / accumulation).backward()
             window.add_micro(loss, logs)
             micro += 1

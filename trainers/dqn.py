@@ -34,6 +34,7 @@ from engine.gym import GymAgent
 from engine.model import InferenceModel
 from engine.torch import TorchInferenceModel, load_weights, save_weights
 from engine.torch.layout import structure_generation
+from engine.tunables import Tunable
 
 from .config import TrainingConfiguration
 from .config_driven import ConfigDrivenTrainer
@@ -280,6 +281,32 @@ class DQNAgent(GymAgent[np.ndarray, int]):
             self.collector_name
         )
 
+    @override
+    def tunables(self) -> dict[str, Tunable]:
+        """The exploration schedule: ``epsilon_start``, ``epsilon_end`` and
+        ``epsilon_decay_steps``, changeable while the run goes on."""
+        return {
+            "epsilon_start": Tunable.attribute(
+                self, "epsilon_start", float, 0.0, 1.0, "exploration rate at step 0"
+            ),
+            "epsilon_end": Tunable.attribute(
+                self,
+                "epsilon_end",
+                float,
+                0.0,
+                1.0,
+                "exploration rate once the decay is over",
+            ),
+            "epsilon_decay_steps": Tunable.attribute(
+                self,
+                "epsilon_decay_steps",
+                int,
+                1,
+                1e12,
+                "agent steps from epsilon_start to epsilon_end",
+            ),
+        }
+
     @property
     def epsilon(self) -> float:
         """The current exploration rate."""
@@ -507,6 +534,30 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
             target = torch.addcmul(batch.reward, discount, next_q)
         loss = F.smooth_l1_loss(q, target)
         return loss, {"q_mean": float(q.detach().mean())}
+
+    @override
+    def tunables(self) -> dict[str, Tunable]:
+        """The configuration's (see :class:`ConfigDrivenTrainer`), ``tau`` and
+        ``target_update_interval``."""
+        settings = super().tunables()
+        settings["tau"] = Tunable.attribute(
+            self,
+            "tau",
+            float,
+            0.0,
+            1.0,
+            "target network update rate (1: a hard copy)",
+            exclusive_minimum=True,
+        )
+        settings["target_update_interval"] = Tunable.attribute(
+            self,
+            "target_update_interval",
+            int,
+            1,
+            1e9,
+            "optimizer steps between target updates",
+        )
+        return settings
 
     @override
     def after_optimizer_step(self, step: int) -> None:

@@ -15,6 +15,7 @@ from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
 from ..telemetry.events import MetricSink
 from ..telemetry.metric_reporting import MetricReporter
+from ..tunables import Tunable
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")
@@ -94,6 +95,18 @@ class Agent(
             KeyError: If there is no such collector or it was acquired already.
         """
         return self._data_collectors.acquire(name)
+
+    # -- settings ---------------------------------------------------------------
+
+    def tunables(self) -> dict[str, Tunable]:
+        """The settings an operator may change while this agent runs, by name.
+
+        The system offers each as ``agent.<setting>`` (a child agent's as
+        ``agent.<child>.<setting>``) and changes it on the inference thread
+        just before the agent's next step (see :mod:`engine.tunables`). None
+        by default.
+        """
+        return {}
 
     # -- metrics ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from ..telemetry.events import EventBus, TrainabilityChanged, TrainingRunFinishe
 from ..telemetry.status import TrainerStatus
 from .control import Controller, ShutdownRequested
 from .library_threads import adopt_library_thread_settings
+from .settings import AGENT, NO_QUEUE, Settings
 from .supervision import FailureHandler, report
 from .trainer_contract import TrainerHooks, TrainersDict, trainer_hooks
 
@@ -21,7 +22,8 @@ from .trainer_contract import TrainerHooks, TrainersDict, trainer_hooks
 class InferenceWorker(threading.Thread):
     """Runs ``interaction.step()`` back to back; nothing else happens on this thread.
 
-    The loop checks one boolean per step; pausing, stopping and the clock's
+    The loop checks two booleans per step (a pause or stop asked for, a
+    setting of the agent's waiting); pausing, stopping and the clock's
     interruptible sleep do the rest.
     """
 
@@ -30,12 +32,15 @@ class InferenceWorker(threading.Thread):
         interaction: Interaction[Any, Any],
         controller: Controller,
         on_failure: FailureHandler,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(name="inference", daemon=True)
         self._interaction = interaction
         self._controller = controller
         self._on_failure = on_failure
         self.steps = 0
+        # The agent's settings change here, between two steps.
+        self._settings = NO_QUEUE if settings is None else settings.queue_or_none(AGENT)
         self._worker = controller.register(
             "inference",
             on_paused=interaction.on_paused,
@@ -48,6 +53,7 @@ class InferenceWorker(threading.Thread):
         worker = self._worker
         controller = self._controller
         interaction = self._interaction
+        settings = self._settings
         try:
             worker.bind()
             adopt_library_thread_settings()
@@ -56,6 +62,8 @@ class InferenceWorker(threading.Thread):
             while True:
                 if controller.attention:
                     worker.pause_point()
+                if settings.pending:
+                    settings.apply()
                 step()
                 self.steps += 1
         except ShutdownRequested:
@@ -111,6 +119,8 @@ class TrainingWorker(threading.Thread):
         poll_interval: Longest wait while some trainer overrides ``is_trainable``
             (its condition cannot be predicted, so it is re-checked this often).
         idle_timeout: Longest wait otherwise (a safety net; wake-ups are event driven).
+        settings: The run's settings: each trainer's are applied just before
+            its next ``run()``.
     """
 
     def __init__(
@@ -123,6 +133,7 @@ class TrainingWorker(threading.Thread):
         poll_interval: float = 0.5,
         idle_timeout: float = 5.0,
         hooks: dict[str, TrainerHooks] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(name="training", daemon=True)
         self._trainers = trainers
@@ -138,6 +149,14 @@ class TrainingWorker(threading.Thread):
         self._timeout = poll_interval if self._custom else idle_timeout
         for user in data_users.values():
             user.collector.set_wake(self._wake.set)
+        self._settings = {
+            name: NO_QUEUE if settings is None else settings.queue_or_none(name)
+            for name in trainers
+        }
+        for queue in self._settings.values():
+            if queue is not NO_QUEUE:
+                # A change is applied (and said) at once, not when data comes.
+                queue.wake = self._wake.set
         self._worker = controller.register(
             "training",
             on_paused=trainers.on_paused,
@@ -159,6 +178,9 @@ class TrainingWorker(threading.Thread):
                 for name, trainer in self._trainers.items():
                     worker.pause_point()
                     current = name
+                    settings = self._settings[name]
+                    if settings.pending:
+                        settings.apply()
                     start = _time.perf_counter()
                     ran = trainer.run()
                     if ran:

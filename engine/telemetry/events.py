@@ -135,6 +135,25 @@ class Metric(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SettingChanged(Event):
+    """A tunable setting took a new value (see :mod:`engine.tunables`): at its
+    owner's next step after an operator set it, or at a load.
+
+    Attributes:
+        name: The setting (``trainers.dqn.lr``, ``agent.epsilon``).
+        old: The value before.
+        new: The value from now on.
+        reason: ``set`` (an operator) or ``load`` (a state loaded or resumed).
+    """
+
+    kind: ClassVar[str] = "setting"
+    name: str
+    old: float | int | bool
+    new: float | int | bool
+    reason: str = "set"
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogMessage(Event):
     """A human-readable notice from the engine."""
 
@@ -179,6 +198,7 @@ _EVENT_CLASSES: dict[str, type[Event]] = {
         StateRemoved,
         ErrorOccurred,
         Metric,
+        SettingChanged,
         LogMessage,
         Alert,
     )

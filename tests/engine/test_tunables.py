@@ -66,7 +66,9 @@ def test_a_client_checks_a_listed_setting_with_the_run_s_words() -> None:
     listed = {"name": "t.rate", "type": "float", "min": 0.0, "max": 10.0}
     listed["exclusive_min"] = True
     assert parse_described(listed, "2") == 2.0
-    with pytest.raises(TunableError, match=r"^t.rate takes a number in \(0, 10\], not 0$"):
+    with pytest.raises(
+        TunableError, match=r"^t.rate takes a number in \(0, 10\], not 0$"
+    ):
         parse_described(listed, "0")
 
 
