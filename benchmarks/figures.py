@@ -11,6 +11,7 @@ from typing import Any
 from . import external, learning_runs, learning_stats, procs
 from .stats import cpu_share, median, percentile, rate, throughput, tick_stats
 from .table import Row, Target
+from .watch_figures import figure_dashboard_cpu, figure_realtime_watched
 
 PAMIQ = "PAMIQ-Core 0.6.0"
 SB3 = "SB3 2.9.2 DQN, zoo settings"
@@ -1320,6 +1321,8 @@ FIGURES = (
     Figure("12", "scale", "scaling out on Ray", figure_scale),
     Figure("13", "attach", "attached dashboards", figure_attach),
     Figure("14", "launch", "console cost to a Python-launched run", figure_launch),
+    Figure("15", "dashcpu", "the dashboard's own CPU", figure_dashboard_cpu),
+    Figure("16", "watched", "real time with someone watching", figure_realtime_watched),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}
