@@ -231,3 +231,19 @@ def test_a_module_without_tensors_is_wrapped_and_synced() -> None:
     assert torch.equal(model.inference_model(x), x)
     model.sync()
     assert model.sync_version == 1
+
+
+def test_sync_follows_a_dtype_change_that_keeps_every_tensor() -> None:
+    # module.to(dtype) swaps each tensor's data but keeps the tensor objects:
+    # the cached layout must notice (by where the data lives).
+    model = TorchTrainingModel(TwoLayers())
+    model.sync()
+    model.sync()
+    model.model.double()
+    with torch.no_grad():
+        model.model.first.weight.fill_(0.25)
+    model.sync()
+    published = model.inference_model._raw_model
+    assert published.first.weight.dtype == torch.float64
+    assert torch.equal(published.first.weight, model.model.first.weight)
+    assert published(torch.ones(1, 2, dtype=torch.float64)).dtype == torch.float64
