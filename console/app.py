@@ -64,8 +64,9 @@ from .widgets import (
 )
 from .widgets.alerts import AlertBar
 from .widgets.dialogs import ATTACHED_HELP, PROGRAM_HELP, READ_ONLY_HELP
+from .widgets.settings_dialog import SettingsDialog
 
-_OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop"})
+_OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop", "tune"})
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
 _ACTOR_COUNTS = re.compile(r"actor\d+")
 """The source of the learner's per-actor lag metrics (its agent's are actorN.agent)."""
@@ -112,6 +113,8 @@ class ConsoleApp(App[int]):
         Binding("space", "toggle_pause", "Pause/Resume", show=False),
         Binding("s", "save", "Save"),
         Binding("l", "load", "Load"),
+        # Not in the footer: at 80 columns it would cut "? Help" (? lists it).
+        Binding("t", "tune", "Tune", show=False),
         # One q for each thing it can do; check_action shows the one it does.
         Binding("q", "leave('stop')", "Stop & quit"),
         Binding("q", "leave('detach')", "Detach"),
@@ -126,6 +129,7 @@ class ConsoleApp(App[int]):
         Binding("p,space", "read_only('pause or resume')", show=False),
         Binding("s", "read_only('save')", show=False),
         Binding("l", "read_only('load a state')", show=False),
+        Binding("t", "read_only('change settings')", show=False),
         Binding("x", "read_only('stop the run')", show=False),
     ]
 
@@ -523,6 +527,36 @@ class ConsoleApp(App[int]):
                 self.run_operation("load", state)
 
         self.push_screen(LoadPicker(self.run_control.states(), states_dir), chosen)
+
+    def action_tune(self) -> None:
+        """Open the tune dialog: the run's settings; the one chosen is set
+        from its owner's next step."""
+        try:
+            settings = self.run_control.settings()
+        except OperationError as e:
+            self.notify(f"settings failed: {e}", severity="error", timeout=8)
+            return
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self._set_setting(*answer)
+
+        self.push_screen(SettingsDialog(settings), chosen)
+
+    @work(thread=True, group="settings")
+    def _set_setting(self, name: str, value: str) -> None:
+        # Off the UI thread: a run that does not answer must not freeze it.
+        try:
+            result = self.run_control.set_setting(name, value)
+        except OperationError as e:
+            self.call_from_thread(self._setting_refused, f"set failed: {e}")
+        else:
+            line = "; ".join(describe("set", result))
+            self.call_from_thread(self.notify, line, timeout=4)
+
+    def _setting_refused(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=8)
+        self.log_line("error", message, ERROR)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only offers no operations; only an attached dashboard has ``x``;

@@ -26,6 +26,7 @@ from engine.telemetry.events import (
     LogMessage,
     Metric,
     ModelSynced,
+    SettingChanged,
     StateLoaded,
     StateRemoved,
     StateSaved,
@@ -33,6 +34,7 @@ from engine.telemetry.events import (
     TrainabilityChanged,
     TrainingRunFinished,
 )
+from engine.tunables import format_value
 
 INFO = "info"
 """Routine: nothing to act on."""
@@ -64,6 +66,7 @@ _LOG_LEVELS = {
 _KIND_SEVERITIES = {
     "saved": OK,
     "loaded": NOTICE,
+    "setting": NOTICE,
     "error": ERROR,
     "console": NOTICE,
 }
@@ -124,6 +127,11 @@ def format_event(event: Event, path_text: Callable[[str], str] = _as_is) -> str 
         return f"loaded {path_text(event.path)}"
     if isinstance(event, StateRemoved):
         return f"removed {path_text(event.path)} ({event.reason})"
+    if isinstance(event, SettingChanged):
+        why = " (loaded)" if event.reason == "load" else ""
+        return (
+            f"{event.name}: {format_value(event.old)} -> {format_value(event.new)}{why}"
+        )
     if isinstance(event, ErrorOccurred):
         return f"{event.thread}: {event.message}"
     if isinstance(event, SystemStateChanged):

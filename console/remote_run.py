@@ -36,7 +36,7 @@ from engine.telemetry.status import SystemStatus
 from .control_client import ControlClient, ControlError, NotListeningError
 from .eventlog import ROUTINE_KINDS
 
-OPERATIONS = ("pause", "resume", "save", "load", "shutdown")
+OPERATIONS = ("pause", "resume", "save", "load", "shutdown", "set")
 """What ``--read-only`` refuses."""
 LOOK_TIMEOUT = 5.0
 """Seconds to wait for a reply that only looks (status, states, events): a run
@@ -349,6 +349,14 @@ class RemoteRun:
     def shutdown(self, reason: str) -> dict[str, Any]:
         """Stop the run in order (it saves a final state)."""
         return dict(self._request("shutdown"))
+
+    def settings(self) -> list[dict[str, Any]]:
+        """The run's tunable settings."""
+        return list(self._request("settings"))
+
+    def set_setting(self, name: str, value: object) -> dict[str, Any]:
+        """Change a setting of the run from its owner's next step."""
+        return dict(self._request("set", name=name, value=value))
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Wait until the run has stopped (or its socket went away)."""

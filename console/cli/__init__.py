@@ -3,6 +3,7 @@
 * :mod:`.run_commands`: ``run`` and ``validate``;
 * :mod:`.control_commands`: ``status``, ``pause``, ``resume``, ``save``,
   ``load``, ``shutdown`` and ``events``, which talk to a live run;
+* :mod:`.settings_commands`: ``settings`` and ``set``, a live run's tunable settings;
 * :mod:`.ps_command`: ``ps``, every live run of this user's on this machine;
 * :mod:`.top_command`: ``top``, the same runs in one live table to act on;
 * :mod:`.attach_command`: ``attach``, the dashboard of a live run elsewhere;
@@ -27,6 +28,7 @@ from .exit_codes import ExitCode
 from . import (
     run_commands,
     control_commands,
+    settings_commands,
     ps_command,
     top_command,
     attach_command,
@@ -43,6 +45,7 @@ __all__ = [
     "main",
     "ps_command",
     "run_commands",
+    "settings_commands",
     "state_commands",
     "states_app",
     "top_command",

@@ -176,7 +176,8 @@ def events(
         typer.Option(
             "--kind",
             help="Only events of this kind (repeatable): state, saved, loaded, "
-            "removed, sync, training, trainability, metric, error, log.",
+            "removed, sync, training, trainability, metric, setting, error, log,"
+            " alert.",
         ),
     ] = None,
     as_json: JsonOpt = False,

@@ -158,6 +158,7 @@ HELP = [
     ("p / space", "pause or resume the whole system"),
     ("s", "save the state now"),
     ("l", "load a saved state (picker)"),
+    ("t", "tune: change a setting of the agent or a trainer"),
     ("q", "stop the run (asks; saves a final state)"),
     ("ctrl+c", "stop the run at once (saves a final state)"),
     ("c", "plot the next learning curve"),
@@ -167,6 +168,7 @@ ATTACHED_HELP = [
     ("p / space", "pause or resume the whole system"),
     ("s", "save the state now"),
     ("l", "load a saved state (picker)"),
+    ("t", "tune: change a setting of the agent or a trainer"),
     ("x", "stop the run (asks; saves a final state)"),
     ("q / ctrl+c", "detach: close the dashboard, the run keeps running"),
     ("c", "plot the next learning curve"),
@@ -176,6 +178,7 @@ PROGRAM_HELP = [
     ("p / space", "pause or resume the whole system"),
     ("s", "save the state now"),
     ("l", "load a saved state (picker)"),
+    ("t", "tune: change a setting of the agent or a trainer"),
     ("q", "detach (the program runs on) or stop it (asks)"),
     ("x", "stop the program's run (asks; saves a final state)"),
     ("ctrl+c", "stop the program's run in order (final save)"),
@@ -220,7 +223,8 @@ class HelpScreen(ModalScreen[None]):
         )
         text.append("\nFrom another terminal: ", style="dim")
         text.append(
-            "pamiq-console status | pause | resume | save | load | shutdown | events;"
+            "pamiq-console status | pause | resume | save | load | shutdown | events"
+            " | settings | set;"
             " pamiq-console states list | show | verify | prune",
             style="dim",
         )

@@ -10,8 +10,9 @@ An optional ``"id"`` is echoed back. Operations: ``ping``, ``status``, ``pause``
 states directory, or ``"latest"``: the newest that verifies), ``states``, ``events`` (``limit``, optional ``kinds``),
 ``watch`` / ``feed`` / ``unwatch`` (a watcher's own bounded queue of events; each
 ``feed`` brings the status, the events since the last one, how many it lost, and
-what changed in the learning curves it asks for)
-and ``shutdown``. ``ping`` says the protocol version (:data:`PROTOCOL_VERSION`);
+what changed in the learning curves it asks for), ``settings`` (the run's
+tunable settings: name, type, bounds, value), ``set`` (``name``, ``value``:
+change one from its owner's next step) and ``shutdown``. ``ping`` says the protocol version (:data:`PROTOCOL_VERSION`);
 a request that names another ``"protocol"`` is refused. A malformed request gets an error reply; nothing a client sends
 can stop the run except ``shutdown``. An error is one line: line breaks and
 control characters in it (from what the client sent) are escaped. The socket
@@ -109,6 +110,8 @@ OPS = (
     "feed",
     "unwatch",
     "shutdown",
+    "settings",
+    "set",
 )
 
 
@@ -403,6 +406,14 @@ class ControlHandler:
 
     def _op_shutdown(self, _: dict[str, Any]) -> dict[str, Any]:
         return self.run.shutdown("shutdown requested over the control socket")
+
+    def _op_settings(self, _: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.run.settings()
+
+    def _op_set(self, request: dict[str, Any]) -> dict[str, Any]:
+        if "value" not in request:
+            raise RequestError("'set' needs a 'name' and a 'value'")
+        return self.run.set_setting(request.get("name"), request["value"])
 
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -1,7 +1,7 @@
 """What an operator can do to a run, and its errors in plain words: one place for both views.
 
 The control socket (:mod:`console.control_server`) and the dashboard
-(:mod:`console.app`) do pause, resume, save, load, stop and status through
+(:mod:`console.app`) do pause, resume, save, load, stop, status and settings through
 :class:`RunControl`; :class:`LocalRun` is it for a system in this process. Each
 operation returns a JSON-ready dict (what the socket sends back) and raises
 :class:`OperationError` with a one-line message when it cannot be done, whatever
@@ -28,6 +28,7 @@ from ..state.catalogue import list_states
 from ..state.persistence import StateError
 from ..telemetry.events import Event
 from ..telemetry.status import SystemStatus
+from ..tunables import TunableError, format_value
 from . import state_choice
 from .curves import CurveBook, Key
 
@@ -220,6 +221,14 @@ class RunControl(Protocol):
         """Stop in order (the run saves a final state); returns at once."""
         ...
 
+    def settings(self) -> list[dict[str, Any]]:
+        """The run's tunable settings (see :meth:`engine.runtime.settings.Settings.describe`)."""
+        ...
+
+    def set_setting(self, name: str, value: object) -> dict[str, Any]:
+        """Change a setting from its owner's next step; ``name``, ``old``, ``new``, ``owner``."""
+        ...
+
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Wait until the run has stopped; whether it did within ``timeout``."""
         ...
@@ -322,6 +331,20 @@ class LocalRun:
         self.system.shutdown(reason)
         return {"state": self.system.state.value}
 
+    def settings(self) -> list[dict[str, Any]]:
+        """The run's tunable settings: name, type, bounds, value..."""
+        return self.system.settings.describe()
+
+    def set_setting(self, name: str, value: object) -> dict[str, Any]:
+        """Change a setting from its owner's next step.
+
+        Raises:
+            OperationError: Naming the setting and what it takes, or the
+                system is stopping.
+        """
+        with _mapped("set"):
+            return self.system.set_setting(name, value)
+
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Wait until the system has stopped."""
         return self.system.wait(timeout)
@@ -353,7 +376,7 @@ def _mapped(op: str, logged: tuple[type[Exception], ...] = ()) -> Iterator[None]
         yield
     except OperationError:
         raise
-    except (StateError, SystemStoppedError, PauseTimeoutError) as e:
+    except (StateError, SystemStoppedError, PauseTimeoutError, TunableError) as e:
         # Plain words already.
         raise OperationError(op, str(e), logged=isinstance(e, logged)) from None
     except Exception as e:  # an operation must never take a view down
@@ -377,5 +400,16 @@ def describe(op: str, result: Any, run: str | None = None) -> list[str]:
         return lines
     if op == "load":
         return [f"loaded {result['path']}" + (f" into run {run}" if run else "")]
+    if op == "set":
+        owner = result.get("owner")
+        when = (
+            "the agent's next step"
+            if owner == "agent"
+            else f"trainer {owner}'s next run"
+        )
+        return [
+            f"{result['name']}: {format_value(result['old'])} -> {format_value(result['new'])} "
+            f"from {when}" + (f" (run {run})" if run else "")
+        ]
     verb = {"pause": "paused", "resume": "resumed", "shutdown": "stopping"}[op]
     return [f"{verb}" + (f" run {run}" if run else "") + f" (state: {result['state']})"]

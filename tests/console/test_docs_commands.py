@@ -21,6 +21,8 @@ COMMANDS = {
     "shutdown",
     "load",
     "events",
+    "settings",
+    "set",
     "attach",
     "states list",
     "states show",
