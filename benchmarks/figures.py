@@ -443,11 +443,28 @@ def figure_sync(ctx: Context) -> list[Row]:
                 1.0 if ratio is not None else None,
                 "plain copy_",
                 Target("<=", 1.5, on="ratio"),
-                note="" if ratio is not None else missing,
+                note=_sync_note(part) if ratio is not None else missing,
                 lower_is_better=True,
             ),
         ]
     return rows
+
+
+def _sync_note(part: Any) -> str:
+    """The sync's and the copy's medians, and the sync's cost besides copying."""
+    if not isinstance(part, dict) or "sync_median_ms" not in part:
+        return ""
+    note = (
+        f"sync {part['sync_median_ms']:.3f} ms, plain copy_ "
+        f"{part['copy_median_ms']:.3f} ms (medians, interleaved, another thread "
+        "calling infer() in a tight loop)"
+    )
+    if part.get("fixed_us") is not None:
+        note += f"; besides copying a sync costs {part['fixed_us']:.1f} us"
+    return note + (
+        "; a sync writes into one of the two or three alternating inference "
+        "copies, a plain copy_ into the same warm one"
+    )
 
 
 def figure_console(ctx: Context) -> list[Row]:

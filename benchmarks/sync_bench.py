@@ -14,6 +14,8 @@ overlap each sync) while the training thread syncs ``syncs`` times.
 * sync_ratio: median training-side ``model.sync()`` time over the median time of
   a plain ``tensor.copy_`` of all parameters into another copy, interleaved
   with the syncs under the same concurrent inference load (target <= 1.5).
+* fixed_us: what a sync costs besides its copy: the median sync of the same
+  8 layers with one-element tensors, nothing else running.
 
     .venv/bin/python -m benchmarks.sync_bench [--sizes 1e6 1e7 1e8] [--syncs 200]
 """
@@ -117,6 +119,7 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
         stop.set()
         thread.join(30)
 
+    fixed_us = _fixed_cost_us(len(module))
     calls = list(zip(call_starts, call_waits, strict=True))
     ordered = sorted(calls)
     blocks_us = [b * 1e6 for b in _longest_wait_per_window(ordered, sync_windows)]
@@ -138,9 +141,24 @@ def measure(parameters: int, syncs: int) -> dict[str, Any]:
         "sync_median_ms": statistics.median(sync_times) * 1e3,
         "copy_median_ms": statistics.median(copies) * 1e3,
         "sync_ratio": ratio,
+        "fixed_us": fixed_us,
         "blocked_ok": p99 <= BLOCK_TARGET_US,
         "ratio_ok": ratio <= RATIO_TARGET,
     }
+
+
+def _fixed_cost_us(layers: int, syncs: int = 2000) -> float:
+    """Median time of a sync of the same structure with one-element tensors:
+    what a sync costs besides copying (no other thread running)."""
+    model = TorchTrainingModel(nn.Sequential(*(nn.Linear(1, 1) for _ in range(layers))))
+    model.sync()
+    model.sync()
+    times = []
+    for _ in range(syncs):
+        start = time.perf_counter()
+        model.sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
 
 
 def _longest_wait_per_window(
