@@ -59,6 +59,7 @@ _OPERATOR_LOGS = {"paused": "system paused", "resumed": "system resumed"}
 _LOG_LEVELS = {
     "debug": INFO,
     "info": INFO,
+    "notice": NOTICE,
     "warning": WARNING,
     "error": ERROR,
     "critical": ERROR,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .events import ErrorOccurred, Event, EventBus, LogMessage
+from .events import Alert, ErrorOccurred, Event, EventBus, LogMessage
 
 LOGGER_NAME = "engine"
 
@@ -27,7 +27,7 @@ _LEVELS = {
 def forward_to_logging(
     events: EventBus, logger: logging.Logger | None = None
 ) -> Callable[[], None]:
-    """Log every notice and error published on ``events``; return a remover.
+    """Log every notice, alert and error published on ``events``; return a remover.
 
     Args:
         events: The bus to listen to.
@@ -41,5 +41,11 @@ def forward_to_logging(
         elif isinstance(event, ErrorOccurred):
             detail = f"\n{event.traceback.rstrip()}" if event.traceback else ""
             target.error("%s%s", event.message, detail)
+        elif isinstance(event, Alert):
+            if event.cleared:
+                target.info("cleared: %s", event.message)
+            else:
+                done = "" if event.action == "none" else f" [{event.action}]"
+                target.warning("%s%s", event.message, done)
 
     return events.add_callback(forward)

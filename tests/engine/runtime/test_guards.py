@@ -281,3 +281,23 @@ def test_a_healthy_run_raises_no_alert_with_the_defaults(tmp_path: Path) -> None
         )
     assert not any(isinstance(e, Alert) for e in watch.events)
     assert system.config.guards == GuardSettings()
+
+
+def test_a_program_s_log_shows_alerts_as_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    agent = StallingAgent()
+    system = make(
+        tmp_path, NeverTrainable(), agent, guards={"agent_stall_seconds": 0.6}
+    )
+    try:
+        with caplog.at_level("INFO", logger="engine"), running(system) as watch:
+            agent.stall.set()
+            alert = alert_of(watch, "agent_stalled")
+            agent.release.set()
+            alert_of(watch, "agent_stalled", cleared=True)
+    finally:
+        agent.release.set()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert alert.message in warnings
+    assert "cleared: the agent steps again" in caplog.messages
