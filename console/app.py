@@ -5,7 +5,11 @@ Threads and messages:
 * A :class:`~console.poller.SnapshotPoller` thread polls the run's
   :class:`~engine.services.operations.Watch` several times a second and posts one
   :class:`~console.messages.Snapshot` message; the app applies it to every panel
-  in one batch.
+  in one batch, and the poller polls again only once the app has taken it (so
+  the dashboard draws at most as often as it polls, and never a backlog).
+  Each panel is drawn only when what it shows changed; the learning curve,
+  the costliest to draw, at most once a second while it grows
+  (:data:`CURVE_SECONDS`).
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`~console.messages.OpFinished` /
   :class:`~console.messages.RunStopped` messages.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import re
 import time as _time
 from collections import defaultdict, deque
@@ -70,12 +75,18 @@ _OPERATION_ACTIONS = frozenset({"toggle_pause", "save", "load", "request_stop", 
 """What ``read_only`` takes away (ctrl+c detaches an attached dashboard)."""
 _ACTOR_COUNTS = re.compile(r"actor\d+")
 """The source of the learner's per-actor lag metrics (its agent's are actorN.agent)."""
-METRIC_HISTORY = 60
+METRIC_HISTORY = 200
+"""Points of each trainer's sparkline (as wide as a 200-column terminal gives it)."""
 NARROW = 120
 """Terminal width below which the dashboard stacks panels (80x24 stays readable)."""
 SHORT = 30
 """Terminal height below which the agent box gives way (its metrics are curves,
 ``c``) and the learning curves sit beside the event log."""
+CURVE_SECONDS = 1.0
+"""While the dashboard watches a run live, a growing learning curve is drawn
+again at most this often: it spans the whole run (a new point moves it
+little) and is the costliest panel to draw. Another curve (``c``), a new
+size or a first point shows at once."""
 
 
 class ConsoleApp(App[int]):
@@ -180,6 +191,7 @@ class ConsoleApp(App[int]):
         self._tracebacks: dict[str, str] = {}
         self._stopped_uptime: float | None = None
         self._leave_shown = ""
+        self._curve_drawn: tuple[object, float] = (None, -math.inf)
 
     # -- layout -------------------------------------------------------------------
 
@@ -281,6 +293,8 @@ class ConsoleApp(App[int]):
 
     def on_snapshot(self, message: Snapshot) -> None:
         """Apply a snapshot posted by the poller (ignored once the app is closing)."""
+        if self._poller is not None:
+            self._poller.taken()
         if self._is_closing_down():
             return
         try:
@@ -339,7 +353,7 @@ class ConsoleApp(App[int]):
                 self._metric_views(),
                 {name: self.activity.trainer(name) for name in status.trainers},
             )
-            self._show_curve()
+            self._show_curve(growing=True)
             self.query_one(ActorsPanel).update_status(status)
             self.query_one(AgentPanel).update_metrics(
                 {
@@ -456,13 +470,22 @@ class ConsoleApp(App[int]):
         shown = self.shown_curve
         return [] if shown is None else [shown]
 
-    def _show_curve(self) -> None:
+    def _show_curve(self, growing: bool = False) -> None:
+        """Draw the curve shown; ``growing``: only new points of the same curve,
+        drawn at most every :data:`CURVE_SECONDS` while live."""
         key = self.shown_curve
-        self.query_one(CurvesPanel).show(
-            key,
-            None if key is None else self.curves.curves.get(key),
-            (self.curve_index % max(1, len(self.curve_order)), len(self.curve_order)),
+        curve = None if key is None else self.curves.curves.get(key)
+        position = (
+            self.curve_index % max(1, len(self.curve_order)),
+            len(self.curve_order),
         )
+        now = _time.monotonic()
+        shown, drawn_at = self._curve_drawn
+        same = (key, position, curve is None)
+        if growing and self.live and shown == same and now - drawn_at < CURVE_SECONDS:
+            return  # a snapshot after CURVE_SECONDS draws what came meanwhile
+        self._curve_drawn = (same, now)
+        self.query_one(CurvesPanel).show(key, curve, position)
 
     def action_next_curve(self) -> None:
         """Plot the next learning curve (its history comes with the next poll)."""

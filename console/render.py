@@ -84,6 +84,9 @@ SEVERITY_STYLES = {
 worth a look, yellow wrong but lived with, red failed. Waiting is not an error."""
 
 BAR_WIDTH = 20
+"""The buffers' fill bar where the width is not known (``status``)."""
+MAX_BAR_WIDTH = 60
+"""The widest fill bar: a wide panel gives the bar its room up to this."""
 
 
 def _mark(ok: bool, never: bool = False) -> tuple[str, str]:
@@ -233,7 +236,9 @@ def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
     Args:
         status: The snapshot.
         width: Columns available: the fill bar gets what the numbers leave
-            (at most :data:`BAR_WIDTH`, none below 4), so numbers are never cut.
+            (at most :data:`MAX_BAR_WIDTH`, none below 4), so numbers are
+            never cut; what is left after that widens the name column, so
+            the numbers stay by the bar.
     """
     rows = []
     for name, buffer in status.buffers.items():
@@ -256,11 +261,11 @@ def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
     bar_width = BAR_WIDTH
     if width is not None:
         # Five columns, one space of padding on each side of each.
-        bar_width = min(BAR_WIDTH, width - sum(widths) - 10)
+        bar_width = min(MAX_BAR_WIDTH, width - sum(widths) - 10)
         if bar_width < 4:
             bar_width = 0
     table = Table(box=None, expand=True, padding=(0, 1))
-    table.add_column("buffer", style="bold", no_wrap=True, overflow="ellipsis")
+    table.add_column("buffer", style="bold", no_wrap=True, overflow="ellipsis", ratio=1)
     if bar_width:
         table.add_column("fill", no_wrap=True, min_width=bar_width)
     for header, column_width in zip(headers[1:], widths[1:], strict=True):
@@ -313,7 +318,8 @@ def models_table(
             (name, f"v{model.version}", ago, human_duration(model.last_sync_duration))
         )
     table = Table(box=None, expand=True, padding=(0, 1))
-    table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis")
+    # The room a wide panel has goes to the names: the numbers stay together.
+    table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis", ratio=1)
     table.add_column(
         "version",
         justify="right",
@@ -348,6 +354,65 @@ def models_table(
     return table
 
 
+def _trainer_head(
+    name: str,
+    trainer: TrainerStatus,
+    state: str,
+    impossible: str,
+    unfed: str,
+    activity: Rate | None,
+    detail: int,
+) -> Text:
+    """A trainer's first line; ``detail`` 4 is all of it, each step down leaves
+    out what matters least: the last run's time, why it waits (the condition
+    line under it says it in numbers), the mean run time, the run rate."""
+    c = trainer.condition
+    text = Text()
+    text.append(name, style="bold")
+    text.append("  ")
+    error, notice = SEVERITY_STYLES[ERROR], SEVERITY_STYLES[NOTICE]
+    if impossible:
+        text.append("✗ can never train", style=error)
+        text.append(f": {impossible}", style="red")
+    elif unfed:
+        text.append("✗ never fed", style=error)
+        text.append(f": {unfed}, so it can never train", style="red")
+    elif state in ("paused", "pausing"):
+        text.append("paused", style="bold yellow")
+    elif state in ("stopped", "stopping"):
+        text.append(state, style="bold")
+    elif c.trainable:
+        text.append("✓ trainable", style="bold green")
+    else:
+        text.append("waiting", style=f"bold {notice}")
+        if c.reason and detail >= 3:
+            text.append(f": {c.reason}", style=notice)
+    text.append(f"   runs {trainer.runs:,}")
+    if activity is not None and detail >= 1:
+        text.append(f" ({per_second(activity)}")
+        if activity.mean_duration is not None and detail >= 2:
+            text.append(f", mean {human_duration(activity.mean_duration)}")
+        text.append(")")
+    if detail >= 4:
+        text.append(f"   last run {human_duration(trainer.last_duration)}")
+    return text
+
+
+def _metrics_line(metrics: Sequence[tuple[str, float]], width: int | None) -> str:
+    """The latest values as ``  name value   name value``: as many as fit in
+    ``width``, then how many more there are (the learning curves have them all)."""
+    cells = [f"{k} {v:.4g}" for k, v in metrics]
+    for gap in ("   ", "  "):
+        line = "  " + gap.join(cells)
+        if width is None or len(line) <= width:
+            return line
+    for shown in range(len(cells) - 1, 0, -1):
+        line = "  " + "  ".join(cells[:shown]) + f"  +{len(cells) - shown} more"
+        if len(line) <= width:
+            return line
+    return f"  {len(cells)} metrics (c: curves)"
+
+
 def trainer_text(
     name: str,
     trainer: TrainerStatus,
@@ -357,6 +422,7 @@ def trainer_text(
     buffers: Mapping[str, BufferStatus] | None = None,
     activity: Rate | None = None,
     steps: int = 0,
+    width: int | None = None,
 ) -> Text:
     """A trainer: trainable or why not, runs, each condition as have/need, metrics.
 
@@ -375,37 +441,18 @@ def trainer_text(
             dashboard's, which logs no line per run).
         steps: The run's steps (a buffer is known to be never fed once the
             run has stepped).
+        width: Columns available (the dashboard's card): the first line
+            leaves out its details rather than wrap, and the metrics line
+            shows as many as fit. An error (can never train) still wraps:
+            it is never cut.
     """
     c = trainer.condition
-    text = Text()
-    text.append(name, style="bold")
-    text.append("  ")
     impossible = never_met(trainer, buffers or {})
     unfed = "" if impossible else never_fed(trainer, buffers or {}, steps)
-    error, notice = SEVERITY_STYLES[ERROR], SEVERITY_STYLES[NOTICE]
-    if impossible:
-        text.append("✗ can never train", style=error)
-        text.append(f": {impossible}", style="red")
-    elif unfed:
-        text.append("✗ never fed", style=error)
-        text.append(f": {unfed}, so it can never train", style="red")
-    elif state in ("paused", "pausing"):
-        text.append("paused", style="bold yellow")
-    elif state in ("stopped", "stopping"):
-        text.append(state, style="bold")
-    elif c.trainable:
-        text.append("✓ trainable", style="bold green")
-    else:
-        text.append("waiting", style=f"bold {notice}")
-        if c.reason:
-            text.append(f": {c.reason}", style=notice)
-    text.append(f"   runs {trainer.runs:,}")
-    if activity is not None:
-        text.append(f" ({per_second(activity)}")
-        if activity.mean_duration is not None:
-            text.append(f", mean {human_duration(activity.mean_duration)}")
-        text.append(")")
-    text.append(f"   last run {human_duration(trainer.last_duration)}")
+    for detail in range(4, -1, -1):
+        text = _trainer_head(name, trainer, state, impossible, unfed, activity, detail)
+        if width is None or text.cell_len <= width:
+            break
     text.append("\n")
     if c.data_user is None:
         text.append("  no data condition (always trainable)", style="dim")
@@ -428,8 +475,8 @@ def trainer_text(
     others = [(k, v) for k, v in trainer.last_metrics.items() if k != charted]
     if others:
         # The other metrics' latest values (the charted one is by its sparkline).
-        shown = "   ".join(f"{k} {v:.4g}" for k, v in others[:8])
-        text.append(f"\n  {shown}", style="dim")
+        shown = others if width is not None else others[:8]
+        text.append("\n" + _metrics_line(shown, width), style="dim")
     return text
 
 

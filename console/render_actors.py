@@ -69,7 +69,8 @@ def actors_table(status: SystemStatus) -> Table:
     table = Table(box=None, expand=True, padding=(0, 1), pad_edge=False)
     table.add_column("#", style="bold", no_wrap=True)
     table.add_column("node", no_wrap=True, overflow="ellipsis", max_width=NODE_WIDTH)
-    table.add_column("state", no_wrap=True)
+    # A wide panel's room goes after the state: the numbers stay together.
+    table.add_column("state", no_wrap=True, ratio=1)
     for header in (
         "steps/s",
         "policy\nver",

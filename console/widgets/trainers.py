@@ -20,14 +20,18 @@ __all__ = ["TrainerCard", "TrainersPanel", "metric_text", "trainer_text"]
 
 
 def metric_text(metric: str | None, values: Sequence[float]) -> Text:
-    """The label next to the sparkline."""
+    """The label next to the sparkline (its value padded, so that the
+    sparkline beside it keeps its place as the value changes)."""
     if metric is None or not values:
         return Text("  no metrics yet", style="dim")
-    return Text.assemble(("  " + metric, "bold"), f" {values[-1]:.4g}")
+    return Text.assemble(("  " + metric, "bold"), f" {values[-1]:<10.4g}")
 
 
 class TrainerCard(Widget):
     """One trainer: its condition text and a sparkline of its loss.
+
+    The text fits the card's width (see :func:`trainer_text`): it is drawn
+    again when the card is resized.
 
     Args:
         trainer_name: The trainer's name.
@@ -44,21 +48,36 @@ class TrainerCard(Widget):
         self._view_context: dict[str, Any] = {}
         self._shown: object = None
         self._lines = -1
+        self._label_width = -1
+
+    def _text(self) -> Text:
+        assert self._latest is not None
+        trainer, metric, _ = self._latest
+        return trainer_text(
+            self.trainer_name,
+            trainer,
+            metric,
+            width=self.size.width or None,
+            **self._view_context,
+        )
 
     def compose(self) -> ComposeResult:
         """The text, then the metric label and sparkline."""
         text, label, data = Text(), Text(), []
         if self._latest is not None:
-            trainer, metric, values = self._latest
-            text = trainer_text(
-                self.trainer_name, trainer, metric, **self._view_context
-            )
+            _, metric, values = self._latest
+            text = self._text()
             label = metric_text(metric, values)
             data = list(values)
         yield Static(text, classes="trainer-text")
         with Horizontal(classes="trainer-metric"):
             yield Static(label, classes="metric-label")
             yield Sparkline(data, classes="loss-sparkline")
+
+    def on_resize(self) -> None:
+        """Fit the text to the new width."""
+        if self._latest is not None and self.children:
+            self._show()
 
     def update_trainer(
         self,
@@ -85,8 +104,15 @@ class TrainerCard(Widget):
             "activity": activity,
             "steps": min(steps, 1),
         }
-        if not self.children:
-            return  # compose() renders it
+        if self.children:  # else compose() renders it
+            self._show()
+
+    def _show(self) -> None:
+        assert self._latest is not None
+        trainer, metric, values = self._latest
+        context = self._view_context
+        buffers = context["buffers"]
+        activity = context["activity"]
         capacities = (
             None
             if buffers is None
@@ -97,26 +123,31 @@ class TrainerCard(Widget):
             metric,
             len(values),
             values[-1] if values else None,
-            state,
+            context["state"],
             capacities,
-            min(steps, 1),
+            context["steps"],
             None
             if activity is None
             else (f"{activity.per_second:.3g}", activity.mean_duration),
+            self.size.width,
         )
         if self._shown == shown:
             return
         self._shown = shown
-        text = trainer_text(self.trainer_name, trainer, metric, **self._view_context)
-        lines = text.plain.count("\n")
-        # Re-layout only when the card changes height (the metrics line appears).
+        text = self._text()
+        width = self.size.width
+        lines = len(text.wrap(self.app.console, width)) if width else -1
+        # Re-layout only when the card changes height (the metrics line
+        # appears, an error wraps) or the label its width.
         self.query_one(".trainer-text", Static).update(
             text, layout=lines != self._lines
         )
         self._lines = lines
+        label = metric_text(metric, values)
         self.query_one(".metric-label", Static).update(
-            metric_text(metric, values), layout=False
+            label, layout=label.cell_len != self._label_width
         )
+        self._label_width = label.cell_len
         sparkline = self.query_one(Sparkline)
         data = list(values)
         if list(sparkline.data or []) != data:
