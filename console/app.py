@@ -5,11 +5,7 @@ Threads and messages:
 * A :class:`~console.poller.SnapshotPoller` thread polls the run's
   :class:`~engine.services.operations.Watch` several times a second and posts one
   :class:`~console.messages.Snapshot` message; the app applies it to every panel
-  in one batch, and the poller polls again only once the app has taken it (so
-  the dashboard draws at most as often as it polls, and never a backlog).
-  Each panel is drawn only when what it shows changed; the learning curve,
-  the costliest to draw, at most once a second while it grows
-  (:data:`CURVE_SECONDS`).
+  in one batch.
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`~console.messages.OpFinished` /
   :class:`~console.messages.RunStopped` messages.
@@ -25,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import re
 import time as _time
 from collections import defaultdict, deque
@@ -82,11 +77,6 @@ NARROW = 120
 SHORT = 30
 """Terminal height below which the agent box gives way (its metrics are curves,
 ``c``) and the learning curves sit beside the event log."""
-CURVE_SECONDS = 1.0
-"""While the dashboard watches a run live, a growing learning curve is drawn
-again at most this often: it spans the whole run (a new point moves it
-little) and is the costliest panel to draw. Another curve (``c``), a new
-size or a first point shows at once."""
 
 
 class ConsoleApp(App[int]):
@@ -191,7 +181,6 @@ class ConsoleApp(App[int]):
         self._tracebacks: dict[str, str] = {}
         self._stopped_uptime: float | None = None
         self._leave_shown = ""
-        self._curve_drawn: tuple[object, float] = (None, -math.inf)
 
     # -- layout -------------------------------------------------------------------
 
@@ -293,8 +282,6 @@ class ConsoleApp(App[int]):
 
     def on_snapshot(self, message: Snapshot) -> None:
         """Apply a snapshot posted by the poller (ignored once the app is closing)."""
-        if self._poller is not None:
-            self._poller.taken()
         if self._is_closing_down():
             return
         try:
@@ -353,7 +340,7 @@ class ConsoleApp(App[int]):
                 self._metric_views(),
                 {name: self.activity.trainer(name) for name in status.trainers},
             )
-            self._show_curve(growing=True)
+            self._show_curve()
             self.query_one(ActorsPanel).update_status(status)
             self.query_one(AgentPanel).update_metrics(
                 {
@@ -470,22 +457,13 @@ class ConsoleApp(App[int]):
         shown = self.shown_curve
         return [] if shown is None else [shown]
 
-    def _show_curve(self, growing: bool = False) -> None:
-        """Draw the curve shown; ``growing``: only new points of the same curve,
-        drawn at most every :data:`CURVE_SECONDS` while live."""
+    def _show_curve(self) -> None:
         key = self.shown_curve
-        curve = None if key is None else self.curves.curves.get(key)
-        position = (
-            self.curve_index % max(1, len(self.curve_order)),
-            len(self.curve_order),
+        self.query_one(CurvesPanel).show(
+            key,
+            None if key is None else self.curves.curves.get(key),
+            (self.curve_index % max(1, len(self.curve_order)), len(self.curve_order)),
         )
-        now = _time.monotonic()
-        shown, drawn_at = self._curve_drawn
-        same = (key, position, curve is None)
-        if growing and self.live and shown == same and now - drawn_at < CURVE_SECONDS:
-            return  # a snapshot after CURVE_SECONDS draws what came meanwhile
-        self._curve_drawn = (same, now)
-        self.query_one(CurvesPanel).show(key, curve, position)
 
     def action_next_curve(self) -> None:
         """Plot the next learning curve (its history comes with the next poll)."""
