@@ -47,7 +47,6 @@ class TrainerCard(Widget):
         self._latest: tuple[TrainerStatus, str | None, Sequence[float]] | None = None
         self._view_context: dict[str, Any] = {}
         self._shown: object = None
-        self._lines = -1
         self._label_width = -1
 
     def _text(self) -> Text:
@@ -137,12 +136,10 @@ class TrainerCard(Widget):
         text = self._text()
         width = self.size.width
         lines = len(text.wrap(self.app.console, width)) if width else -1
-        # Re-layout only when the card changes height (the metrics line
-        # appears, an error wraps) or the label its width.
-        self.query_one(".trainer-text", Static).update(
-            text, layout=lines != self._lines
-        )
-        self._lines = lines
+        static = self.query_one(".trainer-text", Static)
+        # Re-layout only when the text changes height (the metrics line
+        # appears, an error wraps, a resize laid out the old text).
+        static.update(text, layout=lines != static.size.height)
         label = metric_text(metric, values)
         self.query_one(".metric-label", Static).update(
             label, layout=label.cell_len != self._label_width

@@ -169,3 +169,20 @@ async def test_the_event_log_is_drawn_again_for_a_new_width() -> None:
         await pilot.pause()
         assert [strip.text.rstrip() for strip in log.lines] == narrow
         assert log.scroll_y == log.max_scroll_y  # the newest line in sight
+
+
+@sync
+async def test_a_dashboard_shrunk_from_200x60_to_80x24_fits_again() -> None:
+    """The Ray sample, the tallest: a trainer line laid out at the new width
+    before it was shortened for it left a blank row, and the screen scrolled."""
+    app = sample_app("minimal_ray")
+    async with app.run_test(size=(200, 60)) as pilot:
+        feed(app, "minimal_ray")
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.max_scroll_y == 0
+        text = app.query_one(TrainerCard).query_one(".trainer-text")
+        assert text.size.height == 3
+        assert [text.render_line(y).text.strip() != "" for y in range(3)] == [True] * 3
