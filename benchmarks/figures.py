@@ -633,6 +633,7 @@ def figure_training(ctx: Context) -> list[Row]:
     ratio = limited["optimizer_steps_per_s_acting"] / limited["agent_steps_per_s"]
     sb3 = ctx.raw.get("sb3_rates")
     note = f"agent {limited['agent_steps_per_s']:,.0f} steps/s, batch {limited['batch_size']}"
+    note += _time_per_step(limited)
     if sb3:
         note += (
             f"; SB3 (zoo settings, batch 64, alternating): {sb3['gradient_steps_per_s']:,.0f} "
@@ -672,6 +673,23 @@ def figure_training(ctx: Context) -> list[Row]:
             ),
         ),
     ]
+
+
+def _time_per_step(share: dict[str, Any]) -> str:
+    """Where the trainer's time per optimizer step went, acting and alone (schedstat)."""
+    acting = share.get("training_per_step_acting")
+    alone = share.get("training_per_step_alone")
+    if not acting or not alone:
+        return ""
+    return (
+        f"; per optimizer step the trainer ran {acting['ran_us']:,.0f} us, waited "
+        f"{acting['queued_us']:,.0f} us for a CPU (other processes) and "
+        f"{acting['blocked_us']:,.0f} us blocked (the GIL, the agent) while the "
+        f"agent acted ({share['agent_ran_us_per_step']:,.0f} us of CPU per agent "
+        f"step), and ran {alone['ran_us']:,.0f} us, waited "
+        f"{alone['queued_us']:,.0f} us alone; without the waits for a CPU "
+        f"{share['ratio_without_cpu_waits']:.2f}x"
+    )
 
 
 # -- 11: learning CartPole, side by side with Stable-Baselines3 ------------------------------

@@ -23,7 +23,6 @@ same trainer alone on the very same replay buffer (figure 10).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import threading
@@ -173,20 +172,34 @@ def run_learning(
     }
 
 
-def _thread_cpu(names: tuple[str, ...]) -> dict[str, float]:
-    """CPU seconds (user + system) each named thread of this process has used."""
-    tick = os.sysconf("SC_CLK_TCK")
+def _schedstat(names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """Seconds each named thread of this process has run on a CPU and waited
+    for one (kernel schedstat: the wait is other processes taking the cores)."""
     out = {}
     for thread in threading.enumerate():
         if thread.name not in names or thread.native_id is None:
             continue
         try:
-            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
+                ran, waited, _ = stat.read().split()
+        except (OSError, ValueError):
             continue
-        out[thread.name] = (int(fields[11]) + int(fields[12])) / tick
+        out[thread.name] = (int(ran) / 1e9, int(waited) / 1e9)
     return out
+
+
+def _per_step(
+    before: tuple[float, float], after: tuple[float, float], wall: float, steps: int
+) -> dict[str, float]:
+    """Microseconds per step: on a CPU, waiting for one, and blocked (the rest:
+    waiting for the GIL or an event)."""
+    ran, queued = after[0] - before[0], after[1] - before[1]
+    per = 1e6 / max(1, steps)
+    return {
+        "ran_us": ran * per,
+        "queued_us": queued * per,
+        "blocked_us": max(0.0, wall - ran - queued) * per,
+    }
 
 
 def run_share(
@@ -201,36 +214,45 @@ def run_share(
         system.start()
         try:
             time.sleep(warmup)
-            cpu0 = _thread_cpu(threads)
+            cpu0 = _schedstat(threads)
             steps0, agent0, t0 = trainer.global_step, agent.steps, time.perf_counter()
             time.sleep(duration)
             steps1, agent1, t1 = trainer.global_step, agent.steps, time.perf_counter()
-            cpu1 = _thread_cpu(threads)
+            cpu1 = _schedstat(threads)
         finally:
             system.shutdown("benchmark done")
             system.wait(60)
         # The same update loop on the same replay buffer, with nothing else running.
+        main = (threading.current_thread().name,)
         alone_steps0 = trainer.global_step
+        alone_cpu0 = _schedstat(main)
         alone_t0 = time.perf_counter()
-        alone_cpu0 = time.thread_time()
         while time.perf_counter() - alone_t0 < duration:
             trainer.setup()
             trainer.train()
             trainer.teardown()
+        alone_wall = time.perf_counter() - alone_t0
+        alone_cpu1 = _schedstat(main)
         alone_steps = trainer.global_step - alone_steps0
-        alone = alone_steps / (time.perf_counter() - alone_t0)
-        alone_cpu = time.thread_time() - alone_cpu0
-        used = {k: cpu1[k] - cpu0[k] for k in cpu1 if k in cpu0}
+        alone = alone_steps / alone_wall
+        (name,) = main
+        acting = _per_step(cpu0["training"], cpu1["training"], t1 - t0, steps1 - steps0)
+        by_itself = _per_step(
+            alone_cpu0[name], alone_cpu1[name], alone_wall, alone_steps
+        )
+        agent_cpu = _per_step(
+            cpu0["inference"], cpu1["inference"], t1 - t0, agent1 - agent0
+        )
         return {
-            # CPU per step (ms), from /proc's 10 ms ticks: a guide to where the
-            # time went, not a timing.
-            "training_cpu_ms_per_step_acting": 1e3
-            * used.get("training", 0.0)
-            / max(1, steps1 - steps0),
-            "training_cpu_ms_per_step_alone": 1e3 * alone_cpu / max(1, alone_steps),
-            "agent_cpu_ms_per_step": 1e3
-            * used.get("inference", 0.0)
-            / max(1, agent1 - agent0),
+            # Where the trainer's time per optimizer step went (us), from the
+            # kernel's schedstat: on a CPU, waiting for one (other processes),
+            # blocked (the GIL, the agent). The ratio without the waits for a
+            # CPU is what a machine with nothing else running would show.
+            "training_per_step_acting": acting,
+            "training_per_step_alone": by_itself,
+            "agent_ran_us_per_step": agent_cpu["ran_us"],
+            "ratio_without_cpu_waits": (by_itself["ran_us"] + by_itself["blocked_us"])
+            / max(1e-9, acting["ran_us"] + acting["blocked_us"]),
             "seed": seed,
             "unthrottled": unthrottled,
             "replay_ratio": trainer.config.replay_ratio,
