@@ -1154,7 +1154,25 @@ def figure_attach(ctx: Context) -> list[Row]:
 
     def polls(condition: tuple[int, str]) -> str:
         hz = [p for r in runs[condition] for p in r["polls_per_s"]]
-        return f"{min(hz):.1f}-{max(hz):.1f} polls/s each" if hz else ""
+        text = f"{min(hz):.1f}-{max(hz):.1f} polls/s each" if hz else ""
+        return text + blocked(condition)
+
+    def blocked(condition: tuple[int, str]) -> str:
+        # Load-independent: the share of the time the agent's thread could
+        # not run for the GIL (steps/s also move with other processes' load).
+        ours = [a for r in runs[condition] if (a := r.get("agent_thread"))]
+        base = [a for r in runs[(0, "app")] if (a := r.get("agent_thread"))]
+        if not ours or not base:
+            return ""
+
+        def stuck(shares: list[dict[str, float]]) -> float:
+            return 100 * median([1.0 - a["ran"] - a["queued"] for a in shares])
+
+        return (
+            f"; the agent's thread blocked {stuck(ours):.1f} % of the time "
+            f"(headless {stuck(base):.1f} %), waited for a CPU "
+            f"{100 * median([a['queued'] for a in ours]):.0f} %"
+        )
 
     delays = [d * 1000 for r in runs[(1, "app")] for d in r["delays"]]
     delays8 = [d * 1000 for r in runs[(8, "app")] for d in r["delays"]]

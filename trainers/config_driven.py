@@ -519,6 +519,7 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         optimizer = self.optimizers[OPTIMIZER]
         scheduler = self.lr_schedulers.get(LR_SCHEDULER)
         norm = clip_gradients(params, self.config.max_grad_norm)
+        self.gradient_norm_hint = norm  # the guard's check, computed already
         lr = float(optimizer.param_groups[0]["lr"])
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -116,8 +117,10 @@ def _rate(clients: int, kind: str, warmup: float, duration: float) -> dict[str, 
             for client in started:
                 client.say("start")
             s0, t0 = run.system.steps, time.perf_counter()
+            cpu0, sched0 = resource.getrusage(resource.RUSAGE_SELF), _schedstat()
             time.sleep(duration)
             steps, seconds = run.system.steps - s0, time.perf_counter() - t0
+            cpu1, sched1 = resource.getrusage(resource.RUSAGE_SELF), _schedstat()
             for client in started:
                 client.say("stop")
             results = [client.result() for client in started]
@@ -135,7 +138,35 @@ def _rate(clients: int, kind: str, warmup: float, duration: float) -> dict[str, 
         "steps_per_s": steps / seconds,
         "delays": [d for r in results for d in r["delays"]],
         "polls_per_s": [r["polls_per_s"] for r in results],
+        # The run process's CPU (all threads) and, for the agent's thread,
+        # the share of the time it ran, waited for a CPU (other processes)
+        # and was blocked (the GIL, held by the trainer or the serving thread).
+        "process_cpu_share": (
+            cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+        )
+        / seconds,
+        "agent_thread": {
+            k: (sched1["inference"][i] - sched0["inference"][i]) / seconds
+            for i, k in enumerate(("ran", "queued"))
+        }
+        if "inference" in sched0 and "inference" in sched1
+        else {},
     }
+
+
+def _schedstat() -> dict[str, tuple[float, float]]:
+    """Seconds each thread of this process has run and waited for a CPU, by name."""
+    out = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None:
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
+                ran, waited, _ = stat.read().split()
+        except (OSError, ValueError):
+            continue
+        out[thread.name] = (int(ran) / 1e9, int(waited) / 1e9)
+    return out
 
 
 def _memory(duration: float, interval: float) -> dict[str, Any]:
