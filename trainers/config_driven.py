@@ -253,16 +253,16 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             self._episodes_seen = self._episode_buffer().episodes_total
         return True
 
-    def _limit_collection(self) -> None:
+    def _limit_collection(self, ahead: int = 0) -> None:
         """Keep the agent within one round of the replay ratio (see ``config.replay_ratio``).
 
         The allowance is ``min_buffer_size`` items (or the items already
         collected when limiting began, e.g. in a resumed run), plus
-        ``1 / replay_ratio`` items per optimizer step taken since, plus one
-        round's worth. It never holds back an item this trainer still needs
-        before it can train again (its data conditions; while it waits for
-        episodes the limit is lifted), and it is lifted once the trainer is
-        finished.
+        ``1 / replay_ratio`` items per optimizer step taken since (and
+        ``ahead`` steps about to be taken), plus one round's worth. It never
+        holds back an item this trainer still needs before it can train again
+        (its data conditions; while it waits for episodes the limit is
+        lifted), and it is lifted once the trainer is finished.
         """
         ratio = self.config.replay_ratio
         name = self._training_condition_data_user
@@ -282,7 +282,8 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             )
         items, steps = self._limit_anchor
         per_round = self.config.max_steps_per_run or 1
-        allowed = items + math.ceil((self.global_step - steps + per_round) / ratio)
+        done = self.global_step + ahead - steps
+        allowed = items + math.ceil((done + per_round) / ratio)
         needed = Trainer.wake_target(self)
         if needed is not None:
             allowed = max(allowed, needed[1])
@@ -496,7 +497,13 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         steps = 0
         for batch in self.batches(self.config.batch_size):
             loss, logs = self.step(batch)
-            (loss / accumulation).backward()
+            scaled = loss if accumulation == 1 else loss / accumulation
+            if micro + 1 == accumulation:
+                # The agent's allowance for this step, given now: its steps (all
+                # Python, holding the GIL) run while the backward, which needs
+                # no GIL, does, instead of after it, when they held up the trainer.
+                self._limit_collection(ahead=1)
+            scaled.backward()
             window.add_micro(loss, logs)
             micro += 1
             if micro == accumulation:
