@@ -85,9 +85,14 @@ class TorchTrainer(Trainer):
         # teardown must not keep what the abandoned optimizers hold.
         self._live_states_replaced = False
         self._guard: Callable[[], bool] | None = None
+        #: The total norm of the gradients of the coming optimizer step, where
+        #: the trainer computed it anyway (to clip them): the guard then checks
+        #: this one number instead of every gradient.
+        self.gradient_norm_hint: torch.Tensor | None = None
 
-    def bind_guard(self, guard: Callable[[], bool]) -> None:
-        """Check the gradients before every optimizer step (the system's non-finite guard).
+    def bind_guard(self, guard: Callable[[], bool] | None) -> None:
+        """Check the gradients before every optimizer step (the system's non-finite guard;
+        None: no check from the next run on).
 
         Where they are not finite, ``guard()`` is told and says whether to skip
         the step; a skipped step's gradients are cleared, so the optimizer
@@ -163,10 +168,15 @@ class TorchTrainer(Trainer):
         self, optimizer: Optimizer, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         del args, kwargs
+        hint, self.gradient_norm_hint = self.gradient_norm_hint, None
         if self._guard is None:
             return
         params = [p for group in optimizer.param_groups for p in group["params"]]
-        if tensors_finite(p.grad for p in params if p.grad is not None):
+        if hint is not None:
+            finite = bool(torch.isfinite(hint))
+        else:
+            finite = tensors_finite(p.grad for p in params if p.grad is not None)
+        if finite:
             return
         if self._guard():
             for p in params:

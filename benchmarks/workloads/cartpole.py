@@ -71,8 +71,15 @@ def loaded_files() -> list[str]:
     return sorted(files)
 
 
-def build(seed: int, states: Path, overrides: dict[str, Any], actors: int = 0) -> Any:
-    """The sample's run with every seed set to ``seed`` (``actors``: on Ray)."""
+def build(
+    seed: int,
+    states: Path,
+    overrides: dict[str, Any],
+    actors: int = 0,
+    guards: dict[str, Any] | None = None,
+) -> Any:
+    """The sample's run with every seed set to ``seed`` (``actors``: on Ray;
+    ``guards``: a ``[guards]`` table)."""
     from console import config as run_config
 
     raw = run_config.load_toml(SAMPLE)
@@ -92,6 +99,8 @@ def build(seed: int, states: Path, overrides: dict[str, Any], actors: int = 0) -
     )
     if actors:
         raw["scale"] = {"backend": "ray", "actors": actors, "cpus_per_actor": 0.5}
+    if guards is not None:
+        raw["guards"] = guards
     settings = run_config.resolve_settings(raw, SAMPLE, REPO)
     return run_config.build(raw, settings).system
 

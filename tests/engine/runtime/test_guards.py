@@ -301,3 +301,36 @@ def test_a_program_s_log_shows_alerts_as_warnings(
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert alert.message in warnings
     assert "cleared: the agent steps again" in caplog.messages
+
+
+class HintingRegressor(PoisonableRegressor):
+    """Computes its gradients' norm before each step (as clipping does) and
+    hands it to the guard, which then checks that one number."""
+
+    @override
+    def train(self) -> None:
+        x = torch.ones(4, 3)
+        loss = self.net(x).pow(2).mean()
+        if self.poison.is_set():
+            loss = loss * float("nan")
+        optimizer = self.optimizers["sgd"]
+        optimizer.zero_grad()
+        loss.backward()
+        grads = [p.grad for p in self.net.parameters() if p.grad is not None]
+        self.gradient_norm_hint = torch.nn.utils.get_total_norm(grads)
+        optimizer.step()
+        self.steps += 1
+
+
+def test_a_trainer_s_own_gradient_norm_is_what_the_guard_checks(
+    tmp_path: Path,
+) -> None:
+    trainer = HintingRegressor()
+    system = make(tmp_path, trainer, guards={"non_finite": "skip"})
+    with running(system) as watch:
+        trainer.poison.set()
+        alert = alert_of(watch, "non_finite")
+        assert alert.action == "skipped"
+        trainer.poison.clear()
+        assert torch.isfinite(params(system)).all()
+        assert trainer.gradient_norm_hint is None  # each hint serves one step
