@@ -5,7 +5,12 @@ Threads and messages:
 * A :class:`~console.poller.SnapshotPoller` thread polls the run's
   :class:`~engine.services.operations.Watch` several times a second and posts one
   :class:`~console.messages.Snapshot` message; the app applies it to every panel
-  in one batch.
+  in one batch, and the poller polls again only once the app has taken it (so
+  the dashboard draws at most as often as it polls, and never a backlog).
+  The panels are drawn at most twice a second (:data:`DRAW_SECONDS`; what
+  must be noticed, at once), each only when what it shows changed; the
+  learning curve, the costliest to draw, at most once a second while it
+  grows (:data:`CURVE_SECONDS`).
 * Pause, resume, save, load and stop run in ``@work(thread=True)`` workers that
   report back with :class:`~console.messages.OpFinished` /
   :class:`~console.messages.RunStopped` messages.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import re
 import time as _time
 from collections import defaultdict, deque
@@ -32,6 +38,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from engine import SystemState
@@ -77,6 +84,17 @@ NARROW = 120
 SHORT = 30
 """Terminal height below which the agent box gives way (its metrics are curves,
 ``c``) and the learning curves sit beside the event log."""
+DRAW_SECONDS = 0.5
+"""While the dashboard watches a run live, its panels are drawn at most this
+often: their numbers change at every poll, and a human reads them no faster.
+The event log, and a change of state, errors, alerts, of the trainers,
+models, buffers and actors the run has, or a curve's first points show at
+once (the poller still polls at :data:`~console.poller.DEFAULT_POLL_HZ`)."""
+CURVE_SECONDS = 1.0
+"""While the dashboard watches a run live, a growing learning curve is drawn
+again at most this often: it spans the whole run (a new point moves it
+little) and is the costliest panel to draw. Another curve (``c``), a new
+size or a first point shows at once."""
 
 
 class ConsoleApp(App[int]):
@@ -91,7 +109,9 @@ class ConsoleApp(App[int]):
             order as for a failure of any of its threads. Either way the
             dashboard goes on polling the status by itself.
         poll_hz: Snapshots per second (>= 4 keeps the dashboard lively).
-        live: Start the poller; tests that feed snapshots by hand pass False.
+        live: Start the poller, and draw the panels at most every
+            :data:`DRAW_SECONDS` (:attr:`draw_seconds`); tests that feed
+            snapshots by hand pass False (every snapshot is drawn at once).
         clock: Wall-clock source for "ago" columns (tests freeze it).
         exit_when_stopped: Leave when the system stops cleanly on its own
             (``max_uptime``, ``pamiq-console shutdown``); errors keep it open.
@@ -181,6 +201,12 @@ class ConsoleApp(App[int]):
         self._tracebacks: dict[str, str] = {}
         self._stopped_uptime: float | None = None
         self._leave_shown = ""
+        self._curve_drawn: tuple[object, float] = (None, -math.inf)
+        self.draw_seconds = DRAW_SECONDS if live else 0.0
+        """Seconds between two draws of the panels (0: every snapshot at once)."""
+        self._drawn_at = -math.inf
+        self._drawn_shape: object = None
+        self._draw_timer: Timer | None = None
 
     # -- layout -------------------------------------------------------------------
 
@@ -282,6 +308,8 @@ class ConsoleApp(App[int]):
 
     def on_snapshot(self, message: Snapshot) -> None:
         """Apply a snapshot posted by the poller (ignored once the app is closing)."""
+        if self._poller is not None:
+            self._poller.taken()
         if self._is_closing_down():
             return
         try:
@@ -295,7 +323,9 @@ class ConsoleApp(App[int]):
         return self._exit or not self.is_running
 
     def apply_snapshot(self, snapshot: Snapshot, now: float | None = None) -> None:
-        """Update every panel from one snapshot, in one batch."""
+        """Take one snapshot in: its events go to the log at once, and the
+        panels are drawn from it in one batch when due (at once unless live:
+        see :data:`DRAW_SECONDS`)."""
         now = self.clock() if now is None else now
         lines: list[LogLine] = []
         for event in snapshot.events:
@@ -325,33 +355,8 @@ class ConsoleApp(App[int]):
         self.activity.feed(snapshot.status, snapshot.events)
         self.curves.apply(snapshot.curves)
         self._order_curves(snapshot.metrics)
-        with self.batch_update():
-            header = self.query_one(StatusHeader)
-            header.busy = self.busy
-            header.update_status(status)
-            self.query_one(ErrorPanel).show_errors(status.errors, self._tracebacks)
-            self.query_one(AlertBar).show_alerts(status.alerts)
-            self.query_one(BuffersPanel).update_status(status)
-            self.query_one(ModelsPanel).update_status(
-                status, now, {name: self.activity.model(name) for name in status.models}
-            )
-            self.query_one(TrainersPanel).update_status(
-                status,
-                self._metric_views(),
-                {name: self.activity.trainer(name) for name in status.trainers},
-            )
-            self._show_curve()
-            self.query_one(ActorsPanel).update_status(status)
-            self.query_one(AgentPanel).update_metrics(
-                {
-                    source: {name: values[-1] for name, values in metrics.items()}
-                    for source, metrics in self._metrics.items()
-                    # An actor's lag and counts are in the actors panel.
-                    if source not in status.trainers
-                    and not _ACTOR_COUNTS.fullmatch(source)
-                }
-            )
-            self.query_one(EventLogPanel).add_lines(lines)
+        self.query_one(EventLogPanel).add_lines(lines)
+        self._draw_when_due(status, now)
         self.snapshots_applied += 1
         self._refresh_leave_binding()
         if (
@@ -368,6 +373,74 @@ class ConsoleApp(App[int]):
             and not status.errors
         ):
             self.exit(0)
+
+    def _draw_when_due(self, status: SystemStatus, now: float) -> None:
+        """Draw the panels now if they are due (or something must be noticed:
+        see :data:`DRAW_SECONDS`), else once they are."""
+        shape = self._shape(status)
+        wait = self._drawn_at + self.draw_seconds - _time.monotonic()
+        if shape != self._drawn_shape or wait <= 0:
+            self._draw(status, now)
+        elif self._draw_timer is None:
+            self._draw_timer = self.set_timer(wait, self._draw_latest)
+
+    def _shape(self, status: SystemStatus) -> tuple[object, ...]:
+        """What must show at once when it changes: the state, errors, alerts,
+        the trainers, models, buffers and actors the run has, and whether the
+        curve shown has points yet."""
+        return (
+            status.state,
+            status.errors,
+            status.alerts,
+            tuple(status.trainers),
+            tuple(status.models),
+            tuple(status.buffers),
+            len(status.actors),
+            self.shown_curve,
+            self.shown_curve in self.curves.curves,
+        )
+
+    def _draw_latest(self) -> None:
+        """The timer's draw of the latest snapshot (numbers that came meanwhile)."""
+        self._draw_timer = None
+        if self.status is not None and not self._is_closing_down():
+            with contextlib.suppress(NoMatches):
+                self._draw(self.status, self.clock())
+
+    def _draw(self, status: SystemStatus, now: float) -> None:
+        """Draw every panel from ``status`` in one batch (each one only if
+        what it shows changed)."""
+        if self._draw_timer is not None:
+            self._draw_timer.stop()
+            self._draw_timer = None
+        self._drawn_at = _time.monotonic()
+        self._drawn_shape = self._shape(status)
+        with self.batch_update():
+            header = self.query_one(StatusHeader)
+            header.busy = self.busy
+            header.update_status(status)
+            self.query_one(ErrorPanel).show_errors(status.errors, self._tracebacks)
+            self.query_one(AlertBar).show_alerts(status.alerts)
+            self.query_one(BuffersPanel).update_status(status)
+            self.query_one(ModelsPanel).update_status(
+                status, now, {name: self.activity.model(name) for name in status.models}
+            )
+            self.query_one(TrainersPanel).update_status(
+                status,
+                self._metric_views(),
+                {name: self.activity.trainer(name) for name in status.trainers},
+            )
+            self._show_curve(growing=True)
+            self.query_one(ActorsPanel).update_status(status)
+            self.query_one(AgentPanel).update_metrics(
+                {
+                    source: {name: values[-1] for name, values in metrics.items()}
+                    for source, metrics in self._metrics.items()
+                    # An actor's lag and counts are in the actors panel.
+                    if source not in status.trainers
+                    and not _ACTOR_COUNTS.fullmatch(source)
+                }
+            )
 
     def _refresh_leave_binding(self) -> None:
         """Name what ``q`` does in the footer, once it changed (the run ended)."""
@@ -457,13 +530,23 @@ class ConsoleApp(App[int]):
         shown = self.shown_curve
         return [] if shown is None else [shown]
 
-    def _show_curve(self) -> None:
+    def _show_curve(self, growing: bool = False) -> None:
+        """Draw the curve shown; ``growing``: only new points of the same curve,
+        drawn at most every :data:`CURVE_SECONDS` while live."""
         key = self.shown_curve
-        self.query_one(CurvesPanel).show(
-            key,
-            None if key is None else self.curves.curves.get(key),
-            (self.curve_index % max(1, len(self.curve_order)), len(self.curve_order)),
+        curve = None if key is None else self.curves.curves.get(key)
+        position = (
+            self.curve_index % max(1, len(self.curve_order)),
+            len(self.curve_order),
         )
+        now = _time.monotonic()
+        shown, drawn_at = self._curve_drawn
+        same = (key, position, curve is None)
+        throttled = growing and self.draw_seconds > 0
+        if throttled and shown == same and now - drawn_at < CURVE_SECONDS:
+            return  # a snapshot after CURVE_SECONDS draws what came meanwhile
+        self._curve_drawn = (same, now)
+        self.query_one(CurvesPanel).show(key, curve, position)
 
     def action_next_curve(self) -> None:
         """Plot the next learning curve (its history comes with the next poll)."""

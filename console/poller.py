@@ -5,6 +5,12 @@ A :class:`SnapshotPoller` (not an engine thread) polls the run's
 over a socket: the status, the events since the last poll and the learning curve
 shown), then posts one :class:`~console.messages.Snapshot` message to the app.
 The engine only appends events to a bounded queue, so the UI can never slow it.
+
+One snapshot is in flight at most: the poller polls again only once the app
+has taken the last one (:meth:`SnapshotPoller.taken`), so a UI thread held
+up (by the GIL of a busy run in its process, say) is never handed a backlog
+to draw one after another; the events wait in the watch and come with the
+next poll.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ class SnapshotPoller(SupervisedThread):
         self._curves = curves
         self.watch: Watch = run.watch(POLLER_QUEUE, subscription)
         self._dropped_seen = 0
+        self._taken = threading.Event()
+        self._taken.set()
 
     def snapshot(self) -> Snapshot:
         """Take one snapshot now."""
@@ -73,14 +81,26 @@ class SnapshotPoller(SupervisedThread):
         self._dropped_seen = poll.dropped
         return Snapshot(poll.status, poll.events, dropped, poll.curves, poll.metrics)
 
+    def taken(self) -> None:
+        """The app has taken the last snapshot posted: the next may come."""
+        self._taken.set()
+
+    def _wait_taken(self) -> bool:
+        """Until the app took the last snapshot; False once stopped."""
+        while not self._taken.wait(self._period):
+            if self._halt.is_set():
+                return False
+        return not self._halt.is_set()
+
     def _post_until_stopped(self) -> None:
-        while not self._halt.wait(self._period):
+        while not self._halt.wait(self._period) and self._wait_taken():
             try:
                 snapshot = self.snapshot()
             except OperationError:
                 # A run over a socket that did not answer in time: the next
                 # snapshot brings the news.
                 continue
+            self._taken.clear()
             self._app.post_message(snapshot)
 
     def _failed(self, thread: str, exc: BaseException, tb: str) -> None:

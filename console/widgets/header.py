@@ -6,6 +6,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.widgets import Static
 
 from engine.telemetry.status import SystemStatus
@@ -33,12 +34,14 @@ class StatusHeader(Static):
         self.busy = ""
         self.view = ""
         self.clock: Callable[[], float] = _time.time
+        self._shown: Text | None = None
 
     def update_status(self, status: SystemStatus) -> None:
-        """Render ``status`` (and the operation in progress, if any)."""
+        """Render ``status`` (and the operation in progress, if any); not
+        drawn again when the line reads the same."""
         width = self.content_size.width or None
-        # always one line
-        self.update(
-            header_text(status, self.busy, width, now=self.clock(), view=self.view),
-            layout=False,
-        )
+        text = header_text(status, self.busy, width, now=self.clock(), view=self.view)
+        if text == self._shown:
+            return
+        self._shown = text
+        self.update(text, layout=False)  # always one line
