@@ -12,7 +12,8 @@ calls the engine), on a real terminal (:mod:`benchmarks.workloads._tty`):
 * ``attached``: ``--clients`` ``pamiq-console attach`` processes, each on a
   terminal of its own (:mod:`benchmarks.workloads.dashboards`).
 
-Once every attached dashboard is watching, ``--warmup`` seconds, then the
+Once every dashboard has shown the run (in-process: applied two snapshots;
+attached: watching the run's socket), ``--warmup`` seconds, then the
 window of ``--duration`` seconds whose ticks the harness summarises (share,
 p50/p99 period, drift), and the dashboards' CPU over it (% of one core each).
 """
@@ -39,6 +40,7 @@ def _measure(
     warmup: float,
     duration: float,
     into: dict[str, Any],
+    app: Any = None,
 ) -> None:
     from .dashboard_cpu import thread_cpu
     from .dashboards import Dashboards, wait_watchers
@@ -46,6 +48,9 @@ def _measure(
     dashboards = None
     try:
         while agent.steps == 0:
+            time.sleep(0.01)
+        # As attached ones: once it has shown the run (Textual's start is not watching).
+        while app is not None and app.snapshots_applied < 2:
             time.sleep(0.01)
         if dashboard == "attached":
             dashboards = Dashboards(system.services.socket_path, clients)
@@ -112,19 +117,24 @@ def measured(
             else None
         )
         system.start()
-        measure = threading.Thread(
-            target=_measure,
-            args=(system, agent, dashboard, clients, warmup, duration, result),
-            name="bench-measure",
-            daemon=True,
-        )
-        measure.start()
-        if dashboard == "inproc":
+        app = (
             ConsoleApp(
                 local_run(system),
                 on_failure=system.report_failure,
                 subscription=subscription,
-            ).run()
+            )
+            if dashboard == "inproc"
+            else None
+        )
+        measure = threading.Thread(
+            target=_measure,
+            args=(system, agent, dashboard, clients, warmup, duration, result, app),
+            name="bench-measure",
+            daemon=True,
+        )
+        measure.start()
+        if app is not None:
+            app.run()
         measure.join()
         if not system.wait(30):
             raise RuntimeError("the system did not stop")
