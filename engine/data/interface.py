@@ -124,6 +124,11 @@ class DataCollector(Generic[T]):
         return self._waiting
 
     @property
+    def limited(self) -> bool:
+        """Whether a trainer limits collection (see :meth:`DataUser.limit_collection`)."""
+        return self._limit != math.inf
+
+    @property
     def collected_total(self) -> int:
         """Sequence number of the newest item: how many were ever collected."""
         return self._seq
