@@ -58,6 +58,17 @@ def next_event(sub: Any, kind: type, **fields: Any) -> Any:
     pytest.fail(f"no {kind.__name__} {fields} within {WAIT} s")
 
 
+def changes(sub: Any, *names: str) -> dict[str, SettingChanged]:
+    """The changes of ``names``, in whichever order their owners' threads took them."""
+    seen: dict[str, SettingChanged] = {}
+    while (event := sub.get(timeout=WAIT)) is not None:
+        if isinstance(event, SettingChanged) and event.name in names:
+            seen[event.name] = event
+            if len(seen) == len(names):
+                return seen
+    pytest.fail(f"only {sorted(seen)} of {names} changed within {WAIT} s")
+
+
 def trained(system: System, sub: Any, runs: int = 1) -> None:
     for _ in range(runs):
         next_event(sub, TrainingRunFinished, trainer="dqn")
@@ -130,8 +141,9 @@ def test_the_learning_rate_set_while_running_is_used_saved_and_resumed(
         trained(system, sub)
         system.set_setting("trainers.dqn.lr", "2e-3")
         system.set_setting("agent.epsilon_end", "0.2")
-        changed = next_event(sub, SettingChanged, name="trainers.dqn.lr")
-        next_event(sub, SettingChanged, name="agent.epsilon_end")
+        changed = changes(sub, "trainers.dqn.lr", "agent.epsilon_end")[
+            "trainers.dqn.lr"
+        ]
         trained(system, sub)
         system.pause()
         base, rate, expected = optimizer_rate(system)
