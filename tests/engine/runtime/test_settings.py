@@ -14,6 +14,7 @@ from typing_extensions import override
 from engine import Interaction, LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.runtime.control import SystemStoppedError
+from engine.runtime.settings import Settings
 from engine.telemetry.events import Event, LogMessage, Metric, SettingChanged
 from engine.tunables import Tunable, TunableError
 from tests.engine.tiny import rewrite_manifest
@@ -333,3 +334,22 @@ def test_a_setter_that_raises_is_a_warning_not_a_failed_run(tmp_path: Path) -> N
         "agent.epsilon: setting it to 0.5 failed: RuntimeError: not now"
     )
     assert not system.failures
+
+
+class Parent(BanditAgent):
+    """A bandit agent with a child agent (its settings are the child's too)."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0)
+        self._agents = {"explorer": BanditAgent(epsilon=0.9, seed=1)}
+
+
+def test_a_child_agent_s_settings_are_named_after_it_and_change_with_it() -> None:
+    settings = Settings(lambda event: None, lambda: 0)
+    parent = Parent()
+    settings.declare_agent(parent)
+    assert settings.names == ["agent.epsilon", "agent.explorer.epsilon"]
+    assert settings.request("agent.explorer.epsilon", "0.5")["owner"] == "agent"
+    settings.queue("agent").apply()  # what the inference thread does between steps
+    assert parent.agents["explorer"].epsilon == 0.5  # type: ignore[attr-defined]
+    assert parent.epsilon == 0.1
