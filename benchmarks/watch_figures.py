@@ -8,14 +8,14 @@
   run without a dashboard.
 
 Every dashboard draws on a real terminal (a 160x48 pty, read and thrown
-away). Conditions are interleaved round by round, so a busy moment of the
-shared machine hits them alike; values are medians over the rounds, with
-their range in the notes.
+away). Conditions are interleaved round by round, each round starting with
+the next one, so a busy moment of the shared machine hits them alike; values
+are medians over the rounds, with their range in the notes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .stats import median, tick_stats
 from .table import Row, Target
@@ -23,9 +23,16 @@ from .table import Row, Target
 if TYPE_CHECKING:
     from .figures import Context
 
+T = TypeVar("T")
 CPU_MODES = ("headless", "inproc", "attached")
 WATCHERS = (("none", 0), ("inproc", 1), ("attached", 1), ("attached", 8))
 """Figure 16's conditions: (dashboard, clients)."""
+
+
+def _rotated(conditions: tuple[T, ...], round_: int) -> tuple[T, ...]:
+    """The conditions in round ``round_``'s order: each goes first in turn."""
+    shift = round_ % len(conditions)
+    return conditions[shift:] + conditions[:shift]
 
 
 def _spread(values: list[float], fmt: str = ".1f") -> str:
@@ -41,8 +48,8 @@ def _cpu_windows(ctx: Context) -> tuple[float, float, int]:
 def figure_dashboard_cpu(ctx: Context) -> list[Row]:
     warmup, seconds, rounds = _cpu_windows(ctx)
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in CPU_MODES}
-    for _ in range(rounds):
-        for mode in CPU_MODES:
+    for i in range(rounds):
+        for mode in _rotated(CPU_MODES, i):
             args = [mode, "--warmup", str(warmup), "--duration", str(seconds)]
             runs[mode].append(ctx.ours("dashboard_cpu", args, warmup + seconds + 120.0))
 
@@ -129,8 +136,8 @@ def _watch_windows(ctx: Context) -> tuple[float, float, int]:
 def figure_realtime_watched(ctx: Context) -> list[Row]:
     warmup, seconds, rounds = _watch_windows(ctx)
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {c: [] for c in WATCHERS}
-    for _ in range(rounds):
-        for dashboard, clients in WATCHERS:
+    for i in range(rounds):
+        for dashboard, clients in _rotated(WATCHERS, i):
             args = [
                 "--dashboard",
                 dashboard,

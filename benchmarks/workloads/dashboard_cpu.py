@@ -51,8 +51,10 @@ def is_dashboard_thread(thread: threading.Thread) -> bool:
     )
 
 
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds of every live thread of this process, by name (numbered if repeated)."""
+def thread_cpu(dashboard: bool = True) -> dict[str, float]:
+    """CPU seconds of every live thread of this process, by name (repeated
+    names get a ``'``); with ``dashboard``, the dashboard's are named
+    ``dashboard:NAME`` (:func:`is_dashboard_thread`)."""
     out: dict[str, float] = {}
     for thread in threading.enumerate():
         if thread.ident is None or thread.name == "bench-measure":
@@ -62,7 +64,7 @@ def thread_cpu() -> dict[str, float]:
         except OSError:
             continue  # it ended meanwhile
         name = thread.name
-        if is_dashboard_thread(thread):
+        if dashboard and is_dashboard_thread(thread):
             name = f"dashboard:{name}"
         while name in out:
             name += "'"
@@ -111,12 +113,13 @@ def _measure(
         time.sleep(warmup)
         if dashboards is not None:
             dashboards.say("start")
-        threads0, process0 = thread_cpu(), process_cpu()
+        inproc = mode == "inproc"
+        threads0, process0 = thread_cpu(inproc), process_cpu()
         steps0, optimizer0 = system.steps, trainer.global_step
         t0 = time.perf_counter()
         time.sleep(duration)
         seconds = time.perf_counter() - t0
-        threads1, process1 = thread_cpu(), process_cpu()
+        threads1, process1 = thread_cpu(inproc), process_cpu()
         steps1, optimizer1 = system.steps, trainer.global_step
         attached = None if dashboards is None else dashboards.result()
         threads = {

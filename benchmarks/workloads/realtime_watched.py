@@ -58,11 +58,11 @@ def _measure(
         time.sleep(warmup)
         if dashboards is not None:
             dashboards.say("start")
-        cpu0 = thread_cpu()
+        cpu0 = thread_cpu(dashboard == "inproc")
         start = time.perf_counter()
         time.sleep(duration)
         end = time.perf_counter()
-        cpu1 = thread_cpu()
+        cpu1 = thread_cpu(dashboard == "inproc")
         attached = None if dashboards is None else dashboards.result()
         into.update(
             {
