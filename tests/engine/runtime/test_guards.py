@@ -53,9 +53,13 @@ class PoisonableRegressor(TorchTrainer):
         optimizer = self.optimizers["sgd"]
         optimizer.zero_grad()
         loss.backward()
+        self.before_step()
         optimizer.step()
         self.steps += 1
         self.report_metrics({"loss": float(loss.detach())})
+
+    def before_step(self) -> None:
+        """What runs between backward() and the optimizer step (nothing here)."""
 
 
 class NaNParameters(Trainer):
@@ -308,18 +312,9 @@ class HintingRegressor(PoisonableRegressor):
     hands it to the guard, which then checks that one number."""
 
     @override
-    def train(self) -> None:
-        x = torch.ones(4, 3)
-        loss = self.net(x).pow(2).mean()
-        if self.poison.is_set():
-            loss = loss * float("nan")
-        optimizer = self.optimizers["sgd"]
-        optimizer.zero_grad()
-        loss.backward()
+    def before_step(self) -> None:
         grads = [p.grad for p in self.net.parameters() if p.grad is not None]
         self.gradient_norm_hint = torch.nn.utils.get_total_norm(grads)
-        optimizer.step()
-        self.steps += 1
 
 
 def test_a_trainer_s_own_gradient_norm_is_what_the_guard_checks(
