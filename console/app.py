@@ -207,6 +207,7 @@ class ConsoleApp(App[int]):
         self._drawn_at = -math.inf
         self._drawn_shape: object = None
         self._draw_timer: Timer | None = None
+        self._output_subtitle = ""
 
     # -- layout -------------------------------------------------------------------
 
@@ -245,7 +246,6 @@ class ConsoleApp(App[int]):
         if self.program is not None:
             panel = self.query_one(ProgramOutputPanel)
             panel.border_title = f"output of {self.program.program.name}"
-            panel.border_subtitle = str(self.program.log_path)
             self._follow_output()
             self.set_interval(0.25, self._follow_output)
         self._fit(self.size.width, self.size.height)
@@ -271,7 +271,11 @@ class ConsoleApp(App[int]):
         panel = self.query_one(ProgramOutputPanel)
         if lines:
             panel.write_lines(lines)
-        panel.border_subtitle = str(self.program.log_path)
+        subtitle = str(self.program.log_path)  # moves into the run dir once it starts
+        if subtitle != self._output_subtitle:
+            # Setting a border title redraws the panel, even to the same text.
+            self._output_subtitle = subtitle
+            panel.border_subtitle = subtitle
 
     def on_resize(self, event: events.Resize) -> None:
         """Below :data:`NARROW` columns, stack the buffers above the models."""
