@@ -22,9 +22,9 @@ from engine.scale import (
     build_system,
 )
 from engine.scale.batches import encode_items
-from tests.engine.tiny import ScaleModel, newest_state
 from tests.engine.scale.parts import RecordingTrainer, WeightModel, make_parts
 from tests.engine.scale.waiting import wait_until
+from tests.engine.tiny import ScaleModel, newest_state
 
 
 def _build(
