@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,22 @@ def stop(system: System, timeout: float = 30.0) -> None:
         raise RuntimeError("the system did not stop")
     if system.failures:
         raise RuntimeError("; ".join(system.failures))
+
+
+def thread_schedstat(
+    names: Collection[str] | None = None,
+) -> dict[str, tuple[float, float]]:
+    """Seconds each thread of this process (or each of ``names``) has run on a
+    CPU and waited for one, by name (kernel schedstat: the wait is other
+    processes taking the cores)."""
+    out = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None or (names is not None and thread.name not in names):
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
+                ran, waited, _ = stat.read().split()
+        except (OSError, ValueError):
+            continue
+        out[thread.name] = (int(ran) / 1e9, int(waited) / 1e9)
+    return out

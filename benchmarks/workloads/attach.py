@@ -33,7 +33,7 @@ from typing import Any
 
 from ..console_cost import make_system
 from ..procs import last_json_line
-from ._components import emit, stop
+from ._components import emit, stop, thread_schedstat
 
 READY_TIMEOUT = 120.0
 
@@ -117,10 +117,10 @@ def _rate(clients: int, kind: str, warmup: float, duration: float) -> dict[str, 
             for client in started:
                 client.say("start")
             s0, t0 = run.system.steps, time.perf_counter()
-            cpu0, sched0 = resource.getrusage(resource.RUSAGE_SELF), _schedstat()
+            cpu0, sched0 = resource.getrusage(resource.RUSAGE_SELF), thread_schedstat()
             time.sleep(duration)
             steps, seconds = run.system.steps - s0, time.perf_counter() - t0
-            cpu1, sched1 = resource.getrusage(resource.RUSAGE_SELF), _schedstat()
+            cpu1, sched1 = resource.getrusage(resource.RUSAGE_SELF), thread_schedstat()
             for client in started:
                 client.say("stop")
             results = [client.result() for client in started]
@@ -152,21 +152,6 @@ def _rate(clients: int, kind: str, warmup: float, duration: float) -> dict[str, 
         if "inference" in sched0 and "inference" in sched1
         else {},
     }
-
-
-def _schedstat() -> dict[str, tuple[float, float]]:
-    """Seconds each thread of this process has run and waited for a CPU, by name."""
-    out = {}
-    for thread in threading.enumerate():
-        if thread.native_id is None:
-            continue
-        try:
-            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
-                ran, waited, _ = stat.read().split()
-        except (OSError, ValueError):
-            continue
-        out[thread.name] = (int(ran) / 1e9, int(waited) / 1e9)
-    return out
 
 
 def _memory(duration: float, interval: float) -> dict[str, Any]:

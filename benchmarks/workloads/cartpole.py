@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._components import emit
+from ._components import emit, thread_schedstat
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_configs" / "cartpole_dqn.toml"
@@ -181,22 +181,6 @@ def run_learning(
     }
 
 
-def _schedstat(names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
-    """Seconds each named thread of this process has run on a CPU and waited
-    for one (kernel schedstat: the wait is other processes taking the cores)."""
-    out = {}
-    for thread in threading.enumerate():
-        if thread.name not in names or thread.native_id is None:
-            continue
-        try:
-            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
-                ran, waited, _ = stat.read().split()
-        except (OSError, ValueError):
-            continue
-        out[thread.name] = (int(ran) / 1e9, int(waited) / 1e9)
-    return out
-
-
 def _per_step(
     before: tuple[float, float], after: tuple[float, float], wall: float, steps: int
 ) -> dict[str, float]:
@@ -223,25 +207,25 @@ def run_share(
         system.start()
         try:
             time.sleep(warmup)
-            cpu0 = _schedstat(threads)
+            cpu0 = thread_schedstat(threads)
             steps0, agent0, t0 = trainer.global_step, agent.steps, time.perf_counter()
             time.sleep(duration)
             steps1, agent1, t1 = trainer.global_step, agent.steps, time.perf_counter()
-            cpu1 = _schedstat(threads)
+            cpu1 = thread_schedstat(threads)
         finally:
             system.shutdown("benchmark done")
             system.wait(60)
         # The same update loop on the same replay buffer, with nothing else running.
         main = (threading.current_thread().name,)
         alone_steps0 = trainer.global_step
-        alone_cpu0 = _schedstat(main)
+        alone_cpu0 = thread_schedstat(main)
         alone_t0 = time.perf_counter()
         while time.perf_counter() - alone_t0 < duration:
             trainer.setup()
             trainer.train()
             trainer.teardown()
         alone_wall = time.perf_counter() - alone_t0
-        alone_cpu1 = _schedstat(main)
+        alone_cpu1 = thread_schedstat(main)
         alone_steps = trainer.global_step - alone_steps0
         alone = alone_steps / alone_wall
         (name,) = main
