@@ -110,15 +110,6 @@ def process_rss(pid: int) -> int | None:
         return None
 
 
-def _saved_at(path: str | None) -> float | None:
-    if not path:
-        return None
-    try:
-        return Path(path).stat().st_mtime
-    except OSError:
-        return None
-
-
 def _alerts(status: SystemStatus) -> list[str]:
     alerts = [f"error: {e}" for e in status.errors]
     alerts.extend(status.alerts)
@@ -252,7 +243,7 @@ class RunsWatch:
             steps_per_second=status.steps_per_second,
             trainers=self._trainers(base["key"], status),
             last_save=status.last_save,
-            last_save_time=status.last_save_time or _saved_at(status.last_save),
+            last_save_time=status.last_save_time,
             alerts=tuple(_alerts(status)),
             actors=status.actors,
             **base,
