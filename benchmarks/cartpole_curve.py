@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from algorithms.dqn import DQNAgent, DQNTrainer, QNetwork
 from engine import Interaction, System
 from engine.data import ArrayBuffer
 from engine.gym import GymEnvironment
 from engine.telemetry.events import TrainingRunFinished
 from engine.torch import TorchTrainingModel
 from trainers.config import TrainingConfiguration
-from trainers.dqn import DQNAgent, DQNTrainer, QNetwork
 
 RESULTS = Path(__file__).parent / "results"
 SAMPLE_CONFIG = (
@@ -116,7 +116,7 @@ def build_from_config(config: Path, states_dir: Path) -> tuple[System, DQNAgent]
     )
     agent = built.system.interaction.agent
     if not isinstance(agent, DQNAgent):
-        raise SystemExit(f"{config}: the agent is not a trainers.dqn:DQNAgent")
+        raise SystemExit(f"{config}: the agent is not a algorithms.dqn:DQNAgent")
     return built.system, agent
 
 

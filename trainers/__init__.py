@@ -1,4 +1,7 @@
-"""Trainers: the seed ``Trainer`` API, torch trainers, configuration and algorithms.
+"""Trainers: the seed ``Trainer`` API, torch trainers and their configuration.
+
+Whole algorithms (agent, network and trainer in one file each) live in the
+``algorithms`` package; this package is the API they are written against.
 
 Config-driven training comes two ways, as in ASTRA-RL: subclass
 :class:`ConfigDrivenTrainer`, or compose a :class:`PushbuttonTrainer` from a

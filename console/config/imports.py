@@ -11,6 +11,13 @@ from typing import Any
 
 from .errors import ConfigError, describe
 
+# The example algorithms left the trainers package (one file each under
+# algorithms/); a config written before names the old module.
+_MOVED_MODULES = {
+    f"trainers.{name}": f"algorithms.{name}"
+    for name in ("bandit", "dqn", "reinforce", "sensor_autoencoder")
+}
+
 
 def import_target(file: Path, key: str, target: Any) -> Any:
     """Import ``package.module:Name`` (or ``package.module.Name``).
@@ -36,6 +43,14 @@ def import_target(file: Path, key: str, target: Any) -> Any:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         missing = e.name or module_name
+        moved = _MOVED_MODULES.get(module_name)
+        if moved is not None:
+            raise ConfigError(
+                file,
+                key,
+                f"cannot import '{target}': '{module_name}' moved to '{moved}' "
+                f"(write '{moved}:{attr_path}')",
+            ) from None
         raise ConfigError(
             file, key, f"cannot import '{target}': no module named '{missing}'"
         ) from None

@@ -67,7 +67,7 @@ def bandit_config(
         else textwrap.dedent(
             """
             [trainers.values]
-            target = "trainers.bandit:BanditTrainer"
+            target = "algorithms.bandit:BanditTrainer"
             min_buffer_size = 20
             min_new_data_count = 20
             """
@@ -84,11 +84,11 @@ def bandit_config(
 
         [interaction]
         interval = {interval}
-        agent = {{ target = "trainers.bandit:BanditAgent", seed = 0 }}
-        environment = {{ target = "trainers.bandit:BanditEnvironment", means = [0.1, 0.9, 0.5], seed = 1 }}
+        agent = {{ target = "algorithms.bandit:BanditAgent", seed = 0 }}
+        environment = {{ target = "algorithms.bandit:BanditEnvironment", means = [0.1, 0.9, 0.5], seed = 1 }}
 
         [models.values]
-        target = "trainers.bandit:ValueTable"
+        target = "algorithms.bandit:ValueTable"
         arms = 3
 
         [buffers.pulls]

@@ -33,7 +33,7 @@ runner = CliRunner()
         (
             """
             [trainers.values]
-            target = "trainers.bandit:BanditTrainer"
+            target = "algorithms.bandit:BanditTrainer"
             min_buffer_size = 1000
             """,
             "trainers.values.min_buffer_size",
@@ -59,7 +59,7 @@ def test_a_condition_that_fits_exactly_is_accepted(
 ) -> None:
     trainers = """
 [trainers.values]
-target = "trainers.bandit:BanditTrainer"
+target = "algorithms.bandit:BanditTrainer"
 min_buffer_size = 200
 """
     path = config_file(bandit_config(tmp_path, trainers=trainers))
@@ -90,8 +90,8 @@ def _unfed_config(config_file: Callable[..., Path], tmp_path: Path) -> Path:
     """The bandit config with its agent collecting into 'other', not 'pulls'."""
     text = config_file().read_text()
     text = text.replace(
-        'agent = { target = "trainers.bandit:BanditAgent", seed = 0 }',
-        'agent = { target = "trainers.bandit:BanditAgent", seed = 0, '
+        'agent = { target = "algorithms.bandit:BanditAgent", seed = 0 }',
+        'agent = { target = "algorithms.bandit:BanditAgent", seed = 0, '
         'collector = "other" }',
     ).replace(
         "[buffers.pulls]",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from algorithms.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 from engine import FixedIntervalInteraction, LaunchConfig, launch
 from engine.data import SequentialBuffer
-from trainers.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 
 
 def main() -> None:

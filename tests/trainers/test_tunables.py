@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from algorithms.dqn import DQNAgent, DQNTrainer
 from console import config as config_mod
 from engine import System
 from engine.telemetry.events import (
@@ -19,7 +20,6 @@ from engine.telemetry.events import (
     TrainingRunFinished,
 )
 from trainers.config import CosineSchedule
-from trainers.dqn import DQNAgent, DQNTrainer
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0

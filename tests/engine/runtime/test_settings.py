@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typing_extensions import override
 
+from algorithms.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 from engine import Interaction, LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.runtime.control import SystemStoppedError
@@ -18,7 +19,6 @@ from engine.runtime.settings import Settings
 from engine.telemetry.events import Event, LogMessage, Metric, SettingChanged
 from engine.tunables import Tunable, TunableError
 from tests.engine.tiny import rewrite_manifest
-from trainers.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 
 WAIT = 10.0
 

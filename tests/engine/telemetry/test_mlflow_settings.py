@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from algorithms.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 from engine import Interaction, LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.telemetry.events import Event, SettingChanged
-from trainers.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 
 pytest.importorskip("mlflow", reason="needs the mlflow extra")
 pytest.importorskip("sqlalchemy", reason="the sqlite tracking store needs sqlalchemy")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from algorithms.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 from engine import LaunchConfig, System
 from engine.data import SequentialBuffer
 from engine.interaction import FixedIntervalInteraction
@@ -16,7 +17,6 @@ from engine.launch_config import LaunchConfigError
 from engine.telemetry import mlflow_sink
 from engine.telemetry.events import ErrorOccurred, EventBus, LogMessage, Metric
 from engine.telemetry.metrics_log import read_metrics
-from trainers.bandit import BanditAgent, BanditEnvironment, BanditTrainer, ValueTable
 
 mlflow = pytest.importorskip("mlflow", reason="needs the mlflow extra")
 pytest.importorskip("sqlalchemy", reason="the sqlite tracking store needs sqlalchemy")

@@ -1,5 +1,5 @@
 """Every subcommand through Typer's CliRunner (the heavy run loops are patched here;
-they run for real in test_e2e.py and test_app.py)."""
+they run for real in test_headless_run.py and ../test_app.py)."""
 
 from __future__ import annotations
 
@@ -437,8 +437,8 @@ def test_validate_warns_of_a_trainer_whose_buffer_nothing_collects_into(
 ) -> None:
     text = config_file().read_text()
     text = text.replace(
-        'agent = { target = "trainers.bandit:BanditAgent", seed = 0 }',
-        'agent = { target = "trainers.bandit:BanditAgent", seed = 0, collector = "other" }',
+        'agent = { target = "algorithms.bandit:BanditAgent", seed = 0 }',
+        'agent = { target = "algorithms.bandit:BanditAgent", seed = 0, collector = "other" }',
     ).replace(
         "[buffers.pulls]",
         '[buffers.other]\ntarget = "engine.data:SequentialBuffer"\nmax_size = 10\n\n'

@@ -11,11 +11,11 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
+from algorithms.reinforce import PolicyNetwork, Reinforce, ReinforceAgent
 from console import config as run_config
 from console.cli import app
 from engine.telemetry.events import Metric, TrainingRunFinished
 from trainers.pushbutton import PushbuttonTrainer
-from trainers.reinforce import PolicyNetwork, Reinforce, ReinforceAgent
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_configs" / "cartpole_reinforce.toml"

@@ -76,7 +76,7 @@ def test_an_actor_that_cannot_be_wired_is_refused_before_ray_starts(
     pytest.importorskip("ray")
     path = tmp_path / "run.toml"
     text = bandit_config(tmp_path).replace(
-        '{ target = "trainers.bandit:BanditAgent", seed = 0 }',
+        '{ target = "algorithms.bandit:BanditAgent", seed = 0 }',
         f'{{ target = "{parts}:NeedsCollectorAgent" }}',
     )
     path.write_text(text + '\n[scale]\nbackend = "ray"\nactors = 2\n')

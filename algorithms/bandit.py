@@ -28,8 +28,7 @@ from typing_extensions import override
 from engine import Agent, Environment, InferenceModel, TrainingModel
 from engine.data import DataCollector
 from engine.tunables import Tunable
-
-from .base import Trainer
+from trainers.base import Trainer
 
 
 class BanditEnvironment(Environment[float, int]):

@@ -5,10 +5,10 @@ the inference copy and collects transitions, and the Double-DQN trainer with a
 Polyak-averaged target network. The agent and the trainer run concurrently on
 the engine's two threads; the trainer syncs fresh weights after every run.
 
-Components (TOML targets): ``trainers.dqn:QNetwork`` (wrapped by
-``engine.torch:TorchTrainingModel``), ``trainers.dqn:DQNAgent`` with
+Components (TOML targets): ``algorithms.dqn:QNetwork`` (wrapped by
+``engine.torch:TorchTrainingModel``), ``algorithms.dqn:DQNAgent`` with
 ``engine.gym:GymEnvironment``, an ``engine.data:SequentialBuffer`` replay
-buffer, and ``trainers.dqn:DQNTrainer``.
+buffer, and ``algorithms.dqn:DQNTrainer``.
 """
 
 from __future__ import annotations
@@ -35,9 +35,8 @@ from engine.model import InferenceModel
 from engine.torch import TorchInferenceModel, load_weights, save_weights
 from engine.torch.layout import structure_generation
 from engine.tunables import Tunable
-
-from .config import TrainingConfiguration
-from .config_driven import ConfigDrivenTrainer
+from trainers.config import TrainingConfiguration
+from trainers.config_driven import ConfigDrivenTrainer
 
 # ---------------------------------------------------------------------------
 # The network

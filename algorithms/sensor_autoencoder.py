@@ -6,11 +6,11 @@ reading with the inference copy (its action is the code) and collects it; the
 :class:`AutoencoderTrainer` learns to reconstruct readings from the replay of
 recent ones, so the reconstruction loss falls while the stream goes on.
 
-Components (TOML targets): ``trainers.sensor_autoencoder:AutoEncoder`` (wrapped
+Components (TOML targets): ``algorithms.sensor_autoencoder:AutoEncoder`` (wrapped
 by ``engine.torch:TorchTrainingModel`` with ``inference_procedure = "encode"``),
-``trainers.sensor_autoencoder:SensorStream``,
-``trainers.sensor_autoencoder:EncodingAgent``, an ``engine.data`` buffer, and
-``trainers.sensor_autoencoder:AutoencoderTrainer``.
+``algorithms.sensor_autoencoder:SensorStream``,
+``algorithms.sensor_autoencoder:EncodingAgent``, an ``engine.data`` buffer, and
+``algorithms.sensor_autoencoder:AutoencoderTrainer``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from typing_extensions import override
 from engine import Agent, Environment
 from engine.data import DataCollector
 from engine.model import InferenceModel
-
-from .config import TrainingConfiguration
-from .config_driven import ConfigDrivenTrainer
+from trainers.config import TrainingConfiguration
+from trainers.config_driven import ConfigDrivenTrainer
 
 
 class AutoEncoder(nn.Module):

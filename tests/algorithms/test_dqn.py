@@ -9,11 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.cartpole_curve import TARGET, build_system, first_success
-from engine.model import TrainingModelsDict
-from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
-from engine.torch import TorchTrainingModel
-from trainers.dqn import (
+from algorithms.dqn import (
     DQNAgent,
     DQNTrainer,
     QNetwork,
@@ -21,6 +17,10 @@ from trainers.dqn import (
     pack_transition,
     unpack_batch,
 )
+from benchmarks.cartpole_curve import TARGET, build_system, first_success
+from engine.model import TrainingModelsDict
+from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
+from engine.torch import TorchTrainingModel
 
 WAIT = 20.0
 

@@ -10,10 +10,10 @@ return-to-go, ``step`` is the policy-gradient loss. A
 ``num_episodes_per_experience`` new complete episodes, trains on their steps
 once, and syncs the policy while the agent keeps playing.
 
-Components (TOML targets): ``trainers.reinforce:PolicyNetwork`` (wrapped by
-``engine.torch:TorchTrainingModel``), ``trainers.reinforce:ReinforceAgent``
+Components (TOML targets): ``algorithms.reinforce:PolicyNetwork`` (wrapped by
+``engine.torch:TorchTrainingModel``), ``algorithms.reinforce:ReinforceAgent``
 with ``engine.gym:GymEnvironment``, ``engine.data:EpisodeBuffer`` and
-``trainers.reinforce:Reinforce`` inside ``trainers.pushbutton:PushbuttonTrainer``
+``algorithms.reinforce:Reinforce`` inside ``trainers.pushbutton:PushbuttonTrainer``
 (see ``sample_configs/cartpole_reinforce.toml``).
 """
 
@@ -34,8 +34,7 @@ from typing_extensions import override
 from engine.data import DataCollector
 from engine.gym import GymAgent
 from engine.model import InferenceModel
-
-from .algorithm import Algorithm
+from trainers.algorithm import Algorithm
 
 # ---------------------------------------------------------------------------
 # The network

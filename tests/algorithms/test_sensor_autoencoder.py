@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine import FixedIntervalInteraction, System
-from engine.data import DataUsersDict, RandomReplacementBuffer
-from engine.model import TrainingModelsDict
-from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
-from engine.torch import TorchTrainingModel
-from trainers.sensor_autoencoder import (
+from algorithms.sensor_autoencoder import (
     AutoEncoder,
     AutoencoderTrainer,
     EncodingAgent,
     SensorStream,
 )
+from engine import FixedIntervalInteraction, System
+from engine.data import DataUsersDict, RandomReplacementBuffer
+from engine.model import TrainingModelsDict
+from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
+from engine.torch import TorchTrainingModel
 
 WAIT = 20.0
 

@@ -59,13 +59,13 @@ def test_nested_targets_are_built_recursively(tmp_path: Path) -> None:
             "target": "engine.torch:TorchTrainingModel",
             "device": "cpu",
             "model": {
-                "target": "trainers.dqn:QNetwork",
+                "target": "algorithms.dqn:QNetwork",
                 "obs_dim": 3,
                 "num_actions": 2,
             },
         },
     )
-    from trainers.dqn import QNetwork
+    from algorithms.dqn import QNetwork
 
     assert isinstance(built.model, QNetwork)
     assert builder.components[id(built)] == "models.q"
@@ -136,25 +136,36 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
     ),
     (
         "bad module",
-        lambda t: t.replace("trainers.bandit:ValueTable", "trainers.nope:ValueTable"),
+        lambda t: t.replace("algorithms.bandit:ValueTable", "trainers.nope:ValueTable"),
         "models.values.target: cannot import 'trainers.nope:ValueTable': no module named 'trainers.nope'",
     ),
     (
+        "a module that moved",
+        lambda t: t.replace(
+            "algorithms.bandit:ValueTable", "trainers.bandit:ValueTable"
+        ),
+        "models.values.target: cannot import 'trainers.bandit:ValueTable': "
+        "'trainers.bandit' moved to 'algorithms.bandit' "
+        "(write 'algorithms.bandit:ValueTable')",
+    ),
+    (
         "bad attribute",
-        lambda t: t.replace("trainers.bandit:ValueTable", "trainers.bandit:ValueTabel"),
-        "models.values.target: cannot import 'trainers.bandit:ValueTabel'",
+        lambda t: t.replace(
+            "algorithms.bandit:ValueTable", "algorithms.bandit:ValueTabel"
+        ),
+        "models.values.target: cannot import 'algorithms.bandit:ValueTabel'",
     ),
     (
         "not a model",
         lambda t: t.replace(
-            "trainers.bandit:ValueTable", "trainers.bandit:BanditAgent"
+            "algorithms.bandit:ValueTable", "algorithms.bandit:BanditAgent"
         ),
-        "models.values.target: 'trainers.bandit:BanditAgent' is not an engine.TrainingModel",
+        "models.values.target: 'algorithms.bandit:BanditAgent' is not an engine.TrainingModel",
     ),
     (
         "unknown argument",
         lambda t: t.replace("arms = 3", "arms = 3\narm = 4"),
-        "models.values.arm: unknown argument of trainers.bandit:ValueTable (did you mean 'arms'?)",
+        "models.values.arm: unknown argument of algorithms.bandit:ValueTable (did you mean 'arms'?)",
     ),
     (
         "wrong type",
@@ -169,12 +180,12 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
     (
         "missing argument",
         lambda t: t.replace("arms = 3", ""),
-        "models.values: trainers.bandit:ValueTable needs argument(s) arms",
+        "models.values: algorithms.bandit:ValueTable needs argument(s) arms",
     ),
     (
         "constructor raises",
         lambda t: t.replace("arms = 3", "arms = 0"),
-        "models.values: trainers.bandit:ValueTable(...) raised ValueError: arms must be >= 1, got 0",
+        "models.values: algorithms.bandit:ValueTable(...) raised ValueError: arms must be >= 1, got 0",
     ),
     (
         "missing target",
@@ -184,7 +195,7 @@ ERRORS: list[tuple[str, Callable[[str], str], str]] = [
     (
         "missing agent",
         lambda t: t.replace(
-            'agent = { target = "trainers.bandit:BanditAgent", seed = 0 }', ""
+            'agent = { target = "algorithms.bandit:BanditAgent", seed = 0 }', ""
         ),
         "interaction.agent: missing",
     ),
@@ -261,7 +272,7 @@ def test_agent_asking_for_missing_things_is_blamed(
     tmp_path: Path, agent: str, expected: str
 ) -> None:
     text = bandit_config(tmp_path).replace(
-        '{ target = "trainers.bandit:BanditAgent", seed = 0 }',
+        '{ target = "algorithms.bandit:BanditAgent", seed = 0 }',
         f'{{ target = "console_test_parts:{agent}" }}',
     )
     path = tmp_path / "bad.toml"
@@ -276,7 +287,7 @@ def test_training_table_errors_name_the_key(tmp_path: Path) -> None:
     trainers = textwrap.dedent(
         """
         [trainers.values]
-        target = "trainers.bandit:BanditTrainer"
+        target = "algorithms.bandit:BanditTrainer"
 
         [trainers.values.training]
         lr = 0.1
