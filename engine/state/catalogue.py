@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,6 +183,34 @@ def remove_state(path: Path) -> None:
     shutil.rmtree(doomed)
 
 
+OwnState = tuple[int, Path]
+"""One of a directory's own states: its sequence number and its path."""
+
+
+def beyond_newest(
+    own: Sequence[OwnState], keep: int, unusable: Collection[Path] = ()
+) -> list[OwnState]:
+    """Which own states a "keep the newest ``keep``" rule deletes, oldest first.
+
+    The one retention rule: a run's ``keep_last`` after each save, the room a
+    save makes ahead of itself on a full disk, and ``states prune``.
+
+    Args:
+        own: The directory's own states, oldest first (by sequence number).
+        keep: How many of the newest to keep.
+        unusable: States known not to verify: neither counted nor deleted, so
+            they never push a good state out (and stay for inspection).
+
+    Raises:
+        ValueError: If ``keep`` is negative.
+    """
+    if keep < 0:
+        raise ValueError(f"keep must be >= 0, got {keep}")
+    skip = {Path(p).resolve() for p in tuple(unusable)}  # may grow meanwhile
+    counted = [state for state in own if state[1].resolve() not in skip]
+    return counted[: max(0, len(counted) - keep)]
+
+
 def states_beyond(
     states_dir: Path, keep: int, unusable: Collection[Path] = ()
 ) -> list[Path]:
@@ -190,30 +218,12 @@ def states_beyond(
 
     Foreign states (copied in, or written before states were numbered) are
     neither counted nor returned: nothing can say where they belong in the
-    order, so only a person deletes them.
+    order, so only a person deletes them. The rule is :func:`beyond_newest`.
 
     Args:
         states_dir: Where the states are.
         keep: How many of the newest to keep.
-        unusable: States known not to verify: neither counted nor deleted, so
-            they never push a good state out (and stay for inspection).
+        unusable: States known not to verify (neither counted nor deleted).
     """
-    if keep < 0:
-        raise ValueError(f"keep must be >= 0, got {keep}")
-    skip = {Path(p).resolve() for p in tuple(unusable)}  # may grow meanwhile
-    own = [
-        i.path
-        for i in list_states(states_dir)
-        if i.own and i.path.resolve() not in skip
-    ]
-    return own[: max(0, len(own) - keep)]
-
-
-def prune_states(
-    states_dir: Path, keep: int, unusable: Collection[Path] = ()
-) -> list[Path]:
-    """Delete all but the newest ``keep`` own states; return what was deleted."""
-    doomed = states_beyond(states_dir, keep, unusable)
-    for path in doomed:
-        remove_state(path)
-    return doomed
+    own = [(i.seq, i.path) for i in list_states(states_dir) if i.seq is not None]
+    return [path for _, path in beyond_newest(own, keep, unusable)]

@@ -18,13 +18,13 @@ import os
 import re
 import shutil
 import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalogue import list_states, newest_verified_state, remove_state
+from .catalogue import beyond_newest, list_states, newest_verified_state, remove_state
 from .disk_space import (
     MIB,
     block_size,
@@ -133,7 +133,7 @@ class StateStore:
         self.durable = durable
         self._components: dict[str, PersistentStateMixin] = {}
         self._optional: set[str] = set()
-        # States found not to verify during this run (see states_beyond).
+        # States found not to verify during this run (see beyond_newest).
         self.unusable: set[Path] = set()
         self.protected: set[Path] = set()
         """States retention never deletes during this run (the newest state saved
@@ -399,23 +399,37 @@ class StateStore:
         """
         if self.max_keep is None:
             return []
+        return list(self._retire(self.max_keep, keep, on_removed))
+
+    def _retire(
+        self,
+        keep: int,
+        spare: Path | None = None,
+        on_removed: Callable[[Path], None] | None = None,
+    ) -> Iterator[Path]:
+        """Delete the own states that keeping the newest ``keep`` leaves out, oldest
+        first, yielding each once deleted (a caller may stop early).
+
+        Which states: :func:`~engine.state.catalogue.beyond_newest` over this
+        store's catalogue, less ``spare`` and the :meth:`protect`-ed ones. A state
+        that is no longer the one this store wrote is dropped from the catalogue
+        but not deleted.
+        """
         own = self._catalogue()
-        skip = {Path(p).resolve() for p in tuple(self.unusable)}
-        keep_path = None if keep is None else Path(keep).resolve()
-        counted = [(seq, p) for seq, p in own if p.resolve() not in skip]
-        doomed = counted[: max(0, len(counted) - self.max_keep)]
-        removed: list[Path] = []
-        protected = {Path(p).resolve() for p in tuple(self.protected)}
-        for seq, path in doomed:
-            if path.resolve() == keep_path or path.resolve() in protected:
+        kept = {
+            Path(p).resolve() for p in (*tuple(self.protected), spare) if p is not None
+        }
+        for seq, path in beyond_newest(own, keep, self.unusable):
+            if path.resolve() in kept:
                 continue
-            if self._still_own(path, seq):
-                remove_state(path)
-                removed.append(path)
-                if on_removed is not None:
-                    on_removed(path)
+            if not self._still_own(path, seq):
+                own.remove((seq, path))  # gone, or not ours to delete
+                continue
+            remove_state(path)
+            if on_removed is not None:
+                on_removed(path)
             own.remove((seq, path))
-        return removed
+            yield path
 
     def protect(self, path: str | Path) -> None:
         """Never delete the state at ``path`` by retention while this store lives."""
@@ -549,25 +563,12 @@ class StateStore:
         free = free_bytes(self.states_dir)
         if free is None or free >= need:
             return ""
-        own = self._catalogue()
-        skip = {Path(p).resolve() for p in tuple(self.unusable)}
-        counted = [(seq, p) for seq, p in own if p.resolve() not in skip]
-        doomed = []
         if self.max_keep is not None:
             # What retention deletes after the save, less the newest complete state.
-            doomed = counted[: max(0, len(counted) - max(self.max_keep - 1, 1))]
-        protected = {Path(p).resolve() for p in tuple(self.protected)}
-        for seq, path in doomed:
-            if path.resolve() in protected:
-                continue
-            if self._still_own(path, seq):
-                remove_state(path)
-                if on_removed is not None:
-                    on_removed(path)
-            own.remove((seq, path))
-            free = free_bytes(self.states_dir)
-            if free is None or free >= need:
-                return ""
+            for _ in self._retire(max(self.max_keep - 1, 1), on_removed=on_removed):
+                free = free_bytes(self.states_dir)
+                if free is None or free >= need:
+                    return ""
         if self.max_keep is None:
             how = "keep_last is not set, so no older state is deleted to make room"
         else:

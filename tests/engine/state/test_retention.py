@@ -19,7 +19,7 @@ import pytest
 
 import engine.state.store
 from engine import StateError
-from engine.state.catalogue import list_states
+from engine.state.catalogue import beyond_newest, list_states
 from engine.state.manifest import read_manifest
 from engine.telemetry.events import StateLoaded
 from tests.engine.tiny import NudgeTrainer, make_system, rewrite_manifest
@@ -66,6 +66,20 @@ def future_copy(state: Path, name: str, ahead: float = DAY) -> Path:
     shutil.copytree(state, copy)
     rewrite_manifest(copy, lambda m: m.update(created_unix=m["created_unix"] + ahead))
     return copy
+
+
+def test_the_rule_deletes_the_oldest_beyond_keep_and_skips_unusable(
+    tmp_path: Path,
+) -> None:
+    own = [(seq, tmp_path / f"{seq}.state") for seq in range(1, 6)]
+    assert beyond_newest(own, keep=2) == own[:3]
+    assert beyond_newest(own, keep=5) == []
+    assert beyond_newest(own, keep=0) == own
+    # An unusable state neither counts towards keep nor is deleted.
+    assert beyond_newest(own, keep=2, unusable=[own[4][1]]) == own[:2]
+    assert beyond_newest(own, keep=2, unusable=[own[0][1]]) == own[1:3]
+    with pytest.raises(ValueError, match="keep must be >= 0"):
+        beyond_newest(own, keep=-1)
 
 
 def test_a_clock_stepped_back_never_deletes_the_state_just_written(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typing_extensions import override
 
-from engine.state.catalogue import list_states, prune_states
+from engine.state.catalogue import list_states, remove_state, states_beyond
 from engine.state.manifest import verify_state
 from engine.state.persistence import PersistentStateMixin, StateError
 from engine.state.store import StateStore
@@ -146,7 +146,9 @@ def test_retention_keeps_the_newest(tmp_path: Path) -> None:
         blob.text = str(i)
         paths.append(store.save())
     assert [i.path for i in list_states(tmp_path / "states")] == paths[2:]
-    assert prune_states(tmp_path / "states", keep=1) == [paths[2]]
+    assert states_beyond(tmp_path / "states", keep=1) == [paths[2]]
+    remove_state(paths[2])
+    assert [i.path for i in list_states(tmp_path / "states")] == paths[3:]
 
 
 def test_durable_saves_work(tmp_path: Path) -> None:
