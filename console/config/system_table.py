@@ -131,13 +131,6 @@ class SystemTable(BaseModel):
         }
 
 
-def _table_error(
-    file: Path, system: Mapping[str, Any], e: ValidationError
-) -> ConfigError:
-    key, problem = validation_problem(e, "system", system, SystemTable.keys())
-    return ConfigError(file, key, problem)
-
-
 @dataclasses.dataclass
 class RunSettings:
     """The console-level settings of a run, resolved from ``[system]``.
@@ -207,7 +200,8 @@ def resolve_settings(
     try:
         table = SystemTable.model_validate(dict(system))
     except ValidationError as e:
-        raise _table_error(file, system, e) from None
+        key, problem = validation_problem(e, "system", system, SystemTable.keys())
+        raise ConfigError(file, key, problem) from None
     if "interaction" not in raw:
         # The first thing to fix in an empty or half-written config.
         raise ConfigError(
