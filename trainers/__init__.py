@@ -3,9 +3,15 @@
 Whole algorithms (agent, network and trainer in one file each) live in the
 ``algorithms`` package; this package is the API they are written against.
 
-Config-driven training comes two ways, as in ASTRA-RL: subclass
-:class:`ConfigDrivenTrainer`, or compose a :class:`PushbuttonTrainer` from a
-:class:`TrainingConfiguration`, a source of experience and an :class:`Algorithm`.
+Config-driven training (a :class:`TrainingConfiguration` says how to train)
+comes two ways, as in ASTRA-RL, and both run one training loop:
+
+- the config-driven trainer: subclass :class:`ConfigDrivenTrainer` and write
+  its ``batches()`` and ``step()`` (:mod:`trainers.config_driven`);
+- the pushbutton trainer: compose a :class:`PushbuttonTrainer` from a
+  configuration, a source of experience and an :class:`Algorithm`, without
+  writing a trainer class (ASTRA-RL's ``Trainer(config, sampler, algorithm)``,
+  :mod:`trainers.pushbutton`).
 
 Only :class:`Trainer` and :class:`TrainersDict` are imported eagerly; the torch-based names load on first
 use, so pure-Python runs never import torch.

@@ -1,6 +1,13 @@
-"""The config-driven ("pushbutton") trainer: subclasses supply batches and a loss.
+"""The config-driven trainer: a subclass supplies batches and a loss, a configuration the rest.
 
-Everything else comes from a :class:`~trainers.config.TrainingConfiguration`:
+Config-driven training comes two ways (see :mod:`trainers`): subclass
+:class:`ConfigDrivenTrainer` (this module), or compose the pushbutton trainer,
+:class:`~trainers.pushbutton.PushbuttonTrainer`, which is such a subclass whose
+batches and loss come from a source of experience and an algorithm object.
+
+A subclass writes :meth:`~ConfigDrivenTrainer.batches` and
+:meth:`~ConfigDrivenTrainer.step`; everything else comes from a
+:class:`~trainers.config.TrainingConfiguration`:
 the optimizer and LR scheduler, micro-batches of ``batch_size``, gradient
 accumulation (a remainder of micro-batches is flushed, never dropped),
 gradient clipping, a pause point after every optimizer step, metrics (loss,
@@ -8,10 +15,6 @@ learning rate, gradient norm, steps/s) through ``report_metrics``, and when to
 train: ``training_steps`` rounds in all, each waiting for
 ``num_episodes_per_experience`` new complete episodes when the data user holds
 an :class:`~engine.data.EpisodeBuffer`.
-
-Subclassing is one way to use it; :class:`~trainers.pushbutton.PushbuttonTrainer`
-is the other (ASTRA-RL's composition: a configuration, a source of experience
-and an algorithm object).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The pushbutton trainer by composition: ASTRA-RL's ``Trainer(config, sampler, algorithm)``.
+"""The pushbutton trainer: ASTRA-RL's ``Trainer(config, sampler, algorithm)``, by composition.
+
+Config-driven training comes two ways (see :mod:`trainers`): subclass the
+config-driven trainer, :class:`~trainers.config_driven.ConfigDrivenTrainer`, or
+compose the pushbutton trainer (this module) without writing a trainer class.
 
 ASTRA-RL builds its trainer from a configuration, a sampler that runs rollouts
 and an algorithm whose ``step(batch)`` returns the loss, and trains without a
@@ -16,9 +20,8 @@ them with the algorithm, batches their steps and trains on them once::
     System(interaction, {"policy": model}, {"episodes": EpisodeBuffer(4096)},
            {"reinforce": trainer}, ...)
 
-It is a :class:`~trainers.config_driven.ConfigDrivenTrainer` (the subclassing
-path) whose batches and loss come from those two objects, so both paths share
-one training loop.
+It is a :class:`~trainers.config_driven.ConfigDrivenTrainer` whose batches and
+loss come from those two objects, so both ways share one training loop.
 """
 
 from __future__ import annotations
