@@ -177,11 +177,6 @@ class AutoencoderTrainer(ConfigDrivenTrainer[torch.Tensor]):
         self.data_user_name = data_user
 
     @override
-    def on_training_models_attached(self) -> None:
-        super().on_training_models_attached()
-        self.autoencoder = self.get_torch_training_model(self.model_name).model
-
-    @override
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         readings = torch.from_numpy(
             np.stack(self.get_data_user(self.data_user_name).get_data())
@@ -194,4 +189,5 @@ class AutoencoderTrainer(ConfigDrivenTrainer[torch.Tensor]):
 
     @override
     def step(self, batch: torch.Tensor) -> tuple[torch.Tensor, Mapping[str, float]]:
-        return F.mse_loss(self.autoencoder(batch), batch), {}
+        autoencoder = self.models[self.model_name].model
+        return F.mse_loss(autoencoder(batch), batch), {}

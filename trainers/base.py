@@ -123,6 +123,11 @@ class Trainer(ABC, MetricReporter, PersistentStateMixin, ThreadEventMixin):
 
     def trainability_report(self) -> TrainabilityReport:
         """Describe the data conditions without changing anything (safe from any thread)."""
+        return self._item_condition()
+
+    def _item_condition(self) -> TrainabilityReport:
+        """The buffer-size and new-data conditions, as :meth:`trainability_report`
+        gives them by default (for subclasses that add conditions of their own)."""
         name = self._training_condition_data_user
         if name is None:
             return TrainabilityReport.unconditional()
@@ -169,9 +174,14 @@ class Trainer(ABC, MetricReporter, PersistentStateMixin, ThreadEventMixin):
             and user.visible_total - self._consumed_seq >= self._min_new_data_count
         )
         if trainable:
-            self._consumed_seq = user.visible_total
-            self._previous_training_time = time.time()
+            self._use_new_data(user)
         return trainable
+
+    def _use_new_data(self, user: DataUser[Any]) -> None:
+        """Count what ``user`` shows in its buffer as used: the next run needs data
+        collected after it."""
+        self._consumed_seq = user.visible_total
+        self._previous_training_time = time.time()
 
     def _mark_data_seen(self) -> None:
         """Count everything the run could read as used (called after :meth:`train`)."""
@@ -201,6 +211,11 @@ class Trainer(ABC, MetricReporter, PersistentStateMixin, ThreadEventMixin):
             ``(data user name, item sequence number)``, or None if no number of
             items would make it trainable (the engine then waits for a wake-up).
         """
+        return self._item_wake_target()
+
+    def _item_wake_target(self) -> tuple[str, int] | None:
+        """The collected-item count at which the conditions of :meth:`_item_condition`
+        can hold, as :meth:`wake_target` gives it by default."""
         name = self._training_condition_data_user
         if name is None or name not in self._data_users:
             return None

@@ -37,7 +37,6 @@ from engine.telemetry.trainability import TrainabilityReport, predictable_condit
 from engine.torch import TorchTrainingModel
 from engine.tunables import Tunable
 
-from .base import Trainer
 from .config import TrainingConfiguration
 from .torch import OptimizersSetup, TorchTrainer
 
@@ -86,6 +85,11 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     the round. Like the base conditions, the episode count is taken at
     collection time and the training thread is woken by the step that ends the
     last episode needed, not by polling.
+
+    Asking whether it may train (:meth:`is_trainable`,
+    :meth:`trainability_report`, the wake targets) changes nothing; a round
+    takes what it uses up (the new items and episodes) in one step,
+    :meth:`take_experience`, as :meth:`train` begins.
 
     Accumulation divides each micro-batch loss by ``gradient_accumulation_steps``,
     so an optimizer step sees the mean gradient of its micro-batches; when the
@@ -231,30 +235,94 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     @override
     @predictable_condition
     def is_trainable(self) -> bool:
-        """The base conditions, the episode condition and the ``training_steps`` limit.
+        """Whether a round can start now (:meth:`trainability_report`'s answer).
 
-        When True, the new data and the new episodes count as used; the
-        episodes then in the buffer are this round's experience.
+        Asking changes nothing: the round takes what it uses up when it starts
+        (:meth:`take_experience`).
         """
+        return self.trainability_report().trainable
+
+    @override
+    def trainability_report(self) -> TrainabilityReport:
+        """The item conditions, the episode condition and the ``training_steps`` limit."""
+        report = self._item_condition()
         if self.finished:
-            self._limit_collection()
-            return False
-        if self._episodes_needed and self._new_episodes() < self._episodes_needed:
-            # Keep the pending queue drained while waiting, as the base check does.
-            name = self._training_condition_data_user
-            assert name is not None
-            self.get_data_user(name).update()
-            self._limit_collection()
-            return False
-        trainable = super().is_trainable()
-        self._limit_collection()
-        if not trainable:
-            return False
+            return replace(
+                report,
+                trainable=False,
+                reason=f"finished: {self.rounds}/{self.config.training_steps} "
+                "training rounds done (training_steps)",
+            )
+        if not self._episodic:
+            return report
+        new, needed = self._new_episodes(), self._episodes_needed
+        reasons = [report.reason] if report.reason else []
+        if new < needed:
+            reasons.append(f"{new}/{needed} new episodes")
+        return replace(
+            report,
+            new_episodes=new,
+            min_new_episodes=needed,
+            trainable=report.trainable and new >= needed,
+            reason="; ".join(reasons),
+        )
+
+    @override
+    def wake_target(self) -> tuple[str, int] | None:
+        """The item count that can make it trainable (None when only episodes are missing)."""
+        if self.finished:
+            return None
+        if self._episodes_needed and self._item_condition().trainable:
+            # Only episodes are missing: waking on items would spin.
+            return None
+        return self._item_wake_target()
+
+    @override
+    def episode_wake_target(self) -> tuple[str, int] | None:
+        """The episode count at which this trainer may become trainable (for the engine)."""
+        name = self._training_condition_data_user
+        if self.finished or not self._episodes_needed or name is None:
+            return None
+        if (
+            self._new_episodes() >= self._episodes_needed
+            and not self._item_condition().trainable
+        ):
+            return None  # only items are missing: wake_target waits for those
+        return name, self._episodes_seen + self._episodes_needed
+
+    def take_experience(self) -> None:
+        """Take what a round uses up; :meth:`train` calls it first, and nothing else changes these counts.
+
+        The collected items move into the buffer and count as used (the next
+        round waits for new ones, ``min_new_data_count``); the complete
+        episodes new since the previous round become this round's
+        (:meth:`experience_episodes`); and the agent may collect the round's
+        worth ahead (``replay_ratio``).
+        """
+        name = self._training_condition_data_user
+        if name is not None:
+            user = self.get_data_user(name)
+            user.update()
+            self._use_new_data(user)
         if self._episodic:
             # Counted from the buffer, i.e. exactly the episodes this round can see.
             self._experience_start = self._episodes_seen
             self._episodes_seen = self._episode_buffer().episodes_total
-        return True
+        self._limit_collection()
+
+    @override
+    def run(self) -> bool:
+        """Train one round if trainable (see :meth:`Trainer.run`); either way, then
+        set how far the agent may collect ahead (``config.replay_ratio``).
+
+        Returns:
+            True if a round ran.
+        """
+        ran = super().run()
+        # What the trainer waits for may have changed without a round: episodes
+        # completed, a state loaded (which lifts the limit), training finished.
+        self._limit_collection()
+        return ran
 
     def _limit_collection(self, ahead: int = 0) -> None:
         """Keep the agent within one round of the replay ratio (see ``config.replay_ratio``).
@@ -287,57 +355,10 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         per_round = self.config.max_steps_per_run or 1
         done = self.global_step + ahead - steps
         allowed = items + math.ceil((done + per_round) / ratio)
-        needed = Trainer.wake_target(self)
+        needed = self._item_wake_target()
         if needed is not None:
             allowed = max(allowed, needed[1])
         user.limit_collection(allowed)
-
-    @override
-    def trainability_report(self) -> TrainabilityReport:
-        """The base report, with episodes (have/need) and the ``training_steps`` limit."""
-        report = super().trainability_report()
-        if self.finished:
-            return replace(
-                report,
-                trainable=False,
-                reason=f"finished: {self.rounds}/{self.config.training_steps} "
-                "training rounds done (training_steps)",
-            )
-        if not self._episodic:
-            return report
-        new, needed = self._new_episodes(), self._episodes_needed
-        reasons = [report.reason] if report.reason else []
-        if new < needed:
-            reasons.append(f"{new}/{needed} new episodes")
-        return replace(
-            report,
-            new_episodes=new,
-            min_new_episodes=needed,
-            trainable=report.trainable and new >= needed,
-            reason="; ".join(reasons),
-        )
-
-    @override
-    def wake_target(self) -> tuple[str, int] | None:
-        if self.finished:
-            return None
-        if self._episodes_needed and super().trainability_report().trainable:
-            # Only episodes are missing: waking on items would spin.
-            return None
-        return super().wake_target()
-
-    @override
-    def episode_wake_target(self) -> tuple[str, int] | None:
-        """The episode count at which this trainer may become trainable (for the engine)."""
-        name = self._training_condition_data_user
-        if self.finished or not self._episodes_needed or name is None:
-            return None
-        if (
-            self._new_episodes() >= self._episodes_needed
-            and not super().trainability_report().trainable
-        ):
-            return None  # only items are missing: wake_target waits for those
-        return name, self._episodes_seen + self._episodes_needed
 
     def experience_episodes(self) -> list[Episode[Any]]:
         """This round's experience: the complete episodes new since the previous round.
@@ -477,7 +498,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     @override
     def train(self) -> None:
-        """One round: optimizer steps over :meth:`batches` (up to ``max_steps_per_run``)."""
+        """One round: :meth:`take_experience`, then optimizer steps over
+        :meth:`batches` (up to ``max_steps_per_run``)."""
+        self.take_experience()
         self.rounds += 1
         config = self.config
         optimizer = self.optimizers[OPTIMIZER]

@@ -109,6 +109,26 @@ def test_a_round_waits_for_new_complete_episodes() -> None:
     assert trainer.rounds == 2
 
 
+def test_asking_changes_nothing_the_round_takes_its_experience() -> None:
+    trainer = EpisodeFit({"num_episodes_per_experience": 2}, min_buffer_size=1)
+    users = wire(trainer)
+    agent = Agent(users)
+    first = [agent.steps(2), agent.steps(1)]
+    for _ in range(3):
+        assert trainer.is_trainable()
+        report = trainer.trainability_report()
+        assert (report.new_data, report.new_episodes) == (3, 2)
+        assert trainer.episode_wake_target() == ("episodes", 2)
+    assert users["episodes"].collector.pending == 3, "the check moved items"
+    assert len(users["episodes"]) == 0
+    assert trainer.run()
+    assert trainer.rounds_seen == [first]
+    assert users["episodes"].collector.pending == 0
+    report = trainer.trainability_report()
+    assert (report.new_data, report.new_episodes) == (0, 0)
+    assert not trainer.is_trainable()
+
+
 def test_the_episode_condition_joins_the_base_conditions() -> None:
     trainer = EpisodeFit({"num_episodes_per_experience": 1}, min_buffer_size=5)
     agent = Agent(wire(trainer))

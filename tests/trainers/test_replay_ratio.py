@@ -85,6 +85,26 @@ def test_the_limit_follows_the_steps_taken_and_is_lifted_when_finished() -> None
     assert user.collection_limit is None
 
 
+def test_asking_sets_no_limit_a_run_does_whether_it_trains_or_not() -> None:
+    trainer = ReplayFit(
+        {"replay_ratio": 0.5, "max_steps_per_run": 4}, min_buffer_size=10
+    )
+    users = attach(trainer)
+    user = users["replay"]
+    user.limit_collection(None)  # as a loaded state leaves it
+    collect(users, 5)
+    assert not trainer.is_trainable()
+    assert user.collection_limit is None
+    assert not run_once(trainer)
+    assert user.collection_limit == 10 + 8
+    collect(users, 5)
+    user.limit_collection(None)
+    assert trainer.is_trainable()
+    assert user.collection_limit is None and trainer.global_step == 0
+    assert run_once(trainer)
+    assert user.collection_limit == 10 + math.ceil((4 + 4) / 0.5)
+
+
 def test_the_limit_never_holds_back_data_the_trainer_waits_for() -> None:
     trainer = ReplayFit(
         {"replay_ratio": 1.0, "max_steps_per_run": 2},
