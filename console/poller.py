@@ -21,9 +21,9 @@ from typing import Any
 
 from textual.app import App
 
-from engine.runtime.supervision import SupervisedThread
 from engine.services.curves import Key
 from engine.services.operations import EventFeed, OperationError, RunControl, Watch
+from engine.thread.supervision import SupervisedThread
 
 from .messages import PollerFailed, Snapshot
 

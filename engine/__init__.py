@@ -34,12 +34,12 @@ from .runtime.control import (
     SystemStoppedError,
     pause_point,
 )
-from .runtime.thread_events import ThreadEventMixin
 from .state.persistence import PersistentStateMixin, StateError
 from .system import System, SystemFailedError
 from .telemetry.events import Event, EventBus, Subscription
 from .telemetry.status import SystemStatus
 from .telemetry.trainability import TrainabilityReport
+from .thread import ThreadEventMixin
 
 __all__ = [
     "Actuator",

@@ -37,7 +37,6 @@ from .runtime.control_loop import ControlLoop
 from .runtime.guards import Guards, GuardSettings, GuardTripped
 from .runtime.settings import Settings
 from .runtime.signals import UNLESS_HANDLED, stop_on_signals
-from .runtime.supervision import report_failures
 from .runtime.trainer_contract import TrainerLike, TrainersDict, trainer_hooks
 from .runtime.workers import InferenceWorker, TrainingWorker
 from .services.run_services import RunServices, program_run_name
@@ -64,6 +63,7 @@ from .telemetry.status_report import (
     buffer_statuses,
     model_statuses,
 )
+from .thread.supervision import report_failures
 
 
 class SystemFailedError(RuntimeError):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from typing_extensions import override
 
-from .runtime import worker_binding as _runtime
 from .state.persistence import Commit, PersistentStateMixin
+from .thread import worker_binding
 
 fixed_time = _time.time
 fixed_perf_counter = _time.perf_counter
@@ -172,7 +172,7 @@ class TimeController(PersistentStateMixin):
         deadline = self.perf_counter() + secs
         epoch = self._epoch
         remaining = secs
-        worker = _runtime.current_worker()
+        worker = worker_binding.current_worker()
         # Set by a set or a new scale: the real time left is then recomputed.
         wake = threading.Event()
         with self._lock:

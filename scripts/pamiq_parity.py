@@ -113,7 +113,7 @@ ALIASES: dict[str, str] = {
     "pamiq_core.utils": "engine.utils",
     "pamiq_core.utils.reflection": "engine.utils.reflection",
     "pamiq_core.utils.schedulers": "engine.utils.schedulers",
-    "pamiq_core.thread": "engine.runtime.thread_events",
+    "pamiq_core.thread": "engine.thread",
 }
 # PAMIQ-Core modules whose names are split over several of ours: the public
 # names of each source (or the listed ones) are gathered into one module.

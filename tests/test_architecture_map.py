@@ -11,6 +11,7 @@ MAP = (ROOT / "docs" / "architecture.md").read_text()
 MAPPED_FILE_BY_FILE = (
     "engine",
     "engine/runtime",
+    "engine/thread",
     "engine/state",
     "engine/telemetry",
     "engine/services",

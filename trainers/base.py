@@ -13,10 +13,10 @@ from engine import time
 from engine.data import DataUser, DataUsersDict
 from engine.model import TrainingModel, TrainingModelsDict
 from engine.runtime.control import pause_point
-from engine.runtime.thread_events import ThreadEventMixin
 from engine.state.persistence import PersistentStateMixin
 from engine.telemetry.metric_reporting import MetricReporter
 from engine.telemetry.trainability import TrainabilityReport
+from engine.thread import ThreadEventMixin
 from engine.tunables import Tunable
 
 

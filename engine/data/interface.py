@@ -33,8 +33,8 @@ import numpy as np
 from typing_extensions import override
 
 from .. import time
-from ..runtime import worker_binding as _runtime
 from ..state.persistence import Commit, PersistentStateMixin, prepare_component_load
+from ..thread import worker_binding
 from .buffer import DataBuffer
 
 T = TypeVar("T")
@@ -95,7 +95,7 @@ class DataCollector(Generic[T]):
                     self._wake()
 
     def _wait_for_room(self) -> None:
-        worker = _runtime.current_worker()
+        worker = worker_binding.current_worker()
         if worker is None:
             # Plain code (a test, a script) is never made to wait: nothing
             # there would serve a pause or stop while it waited.

@@ -11,10 +11,10 @@ from typing_extensions import override
 
 from ..data import DataCollector, DataCollectorsDict
 from ..model import InferenceModel, InferenceModelsDict
-from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
 from ..telemetry.events import MetricSink
 from ..telemetry.metric_reporting import MetricReporter
+from ..thread.thread_events import ThreadEventMixin
 from ..tunables import Tunable
 from .event_mixin import InteractionEventMixin
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from typing_extensions import override
 
-from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
+from ..thread.thread_events import ThreadEventMixin
 from .event_mixin import InteractionEventMixin
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
-from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
+from ..thread.thread_events import ThreadEventMixin
 from .event_mixin import InteractionEventMixin
 
 ObsType = TypeVar("ObsType")

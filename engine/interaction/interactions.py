@@ -7,8 +7,8 @@ from typing import Generic, Self, TypeVar
 
 from typing_extensions import override
 
-from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
+from ..thread.thread_events import ThreadEventMixin
 from .agent import Agent
 from .environment import Environment
 from .event_mixin import InteractionEventMixin

@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from typing_extensions import override
 
-from ..runtime.thread_events import ThreadEventMixin
 from ..state.persistence import PersistentStateMixin
+from ..thread.thread_events import ThreadEventMixin
 from .composite import Composite
 from .environment import Environment
 from .event_mixin import InteractionEventMixin

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from enum import StrEnum
 
 from ..telemetry.events import EventBus, SystemStateChanged
+from ..thread import worker_binding
 from ..time import TimeController
-from . import worker_binding as _runtime
 
 
 class SystemState(StrEnum):
@@ -76,7 +76,7 @@ def pause_point() -> None:
     engine worker it does nothing. When the system is stopping it raises
     :class:`ShutdownRequested`, which unwinds ``train()``.
     """
-    worker = _runtime.current_worker()
+    worker = worker_binding.current_worker()
     if worker is not None:
         worker.pause_point()
 
@@ -144,15 +144,15 @@ class Worker:
 
     def bind(self) -> None:
         """Make this the worker of the calling thread."""
-        _runtime.bind_worker(self)
+        worker_binding.bind_worker(self)
 
     def unbind(self) -> None:
         """Stop being the calling thread's worker (before teardown code runs)."""
-        _runtime.bind_worker(None)
+        worker_binding.bind_worker(None)
 
     def exit(self) -> None:
         """Report that the thread has finished."""
-        _runtime.bind_worker(None)
+        worker_binding.bind_worker(None)
         self._controller._worker_exited(self)
 
 

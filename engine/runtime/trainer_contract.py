@@ -29,7 +29,7 @@ from ..model import TrainingModelsDict
 from ..state.persistence import Persistent, StateGroup
 from ..telemetry.events import MetricSink
 from ..telemetry.trainability import TrainabilityReport
-from .thread_events import ThreadEventMixin
+from ..thread.thread_events import ThreadEventMixin
 
 
 @runtime_checkable

@@ -12,10 +12,10 @@ from ..data import DataUsersDict
 from ..interaction import Interaction
 from ..telemetry.events import EventBus, TrainabilityChanged, TrainingRunFinished
 from ..telemetry.status import TrainerStatus
+from ..thread.supervision import FailureHandler, report
 from .control import Controller, ShutdownRequested
 from .library_threads import adopt_library_thread_settings
 from .settings import AGENT, NO_QUEUE, Settings
-from .supervision import FailureHandler, report
 from .trainer_contract import TrainerHooks, TrainersDict, trainer_hooks
 
 

@@ -26,8 +26,8 @@ from typing_extensions import override
 from ..data import DataCollector
 from ..interaction import Agent, Environment, Interaction
 from ..model import TrainingModel
-from ..runtime import worker_binding
 from ..telemetry.status import ActorStatus
+from ..thread import worker_binding
 from .actor_runner import ActorReport
 from .batches import ActorBatch, decode_items
 from .config import ScaleConfig

@@ -44,10 +44,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..runtime.supervision import FailureHandler, SupervisedThread
 from ..state.catalogue import LATEST_NAMES
 from ..telemetry.events import EVENT_KINDS, Event, LogMessage
 from ..telemetry.status import SystemStatus
+from ..thread.supervision import FailureHandler, SupervisedThread
 from .curves import MAX_CURVES, CurveBook, Key
 from .feeds import FEED_TICK, JOURNAL_SIZE, FeedCursor, FeedHub
 from .operations import (

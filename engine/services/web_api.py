@@ -45,8 +45,8 @@ from urllib.parse import unquote, urlsplit
 from typing_extensions import override
 
 from ..runtime.control import SystemState
-from ..runtime.supervision import SupervisedThread
 from ..telemetry.events import LogMessage
+from ..thread.supervision import SupervisedThread
 
 if TYPE_CHECKING:
     from ..system import System

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..runtime.supervision import FailureHandler, SupervisedThread
+from ..thread.supervision import FailureHandler, SupervisedThread
 from ..utils.owner_only import append_owned, append_whole
 from .events import ErrorOccurred, EventBus, LogMessage, Metric, Subscription
 

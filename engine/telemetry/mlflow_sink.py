@@ -24,7 +24,7 @@ import time as _time
 from collections.abc import Mapping
 from typing import Any
 
-from ..runtime.supervision import FailureHandler, SupervisedThread
+from ..thread.supervision import FailureHandler, SupervisedThread
 from .events import (
     ErrorOccurred,
     Event,

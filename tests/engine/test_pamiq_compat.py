@@ -218,3 +218,13 @@ def test_components_with_their_own_log_metrics_run_and_still_report(
     values = [int(m.value) for m in reported]
     assert values == list(range(values[0], values[0] + len(values)))
     assert values[-1] == len(agent.tracked)
+
+
+def test_thread_event_mixin_is_where_pamiq_core_has_it() -> None:
+    # In PAMIQ-Core: from pamiq_core.thread import ThreadEventMixin
+    import engine
+    from engine.thread import ThreadEventMixin
+
+    assert ThreadEventMixin is engine.ThreadEventMixin
+    assert issubclass(Agent, ThreadEventMixin) and issubclass(Trainer, ThreadEventMixin)
+    assert issubclass(Environment, ThreadEventMixin)

@@ -83,7 +83,7 @@ def test_a_failing_worker_lets_a_waiting_pause_return(
 def test_a_failure_handler_that_raises_still_prints_the_failure(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    from engine.runtime.supervision import SupervisedThread
+    from engine.thread.supervision import SupervisedThread
 
     def broken_handler(thread: str, exc: BaseException, tb: str) -> None:
         raise OSError("disk gone")
