@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time as _time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,23 @@ class SystemFailedError(RuntimeError):
     """A worker thread raised; the system stopped (after its final save)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class _RunCounters:
+    """What a run counts, saved with every state so a resumed or loaded run goes on.
+
+    Attributes:
+        steps: Interaction steps taken.
+        uptime: Engine seconds run (pauses excluded).
+        trainer_runs: Runs each trainer has finished, by name.
+        model_versions: Each training model's sync version, by name.
+    """
+
+    steps: int
+    uptime: float
+    trainer_runs: Mapping[str, int]
+    model_versions: Mapping[str, int]
+
+
 class _SystemCounters(PersistentStateMixin):
     """Saves the run's counters so a resumed or loaded run continues its numbers.
 
@@ -78,27 +95,30 @@ class _SystemCounters(PersistentStateMixin):
     those directories hold what the components write themselves, in
     PAMIQ-Core's layout. States from before the counts were saved leave them
     as they are.
+
+    Args:
+        read: The counters now.
+        restore: Continues counting from a loaded state's counters.
     """
 
-    def __init__(self, system: System) -> None:
-        self._system = system
+    def __init__(
+        self,
+        read: Callable[[], _RunCounters],
+        restore: Callable[[_RunCounters], None],
+    ) -> None:
+        self._read = read
+        self._restore = restore
 
     @override
     def save_state(self, path: Path) -> None:
-        system = self._system
+        counters = self._read()
         path.with_suffix(".json").write_text(
             json.dumps(
                 {
-                    "steps": system.steps,
-                    "uptime": system.uptime,
-                    "trainer_runs": {
-                        name: record.runs
-                        for name, record in system._training.records.items()
-                    },
-                    "model_versions": {
-                        name: model.sync_version
-                        for name, model in system.models.data.items()
-                    },
+                    "steps": counters.steps,
+                    "uptime": counters.uptime,
+                    "trainer_runs": dict(counters.trainer_runs),
+                    "model_versions": dict(counters.model_versions),
                 }
             )
         )
@@ -119,22 +139,13 @@ class _SystemCounters(PersistentStateMixin):
             raise ValueError(f"impossible 'steps' ({steps!r})")
         if type(uptime) not in (int, float) or not (0 <= uptime < math.inf):
             raise ValueError(f"impossible 'uptime' ({uptime!r})")
-        runs = _counts(data, "trainer_runs")
-        versions = _counts(data, "model_versions")
-
-        def commit() -> None:
-            system = self._system
-            system._restore_counters(steps, float(uptime))
-            for name, count in runs.items():
-                record = system._training.records.get(name)
-                if record is not None:
-                    record.runs = count
-            for name, version in versions.items():
-                model = system.models.data.get(name)
-                if model is not None:
-                    model._restore_sync_version(version)
-
-        return commit
+        counters = _RunCounters(
+            steps=steps,
+            uptime=float(uptime),
+            trainer_runs=_counts(data, "trainer_runs"),
+            model_versions=_counts(data, "model_versions"),
+        )
+        return lambda: self._restore(counters)
 
 
 def _counts(data: dict[str, Any], key: str) -> dict[str, int]:
@@ -215,7 +226,9 @@ class System:
         self.store.register("data", self.data_users)
         self.store.register("trainers", self.trainers)
         self.store.register("time", self.clock)
-        self.store.register("system", _SystemCounters(self))
+        self.store.register(
+            "system", _SystemCounters(self._counters, self._restore_counters)
+        )
         self.store.register("settings", self.settings, optional=True)
         self.guards = Guards(
             GuardSettings.from_value(self.config.guards),
@@ -357,11 +370,26 @@ class System:
             return self._base_uptime
         return self._base_uptime + self.clock.perf_counter() - self._start_clock
 
-    def _restore_counters(self, steps: int, uptime: float) -> None:
-        self._step_offset = steps - self._live_steps()
-        self._base_uptime = uptime
+    def _counters(self) -> _RunCounters:
+        return _RunCounters(
+            steps=self.steps,
+            uptime=self.uptime,
+            trainer_runs=self._training.run_counts(),
+            model_versions={
+                name: model.sync_version for name, model in self.models.data.items()
+            },
+        )
+
+    def _restore_counters(self, counters: _RunCounters) -> None:
+        self._step_offset = counters.steps - self._live_steps()
+        self._base_uptime = counters.uptime
         if self._start_clock is not None:
             self._start_clock = self.clock.perf_counter()
+        self._training.restore_run_counts(counters.trainer_runs)
+        for name, version in counters.model_versions.items():
+            model = self.models.data.get(name)
+            if model is not None:
+                model.restore_sync_version(version)
 
     @property
     def name(self) -> str:

@@ -115,8 +115,17 @@ class TrainingModel(ABC, PersistentStateMixin, Generic[T]):
         """How many times this model has been synced."""
         return self._sync_version
 
-    def _restore_sync_version(self, version: int) -> None:
-        """Continue counting syncs from a saved state's count (the engine calls this)."""
+    def restore_sync_version(self, version: int) -> None:
+        """Continue counting syncs from ``version``, a saved state's count.
+
+        The engine calls this when it loads a state, so that a resumed run's
+        versions go on from where the saved one stopped.
+
+        Raises:
+            ValueError: If ``version`` is not a non-negative integer.
+        """
+        if type(version) is not int or version < 0:
+            raise ValueError(f"impossible sync version {version!r}")
         self._sync_version = version
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time as _time
+from collections.abc import Mapping
 from typing import Any
 
 from typing_extensions import override
@@ -163,6 +164,27 @@ class TrainingWorker(threading.Thread):
             on_resumed=trainers.on_resumed,
             wake=self._wake.set,
         )
+
+    def run_counts(self) -> dict[str, int]:
+        """How many runs each trainer has finished, by name (loaded counts included)."""
+        return {name: record.runs for name, record in self.records.items()}
+
+    def restore_run_counts(self, counts: Mapping[str, int]) -> None:
+        """Continue each trainer's run count from a saved state's ``counts``.
+
+        A trainer the state does not name keeps its count; a name that is no
+        trainer of this worker is ignored (the run no longer has it).
+
+        Raises:
+            ValueError: If a count is not a non-negative integer (nothing is changed).
+        """
+        for name, count in counts.items():
+            if type(count) is not int or count < 0:
+                raise ValueError(f"impossible run count {count!r} of trainer {name!r}")
+        for name, count in counts.items():
+            record = self.records.get(name)
+            if record is not None:
+                record.runs = count
 
     @override
     def run(self) -> None:

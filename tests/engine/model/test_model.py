@@ -60,3 +60,22 @@ def test_models_dict_hides_inference_only_models_from_trainers() -> None:
     with pytest.raises(KeyError, match="inference thread only"):
         models["frozen"]
     assert models["train_only"] is not None
+
+
+def test_a_restored_sync_version_is_counted_on_from() -> None:
+    model = ScaleModel(weight=1.0)
+    model.restore_sync_version(7)
+    assert model.sync_version == 7
+    model.sync()
+    assert model.sync_version == 8
+
+
+@pytest.mark.parametrize("version", [-1, 1.5, True, "3", None])
+def test_an_impossible_sync_version_is_refused_and_changes_nothing(
+    version: object,
+) -> None:
+    model = ScaleModel(weight=1.0)
+    model.restore_sync_version(2)
+    with pytest.raises(ValueError, match="impossible sync version"):
+        model.restore_sync_version(version)  # type: ignore[arg-type]
+    assert model.sync_version == 2
