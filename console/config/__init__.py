@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from .builder import (
-    INTERACTION_KEYS,
     TRAINING_CONFIG_KWARG,
     TRAINING_CONFIG_TARGET,
     BuiltRun,
-    ComponentBuilder,
     build,
     training_configuration,
 )
+from .components import INTERACTION_KEYS, ComponentBuilder
 from .errors import ConfigError
 from .imports import import_target, importable_from
 from .system_table import (

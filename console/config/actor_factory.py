@@ -3,7 +3,7 @@
 With ``[scale] backend = "ray"`` every actor builds its own ``[interaction]``
 and ``[models]`` from the same TOML tables the learner read. The factory
 carries those tables as plain data (Ray pickles it to every actor) and builds
-them with the same :class:`~console.config.builder.ComponentBuilder`, so an
+them with the same :class:`~console.config.components.ComponentBuilder`, so an
 actor's components are exactly what the embedded engine would build.
 
 Actors must not repeat each other: every integer ``seed`` argument inside
@@ -22,7 +22,7 @@ from typing import Any
 from engine import TrainingModel
 from engine.scale import ActorParts
 
-from .builder import ComponentBuilder, build_interaction, named_tables
+from .components import ComponentBuilder, build_interaction, named_tables
 from .imports import importable_from
 
 SEED_KEY = "seed"
