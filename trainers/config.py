@@ -161,6 +161,15 @@ class TrainingConfiguration(_Strict):
         max_steps_per_run: Optimizer steps after which a round stops even if
             batches remain (None: a round is one pass over its batches, as in
             ASTRA-RL). Needed by trainers that sample without end, e.g. replay.
+        episodes_per_round: Which of the complete episodes waiting when a
+            round starts are its experience. ``"all_new"`` (default): every one
+            completed since the previous round (at least
+            ``num_episodes_per_experience``), so none waits for a later round.
+            ``"exact"``: exactly ``num_episodes_per_experience``, oldest first,
+            as in ASTRA-RL; the rest wait for the next rounds, which then start
+            without waiting. Items still count as used per round
+            (``min_new_data_count``). Needs an episode buffer and
+            ``num_episodes_per_experience >= 1``.
         shuffle: Shuffle an experience's steps before batching them.
         lr_scheduler: ``{name = "none" | "linear_warmup" | "cosine" | "step", ...}``
             (or just the name when it needs no parameters); it advances once per
@@ -189,6 +198,7 @@ class TrainingConfiguration(_Strict):
     # Ours.
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
     max_steps_per_run: int | None = Field(default=None, ge=1)
+    episodes_per_round: Literal["all_new", "exact"] = "all_new"
     shuffle: bool = True
     lr_scheduler: LRScheduleConfig = Field(default_factory=NoSchedule)
     max_grad_norm: float | None = Field(default=None, gt=0.0)
@@ -221,6 +231,15 @@ class TrainingConfiguration(_Strict):
             raise ValueError(
                 f"optimizer_kwargs: {self.optimizer} does not accept "
                 f"{', '.join(unknown)} (accepted: {', '.join(sorted(accepted))})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _exact_rounds_take_episodes(self) -> TrainingConfiguration:
+        if self.episodes_per_round == "exact" and self.num_episodes_per_experience < 1:
+            raise ValueError(
+                "episodes_per_round: 'exact' takes num_episodes_per_experience "
+                "episodes a round, which is 0; set it >= 1 or use 'all_new'"
             )
         return self
 

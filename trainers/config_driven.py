@@ -81,8 +81,8 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     untrainable (its report says so). When the condition data user holds an
     :class:`~engine.data.EpisodeBuffer`, a round also waits until
     ``config.num_episodes_per_experience`` complete episodes have been collected
-    since the previous round; :meth:`experience_episodes` returns them during
-    the round. Like the base conditions, the episode count is taken at
+    since the previous round; :meth:`experience_episodes` returns them (all of
+    them, or exactly that many: ``config.episodes_per_round``) during the round. Like the base conditions, the episode count is taken at
     collection time and the training thread is woken by the step that ends the
     last episode needed, not by polling.
 
@@ -190,8 +190,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         """Attach the data users, deciding whether rounds wait for episodes.
 
         Raises:
-            ValueError: If ``num_episodes_per_experience`` was given but the
-                condition data user's buffer does not mark episode ends.
+            ValueError: If ``num_episodes_per_experience`` was given, or
+                ``episodes_per_round`` is ``"exact"``, but the condition data
+                user's buffer does not mark episode ends.
         """
         name = self._training_condition_data_user
         if name is not None and name not in data_users:
@@ -200,18 +201,25 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self._episodic = user is not None and isinstance(user.buffer, EpisodeBuffer)
         needed = self.config.num_episodes_per_experience
         explicit = "num_episodes_per_experience" in self.config.model_fields_set
-        if not self._episodic and explicit and needed > 0:
+        if not self._episodic:
             where = (
                 "the trainer has no training_condition_data_user"
                 if user is None
                 else f"buffer '{name}' ({type(user.buffer).__name__}) does not "
                 "mark episode ends"
             )
-            raise ValueError(
-                f"training.num_episodes_per_experience = {needed} counts complete "
-                f"episodes, but {where}; collect into an engine.data:EpisodeBuffer "
-                "or leave num_episodes_per_experience out"
-            )
+            if explicit and needed > 0:
+                raise ValueError(
+                    f"training.num_episodes_per_experience = {needed} counts "
+                    f"complete episodes, but {where}; collect into an "
+                    "engine.data:EpisodeBuffer or leave num_episodes_per_experience out"
+                )
+            if self.config.episodes_per_round == "exact":
+                raise ValueError(
+                    "training.episodes_per_round = 'exact' takes complete "
+                    f"episodes, but {where}; collect into an "
+                    "engine.data:EpisodeBuffer or leave episodes_per_round out"
+                )
         self._episodes_needed = needed if self._episodic else 0
         super().attach_data_users(data_users)
         # From the first item on: the training thread's first check can come
@@ -296,8 +304,10 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         The collected items move into the buffer and count as used (the next
         round waits for new ones, ``min_new_data_count``); the complete
         episodes new since the previous round become this round's
-        (:meth:`experience_episodes`); and the agent may collect the round's
-        worth ahead (``replay_ratio``).
+        (:meth:`experience_episodes`): all of them, or with
+        ``episodes_per_round = "exact"`` the oldest
+        ``num_episodes_per_experience``, the rest waiting for the next rounds;
+        and the agent may collect the round's worth ahead (``replay_ratio``).
         """
         name = self._training_condition_data_user
         if name is not None:
@@ -306,8 +316,12 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
             self._use_new_data(user)
         if self._episodic:
             # Counted from the buffer, i.e. exactly the episodes this round can see.
+            complete = self._episode_buffer().episodes_total
+            if self.config.episodes_per_round == "exact":
+                # The oldest ones; the rest wait for the next rounds.
+                complete = min(complete, self._episodes_seen + self._episodes_needed)
             self._experience_start = self._episodes_seen
-            self._episodes_seen = self._episode_buffer().episodes_total
+            self._episodes_seen = complete
         self._limit_collection()
 
     @override

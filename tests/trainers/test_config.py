@@ -164,3 +164,20 @@ def test_episode_and_step_counts_are_checked() -> None:
         "trainers.dqn.training.max_steps_per_run: "
         "Input should be greater than or equal to 1",
     ]
+
+
+def test_how_rounds_take_episodes_is_checked() -> None:
+    assert TrainingConfiguration().episodes_per_round == "all_new"
+    assert (
+        TrainingConfiguration(episodes_per_round="exact").episodes_per_round == "exact"
+    )
+    (line,) = problems(episodes_per_round="some")
+    assert line == (
+        "trainers.dqn.training.episodes_per_round: Input should be 'all_new' or 'exact'"
+    )
+    (line,) = problems(episodes_per_round="exact", num_episodes_per_experience=0)
+    assert line == (
+        "trainers.dqn.training: episodes_per_round: 'exact' takes "
+        "num_episodes_per_experience episodes a round, which is 0; set it >= 1 or "
+        "use 'all_new'"
+    )

@@ -129,6 +129,50 @@ def test_asking_changes_nothing_the_round_takes_its_experience() -> None:
     assert not trainer.is_trainable()
 
 
+def test_by_default_a_round_takes_every_waiting_episode() -> None:
+    trainer = EpisodeFit({"num_episodes_per_experience": 2})
+    agent = Agent(wire(trainer))
+    waiting = [agent.steps(1), agent.steps(2), agent.steps(3), agent.steps(1)]
+    agent.steps(2, end=False)
+    assert trainer.run()
+    assert trainer.rounds_seen == [waiting]
+    assert trainer.trainability_report().new_episodes == 0
+    assert not trainer.run()
+
+
+def test_exact_rounds_take_num_episodes_per_experience_and_leave_the_rest() -> None:
+    trainer = EpisodeFit(
+        {"num_episodes_per_experience": 2, "episodes_per_round": "exact"}
+    )
+    agent = Agent(wire(trainer))
+    waiting = [agent.steps(1), agent.steps(2), agent.steps(3), agent.steps(1)]
+    waiting.append(agent.steps(2))
+    assert trainer.run()
+    assert trainer.rounds_seen == [waiting[0:2]]
+    # Three still wait: the next round can start without new data.
+    assert trainer.trainability_report().new_episodes == 3
+    assert trainer.episode_wake_target() == ("episodes", 4)
+    assert trainer.run()
+    assert trainer.rounds_seen[1] == waiting[2:4]
+    report = trainer.trainability_report()
+    assert (report.new_episodes, report.trainable) == (1, False)
+    assert report.reason == "1/2 new episodes"
+    assert not trainer.run()
+    waiting.append(agent.steps(4))
+    assert trainer.run()
+    assert trainer.rounds_seen[2] == waiting[4:6]
+    assert trainer.rounds == 3
+
+
+def test_exact_rounds_need_episodes() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"episodes_per_round = 'exact' takes complete episodes, but "
+        r"buffer 'episodes' \(SequentialBuffer\) does not mark episode ends",
+    ):
+        wire(EpisodeFit({"episodes_per_round": "exact"}), SequentialBuffer(10))
+
+
 def test_the_episode_condition_joins_the_base_conditions() -> None:
     trainer = EpisodeFit({"num_episodes_per_experience": 1}, min_buffer_size=5)
     agent = Agent(wire(trainer))
