@@ -10,8 +10,8 @@ with that package alone (no torch).
 ``metrics.jsonl`` is rotated by size (``metrics.jsonl`` becomes
 ``metrics.jsonl.1``, that one ``.2``, ... the oldest beyond ``keep`` is
 deleted), so a run of days holds at most ``(keep + 1) * max_bytes`` of lines.
-:func:`metrics_files` lists them oldest first and :func:`read_metrics` reads
-them all, so a reader sees one history across rotations.
+:func:`metrics_files` lists them oldest first, so a reader that reads them in
+that order sees one history across rotations.
 """
 
 from __future__ import annotations
@@ -441,28 +441,3 @@ def metrics_files(run_dir: str | Path) -> list[Path]:
     run_dir = Path(run_dir)
     rotated = [p for _, p in reversed(_rotated(run_dir))]
     return [p for p in [*rotated, run_dir / METRICS_FILE] if p.is_file()]
-
-
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """Read every metric line of ``run_dir``, oldest first, across rotations.
-
-    Torn lines (the end of a file a crash cut short) are skipped.
-
-    Raises:
-        FileNotFoundError: If the directory holds no metrics file.
-    """
-    files = metrics_files(run_dir)
-    if not files:
-        raise FileNotFoundError(f"{Path(run_dir) / METRICS_FILE}: no metrics file")
-    records = []
-    for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            continue  # rotated away while this read (a live run's)
-        for line in text.splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return records

@@ -6,8 +6,9 @@ import itertools
 from pathlib import Path
 
 from console import config as config_mod
-from engine.telemetry.metrics_log import metrics_files, read_metrics
+from engine.telemetry.metrics_log import metrics_files
 from tests.console.helpers import bandit_config, wait_until
+from tests.engine.telemetry.metrics_lines import read_metrics
 
 
 def test_a_run_s_metrics_rotate_at_the_configured_cap(tmp_path: Path) -> None:

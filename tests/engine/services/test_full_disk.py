@@ -32,7 +32,7 @@ import engine.utils.owner_only as owner_only
 from engine.services.run_dir import read_run_info
 from engine.state.catalogue import list_states
 from engine.telemetry.events import ErrorOccurred, LogMessage, Metric
-from engine.telemetry.metrics_log import read_metrics
+from tests.engine.telemetry.metrics_lines import read_metrics
 from tests.engine.tiny import make_system
 
 WAIT = 10.0

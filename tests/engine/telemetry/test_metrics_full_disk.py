@@ -19,8 +19,9 @@ import pytest
 
 import engine.telemetry.metrics_log as metrics_log
 from engine.telemetry.events import ErrorOccurred, EventBus, LogMessage, Metric
-from engine.telemetry.metrics_log import MetricsLog, read_metrics, tensorboard_available
+from engine.telemetry.metrics_log import MetricsLog, tensorboard_available
 from engine.utils.owner_only import append_owned, append_whole
+from tests.engine.telemetry.metrics_lines import read_metrics
 
 WAIT = 10.0
 needs_dev_full = pytest.mark.skipif(

@@ -14,9 +14,9 @@ from engine.telemetry.events import EventBus, LogMessage, Metric
 from engine.telemetry.metrics_log import (
     MetricsLog,
     metrics_files,
-    read_metrics,
     tensorboard_available,
 )
+from tests.engine.telemetry.metrics_lines import read_metrics
 
 
 def test_metrics_are_written_as_json_lines(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from engine.interaction import FixedIntervalInteraction
 from engine.launch_config import LaunchConfigError
 from engine.telemetry import mlflow_sink
 from engine.telemetry.events import ErrorOccurred, EventBus, LogMessage, Metric
-from engine.telemetry.metrics_log import read_metrics
+from tests.engine.telemetry.metrics_lines import read_metrics
 
 mlflow = pytest.importorskip("mlflow", reason="needs the mlflow extra")
 pytest.importorskip("sqlalchemy", reason="the sqlite tracking store needs sqlalchemy")
