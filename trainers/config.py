@@ -161,6 +161,15 @@ class TrainingConfiguration(_Strict):
         max_steps_per_run: Optimizer steps after which a round stops even if
             batches remain (None: a round is one pass over its batches, as in
             ASTRA-RL). Needed by trainers that sample without end, e.g. replay.
+        gradient_accumulation_remainder: What a round does with the
+            micro-batches it accumulated after its last optimizer step when its
+            batches run out. ``"flush"`` (default): step on them as their own
+            mean, so every round's experience is in the weights it syncs to the
+            agent. ``"carry"``: keep their gradients for the next round, whose
+            first micro-batches add to them until
+            ``gradient_accumulation_steps`` make a step, as in ASTRA-RL (whose
+            accumulation counts across experiences); the last round's are
+            never applied.
         episodes_per_round: Which of the complete episodes waiting when a
             round starts are its experience. ``"all_new"`` (default): every one
             completed since the previous round (at least
@@ -198,6 +207,7 @@ class TrainingConfiguration(_Strict):
     # Ours.
     optimizer_kwargs: dict[str, Any] = Field(default_factory=dict)
     max_steps_per_run: int | None = Field(default=None, ge=1)
+    gradient_accumulation_remainder: Literal["flush", "carry"] = "flush"
     episodes_per_round: Literal["all_new", "exact"] = "all_new"
     shuffle: bool = True
     lr_scheduler: LRScheduleConfig = Field(default_factory=NoSchedule)

@@ -24,7 +24,7 @@ import math
 import time
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -94,7 +94,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     Accumulation divides each micro-batch loss by ``gradient_accumulation_steps``,
     so an optimizer step sees the mean gradient of its micro-batches; when the
     batches run out part-way, the remaining gradients are rescaled to their own
-    mean and stepped too.
+    mean and stepped too, or with ``gradient_accumulation_remainder = "carry"``
+    kept for the next round, whose first micro-batches add to them (a state
+    saved between rounds holds them).
 
     The configuration's numeric fields (``lr``, ``batch_size``,
     ``max_steps_per_run``, ``replay_ratio``...; see :meth:`tunables`) may be
@@ -164,6 +166,9 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.global_step = 0
         self.rounds = 0
         self._window = _MetricWindow()
+        # Gradients a round left part-accumulated, for the next
+        # (gradient_accumulation_remainder = "carry").
+        self._carried: _CarriedGradients | None = None
         # Episode bookkeeping, in the buffer's episodes_total units.
         self._episodic = False
         self._episodes_needed = 0
@@ -533,9 +538,15 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
     def _train_steps(self, params: list[torch.Tensor], accumulation: int) -> None:
         window = self._window
         max_steps = self.config.max_steps_per_run
-        micro = 0
+        micro = self._restore_carried(params, accumulation)
         steps = 0
-        for batch in self.batches(self.config.batch_size):
+        if micro >= accumulation:
+            # gradient_accumulation_steps was lowered to at most the carried
+            # micro-batches: they make a step of their own.
+            self._step_partial(params, micro, accumulation)
+            micro, steps = 0, 1
+        done = max_steps is not None and steps >= max_steps
+        for batch in () if done else self.batches(self.config.batch_size):
             loss, logs = self.step(batch)
             scaled = loss if accumulation == 1 else loss / accumulation
             if micro + 1 == accumulation:
@@ -552,15 +563,60 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
                 steps += 1
                 if max_steps is not None and steps >= max_steps:
                     break
-        if micro:
-            # The batches ran out mid-accumulation: the gradients hold
-            # sum(loss_i) / accumulation; make them the mean over the `micro`
-            # micro-batches seen so they count like any other step.
-            scale = accumulation / micro
+        if not micro:
+            return
+        # The batches ran out mid-accumulation.
+        if self.config.gradient_accumulation_remainder == "carry":
+            self._carried = _CarriedGradients(
+                [p.grad for p in params], micro, accumulation
+            )
             for p in params:
-                if p.grad is not None:
-                    p.grad.mul_(scale)
-            self._optimizer_step(params)
+                p.grad = None
+        else:
+            self._step_partial(params, micro, accumulation)
+
+    def _step_partial(
+        self, params: list[torch.Tensor], micro: int, accumulation: int
+    ) -> None:
+        """Step on ``micro`` (not ``accumulation``) micro-batches' gradients.
+
+        They hold sum(loss_i) / accumulation; made the mean over the ``micro``
+        micro-batches, the step counts like any other.
+        """
+        scale = accumulation / micro
+        for p in params:
+            if p.grad is not None:
+                p.grad.mul_(scale)
+        self._optimizer_step(params)
+
+    def _restore_carried(self, params: list[torch.Tensor], accumulation: int) -> int:
+        """Put the gradients a previous round carried back on ``params``.
+
+        Returns:
+            How many micro-batches they sum (0: none were carried).
+
+        Raises:
+            ValueError: If they were carried for another number of parameters
+                (a state of another model).
+        """
+        carried, self._carried = self._carried, None
+        if carried is None:
+            return 0
+        if len(carried.grads) != len(params):
+            raise ValueError(
+                f"{type(self).__name__}: the carried gradients are of "
+                f"{len(carried.grads)} parameters, the optimizer has {len(params)}"
+            )
+        # Divided by another gradient_accumulation_steps (changed since): rescale
+        # so that every micro-batch counts alike.
+        scale = carried.divisor / accumulation
+        for p, grad in zip(params, carried.grads, strict=True):
+            if grad is not None:
+                grad = grad.to(p.device, p.dtype)
+                if scale != 1:
+                    grad.mul_(scale)
+            p.grad = grad
+        return carried.micro_batches
 
     def _optimizer_step(self, params: list[torch.Tensor]) -> None:
         optimizer = self.optimizers[OPTIMIZER]
@@ -584,20 +640,38 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
 
     @override
     def save_state(self, path: Path) -> None:
-        """Also save the step and round counters, episodes seen and the generator."""
+        """Also save the step and round counters, episodes seen, the generator and
+        any gradients carried into the next round."""
         super().save_state(path)
+        carried = self._carried
         (path / "config_driven.json").write_text(
             json.dumps(
                 {
                     "global_step": self.global_step,
                     "rounds": self.rounds,
                     "episodes_seen": self._episodes_seen,
+                    "carried": None
+                    if carried is None
+                    else {
+                        "micro_batches": carried.micro_batches,
+                        "divisor": carried.divisor,
+                        "parameters": len(carried.grads),
+                    },
                 }
             )
         )
         save_file(
             {"state": self.generator.get_state()}, str(path / "generator.safetensors")
         )
+        if carried is not None:
+            save_file(
+                {
+                    str(i): grad.contiguous()
+                    for i, grad in enumerate(carried.grads)
+                    if grad is not None
+                },
+                str(path / _CARRIED_FILE),
+            )
 
     @override
     def load_state(self, path: Path) -> None:
@@ -612,6 +686,34 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
         self.generator.set_state(
             load_file(str(path / "generator.safetensors"))["state"]
         )
+        carried = meta.get("carried")
+        if carried is None:
+            self._carried = None
+        else:
+            grads = load_file(str(path / _CARRIED_FILE))
+            self._carried = _CarriedGradients(
+                [grads.get(str(i)) for i in range(int(carried["parameters"]))],
+                int(carried["micro_batches"]),
+                int(carried["divisor"]),
+            )
+
+
+_CARRIED_FILE = "carried_gradients.safetensors"
+
+
+@dataclass
+class _CarriedGradients:
+    """The gradients of micro-batches a round accumulated but did not step on.
+
+    Attributes:
+        grads: One per parameter of the optimizer, in its order (None: none).
+        micro_batches: How many micro-batches they sum.
+        divisor: The ``gradient_accumulation_steps`` each loss was divided by.
+    """
+
+    grads: list[torch.Tensor | None]
+    micro_batches: int
+    divisor: int
 
 
 def clip_gradients(

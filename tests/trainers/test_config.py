@@ -181,3 +181,12 @@ def test_how_rounds_take_episodes_is_checked() -> None:
         "num_episodes_per_experience episodes a round, which is 0; set it >= 1 or "
         "use 'all_new'"
     )
+
+
+def test_what_a_round_does_with_a_remainder_is_checked() -> None:
+    assert TrainingConfiguration().gradient_accumulation_remainder == "flush"
+    (line,) = problems(gradient_accumulation_remainder="drop")
+    assert line == (
+        "trainers.dqn.training.gradient_accumulation_remainder: "
+        "Input should be 'flush' or 'carry'"
+    )

@@ -14,6 +14,7 @@ from typing_extensions import override
 
 from engine.model import TrainingModelsDict
 from engine.torch import TorchTrainingModel
+from trainers.base import TrainingInterrupted
 from trainers.config_driven import ConfigDrivenTrainer, clip_gradients
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -114,6 +115,123 @@ def test_a_remainder_of_micro_batches_is_flushed_as_its_own_mean() -> None:
     assert all(p.grad is None for p in module.parameters())
     for p, r in zip(params(module), params(reference), strict=True):
         torch.testing.assert_close(p, r, rtol=0, atol=1e-12)
+
+
+CARRY = {
+    "batch_size": 2,
+    "gradient_accumulation_steps": 4,
+    "gradient_accumulation_remainder": "carry",
+}
+
+
+def accumulate(
+    module: nn.Module, x: torch.Tensor, y: torch.Tensor, divisor: int
+) -> None:
+    """ASTRA-RL's accumulation: each micro-batch's loss / divisor, backward in turn."""
+    for lo in range(0, len(x), 2):
+        ((module(x[lo : lo + 2]) - y[lo : lo + 2]).pow(2).mean() / divisor).backward()
+
+
+def carried(trainer: LinearFit) -> list[torch.Tensor]:
+    assert trainer._carried is not None
+    return [g for g in trainer._carried.grads if g is not None]
+
+
+def test_a_remainder_can_be_carried_into_the_next_round() -> None:
+    # 3 micro-batches a round, 4 a step: round 1 steps on none and carries 3;
+    # round 2 steps on those and its first, and carries its other 2.
+    trainer, module = make(CARRY, n=6)
+    x, y = trainer.data
+    reference = nn.Linear(3, 1).double()
+    reference.load_state_dict(module.state_dict())
+    before = params(module)
+    run(trainer)
+    assert trainer.global_step == 0
+    assert all(torch.equal(p, b) for p, b in zip(params(module), before, strict=True))
+    assert all(p.grad is None for p in module.parameters())
+    assert trainer._carried is not None and trainer._carried.micro_batches == 3
+    accumulate(reference, x, y, 4)
+    # The carried gradients are the sum of the micro-batches' (loss / 4).
+    for g, r in zip(carried(trainer), reference.parameters(), strict=True):
+        assert torch.equal(g, r.grad)
+    run(trainer)
+    assert trainer.global_step == 1
+    assert trainer._carried is not None and trainer._carried.micro_batches == 2
+    accumulate(reference, x[:2], y[:2], 4)
+    with torch.no_grad():
+        for r in reference.parameters():
+            r -= r.grad
+    for p, r in zip(params(module), params(reference), strict=True):
+        torch.testing.assert_close(p, r, rtol=0, atol=0)
+
+
+def test_carried_gradients_survive_save_and_load(tmp_path: Path) -> None:
+    trainer, module = make(CARRY, n=6)
+    empty, _ = make(CARRY, n=6)
+    empty.save_state(tmp_path / "empty")
+    run(trainer)
+    trainer.save_state(tmp_path / "carrying")
+    other, other_module = make(CARRY, n=6)
+    other.load_state(tmp_path / "carrying")
+    assert other._carried is not None and other._carried.micro_batches == 3
+    for g, o in zip(carried(trainer), carried(other), strict=True):
+        assert torch.equal(g, o)
+    run(trainer)
+    run(other)
+    assert other.global_step == trainer.global_step == 1
+    for p, o in zip(params(module), params(other_module), strict=True):
+        torch.testing.assert_close(p, o, rtol=0, atol=0)
+    # A state saved with nothing carried drops what is carried.
+    other.load_state(tmp_path / "empty")
+    assert other._carried is None
+
+
+def test_a_state_loaded_mid_round_brings_back_its_carried_gradients(
+    tmp_path: Path,
+) -> None:
+    trainer, module = make(CARRY, n=6)
+    run(trainer)
+    saved = [g.clone() for g in carried(trainer)]
+    trainer.save_state(tmp_path / "carrying")
+    run(trainer)
+
+    def load_and_interrupt() -> None:
+        trainer.load_state(tmp_path / "carrying")
+        raise TrainingInterrupted("a state was loaded")
+
+    trainer.pause_point = load_and_interrupt  # type: ignore[method-assign]
+    # Restores the 2 carried, steps after 2 more micro-batches: the load comes there.
+    assert not trainer.run()
+    assert trainer._carried is not None and trainer._carried.micro_batches == 3
+    for g, s in zip(carried(trainer), saved, strict=True):
+        assert torch.equal(g, s)
+    assert all(p.grad is None for p in module.parameters())
+
+
+def test_carried_gradients_follow_a_changed_accumulation() -> None:
+    trainer, module = make(CARRY, n=6)
+    x, y = trainer.data
+    run(trainer)
+    # Raised to 8: the 3 carried and the round's 3 make 6, carried again, each
+    # micro-batch's loss now counted / 8.
+    trainer.tunables()["gradient_accumulation_steps"].set(8)
+    run(trainer)
+    assert trainer.global_step == 0 and trainer._carried is not None
+    assert trainer._carried.micro_batches == 6
+    reference = nn.Linear(3, 1).double()
+    reference.load_state_dict(module.state_dict())
+    accumulate(reference, x, y, 8)
+    accumulate(reference, x, y, 8)
+    for g, r in zip(carried(trainer), reference.parameters(), strict=True):
+        torch.testing.assert_close(g, r.grad, rtol=0, atol=1e-12)
+    # Lowered to 4 or fewer: the 6 carried make a step of their own, their mean.
+    trainer.tunables()["gradient_accumulation_steps"].set(4)
+    trainer.config = trainer.config.model_copy(update={"max_steps_per_run": 1})
+    before = params(module)
+    run(trainer)
+    assert trainer.global_step == 1 and trainer._carried is None
+    for p, b, r in zip(params(module), before, reference.parameters(), strict=True):
+        torch.testing.assert_close(p, b - r.grad * 8 / 6, rtol=0, atol=1e-12)
 
 
 def test_runs_stop_at_max_steps_per_run_and_pause_after_each() -> None:
