@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from engine.host.owner_only import private_dir
 from engine.runtime.signals import stop_on_signals
 from engine.services.registry import LAUNCH_ID_ENV, RegisteredRun, live_runs
 from engine.services.run_services import default_runs_dir
-from engine.utils.owner_only import private_dir
 
 from .control_client import ControlClient, ControlError
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .runtime.guards import GuardSettingError, GuardSettings
-from .state.keepers import StatesKeeper
 from .state.store import DEFAULT_NAME_FORMAT
+from .state_persistence.keepers import StatesKeeper
 from .time import InvalidTimeScaleError
 
 

@@ -787,9 +787,11 @@ class System:
 
     def _control_thread(self) -> None:
         loop = self._control_loop = ControlLoop(
-            self.config,
             self.controller,
             self.clock,
+            save_interval=self.config.save_state_interval,
+            save_condition=self.config.save_state_condition,
+            max_uptime=self.config.max_uptime,
             session_uptime=self._session_uptime,
             save=self._periodic_save,
             sample_rate=self._tick,

@@ -12,6 +12,8 @@ MAPPED_FILE_BY_FILE = (
     "engine",
     "engine/runtime",
     "engine/thread",
+    "engine/host",
+    "engine/state_persistence",
     "engine/state",
     "engine/telemetry",
     "engine/services",

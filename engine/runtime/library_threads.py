@@ -16,7 +16,7 @@ has already imported it.
 
 from __future__ import annotations
 
-from ..utils.imported import already_imported
+from ..host.imported import already_imported
 
 
 def adopt_library_thread_settings() -> None:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..utils.owner_only import append_owned
+from ..host.owner_only import append_owned
 from .actor_runner import ActorFactory, ActorFailedError, ActorReport, ActorRunner
 from .batches import ActorBatch
 from .config import ScaleConfig, ScaleConfigError

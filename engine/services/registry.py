@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..host.owner_only import ForeignPathError, private_dir, replace_file
 from ..state.store import pid_alive
-from ..utils.owner_only import ForeignPathError, private_dir, replace_file
 
 REGISTRY_ENV = "PAMIQ_CONSOLE_REGISTRY"
 """Environment variable naming the registry directory (tests, several users' setups)."""

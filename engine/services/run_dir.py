@@ -11,7 +11,7 @@ Layout of ``runs/<name>/`` (mode 0700)::
     states/         saved states (the default states directory)
 
 A run directory another user could have written is refused, not made private:
-they could have planted links or files in it (see :mod:`engine.utils.owner_only`).
+they could have planted links or files in it (see :mod:`engine.host.owner_only`).
 Every file the run keeps there must be a regular file of this user's, opened
 without following links. ``run.json`` is replaced durably (synced, renamed into
 place, directory synced), so a power loss never leaves it empty or torn.
@@ -37,15 +37,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..state.store import pid_alive
-from ..telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
-from ..utils.owner_only import (
+from ..host.owner_only import (
     ForeignPathError,
     check_entry,
     open_owned,
     private_dir,
     write_durably,
 )
+from ..state.store import pid_alive
+from ..telemetry.metrics_log import METRICS_FILE, TENSORBOARD_DIR
 
 RUN_INFO = "run.json"
 SOCKET_NAME = "control.sock"

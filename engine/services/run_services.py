@@ -26,11 +26,11 @@ import time as _time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..host.owner_only import append_owned, append_whole
 from ..state.catalogue import list_states
 from ..telemetry.events import ErrorOccurred, Event, LogMessage
 from ..telemetry.metrics_log import MetricsLog
 from ..telemetry.mlflow_sink import MlflowSink
-from ..utils.owner_only import append_owned, append_whole
 from .control_server import ControlHandler, ControlServer
 from .curves import CurveBook
 from .registry import Registration, RegistryError, register

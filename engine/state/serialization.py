@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils.imported import already_imported
+from ..host.imported import already_imported
 
 FORMAT = "pamiq-console/tree-1"
 _ALIGN = 64

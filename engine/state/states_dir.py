@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..utils.owner_only import (
+from ..host.owner_only import (
     ForeignPathError,
     check_owned,
     open_owned,

@@ -28,8 +28,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..host.owner_only import append_owned, append_whole
 from ..thread.supervision import FailureHandler, SupervisedThread
-from ..utils.owner_only import append_owned, append_whole
 from .events import ErrorOccurred, EventBus, LogMessage, Metric, Subscription
 
 METRICS_FILE = "metrics.jsonl"
@@ -160,7 +160,7 @@ class MetricsLog:
 
         The file is opened here, not in the thread, so that a problem with it
         is the caller's error at once. It is never opened through a symbolic
-        link, and must be this user's (see :mod:`engine.utils.owner_only`).
+        link, and must be this user's (see :mod:`engine.host.owner_only`).
 
         Raises:
             OSError: If the file cannot be opened (``ForeignPathError`` for a

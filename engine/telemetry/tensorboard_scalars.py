@@ -25,7 +25,7 @@ from tensorboard.compat.proto.event_pb2 import Event, SourceMetadata
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-from ..utils.owner_only import append_owned, append_whole
+from ..host.owner_only import append_owned, append_whole
 
 _files = itertools.count()
 

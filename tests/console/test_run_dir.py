@@ -96,9 +96,9 @@ def test_a_states_dir_of_another_user_is_refused_at_start(
 
 
 def test_metrics_never_go_through_a_link(tmp_path: Path) -> None:
+    from engine.host.owner_only import ForeignPathError
     from engine.telemetry.events import EventBus
     from engine.telemetry.metrics_log import MetricsLog
-    from engine.utils.owner_only import ForeignPathError
 
     target = tmp_path / "target"
     target.write_text("")
@@ -111,7 +111,7 @@ def test_metrics_never_go_through_a_link(tmp_path: Path) -> None:
 
 
 def test_a_planted_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
-    from engine.utils.owner_only import ForeignPathError, append_owned
+    from engine.host.owner_only import ForeignPathError, append_owned
 
     fifo = tmp_path / "metrics.jsonl"
     os.mkfifo(fifo)

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
+import engine.host.owner_only as owner_only
 import engine.services.run_dir as run_dir_module
 import engine.telemetry.metrics_log as metrics_log
-import engine.utils.owner_only as owner_only
 from engine.services.run_dir import read_run_info
 from engine.state.catalogue import list_states
 from engine.telemetry.events import ErrorOccurred, LogMessage, Metric

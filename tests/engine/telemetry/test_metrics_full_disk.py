@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 import engine.telemetry.metrics_log as metrics_log
+from engine.host.owner_only import append_owned, append_whole
 from engine.telemetry.events import ErrorOccurred, EventBus, LogMessage, Metric
 from engine.telemetry.metrics_log import MetricsLog, tensorboard_available
-from engine.utils.owner_only import append_owned, append_whole
 from tests.engine.telemetry.metrics_lines import read_metrics
 
 WAIT = 10.0

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+import engine.host.owner_only as owner_only
 import engine.telemetry.metrics_log as metrics_log
-import engine.utils.owner_only as owner_only
 from console.control_client import ControlClient
 from console.remote_run import RemoteRun
 from console.render import status_renderable
