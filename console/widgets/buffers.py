@@ -6,9 +6,7 @@ from textual.widgets import Static
 
 from engine.telemetry.status import SystemStatus
 
-from ..render import BAR_WIDTH, buffers_table, fill_bar
-
-__all__ = ["BAR_WIDTH", "BuffersPanel", "fill_bar"]
+from ..render import buffers_table
 
 
 class BuffersPanel(Static):

@@ -11,9 +11,7 @@ from textual.widgets import Static
 
 from engine.telemetry.status import SystemStatus
 
-from ..render import STATE_STYLES, header_text
-
-__all__ = ["STATE_STYLES", "StatusHeader"]
+from ..render import header_text
 
 
 class StatusHeader(Static):

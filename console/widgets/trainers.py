@@ -16,8 +16,6 @@ from engine.telemetry.status import BufferStatus, SystemStatus, TrainerStatus
 from ..activity import Rate
 from ..render import trainer_text
 
-__all__ = ["TrainerCard", "TrainersPanel", "metric_text", "trainer_text"]
-
 
 def metric_text(metric: str | None, values: Sequence[float]) -> Text:
     """The label next to the sparkline (its value padded, so that the

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from console.render import status_renderable
-from console.widgets.trainers import trainer_text
+from console.render import status_renderable, trainer_text
 from engine.telemetry.status import SystemStatus, TrainerStatus
 from engine.telemetry.trainability import TrainabilityReport
 
