@@ -179,7 +179,9 @@ class TrainingConfiguration(_Strict):
             without waiting. Items still count as used per round
             (``min_new_data_count``). Needs an episode buffer and
             ``num_episodes_per_experience >= 1``.
-        shuffle: Shuffle an experience's steps before batching them.
+        shuffle: Shuffle an experience's steps before batching them (with
+            the trainer's seeded generator); false batches them in the order
+            they were collected, as ASTRA-RL does.
         lr_scheduler: ``{name = "none" | "linear_warmup" | "cosine" | "step", ...}``
             (or just the name when it needs no parameters); it advances once per
             optimizer step, across rounds.

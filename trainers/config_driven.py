@@ -9,7 +9,8 @@ A subclass writes :meth:`~ConfigDrivenTrainer.batches` and
 :meth:`~ConfigDrivenTrainer.step`; everything else comes from a
 :class:`~trainers.config.TrainingConfiguration`:
 the optimizer and LR scheduler, micro-batches of ``batch_size``, gradient
-accumulation (a remainder of micro-batches is flushed, never dropped),
+accumulation (a remainder of micro-batches is stepped on, or carried into the
+next round: ``gradient_accumulation_remainder``),
 gradient clipping, a pause point after every optimizer step, metrics (loss,
 learning rate, gradient norm, steps/s) through ``report_metrics``, and when to
 train: ``training_steps`` rounds in all, each waiting for

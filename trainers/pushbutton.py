@@ -22,6 +22,43 @@ them with the algorithm, batches their steps and trains on them once::
 
 It is a :class:`~trainers.config_driven.ConfigDrivenTrainer` whose batches and
 loss come from those two objects, so both ways share one training loop.
+
+ASTRA-RL's trainer and this one
+-------------------------------
+On the same episodes, this trainer takes ASTRA-RL's optimizer steps bit for bit
+where the two batch alike. Three choices differ; each is decided with the
+seed's text and is an option of the configuration. Set all three the ASTRA-RL
+way (``episodes_per_round = "exact"``, ``gradient_accumulation_remainder =
+"carry"``, ``shuffle = false``) and every step is ASTRA-RL's
+(``tests/trainers/test_pushbutton.py`` checks it).
+
+- **Which episodes a round takes** (``episodes_per_round``, default
+  ``"all_new"``). The seed's ``num_episodes_per_experience`` is the "number of
+  rollouts to run before making a gradient update"; ASTRA-RL's trainer runs
+  exactly that many itself and trains on them, so each rollout is trained on
+  once, right after the policy that ran it. Here the agent runs rollouts while
+  training goes on, and more may be waiting when a round starts. Taking them
+  all keeps each rollout trained on once in the first round after it ended:
+  no round trains on old rollouts while newer ones wait, and an agent faster
+  than training builds no backlog. ``"exact"`` takes exactly that many, oldest
+  first, the rest waiting for the next rounds: ASTRA-RL's experiences, for a
+  loss that needs a fixed number of episodes.
+- **A partial gradient accumulation at the end of a round**
+  (``gradient_accumulation_remainder``, default ``"flush"``). The seed makes
+  "a gradient update" of each experience, and accumulates
+  ``gradient_accumulation_steps`` batches "before updating the model weights";
+  when an experience's batches do not fill the last accumulation, the two
+  sentences disagree, and ASTRA-RL's step counter, which runs across
+  experiences, follows the second. Here a round ends by syncing its weights to
+  the agent, so by default it steps on the remainder as its own mean: the
+  agent's next rollouts come from weights that learnt from the whole
+  experience. ``"carry"`` keeps the remainder's gradients for the next round,
+  as ASTRA-RL does (every step then has the same number of batches).
+- **Shuffling** (``shuffle``, default true). The seed batches steps "after
+  flattening from experience" and says nothing of their order; ASTRA-RL keeps
+  it. The steps of an episode are correlated, so by default a round shuffles
+  them, with the trainer's seeded generator (a seeded run repeats);
+  ``shuffle = false`` batches them in the order they were collected.
 """
 
 from __future__ import annotations

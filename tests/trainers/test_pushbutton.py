@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import default_collate
 from typing_extensions import override
 
 from engine.data import DataUsersDict, EpisodeBuffer, SequentialBuffer
@@ -193,6 +195,79 @@ def test_a_resumed_trainer_takes_exactly_the_same_next_round(tmp_path: Path) -> 
         for name, value in state.items():
             torch.testing.assert_close(value, expected_adam[key][name], rtol=0, atol=0)
     assert other.rounds == trainer.rounds == 2
+
+
+ASTRA_WAY = {
+    "lr": 0.05,
+    "batch_size": 4,
+    "optimizer": "adamw",
+    "gradient_accumulation_steps": 3,
+    "num_episodes_per_experience": 2,
+    "episodes_per_round": "exact",
+    "gradient_accumulation_remainder": "carry",
+    "shuffle": False,
+}
+
+
+def astra_train(
+    model: nn.Module, experiences: list[list[list[float]]], config: Mapping[str, Any]
+) -> None:
+    """ASTRA-RL's ``Trainer.train()`` as the seed prints it, on these experiences.
+
+    Its harness's experience is ``num_episodes_per_experience`` rollouts, their
+    steps flattened and batched in order.
+    """
+    algorithm = LineFit()
+    algorithm.on_models_attached({"net": model})
+    accumulation = config["gradient_accumulation_steps"]
+    optimizer = torch.optim.AdamW(model.parameters(), config["lr"])
+    global_step_counter = 0
+    for experience in experiences:
+        steps = [
+            {"x": x, "done": k == len(episode) - 1}
+            for episode in experience
+            for k, x in enumerate(episode)
+        ]
+        size = config["batch_size"]
+        buf = [default_collate(steps[i : i + size]) for i in range(0, len(steps), size)]
+        for batch in buf:
+            global_step_counter += 1
+            loss = algorithm.step(batch)[0] / accumulation
+            loss.backward()
+            if global_step_counter % accumulation == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+
+
+def test_set_the_astra_rl_way_rounds_take_astra_rl_s_steps_bit_for_bit() -> None:
+    trainer, _, model, source = build(ASTRA_WAY)
+    initial = copy.deepcopy(model.model)
+    xs = source.episodes(5, 3)
+    assert trainer.run()  # episodes 1-2: 2 batches, accumulated, carried
+    assert trainer.global_step == 0
+    assert trainer.run()  # episodes 3-4, without waiting: a step, 1 batch carried
+    assert not trainer.run(), "1 episode waits, 2 are needed"
+    xs += source.episodes(1, 3)
+    assert trainer.run()  # episodes 5-6: 2 batches, a step
+    assert trainer.global_step == 2
+    episodes = [xs[i : i + 3] for i in range(0, len(xs), 3)]
+    astra_train(initial, [episodes[0:2], episodes[2:4], episodes[4:6]], ASTRA_WAY)
+    for ours, theirs in zip(
+        model.model.parameters(), initial.parameters(), strict=True
+    ):
+        assert torch.equal(ours, theirs)
+    # Our defaults take other steps on the same episodes.
+    default, _, default_model, default_source = build(
+        {**ASTRA_WAY, "episodes_per_round": "all_new"}
+    )
+    default_source.episodes(5, 3)
+    assert default.run() and not default.run()
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(
+            default_model.model.parameters(), model.model.parameters(), strict=True
+        )
+    )
 
 
 def test_models_default_to_every_torch_training_model() -> None:
