@@ -548,7 +548,7 @@ def status_renderable(
 def states_table(
     states: Sequence[Mapping[str, Any]], verified: Mapping[str, str] | None = None
 ) -> Table:
-    """A table of states (dicts from :func:`engine.services.control_server.state_summary`).
+    """A table of states (dicts from :func:`engine.services.operations.state_summary`).
 
     Args:
         states: The states, oldest first.

@@ -88,7 +88,7 @@ class LoadPicker(ModalScreen[str | None]):
     is ``"latest"`` or the chosen state's path.
 
     Args:
-        states: State summaries (see :func:`engine.services.control_server.state_summary`),
+        states: State summaries (see :func:`engine.services.operations.state_summary`),
             oldest first; shown newest first.
         states_dir: Where they are (for the title).
     """

@@ -44,18 +44,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..state.catalogue import LATEST_NAMES
 from ..telemetry.events import EVENT_KINDS, Event, LogMessage
 from ..telemetry.status import SystemStatus
 from ..thread.supervision import FailureHandler, SupervisedThread
 from .curves import MAX_CURVES, CurveBook, Key
 from .feeds import FEED_TICK, JOURNAL_SIZE, FeedCursor, FeedHub
-from .operations import (
-    MAX_PAUSE_TIMEOUT,
-    LocalRun,
-    OperationError,
-    state_summary,
-)
+from .operations import LocalRun, OperationError
 
 if TYPE_CHECKING:
     from ..system import System
@@ -71,7 +65,6 @@ Linux caps it at ``net.core.somaxconn``)."""
 IDLE_TIMEOUT = 30.0
 """Seconds a connection may wait between requests before the run closes it
 (each open connection holds a thread and a file descriptor)."""
-LATEST = LATEST_NAMES  # state names meaning "the newest that verifies"
 PROTOCOL_VERSION = 2
 """The control protocol's version, sent by ``ping``; bumped when a reply changes shape
 (2: ``feed`` brings the status and the curves asked for; a version-2 client relies on it)."""
@@ -82,8 +75,6 @@ MAX_WATCHERS = 64
 WATCHER_TTL = 60.0
 """Seconds a watcher that is not fed is kept (its client may have vanished)."""
 __all__ = [
-    "LATEST",
-    "MAX_PAUSE_TIMEOUT",
     "MAX_WATCHERS",
     "OPS",
     "PROTOCOL_VERSION",
@@ -93,7 +84,6 @@ __all__ = [
     "ControlServer",
     "RequestError",
     "one_line",
-    "state_summary",
 ]
 SLOW_OPS = frozenset({"pause", "resume", "save", "load", "states", "shutdown"})
 """Operations served on a thread of their own (they may wait or read many files)."""
