@@ -115,14 +115,6 @@ def actor_cells(row: RunRow, index: int) -> tuple[Any, ...]:
     )
 
 
-class RunsTable(DataTable[Any]):
-    """The table of runs; ``enter`` selects a row (and says so in the footer)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "attach"),
-    ]
-
-
 class TopApp(App[RunRow | None]):
     """The live table of every run; returns the run to attach to (None: quit).
 

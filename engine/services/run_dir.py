@@ -227,11 +227,6 @@ class RunDir:
         self._data: dict[str, Any] = {}
         self._lock_fd: int | None = None
 
-    @property
-    def metrics_path(self) -> Path:
-        """Where metrics are appended."""
-        return self.path / METRICS
-
     def acquire(self, **info: Any) -> None:
         """Claim the directory for this process and write ``run.json``.
 

@@ -218,11 +218,6 @@ class StateStore:
         """Release the states directory (after the run's last save)."""
         self._lock.release()
 
-    @property
-    def is_open(self) -> bool:
-        """Whether this store holds the states directory's lock."""
-        return self._lock.held
-
     def _load_catalogue(self) -> None:
         identity = ensure_identity(self.states_dir, self._notice)
         own: list[tuple[int, Path]] = []
