@@ -218,7 +218,6 @@ def manifest_notes(path: Path, manifest: dict[str, Any]) -> list[str]:
         f"{manifest.get('format_version')}); its files are checked, but its own "
         "fields (created, uptime, steps, name, writer) cannot be"
     ]
-    return manifest
 
 
 def _read_bounded(path: Path) -> bytes:
