@@ -321,3 +321,17 @@ class EventBus:
         for callback in self._callbacks:
             with contextlib.suppress(Exception):
                 callback(event)
+
+    def publish_failure(self, thread: str, exc: BaseException, tb: str) -> None:
+        """Publish a thread's failure as an :class:`ErrorOccurred`.
+
+        A :data:`~engine.thread.supervision.FailureHandler` for a telemetry
+        thread that is given no other (one whose failure stops nothing).
+        """
+        self.publish(
+            ErrorOccurred(
+                thread=thread,
+                message=f"{thread} thread failed: {type(exc).__name__}: {exc}",
+                traceback=tb,
+            )
+        )

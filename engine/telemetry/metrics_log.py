@@ -30,7 +30,7 @@ from typing import Any
 
 from ..host.owner_only import append_owned, append_whole
 from ..thread.supervision import FailureHandler, SupervisedThread
-from .events import ErrorOccurred, EventBus, LogMessage, Metric, Subscription
+from .events import EventBus, LogMessage, Metric, Subscription
 
 METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
@@ -125,7 +125,7 @@ class MetricsLog:
         self._events = events
         self._subscription: Subscription = events.subscribe(queue_size)
         self._thread = SupervisedThread(
-            "metrics-log", self._run, on_failure or self._publish_failure
+            "metrics-log", self._run, on_failure or events.publish_failure
         )
         self.written = 0
         """Lines written to ``metrics.jsonl``."""
@@ -189,15 +189,6 @@ class MetricsLog:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _publish_failure(self, thread: str, exc: BaseException, tb: str) -> None:
-        self._events.publish(
-            ErrorOccurred(
-                thread=thread,
-                message=f"{thread} thread failed: {type(exc).__name__}: {exc}",
-                traceback=tb,
-            )
-        )
 
     def _run(self) -> None:
         try:

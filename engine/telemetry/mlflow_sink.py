@@ -134,7 +134,7 @@ class MlflowSink:
         self._events = events
         self._subscription: Subscription = events.subscribe(queue_size)
         self._thread = SupervisedThread(
-            "mlflow", self._run, on_failure or self._publish_failure
+            "mlflow", self._run, on_failure or events.publish_failure
         )
         self._client: Any = None
         self.run_id: str | None = None
@@ -167,15 +167,6 @@ class MlflowSink:
         self._subscription.close()
         if self._started:
             self._thread.join(timeout)
-
-    def _publish_failure(self, thread: str, exc: BaseException, tb: str) -> None:
-        self._events.publish(
-            ErrorOccurred(
-                thread=thread,
-                message=f"{thread} thread failed: {type(exc).__name__}: {exc}",
-                traceback=tb,
-            )
-        )
 
     def _run(self) -> None:
         sub = self._subscription

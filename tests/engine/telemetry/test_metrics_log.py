@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.telemetry.events import EventBus, LogMessage, Metric
+from engine.telemetry.events import ErrorOccurred, EventBus, LogMessage, Metric
 from engine.telemetry.metrics_log import (
     MetricsLog,
     metrics_files,
@@ -164,3 +164,27 @@ def test_a_file_that_cannot_be_rotated_is_written_on_with_one_warning(
     (warning,) = warnings
     assert "cannot rotate" in warning.message and "metrics.jsonl" in warning.message
     assert [int(r["value"]) for r in read_metrics(run)][-20:] == list(range(20))
+
+
+def test_a_writer_failure_is_published_when_no_handler_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus = EventBus()
+    seen = bus.subscribe()
+    log = MetricsLog(bus, tmp_path / "run", tensorboard=False)
+
+    def fail() -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(log, "_write_until_closed", fail)
+    log.start()
+    try:
+        event = seen.get(timeout=10.0)  # published on the writer's thread
+    finally:
+        log.close()
+    assert isinstance(event, ErrorOccurred)
+    assert (event.thread, event.message) == (
+        "metrics-log",
+        "metrics-log thread failed: RuntimeError: disk on fire",
+    )
+    assert "RuntimeError: disk on fire" in event.traceback
