@@ -194,12 +194,9 @@ def ensure_identity(
         data = _read_bytes(path)
     except FileNotFoundError:
         return _record(states_dir, uuid.uuid4().hex)
-    except ForeignPathError as e:
-        raise StateError(str(e)) from None
     except OSError as e:
-        raise StateError(
-            f"{path}: cannot read the states directory's identity ({e.strerror or e})"
-        ) from e
+        what = f"{path}: cannot read the states directory's identity"
+        raise _state_error(e, what) from e
     identity = _parse_identity(data)
     if identity is not None:
         return identity
@@ -233,13 +230,18 @@ def _record(states_dir: Path, identity: str) -> str:
     content = json.dumps({"format": IDENTITY_FORMAT, "id": identity})
     try:
         write_durably(states_dir / IDENTITY, content)
-    except ForeignPathError as e:
-        raise StateError(str(e)) from None
     except OSError as e:
-        raise StateError(
-            f"{states_dir}: cannot record the directory's identity ({e.strerror or e})"
-        ) from e
+        what = f"{states_dir}: cannot record the directory's identity"
+        raise _state_error(e, what) from e
     return identity
+
+
+def _state_error(error: OSError, what: str) -> StateError:
+    """``error`` in one line: a :class:`ForeignPathError` in its own words, any
+    other as ``what`` with the system's reason."""
+    if isinstance(error, ForeignPathError):
+        return StateError(str(error))
+    return StateError(f"{what} ({error.strerror or error})")
 
 
 def writer_seq(manifest: dict[str, Any], identity: str | None, name: str) -> int | None:
@@ -268,16 +270,13 @@ def open_private(states_dir: Path) -> Path:
     """
     try:
         return private_dir(Path(states_dir), follow=True)
-    except ForeignPathError as e:
-        raise StateError(str(e)) from None
     except (FileExistsError, NotADirectoryError):
         raise StateError(
             f"{states_dir}: not a directory; the states directory must be one"
         ) from None
     except OSError as e:
-        raise StateError(
-            f"{states_dir}: cannot create the states directory ({e.strerror or e})"
-        ) from e
+        what = f"{states_dir}: cannot create the states directory"
+        raise _state_error(e, what) from e
 
 
 class StatesLock:
@@ -313,13 +312,11 @@ class StatesLock:
         path = self.states_dir / LOCK
         try:
             fd = open_owned(path, os.O_RDWR | os.O_CREAT)
-        except ForeignPathError as e:
-            raise StateError(str(e)) from None
         except OSError as e:
-            if e.errno not in (errno.EACCES, errno.EROFS) or not path.exists():
-                raise StateError(
-                    f"{path}: cannot lock the states directory ({e.strerror or e})"
-                ) from e
+            read_only = e.errno in (errno.EACCES, errno.EROFS) and path.exists()
+            if isinstance(e, ForeignPathError) or not read_only:
+                what = f"{path}: cannot lock the states directory"
+                raise _state_error(e, what) from e
             # A read-only states directory: a run can still load from it.
             fd = open_owned(path, os.O_RDONLY)
         try:
