@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -118,6 +119,16 @@ _CHECKS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
     ("metrics_keep", _at_least_one),
     ("plots", _plots),
 )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or an address in 127.0.0.0/8 or ``::1``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -258,8 +269,6 @@ class LaunchConfig:
                 f"methods (a StatesKeeper), got {keeper!r}"
             )
         if self.web_api_address is not None and not self.web_api_allow_remote:
-            from .services.web_api import is_loopback
-
             host = self.web_api_address[0]
             if not is_loopback(host):
                 raise LaunchConfigError(

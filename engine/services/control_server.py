@@ -52,7 +52,7 @@ from .feeds import FEED_TICK, JOURNAL_SIZE, FeedCursor, FeedHub
 from .operations import LocalRun, OperationError
 
 if TYPE_CHECKING:
-    from ..system import System
+    from .served import ServedSystem
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_DISCARDED_BYTES = 1 << 20
@@ -146,7 +146,7 @@ class ControlHandler:
 
     def __init__(
         self,
-        system: System,
+        system: ServedSystem,
         curves: CurveBook,
         run_info: dict[str, Any] | None = None,
         history: int = 500,

@@ -33,7 +33,7 @@ from . import state_choice
 from .curves import CurveBook, Key
 
 if TYPE_CHECKING:
-    from ..system import System
+    from .served import ServedSystem
 
 MAX_PAUSE_TIMEOUT = 3600.0
 
@@ -147,7 +147,7 @@ class LocalWatch:
     """
 
     def __init__(
-        self, system: System, subscription: EventFeed, curves: CurveBook
+        self, system: ServedSystem, subscription: EventFeed, curves: CurveBook
     ) -> None:
         self._system = system
         self._subscription = subscription
@@ -249,7 +249,7 @@ class LocalRun:
         curves: The run's learning curves (its services keep them).
     """
 
-    def __init__(self, system: System, curves: CurveBook) -> None:
+    def __init__(self, system: ServedSystem, curves: CurveBook) -> None:
         self.system = system
         self.curves = curves
 
@@ -356,7 +356,7 @@ class LocalRun:
         return LocalWatch(self.system, subscription, self.curves)
 
 
-def local_run(system: System) -> LocalRun:
+def local_run(system: ServedSystem) -> LocalRun:
     """:class:`LocalRun` of ``system`` with the curves its services keep (a
     system without services gets a book of its own, recording from now on)."""
     if system.services is not None:

@@ -37,7 +37,7 @@ from .registry import Registration, RegistryError, register
 from .run_dir import RunDir, RunDirError, RunInfo
 
 if TYPE_CHECKING:
-    from ..system import System
+    from .served import ServedSystem
     from .web_api import WebApiServer
 
 RUNS_DIR_ENV = "PAMIQ_RUNS_DIR"
@@ -104,7 +104,7 @@ class RunServices:
             same program makes this one take ``NAME-2``, ``NAME-3``, ...).
     """
 
-    def __init__(self, system: System, name_given: bool = True) -> None:
+    def __init__(self, system: ServedSystem, name_given: bool = True) -> None:
         self._system = system
         config = system.config
         self._name_given = name_given or config.run_dir is not None

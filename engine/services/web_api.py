@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import json
 import re
 import socket
@@ -44,12 +43,13 @@ from urllib.parse import unquote, urlsplit
 
 from typing_extensions import override
 
+from ..launch_config import is_loopback
 from ..runtime.control import SystemState
 from ..telemetry.events import LogMessage
 from ..thread.supervision import SupervisedThread
 
 if TYPE_CHECKING:
-    from ..system import System
+    from .served import ServedSystem
 
 STATUS_CODES: dict[SystemState, int] = {
     SystemState.ACTIVE: 1,
@@ -105,16 +105,6 @@ class _Response(NamedTuple):
     code: int
     body: dict[str, Any]
     location: str | None = None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is ``localhost`` or an address in 127.0.0.0/8 or ``::1``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _CommandQueue:
@@ -246,7 +236,7 @@ class WebApiServer:
 
     def __init__(
         self,
-        system: System,
+        system: ServedSystem,
         address: tuple[str, int],
         queue_size: int = 1,
         allow_remote: bool = False,

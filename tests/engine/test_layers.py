@@ -3,16 +3,16 @@
 Each package of the engine, and each of its top-level modules, has a place in
 :data:`LAYERS`, the lowest first. A module may import from a lower layer only:
 never from a higher one, and never from another package of its own layer (those
-stand side by side, knowing nothing of each other). Every import counts, the
-ones inside functions too; an import under ``if TYPE_CHECKING:`` counts as well,
-except the few of :data:`TYPE_ONLY_UPWARD`, each with its reason. A new package
-or top-level module must be given its place here before it can pass.
+stand side by side, knowing nothing of each other). Every import counts: the
+ones inside functions, and those under ``if TYPE_CHECKING:`` (naming a type is
+knowing it). A new package or top-level module must be given its place here
+before it can pass.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,22 +39,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # What runs (the threads and the control state machine); the torch and
     # gymnasium adapters of the interaction.
     ("runtime", "torch", "gym"),
-    # What every run has beside its threads; unit-testing helpers.
-    ("services", "testing"),
-    ("launch_config",),
+    # A run's launch settings; unit-testing helpers.
+    ("launch_config", "testing"),
+    # What every run has beside its threads (they know the system they serve
+    # only as engine.services.served.ServedSystem).
+    ("services",),
     ("system",),
     # What stands on a system: PAMIQ-Core's launch(), and scaled runs.
     ("launch", "scale"),
     (FACE,),
 )
-
-TYPE_ONLY_UPWARD: Mapping[tuple[str, str], str] = {
-    ("services", "system"): (
-        "System.start() opens the run's services with the system they serve; they"
-        " name its type, and never import it"
-    ),
-}
-"""Upward imports allowed under ``if TYPE_CHECKING:`` only: (from, to) -> why."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,6 @@ class Arrow:
     statement: str
     source: str
     target: str
-    type_only: bool
 
 
 def units(engine: Path) -> set[str]:
@@ -108,28 +101,6 @@ def _imported_modules(
     ]
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _imports(
-    node: ast.AST, type_only: bool = False
-) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
-    """Every import under ``node``, anywhere, and whether only type checkers run it."""
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        yield node, type_only
-    elif isinstance(node, ast.If) and _is_type_checking(node.test):
-        for child in node.body:
-            yield from _imports(child, True)
-        for child in node.orelse:
-            yield from _imports(child, type_only)
-    else:
-        for child in ast.iter_child_nodes(node):
-            yield from _imports(child, type_only)
-
-
 def arrows(engine: Path) -> list[Arrow]:
     """Every import from one engine unit to another, in file order."""
     found: list[Arrow] = []
@@ -140,7 +111,12 @@ def arrows(engine: Path) -> list[Arrow]:
         source = FACE if parts == [engine.name, "__init__"] else parts[1]
         text = file.read_text()
         lines = text.splitlines()
-        for node, type_only in _imports(ast.parse(text, str(file))):
+        imports = (
+            node
+            for node in ast.walk(ast.parse(text, str(file)))
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        )
+        for node in sorted(imports, key=lambda node: node.lineno):
             for module in _imported_modules(node, package, engine):
                 target = unit_of(module, engine)
                 if target is None or target == source:
@@ -152,17 +128,12 @@ def arrows(engine: Path) -> list[Arrow]:
                         statement=lines[node.lineno - 1].strip(),
                         source=source,
                         target=target,
-                        type_only=type_only,
                     )
                 )
     return found
 
 
-def wrong_way(
-    engine: Path,
-    layers: Sequence[Sequence[str]],
-    type_only_upward: Mapping[tuple[str, str], str],
-) -> list[str]:
+def wrong_way(engine: Path, layers: Sequence[Sequence[str]]) -> list[str]:
     """One line for each import that does not run down the layers."""
     layer = {unit: i for i, names in enumerate(layers) for unit in names}
     problems = []
@@ -175,8 +146,6 @@ def wrong_way(
             unplaced = arrow.source if low is None else arrow.target
             problems.append(f"{where}: {unplaced!r} has no layer")
         elif high > low:
-            if arrow.type_only and (arrow.source, arrow.target) in type_only_upward:
-                continue
             problems.append(
                 f"{where}: {arrow.source} (layer {low}) imports {arrow.target},"
                 f" which stands above it (layer {high})"
@@ -190,7 +159,7 @@ def wrong_way(
 
 
 def test_every_import_between_engine_packages_runs_down_the_layers() -> None:
-    assert wrong_way(ENGINE, LAYERS, TYPE_ONLY_UPWARD) == []
+    assert wrong_way(ENGINE, LAYERS) == []
 
 
 def test_every_engine_package_has_exactly_one_place_and_every_place_exists() -> None:
@@ -200,23 +169,18 @@ def test_every_engine_package_has_exactly_one_place_and_every_place_exists() -> 
     assert sorted(set(placed) - units(ENGINE)) == [], "layers naming no package"
 
 
-def test_the_type_only_exceptions_are_upward_and_still_needed() -> None:
-    layer = {unit: i for i, names in enumerate(LAYERS) for unit in names}
-    used = {(a.source, a.target) for a in arrows(ENGINE) if a.type_only}
-    for source, target in TYPE_ONLY_UPWARD:
-        assert layer[target] > layer[source], (source, target)
-        assert (source, target) in used, f"{source} -> {target} is no longer needed"
-
-
 def test_the_engine_has_arrows_to_check() -> None:
-    # The parser sees the imports it must: a relative one, one inside a
-    # function, one of a unit through ``from .. import``, a type-only one.
-    seen = {(a.source, a.target, a.type_only) for a in arrows(ENGINE)}
-    assert ("system", "runtime", False) in seen
-    assert ("launch_config", "services", False) in seen  # inside a function
-    assert ("data", "time", False) in seen  # from .. import time
-    assert ("services", "system", True) in seen
-    assert (FACE, "system", False) in seen
+    # The parser sees the imports it must: relative ones, one inside a
+    # function, one of a unit through ``from .. import``, one of the package's
+    # face (a type-only one: see the planted tree below).
+    seen = {(a.source, a.target) for a in arrows(ENGINE)}
+    assert ("system", "runtime") in seen
+    assert ("services", "system") not in seen
+    assert ("services", "launch_config") in seen  # ServedSystem.config's type
+    assert ("system", "services") in seen
+    assert ("launch_config", "telemetry") in seen  # inside a function
+    assert ("data", "time") in seen  # from .. import time
+    assert (FACE, "system") in seen
 
 
 def _package(root: Path, name: str, files: Mapping[str, str]) -> None:
@@ -246,7 +210,7 @@ def test_an_upward_or_sideways_import_is_named_with_its_file_and_line(
         "    from engine import Thing\n"
     )
     layers = [("low",), ("high", "side"), ("top",), (FACE,)]
-    assert wrong_way(engine, layers, {}) == [
+    assert wrong_way(engine, layers) == [
         "engine/high/b.py:2: from engine.side import c: high imports side, which"
         " stands beside it (layer 1)",
         "engine/low/a.py:3: from ..high.b import B: low (layer 0) imports high,"
@@ -256,7 +220,5 @@ def test_an_upward_or_sideways_import_is_named_with_its_file_and_line(
         "engine/top.py:3: from engine import Thing: top (layer 2) imports __init__,"
         " which stands above it (layer 3)",
     ]
-    # A type-only import is let through only where it is listed.
-    assert len(wrong_way(engine, layers, {("top", FACE): "why"})) == 3
-    unplaced = wrong_way(engine, [("high",), ("side",), ("top",), (FACE,)], {})
+    unplaced = wrong_way(engine, [("high",), ("side",), ("top",), (FACE,)])
     assert "engine/low/a.py:3: from ..high.b import B: 'low' has no layer" in unplaced

@@ -28,12 +28,8 @@ from typing import Any
 import pytest
 
 from engine import LaunchConfig, SystemState
-from engine.services.web_api import (
-    STATUS_CODES,
-    WebApiError,
-    WebApiServer,
-    is_loopback,
-)
+from engine.launch_config import is_loopback
+from engine.services.web_api import STATUS_CODES, WebApiError, WebApiServer
 from engine.telemetry.events import (
     EventBus,
     LogMessage,
