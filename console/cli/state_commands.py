@@ -12,7 +12,7 @@ from rich.table import Table
 
 from engine.services import state_choice
 from engine.services.operations import state_summary
-from engine.services.run_dir import find_runs, read_run_info
+from engine.services.run_dir import RunInfo, find_runs, read_run_info
 from engine.state.catalogue import list_states, remove_state, states_beyond
 from engine.state.manifest import CHECKSUM, manifest_notes, read_manifest
 from engine.state.persistence import StateError
@@ -80,32 +80,15 @@ def _states_dir(states_dir: Path | None, run: str | None, config: Path | None) -
     )
 
 
-def _say_if_its_run_died(directory: Path, run: str | None) -> None:
-    """A note on stderr when the run that writes ``directory`` ended without stopping."""
-    candidates = list(find_runs(DEFAULT_RUNS_ROOT))
-    if run is not None and (named := find_run(run, DEFAULT_RUNS_ROOT)) is not None:
-        candidates.insert(0, named)
-    for info in candidates:
-        if info.states_dir is not None and info.states_dir.absolute() == (
-            directory.absolute()
-        ):
-            if info.ended_without_stopping:
-                line = info.unclean_end().replace(
-                    "the previous run", f"run {info.name}"
-                )
-                print(f"note: {line}", file=sys.stderr)
-            return
-
-
-def _run_config(directory: Path, run: str | None, config: Path | None) -> Path | None:
-    """The TOML config of the run that writes ``directory``: ``--config``, else the
-    one recorded by that run (``--run``, the run directory holding it, or a run
-    under ./runs with that states directory); None if no config is known."""
-    if config is not None:
-        return config
+def _run_writing(
+    directory: Path, run: str | None, *, holding: bool = False
+) -> RunInfo | None:
+    """The run whose states directory is ``directory``: the one ``--run`` names,
+    (with ``holding``) the run directory that holds it, or a run under ./runs,
+    newest first; None if no run records it."""
     candidates = list(find_runs(DEFAULT_RUNS_ROOT))
     # A run's states are usually in its run directory: <run_dir>/states.
-    if (beside := read_run_info(directory.absolute().parent)) is not None:
+    if holding and (beside := read_run_info(directory.absolute().parent)) is not None:
         candidates.insert(0, beside)
     if run is not None and (named := find_run(run, DEFAULT_RUNS_ROOT)) is not None:
         candidates.insert(0, named)
@@ -113,11 +96,28 @@ def _run_config(directory: Path, run: str | None, config: Path | None) -> Path |
         if info.states_dir is not None and info.states_dir.absolute() == (
             directory.absolute()
         ):
-            recorded = info.data.get("config")
-            if isinstance(recorded, str) and recorded.endswith(".toml"):
-                path = Path(recorded)
-                return path if path.is_file() else None
-            return None
+            return info
+    return None
+
+
+def _say_if_its_run_died(directory: Path, run: str | None) -> None:
+    """A note on stderr when the run that writes ``directory`` ended without stopping."""
+    info = _run_writing(directory, run)
+    if info is not None and info.ended_without_stopping:
+        line = info.unclean_end().replace("the previous run", f"run {info.name}")
+        print(f"note: {line}", file=sys.stderr)
+
+
+def _run_config(directory: Path, run: str | None, config: Path | None) -> Path | None:
+    """The TOML config of the run that writes ``directory``: ``--config``, else the
+    one recorded by that run (see :func:`_run_writing`); None if no config is known."""
+    if config is not None:
+        return config
+    info = _run_writing(directory, run, holding=True)
+    recorded = None if info is None else info.data.get("config")
+    if isinstance(recorded, str) and recorded.endswith(".toml"):
+        path = Path(recorded)
+        return path if path.is_file() else None
     return None
 
 
