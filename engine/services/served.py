@@ -10,7 +10,7 @@ there is; a test may serve a stand-in that has these members.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ..launch_config import LaunchConfig
 from ..runtime.control import SystemState
@@ -18,9 +18,13 @@ from ..runtime.settings import Settings
 from ..state.store import StateStore
 from ..telemetry.events import EventBus
 from ..telemetry.status import SystemStatus
+from .curves import CurveBook
 
-if TYPE_CHECKING:
-    from .run_services import RunServices
+
+class CurveKeeper(Protocol):
+    """A system's services, as far as the others use them: the curves they keep."""
+
+    curves: CurveBook
 
 
 class ServedSystem(Protocol):
@@ -31,14 +35,17 @@ class ServedSystem(Protocol):
         events: Its event bus.
         settings: Its settings by name.
         store: Where its states are written.
-        services: Its services (None for a system started without them).
     """
 
     config: LaunchConfig
     events: EventBus
     settings: Settings
     store: StateStore
-    services: RunServices | None
+
+    @property
+    def services(self) -> CurveKeeper | None:
+        """Its services (None for a system started without them)."""
+        ...
 
     @property
     def state(self) -> SystemState:
