@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Generic, TypeVar
 
 import gymnasium as gym
@@ -26,19 +27,30 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
         seed: Seed of the first reset (gymnasium's way of seeding an
             environment; later resets continue its random sequence). None:
             unseeded.
+        step_delay: Wall seconds every step sleeps before stepping the
+            environment, as a slower simulator would take (the sleep lets the
+            GIL go, so other threads run meanwhile); 0: none.
         **gym_make_kwds: Passed to ``gymnasium.make`` when ``env`` is an id.
     """
 
     _obs: GymObs
 
     def __init__(
-        self, env: gym.Env[O, A] | str, *, seed: int | None = None, **gym_make_kwds: Any
+        self,
+        env: gym.Env[O, A] | str,
+        *,
+        seed: int | None = None,
+        step_delay: float = 0.0,
+        **gym_make_kwds: Any,
     ) -> None:
         super().__init__()
+        if not step_delay >= 0.0:
+            raise ValueError(f"step_delay must be >= 0 seconds, got {step_delay}")
         self.env: gym.Env[O, A] = (
             gym.make(env, **gym_make_kwds) if isinstance(env, str) else env
         )
         self.seed = seed
+        self.step_delay = step_delay
 
     @override
     def setup(self) -> None:
@@ -53,6 +65,8 @@ class GymEnvironment(Environment[GymObs, GymAction[A]], Generic[O, A]):
 
     @override
     def affect(self, action: GymAction[A]) -> None:
+        if self.step_delay:
+            time.sleep(self.step_delay)
         obs, reward, terminated, truncated, info = self.env.step(action.action)
         step = EnvStep(obs, float(reward), bool(terminated), bool(truncated), info)
         if step.done or action.need_reset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -104,3 +105,18 @@ def test_an_env_that_failed_to_build_is_collected_quietly() -> None:
     with pytest.raises(gym.error.Error):
         GymEnvironment("NoSuchEnv-v0")
     gc.collect()  # __del__ of the half-built object must not raise
+
+
+def test_a_step_delay_makes_every_step_take_that_long_at_least() -> None:
+    env = GymEnvironment("CartPole-v1", seed=0, step_delay=0.02)
+    agent = Balancer()
+    env.setup()
+    agent.setup()
+    for _ in range(3):
+        action = agent.step(env.observe())
+        began = time.perf_counter()
+        env.affect(action)
+        assert time.perf_counter() - began >= 0.02
+    env.teardown()
+    with pytest.raises(ValueError, match="step_delay must be >= 0 seconds, got -1"):
+        GymEnvironment("CartPole-v1", step_delay=-1)
