@@ -3,11 +3,18 @@
 A closed terminal (SIGHUP: an SSH connection that drops, a tmux session
 killed), a service manager or ``kill`` (SIGTERM) must not lose what the run
 learnt since its last save.
+
+Python runs a signal handler on the main thread between two of its bytecodes,
+possibly inside a ``with lock:`` of the very code the stop needs (the event
+bus's subscription that the headless loop waits on, a lock a dashboard holds):
+a stop made there could wait for ever on the thread it interrupted. So the
+handler only hands the signal to a thread of its own, which asks for the stop.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +25,8 @@ ORDERLY_STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 UNLESS_HANDLED = (signal.SIGTERM, signal.SIGHUP)
 """What ``launch()`` stops in order on where the program has no handler of its own
 (SIGINT stays Python's KeyboardInterrupt, which ``launch()`` also stops in order on)."""
+_DELIVERY_GRACE = 1.0
+"""Seconds leaving the block waits for a stop already asked for to be delivered."""
 
 
 @contextlib.contextmanager
@@ -28,7 +37,9 @@ def stop_on_signals(
 ) -> Iterator[None]:
     """While inside, ``signals`` call ``shutdown(reason)`` instead of killing the process.
 
-    Does nothing off the main thread (Python runs handlers only there).
+    ``shutdown`` is called on a thread of this block's own, never from inside
+    the handler (see the module's docstring). Does nothing off the main thread
+    (Python runs handlers only there).
 
     Args:
         shutdown: Asks the run to stop; must return at once.
@@ -40,9 +51,18 @@ def stop_on_signals(
         yield
         return
 
-    def handler(signum: int, _frame: Any) -> None:
-        shutdown(f"{signal.Signals(signum).name} received")
+    # SimpleQueue.put is reentrant: safe wherever the handler interrupts.
+    received: queue.SimpleQueue[str | None] = queue.SimpleQueue()
 
+    def handler(signum: int, _frame: Any) -> None:
+        received.put(f"{signal.Signals(signum).name} received")
+
+    def deliver() -> None:
+        while (reason := received.get()) is not None:
+            shutdown(reason)
+
+    stopper = threading.Thread(target=deliver, name="signal-stop", daemon=True)
+    stopper.start()
     previous = {}
     for sig in signals:
         if only_unhandled and signal.getsignal(sig) is not signal.SIG_DFL:
@@ -53,3 +73,5 @@ def stop_on_signals(
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        received.put(None)  # after the signals already taken
+        stopper.join(timeout=_DELIVERY_GRACE)
