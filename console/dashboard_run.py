@@ -26,18 +26,20 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
     run = Run(built)
     # Taken before the start, so the event log shows what the start loaded.
     subscription = system.events.subscribe(maxsize=POLLER_QUEUE)
-    try:
-        run.start()
-    except BaseException:
-        subscription.close()
-        raise
-    try:
 
-        def stopped() -> int:
-            system.wait()
-            return run.exit_code
+    def stopped() -> int:
+        system.wait()
+        return run.exit_code
 
-        with stop_on_signals(system), exit_after_hangup(system.shutdown, stopped):
+    # The signals are taken before the start: the run is live (its socket
+    # bound) before the start returns, and a hang-up then must not kill it.
+    with stop_on_signals(system), exit_after_hangup(system.shutdown, stopped):
+        try:
+            run.start()
+        except BaseException:
+            subscription.close()
+            raise
+        try:
             app = ConsoleApp(
                 local_run(system),
                 on_failure=system.report_failure,
@@ -45,9 +47,9 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
                 subscription=subscription,
             )
             app.run()
-    finally:
-        subscription.close()
-        run.stop_and_wait("console exiting")
+        finally:
+            subscription.close()
+            run.stop_and_wait("console exiting")
     print(run.describe(), file=sys.stderr)
     run.report_failures(sys.stderr)
     if system.status().last_save:

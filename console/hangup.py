@@ -15,8 +15,12 @@ from collections.abc import Callable, Iterator
 
 from engine.runtime.signals import stop_on_signals
 
-GRACE = 5.0
-"""Seconds the dashboard gets to close by itself once the work is done."""
+GRACE = 0.5
+"""Seconds the dashboard gets to close by itself once the work is done.
+
+It closes by itself only if it was already closing (q pressed just before the
+hang-up): a dashboard left open shows that the run ended until q, which nobody
+can press on a dead terminal, so it is not waited for longer."""
 
 
 @contextlib.contextmanager
