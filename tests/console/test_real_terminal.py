@@ -27,15 +27,16 @@ from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
 from tests.console.helpers import ROOT
 
-RAY_SAMPLES = {"minimal_ray"}
+RAY_SAMPLES = {"minimal_ray", "cartpole_ppo_ray"}
 """Left out of the per-sample tests below: each start of a local Ray costs 5-15 s
 here, and these tests start every sample twice; test_real_terminal_ray.py
-drives it once, covering what its actors change."""
+drives minimal_ray once, covering what its actors change (cartpole_ppo_ray
+runs in tests/algorithms/test_ppo.py)."""
 SAMPLES = sorted(
     p for p in (ROOT / "sample_configs").glob("*.toml") if p.stem not in RAY_SAMPLES
 )
 SCRIPT = Path(sys.executable).with_name("pamiq-console")
-TORCH_SAMPLES = {"cartpole_dqn", "sensor_autoencoder"}
+TORCH_SAMPLES = {"cartpole_dqn", "sensor_autoencoder", "cartpole_ppo"}
 
 pytestmark = pytest.mark.skipif(
     not SCRIPT.exists(), reason="needs the installed pamiq-console script"

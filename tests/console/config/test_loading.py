@@ -322,12 +322,14 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
         "sensor_autoencoder",
         "cartpole_reinforce",
         "minimal_ray",
+        "cartpole_ppo",
+        "cartpole_ppo_ray",
     ],
 )
 def test_sample_configs_validate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if name == "minimal_ray":
+    if name.endswith("_ray"):
         pytest.importorskip("ray")
-    elif name != "minimal":
+    if name not in ("minimal", "minimal_ray"):
         pytest.importorskip("torch")
         pytest.importorskip("gymnasium")
     monkeypatch.chdir(ROOT)
