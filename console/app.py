@@ -51,7 +51,7 @@ from .activity import Activity
 from .eventlog import ERROR, NOTICE, ROUTINE_KINDS, WARNING, Coalescer, LogLine
 from .messages import OpFinished, PollerFailed, RunStopped, Snapshot
 from .poller import DEFAULT_POLL_HZ, FailureHandler, SnapshotPoller
-from .program_run import OutputFollower, ProgramRun
+from .program_process import OutputFollower, ProgramRun
 from .render import ATTACHED, READ_ONLY
 from .widgets import (
     ActorsPanel,

@@ -85,7 +85,8 @@ CONFIG_ONLY = (
 
 
 def _run_program(program: Path, args: list[str], headless: bool) -> int:
-    from ..program_run import ProgramNeverLaunchedError, run_program
+    from ..program_process import ProgramNeverLaunchedError
+    from ..program_run import run_program
 
     if not program.is_file():
         raise fail(f"{program}: no such program", ExitCode.USAGE)
@@ -102,11 +103,8 @@ def _run_program(program: Path, args: list[str], headless: bool) -> int:
 def _in_background(target: Path, args: list[str], options: list[str] | None) -> int:
     """``run --detach``: a program (``options`` None) or a headless run of a
     config in the background."""
-    from ..program_run import (
-        ProgramNeverLaunchedError,
-        ProgramRun,
-        start_in_background,
-    )
+    from ..program_process import ProgramNeverLaunchedError, ProgramRun
+    from ..program_run import start_in_background
 
     if not target.is_file():
         what = "program" if options is None else "config file"
