@@ -156,7 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="FIGURE",
         help="run only these figures (number or name: 1/step 2/realtime 3/idle "
         "4/pause 5/sync 6/state 7/console 8/infer 9/replay 10/training "
-        "11/learning 12/scale 13/attach 14/launch); repeat or comma-separate",
+        "11/learning 12/scale 13/attach 14/launch 15/dashcpu 16/watched 17/ppo); "
+        "repeat or comma-separate",
     )
     parser.add_argument(
         "--skip",

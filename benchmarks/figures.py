@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import external, learning_runs, learning_stats, procs
+from .ppo_figure import figure_ppo
 from .stats import cpu_share, median, percentile, rate, throughput, tick_stats
 from .table import Row, Target
 from .watch_figures import figure_dashboard_cpu, figure_realtime_watched
@@ -1377,6 +1378,7 @@ FIGURES = (
     Figure("14", "launch", "console cost to a Python-launched run", figure_launch),
     Figure("15", "dashcpu", "the dashboard's own CPU", figure_dashboard_cpu),
     Figure("16", "watched", "real time with someone watching", figure_realtime_watched),
+    Figure("17", "ppo", "PPO with lag correction on Ray actors", figure_ppo),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}

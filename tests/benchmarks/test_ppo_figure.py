@@ -1,0 +1,59 @@
+"""Figure 17's rows on known runs: speedups over threads, targets, runs that never reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.ppo_figure import conditions, rows_of
+from benchmarks.table import MISS, NA, PASS
+
+
+def _run(actors: int, reach_s: float | None, correction: bool = True) -> dict[str, Any]:
+    """A run whose 20-episode mean first reaches 475 at ``reach_s`` (None: never)."""
+    returns = [500.0] * 40 if reach_s is not None else [100.0] * 40
+    every = (reach_s or 40.0) / 20  # the 20th episode ends at reach_s
+    return {
+        "actors": actors,
+        "lag_correction": correction,
+        "episodes": [[(i + 1) * every, r, 10.0 * i] for i, r in enumerate(returns)],
+        "progress": [[every * 40, 400, 5]],
+        "policy_lag_mean": 0.5,
+        "policy_lag_max": 2.0,
+        "startup_s": 4.0,
+        "failures": [],
+    }
+
+
+def test_rows_give_speedups_over_threads_against_the_issue_s_targets() -> None:
+    runs = {
+        (0, True): _run(0, 400.0),
+        (1, True): _run(1, 410.0),
+        (2, True): _run(2, 200.0),
+        (4, True): _run(4, 200.0),
+        (4, False): _run(4, 250.0, correction=False),
+    }
+    rows = rows_of(runs, 900.0)
+    threads, one, two, four, off = rows
+    assert threads.ours == 400.0 and threads.status == NA
+    assert one.ours == 400.0 / 410.0 and one.status == NA  # no target for 1 actor
+    assert two.ours == 2.0 and two.status == PASS  # >= 1.6x
+    assert four.ours == 2.0 and four.status == MISS  # < 2.5x
+    assert "4 actors: 200 s" in four.note and "lag mean 0.50/max 2" in four.note
+    assert (off.ours, off.reference) == (250.0, 200.0)
+    assert off.reference_name == "with the correction"
+
+
+def test_a_run_that_never_reaches_the_target_has_no_speedup_and_says_so() -> None:
+    runs = {(0, True): _run(0, 400.0), (2, True): _run(2, None)}
+    _, two = rows_of(runs, 120.0)
+    assert two.ours is None and two.status == NA
+    assert "not reached in 120 s (best mean 100)" in two.note
+
+
+def test_the_full_figure_runs_threads_one_two_and_four_actors_and_four_uncorrected() -> (
+    None
+):
+    full, budget = conditions(quick=False)
+    assert full == [(0, True), (1, True), (2, True), (4, True), (4, False)]
+    quick, quick_budget = conditions(quick=True)
+    assert (0, True) in quick and quick_budget < budget
