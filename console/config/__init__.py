@@ -18,8 +18,9 @@ any path that a component opens; run the sample configs from the repository root
 The modules: :mod:`.errors` (the one-line error), :mod:`.system_table` (the
 ``[system]`` schema and the run's settings), :mod:`.scale_table` and
 :mod:`.dashboard_table` (``[scale]``, ``[dashboard]``), :mod:`.imports` (import paths),
-:mod:`.value_types` (values against annotations), :mod:`.builder` (components,
-cross-references, wiring).
+:mod:`.value_types` (values against annotations), :mod:`.components` (one table
+into its object), :mod:`.builder` (a run's components, cross-references, wiring
+into a system), :mod:`.actor_factory` (a Ray actor's parts, from the same tables).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Assembling a status snapshot from the live parts of a system.
+"""Parts of a status snapshot: the live buffers' and models', and the step rate.
+
+:meth:`engine.System.status` puts the snapshot together from these, each
+trainer's part (:meth:`engine.runtime.workers.TrainerRecord.status`) and its own
+counters.
 
 Every reader here is safe from any thread: sizes and counters are read
 without pausing anything, so a snapshot is a moment's view, not a
