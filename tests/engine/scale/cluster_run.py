@@ -1,7 +1,8 @@
 """A two-node simulated cluster run (``ray.cluster_utils.Cluster``), for test_cluster.py.
 
 Run as a script: it needs a Ray of its own, apart from the test session's.
-Prints one JSON line with what the test checks.
+Prints what the test checks as one JSON line after ``RESULT`` (Ray prints a lost
+node's last log lines to stdout too, before or after it).
 """
 
 from __future__ import annotations
@@ -22,12 +23,24 @@ from engine.scale import ActorFeed, build_system  # noqa: E402
 from tests.engine.scale.parts import RecordingTrainer, WeightModel, make_parts  # noqa: E402
 from tests.engine.scale.waiting import wait_until  # noqa: E402
 
+RESULT = "RESULT "
+"""What starts the line with the result."""
+
 
 def main() -> None:
     env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20},
+        head_node_args={
+            "num_cpus": 1,
+            "object_store_memory": 80 * 2**20,
+            # The GCS checks each node every 3 s by default and gives it up after
+            # 5 failed checks: 15 s before the removed node's actor is restarted.
+            # A killed node fails each check at once, so checking every 0.2 s
+            # finds it in 1 s; a live but slow node still has 5 checks' timeouts
+            # (10 s each, the default) to answer.
+            "_system_config": {"health_check_period_ms": 200},
+        },
     )
     worker = cluster.add_node(num_cpus=1, object_store_memory=80 * 2**20)
     ray.init(address=cluster.address, runtime_env=env, log_to_driver=False)
@@ -70,7 +83,8 @@ def main() -> None:
         system.shutdown("done")
         stopped = system.wait(60)
     print(
-        json.dumps(
+        RESULT
+        + json.dumps(
             {
                 "nodes": nodes,
                 "worker": worker.node_id,

@@ -15,6 +15,8 @@ pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
 HERE = Path(__file__).resolve().parent
+RESULT = "RESULT "
+"""What starts cluster_run.py's line with the result."""
 
 
 def test_actors_spread_over_nodes_and_survive_losing_one() -> None:
@@ -28,7 +30,8 @@ def test_actors_spread_over_nodes_and_survive_losing_one() -> None:
         env=env,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    [line] = [x for x in out.stdout.splitlines() if x.startswith(RESULT)]
+    result = json.loads(line.removeprefix(RESULT))
     print(f"cluster run took {time.perf_counter() - started:.1f} s")
     assert len(set(result["nodes"])) == 2
     assert result["worker"] in result["nodes"]
