@@ -100,7 +100,7 @@ class QNetwork(nn.Module):
         interval. Read under :meth:`TorchInferenceModel.unwrap`, so a sync
         never writes the weights meanwhile.
         """
-        layers = _numpy_layers(self)
+        layers = numpy_layers(self)
         if layers is None:
             weight = self.net[0].weight
             with torch.inference_mode():
@@ -121,7 +121,7 @@ class _NumpyLayers:
 
     __slots__ = ("generation", "layers", "ptrs", "tensors")
 
-    def __init__(self, network: QNetwork) -> None:
+    def __init__(self, network: nn.Module) -> None:
         self.generation = structure_generation()
         linears = [m for m in network.net if isinstance(m, nn.Linear)]
         self.tensors = [t for m in linears for t in (m.weight, m.bias)]
@@ -142,14 +142,18 @@ class _NumpyLayers:
         ]
 
 
-_NUMPY_LAYERS: weakref.WeakKeyDictionary[QNetwork, _NumpyLayers] = (
+_NUMPY_LAYERS: weakref.WeakKeyDictionary[nn.Module, _NumpyLayers] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _numpy_layers(network: QNetwork) -> list[tuple[np.ndarray, np.ndarray]] | None:
+def numpy_layers(network: nn.Module) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """NumPy views of the network's linear layers ``(weight.T, bias)``, made once
-    per network and remade if a tensor was replaced (None: not CPU float32)."""
+    per network and remade if a tensor was replaced (None: not CPU float32).
+
+    Any network whose ``net`` is an ``nn.Sequential`` of linear layers and
+    activations has them (the SAC actor's too, see :mod:`algorithms.sac`).
+    """
     cached = _NUMPY_LAYERS.get(network)
     if cached is None or not cached.current():
         cached = _NUMPY_LAYERS[network] = _NumpyLayers(network)
