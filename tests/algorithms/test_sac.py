@@ -161,7 +161,7 @@ def test_the_update_on_a_fixed_batch_lowers_the_critic_loss(device: str) -> None
     q1, q2 = trainer.critic(batch.obs, action)
     assert q1.shape == q2.shape == (64,)
     # The target critics followed the critics (Polyak), not stayed or copied.
-    online = torch.cat([p.flatten() for p in trainer.critic.parameters()])
+    online = torch.cat([p.detach().flatten() for p in trainer.critic.parameters()])
     target = torch.cat([p.flatten() for p in trainer.target_critic.parameters()])
     assert not torch.equal(online, target)
     assert float((online - target).abs().max()) < 0.5

@@ -40,6 +40,7 @@ SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_configs"
 SAMPLES = (
     "minimal",
     "cartpole_dqn",
+    "pendulum_sac",
     "cartpole_reinforce",
     "sensor_autoencoder",
     "minimal_ray",
@@ -55,6 +56,17 @@ TRAINER_METRICS: dict[str, dict[str, float]] = {
         "grad_norm": 1.292,
         "lr": 0.000494,
         "steps_per_s": 643.2,
+    },
+    "pendulum_sac": {
+        "loss": 39.78,
+        "critic_loss": 1.841,
+        "actor_loss": 37.97,
+        "alpha": 0.05745,
+        "entropy": -0.989,
+        "q_mean": -38.44,
+        "grad_norm": 73.76,
+        "lr": 0.001,
+        "steps_per_s": 278.5,
     },
     "cartpole_reinforce": {
         "experience_episodes": 8,
@@ -76,8 +88,15 @@ TRAINER_METRICS: dict[str, dict[str, float]] = {
 }
 AGENT_METRICS: dict[str, tuple[str, ...]] = {
     "cartpole_dqn": ("episode_return_mean20", "episode_return", "episodes"),
+    "pendulum_sac": ("episode_return_mean20", "episode_return", "episodes"),
     "cartpole_reinforce": ("episode_return_mean20", "episode_return", "episodes"),
 }
+
+RETURNS: dict[str, tuple[float, float]] = {
+    # Pendulum's returns are negative: from random swinging to held upright.
+    "pendulum_sac": (-1400.0, -160.0),
+}
+"""Where a sample's returns start and end, when not CartPole's (9 to 480)."""
 
 
 @functools.cache
@@ -141,6 +160,12 @@ def sample_status(
             last_metrics=dict(TRAINER_METRICS[sample]),
             custom_condition=t.custom_condition,
         )
+    # A model without an inference copy (SAC's critics) is never synced.
+    synced = {
+        name
+        for name, model in built(sample).system.models.items()
+        if model.has_inference_model
+    }
     models = {
         name: dataclasses.replace(
             m,
@@ -148,7 +173,7 @@ def sample_status(
             last_sync_time=wall_time - 0.0456,
             last_sync_duration=0.0001,
         )
-        if not m.inference_thread_only
+        if not m.inference_thread_only and name in synced
         else m
         for name, m in base.models.items()
     }
@@ -217,6 +242,8 @@ def sample_events(sample: str) -> list[Event]:
     ]
     for source in AGENT_METRICS.get(sample, ()):
         start, end = (9.0, 480.0) if source == "episode_return" else (9.0, 450.0)
+        if sample in RETURNS:
+            start, end = RETURNS[sample]
         for i in range(200):
             events.append(
                 Metric(

@@ -36,7 +36,7 @@ SAMPLES = sorted(
     p for p in (ROOT / "sample_configs").glob("*.toml") if p.stem not in RAY_SAMPLES
 )
 SCRIPT = Path(sys.executable).with_name("pamiq-console")
-TORCH_SAMPLES = {"cartpole_dqn", "sensor_autoencoder", "cartpole_ppo"}
+TORCH_SAMPLES = {"cartpole_dqn", "sensor_autoencoder", "cartpole_ppo", "pendulum_sac"}
 
 pytestmark = pytest.mark.skipif(
     not SCRIPT.exists(), reason="needs the installed pamiq-console script"

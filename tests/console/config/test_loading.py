@@ -319,6 +319,7 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
     [
         "minimal",
         "cartpole_dqn",
+        "pendulum_sac",
         "sensor_autoencoder",
         "cartpole_reinforce",
         "minimal_ray",
