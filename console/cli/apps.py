@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Annotated
 
 import typer
@@ -25,6 +24,9 @@ app.add_typer(states_app, name="states")
 
 def _version(show: bool) -> None:
     if show:
+        # Imported only here: it reads the installed packages' metadata.
+        from importlib.metadata import version
+
         print(f"pamiq-console {version('pamiq-console')}")
         raise typer.Exit()
 

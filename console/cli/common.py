@@ -6,13 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from .. import config as config_mod
 from .exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    # Imported where used: checking a config imports pydantic and the engine's
+    # builders, which most commands (status, pause...) never need.
+    from ..config import BuiltRun, RunSettings
 
 ConfigArg = Annotated[
     Path,
@@ -54,16 +58,20 @@ def usage_error(command: str, message: str) -> typer.Exit:
 
 def load_config(
     path: Path, overrides: dict[str, Any] | None = None, start_from: str | None = None
-) -> config_mod.BuiltRun:
+) -> BuiltRun:
     """Read, check and build a config, or exit with its one-line error."""
+    from .. import config as config_mod
+
     try:
         return config_mod.load(path, overrides, start_from=start_from)
     except config_mod.ConfigError as e:
         raise fail(str(e), ExitCode.USAGE) from None
 
 
-def config_settings(path: Path) -> config_mod.RunSettings:
+def config_settings(path: Path) -> RunSettings:
     """A config's run settings (directories, name) without building it."""
+    from .. import config as config_mod
+
     try:
         return config_mod.resolve_settings(config_mod.load_toml(path), path)
     except config_mod.ConfigError as e:

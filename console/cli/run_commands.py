@@ -16,7 +16,6 @@ from engine.services.run_dir import RunDirError
 from engine.state.catalogue import NoUsableStateError
 from engine.state.persistence import StateError
 
-from .. import config as config_mod
 from .apps import app
 from .common import ConfigArg, fail, load_config
 from .exit_codes import ExitCode
@@ -246,6 +245,8 @@ def run(
         "states_dir": None if states_dir is None else str(states_dir),
         "resume": True if resume else None,
     }
+    from .. import config as config_mod  # here: no other command needs the builders
+
     try:
         with starting(config):
             built = config_mod.load(config, overrides, start_from=load)

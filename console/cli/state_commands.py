@@ -19,7 +19,6 @@ from engine.state.persistence import StateError
 from engine.state.requirements import run_parts, verify_for_run
 from engine.state.states_dir import StatesLock
 
-from .. import config as config_mod
 from ..render import human_duration, human_size, states_table
 from ..run_choice import DEFAULT_RUNS_ROOT, find_run
 from .apps import states_app
@@ -132,6 +131,8 @@ def _requirements(
     path = _run_config(directory, run, config)
     if path is None:
         return [], None
+    from .. import config as config_mod  # only here: it imports the builders
+
     try:
         raw = config_mod.load_toml(path)
     except config_mod.ConfigError as e:
