@@ -1,13 +1,14 @@
 """Run the performance suite and print one table.
 
-    .venv/bin/python -m benchmarks            # everything (~5 min, plus ~1 h for figure 11)
+    .venv/bin/python -m benchmarks            # everything (~5 min, plus ~1 h each for figures 11 and 18)
     .venv/bin/python -m benchmarks --quick    # shorter runs (~6 min)
     .venv/bin/python -m benchmarks --only 2 --only idle
     .venv/bin/python -m benchmarks --skip learning   # all but figure 11
     .venv/bin/python -m benchmarks --no-reference   # skip PAMIQ-Core
     .venv/bin/python -m benchmarks --lock /work/cpu.lock  # flock per program run
     .venv/bin/python -m benchmarks --only 11 --side ours --seeds 0-2  # part of figure 11
-    .venv/bin/python -m benchmarks --reuse-runs      # everything, kept figure-11 runs taken
+    .venv/bin/python -m benchmarks --only sac     # figure 18: Pendulum SAC, ours and SB3
+    .venv/bin/python -m benchmarks --reuse-runs      # everything, kept figure-11 and -18 runs taken
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
 full run also rewrites ``benchmarks/RESULTS.md``.
@@ -156,7 +157,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="FIGURE",
         help="run only these figures (number or name: 1/step 2/realtime 3/idle "
         "4/pause 5/sync 6/state 7/console 8/infer 9/replay 10/training "
-        "11/learning 12/scale 13/attach 14/launch 15/dashcpu 16/watched 17/ppo); "
+        "11/learning 12/scale 13/attach 14/launch 15/dashcpu 16/watched 17/ppo "
+        "18/sac); "
         "repeat or comma-separate",
     )
     parser.add_argument(
@@ -182,19 +184,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_seeds,
         default=None,
         metavar="SEEDS",
-        help="figure 11's seeds, e.g. 0-4 (the default) or 0,2",
+        help="figures 11's and 18's seeds, e.g. 0-4 (the default) or 0,2",
     )
     parser.add_argument(
         "--side",
         choices=["both", "ours", "sb3"],
         default="both",
-        help="figure 11: run both sides (the default) or one; with --reuse-runs the "
+        help="figures 11 and 18: run both sides (the default) or one; with --reuse-runs the "
         "other side's kept runs still count",
     )
     parser.add_argument(
         "--reuse-runs",
         action="store_true",
-        help="figure 11: take a kept run (results/learning-runs/) of the same code and "
+        help="figures 11 and 18: take a kept run (results/learning-runs/) of the same code and "
         "settings instead of running it again, so a long run can be split or resumed",
     )
     parser.add_argument(

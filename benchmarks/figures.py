@@ -25,13 +25,13 @@ class Settings:
 
     quick: bool = False
     seeds: list[int] | None = None
-    """Figure 11's seeds (None: 0-4, or 0 with ``quick``)."""
+    """Figures 11's and 18's seeds (None: 0-4, or 0 with ``quick``)."""
     side: str = "both"
-    """Figure 11's sides to run: "both", "ours" or "sb3"."""
+    """Figures 11's and 18's sides to run: "both", "ours" or "sb3"."""
     runs_dir: Path | None = None
-    """Where figure 11 keeps every finished run (None: nowhere)."""
+    """Where figures 11 and 18 keep every finished run (None: nowhere)."""
     reuse_runs: bool = False
-    """Figure 11 takes a kept run of the same code and settings instead of running it."""
+    """Figures 11 and 18 take a kept run of the same code and settings instead of running it."""
 
     @property
     def step_seconds(self) -> float:
@@ -61,12 +61,12 @@ class Settings:
 
     @property
     def learning_seconds(self) -> float:
-        """The budget in which 475 must be reached (300 s of wall time)."""
+        """The budget in which the target (figure 11: 475, 18: -200) must be reached (300 s of wall time)."""
         return 60.0 if self.quick else 300.0
 
     @property
     def learning_extend_to(self) -> float:
-        """How long a run that has not reached 475 within the budget goes on."""
+        """How long a run that has not reached the target within the budget goes on."""
         return 60.0 if self.quick else 600.0
 
     @property
@@ -693,13 +693,66 @@ def _time_per_step(share: dict[str, Any]) -> str:
     )
 
 
-# -- 11: learning CartPole, side by side with Stable-Baselines3 ------------------------------
+# -- 11 and 18: learning, side by side with Stable-Baselines3 --------------------------------
+
+
+@dataclass(frozen=True)
+class LearningTask:
+    """What a learning figure runs: our sample and SB3's program, and the target.
+
+    Attributes:
+        figure: The figure's number.
+        task: How its rows name the task ("CartPole DQN").
+        target: The 20-episode mean return to reach.
+        workload: Our side, ``benchmarks/workloads/<workload>.py``.
+        sample: Our side's sample config (part of a kept run's key).
+        sb3_program: SB3's side, in ``benchmarks/sb3/``.
+        sb3_label: The reference column's name.
+        how: The first row's note: how the two sides learn.
+        runs_subdir: Where under the kept-runs directory its runs go ("": there).
+    """
+
+    figure: str
+    task: str
+    target: float
+    workload: str
+    sample: Path
+    sb3_program: str
+    sb3_label: str
+    how: str
+    runs_subdir: str = ""
+
+
+CARTPOLE_DQN = LearningTask(
+    figure="11",
+    task="CartPole DQN",
+    target=475.0,
+    workload="cartpole",
+    sample=learning_runs.SAMPLE,
+    sb3_program=procs.SB3_DQN,
+    sb3_label=SB3,
+    how="ours learns while acting; SB3 acts and trains in turn on one thread",
+)
+PENDULUM_SAC = LearningTask(
+    figure="18",
+    task="Pendulum SAC",
+    target=-200.0,
+    workload="pendulum_sac",
+    sample=procs.REPO_ROOT / "sample_configs" / "pendulum_sac.toml",
+    sb3_program=procs.SB3_SAC,
+    sb3_label="SB3 2.9.2 SAC, zoo settings",
+    how=(
+        "ours learns while acting (64-64 networks, one update per step); SB3 acts "
+        "and trains in turn on one thread (256-256, one update per step)"
+    ),
+    runs_subdir="pendulum_sac",
+)
 
 
 def _learning_summary(
-    runs: list[dict[str, Any]], budget: float, extend_to: float
+    runs: list[dict[str, Any]], budget: float, extend_to: float, target: float
 ) -> dict[str, Any]:
-    reaches = [learning_stats.first_reach(r["episodes"]) for r in runs]
+    reaches = [learning_stats.first_reach(r["episodes"], target) for r in runs]
     within = [x for x in reaches if x is not None and x.wall_s <= budget]
     # A seed that never reached counts with the longest time it ran: a lower bound.
     times = [
@@ -716,7 +769,7 @@ def _learning_summary(
         for r in runs
         if r["wall_s"] >= extend_to - 1.0
     ]
-    stays = [learning_stats.share_above(r["episodes"], budget) for r in runs]
+    stays = [learning_stats.share_above(r["episodes"], budget, target) for r in runs]
     return {
         "seeds": len(runs),
         "reached_within_budget": len(within),
@@ -731,21 +784,26 @@ def _learning_summary(
     }
 
 
-def _per_seed(runs: list[dict[str, Any]], budget: float, extend_to: float) -> str:
-    """Each seed's time and steps to 475, best means and share above, for the notes."""
+def _per_seed(
+    runs: list[dict[str, Any]], budget: float, extend_to: float, target: float
+) -> str:
+    """Each seed's time and steps to the target, best means and share above, for the notes."""
     parts = []
     for run in runs:
         episodes = run["episodes"]
-        reach = learning_stats.first_reach(episodes)
+        reach = learning_stats.first_reach(episodes, target)
         if reach is None:
             to = f"not reached in {run['wall_s']:.0f} s"
         else:
-            to = f"475 at {reach.wall_s:.0f} s / {reach.env_steps / 1000:.0f}k steps"
+            to = (
+                f"{target:g} at {reach.wall_s:.0f} s / "
+                f"{reach.env_steps / 1000:.0f}k steps"
+            )
         best = learning_stats.best_mean(episodes, budget)
         text = f"seed {run['seed']}: {to}, best {budget:g} s {_fmt(best)}"
         if run["wall_s"] >= extend_to - 1.0 and extend_to > budget:
             text += f", best {extend_to:g} s {_fmt(learning_stats.best_mean(episodes, extend_to))}"
-        share = learning_stats.share_above(episodes, budget)
+        share = learning_stats.share_above(episodes, budget, target)
         if share is not None:
             text += f", {100 * share:.0f} % above after"
         parts.append(text)
@@ -757,14 +815,31 @@ def _fmt(value: float | None) -> str:
 
 
 def figure_learning(ctx: Context) -> list[Row]:
+    """Figure 11: the CartPole DQN sample and SB3's DQN."""
+    return learning_figure(ctx, CARTPOLE_DQN)
+
+
+def figure_sac(ctx: Context) -> list[Row]:
+    """Figure 18: the Pendulum SAC sample and SB3's SAC."""
+    return learning_figure(ctx, PENDULUM_SAC)
+
+
+def learning_figure(ctx: Context, spec: LearningTask) -> list[Row]:
+    """Run (or take kept runs of) both sides on every seed and build the rows."""
     settings = ctx.settings
     budget, extend_to = settings.learning_seconds, settings.learning_extend_to
     seeds = settings.learning_seeds
+    target = f"{spec.target:g}"
     sb3_python, sb3_why = procs.sb3_python()
     if sb3_python is None:
         ctx.log(f"[bench]   SB3: {sb3_why}")
     args = ["--seconds", f"{budget:g}", "--extend-to", f"{extend_to:g}"]
-    keep = learning_runs.Keeper(settings.runs_dir, budget, extend_to)
+    runs_dir = settings.runs_dir
+    if runs_dir is not None and spec.runs_subdir:
+        runs_dir = runs_dir / spec.runs_subdir
+    keep = learning_runs.Keeper(
+        runs_dir, budget, extend_to, spec.sample, spec.sb3_program
+    )
     ours_runs: list[dict[str, Any]] = []
     sb3_runs: list[dict[str, Any]] = []
     reused: list[str] = []
@@ -786,7 +861,7 @@ def figure_learning(ctx: Context) -> list[Row]:
         # --side picks what runs; with --reuse-runs the other side's kept runs count too.
         run = kept("ours", seed)
         if run is None and settings.side in ("both", "ours"):
-            run = ctx.ours("cartpole", [*args, "--seed", str(seed)], extend_to)
+            run = ctx.ours(spec.workload, [*args, "--seed", str(seed)], extend_to)
             keep.save("ours", seed, run)
         if run is not None:
             ours_runs.append(run)
@@ -794,11 +869,14 @@ def figure_learning(ctx: Context) -> list[Row]:
             run = kept("sb3", seed)
             if run is None and sb3_python is not None and settings.side != "ours":
                 ctx.log(
-                    f"[bench]   SB3: cartpole_dqn.py --seed {seed} {' '.join(args)}"
+                    f"[bench]   SB3: {spec.sb3_program} --seed {seed} {' '.join(args)}"
                 )
                 try:
                     run = procs.run_sb3(
-                        sb3_python, [*args, "--seed", str(seed)], extend_to + 120.0
+                        sb3_python,
+                        [*args, "--seed", str(seed)],
+                        extend_to + 120.0,
+                        spec.sb3_program,
                     ).data
                 except procs.WorkloadError as e:
                     sb3_why = f"not measured: SB3 run failed: {e}"
@@ -810,18 +888,23 @@ def figure_learning(ctx: Context) -> list[Row]:
     if not ours_runs:
         return [
             Row(
-                "11",
-                f"CartPole DQN, SB3 only (seeds {', '.join(map(str, seeds))}): runs kept",
+                spec.figure,
+                f"{spec.task}, SB3 only (seeds {', '.join(map(str, seeds))}): runs kept",
                 "seeds",
                 None,
                 float(len(sb3_runs)),
-                SB3,
-                note=f"--side sb3: SB3's runs kept in {settings.runs_dir} for --reuse-runs",
+                spec.sb3_label,
+                note=f"--side sb3: SB3's runs kept in {runs_dir} for --reuse-runs",
             )
         ]
-    ours = _learning_summary(ours_runs, budget, extend_to)
-    ref = _learning_summary(sb3_runs, budget, extend_to) if sb3_runs else None
-    if sb3_runs:
+    ours = _learning_summary(ours_runs, budget, extend_to, spec.target)
+    ref = (
+        _learning_summary(sb3_runs, budget, extend_to, spec.target)
+        if sb3_runs
+        else None
+    )
+    if sb3_runs and spec is CARTPOLE_DQN:
+        # Figure 10's note compares its training rate with these.
         rates = [
             (r["gradient_steps"] / r["wall_s"], r["env_steps"] / r["wall_s"])
             for r in sb3_runs
@@ -832,18 +915,18 @@ def figure_learning(ctx: Context) -> list[Row]:
         }
     n = len(ours_runs)
     label = f"{n} seed{'s' if n > 1 else ''}"
-    how = "ours learns while acting; SB3 acts and trains in turn on one thread"
+    how = spec.how
     sb3_note = ""
     if ref is not None and not ref["all_reached"]:
         sb3_note = (
-            f"SB3 did not reach 475 in {ref['seeds'] - ref['reached_at_all']} of "
+            f"SB3 did not reach {target} in {ref['seeds'] - ref['reached_at_all']} of "
             f"{ref['seeds']} seeds within {extend_to:g} s; those count as the time "
             "they ran (a lower bound), so its time is at least this"
         )
     ours_note = ""
     if not ours["all_reached"]:
         ours_note = (
-            f"ours did not reach 475 in {ours['seeds'] - ours['reached_at_all']} of "
+            f"ours did not reach {target} in {ours['seeds'] - ours['reached_at_all']} of "
             f"{ours['seeds']} seeds within {extend_to:g} s (counted as the time they ran)"
         )
     reuse_note = "" if not reused else "runs kept from earlier: " + ", ".join(reused)
@@ -871,67 +954,68 @@ def figure_learning(ctx: Context) -> list[Row]:
         "ours_summary": ours,
         "sb3_summary": ref,
     }
+    sb3_label = spec.sb3_label
     rows = [
         Row(
-            "11",
-            f"CartPole DQN, {label}: seeds reaching a 20-episode mean of 475 within {budget:g} s",
+            spec.figure,
+            f"{spec.task}, {label}: seeds reaching a 20-episode mean of {target} within {budget:g} s",
             "seeds",
             float(ours["reached_within_budget"]),
             None if ref is None else float(ref["reached_within_budget"]),
-            SB3,
+            sb3_label,
             Target(">=", float(n)),
             note=how if sb3_python is not None or sb3_runs else f"{how}; SB3 {sb3_why}",
             details=details,
         ),
         Row(
-            "11",
-            f"wall time to mean 475, median of {label}",
+            spec.figure,
+            f"wall time to mean {target}, median of {label}",
             "s",
             stat(ours, "times", median),
             stat(ref, "times", median),
-            SB3,
+            sb3_label,
             Target("<=", 0.5, on="ratio"),
             note=notes,
             lower_is_better=True,
         ),
         Row(
-            "11",
-            f"wall time to mean 475, worst of {label}",
+            spec.figure,
+            f"wall time to mean {target}, worst of {label}",
             "s",
             stat(ours, "times", max),
             stat(ref, "times", max),
-            SB3,
-            note="ours, " + _per_seed(ours_runs, budget, extend_to),
+            sb3_label,
+            note="ours, " + _per_seed(ours_runs, budget, extend_to, spec.target),
             lower_is_better=True,
         ),
         Row(
-            "11",
-            f"environment steps to mean 475, median of {label}",
+            spec.figure,
+            f"environment steps to mean {target}, median of {label}",
             "steps",
             stat(ours, "steps", median),
             stat(ref, "steps", median),
-            SB3,
+            sb3_label,
             lower_is_better=True,
         ),
         Row(
-            "11",
-            f"environment steps to mean 475, worst of {label}",
+            spec.figure,
+            f"environment steps to mean {target}, worst of {label}",
             "steps",
             stat(ours, "steps", max),
             stat(ref, "steps", max),
-            SB3,
+            sb3_label,
             note=""
             if not sb3_runs
-            else "SB3, " + _per_seed(sb3_runs, budget, extend_to),
+            else "SB3, " + _per_seed(sb3_runs, budget, extend_to, spec.target),
             lower_is_better=True,
         ),
         Row(
-            "11",
+            spec.figure,
             f"best 20-episode mean within {budget:g} s, median of {label}",
             "",
             stat(ours, "best_budget", median),
             stat(ref, "best_budget", median),
-            SB3,
+            sb3_label,
         ),
     ]
     if extend_to > budget:
@@ -939,14 +1023,14 @@ def figure_learning(ctx: Context) -> list[Row]:
         if extended:
             rows.append(
                 Row(
-                    "11",
+                    spec.figure,
                     f"best 20-episode mean within {extend_to:g} s, median of the seeds run that long",
                     "",
                     stat(ours, "best_extended", median),
                     stat(ref, "best_extended", median),
-                    SB3,
+                    sb3_label,
                     note=(
-                        f"runs that reached 475 within {budget:g} s stop there: "
+                        f"runs that reached {target} within {budget:g} s stop there: "
                         f"ours {ours['extended_runs']}, SB3 "
                         f"{0 if ref is None else ref['extended_runs']} of {n} ran {extend_to:g} s"
                     ),
@@ -954,12 +1038,12 @@ def figure_learning(ctx: Context) -> list[Row]:
             )
     rows.append(
         Row(
-            "11",
-            f"after first reaching 475: share of the time to {budget:g} s with the mean >= 475, worst seed",
+            spec.figure,
+            f"after first reaching {target}: share of the time to {budget:g} s with the mean >= {target}, worst seed",
             "%",
             None if not ours["stays"] else 100.0 * min(ours["stays"]),
             None if ref is None or not ref["stays"] else 100.0 * min(ref["stays"]),
-            SB3,
+            sb3_label,
             note=(
                 ""
                 if not ours["stays"]
@@ -1379,6 +1463,7 @@ FIGURES = (
     Figure("15", "dashcpu", "the dashboard's own CPU", figure_dashboard_cpu),
     Figure("16", "watched", "real time with someone watching", figure_realtime_watched),
     Figure("17", "ppo", "PPO with lag correction on Ray actors", figure_ppo),
+    Figure("18", "sac", "learning Pendulum with SAC, ours and SB3", figure_sac),
 )
 
 NEEDS_REFERENCE = {"1", "2", "3", "4"}

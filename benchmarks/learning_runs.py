@@ -1,7 +1,8 @@
-"""Figure 11's finished runs, kept on disk so that a long run can be split and resumed.
+"""Figures 11's and 18's finished runs, kept on disk so that a long run can be split and resumed.
 
-One learning run takes 5-10 minutes, and the figure makes ten. Every finished
-run is written to ``benchmarks/results/learning-runs/`` with what it measured:
+One learning run takes 5-10 minutes, and each figure makes ten. Every finished
+run is written to ``benchmarks/results/learning-runs/`` (figure 18's to its
+``pendulum_sac/``) with what it measured:
 for ours, the sample config's values and the committed contents of every file
 of this repository the run loaded (the workload lists them: a change to a
 module the run never imported, such as the Ray backend or the dashboard, does
@@ -45,11 +46,14 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def ours_key(loaded_files: Any, repo: Path = procs.REPO_ROOT) -> str | None:
+def ours_key(
+    loaded_files: Any, repo: Path = procs.REPO_ROOT, sample: Path = SAMPLE
+) -> str | None:
     """What one of our runs depended on: the sample's values and the files it loaded.
 
     ``loaded_files`` are the repository-relative paths the workload reports
-    (see ``workloads/cartpole.py``). None when it cannot be told: no list, no
+    (see ``workloads/cartpole.py``); ``sample`` is the run's sample config
+    (its values are part of the key). None when it cannot be told: no list, no
     git, or one of the files is not committed as it is on disk.
     """
     if not isinstance(loaded_files, list) or not loaded_files:
@@ -63,29 +67,45 @@ def ours_key(loaded_files: Any, repo: Path = procs.REPO_ROOT) -> str | None:
     blobs = dict(line.split("\t", 1)[::-1] for line in listing.splitlines())
     if set(blobs) != set(files):
         return None  # a file the run loaded is not in the commit
-    sample = repo / SAMPLE.relative_to(procs.REPO_ROOT)
-    values = json.dumps(tomllib.loads(sample.read_text()), sort_keys=True)
+    config = repo / sample.relative_to(procs.REPO_ROOT)
+    values = json.dumps(tomllib.loads(config.read_text()), sort_keys=True)
     return _digest([*(f"{f} {blobs[f]}" for f in files), values])
 
 
-def sb3_key() -> str:
-    """What SB3's runs depend on: its program and the pinned version."""
-    program = (procs.SB3_DIR / "cartpole_dqn.py").read_text()
-    return _digest([procs.SB3_REQUIREMENT, program])
+def sb3_key(program: str = procs.SB3_DQN) -> str:
+    """What SB3's runs depend on: its program (in ``benchmarks/sb3/``) and the pinned version."""
+    text = (procs.SB3_DIR / program).read_text()
+    return _digest([procs.SB3_REQUIREMENT, text])
 
 
 class Keeper:
-    """Saves and finds the runs of one figure-11 setting (budget, extension)."""
+    """Saves and finds the runs of one learning figure's setting (budget, extension).
 
-    def __init__(self, directory: Path | None, budget: float, extend_to: float) -> None:
+    Args:
+        directory: Where the runs are kept (None: nowhere).
+        budget: The figure's budget (s), part of each file's name.
+        extend_to: How long a run that did not reach the target goes on (s).
+        sample: Our side's sample config.
+        sb3_program: SB3's side, a program in ``benchmarks/sb3/``.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        budget: float,
+        extend_to: float,
+        sample: Path = SAMPLE,
+        sb3_program: str = procs.SB3_DQN,
+    ) -> None:
         self.directory = directory
         self.budget = budget
         self.extend_to = extend_to
-        self._sb3_key = sb3_key()
+        self.sample = sample
+        self._sb3_key = sb3_key(sb3_program)
 
     def _key(self, side: str, data: dict[str, Any]) -> str | None:
         if side == "ours":
-            return ours_key(data.get("loaded_files"))
+            return ours_key(data.get("loaded_files"), sample=self.sample)
         return self._sb3_key
 
     def _path(self, side: str, seed: int) -> Path | None:

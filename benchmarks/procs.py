@@ -36,6 +36,10 @@ _REF_ENV_NAME = "pamiq-core-0.6.0"
 SB3_REQUIREMENT = "stable-baselines3==2.9.2"
 _SB3_ENV_NAME = "sb3-2.9.2"
 SB3_DIR = BENCH_DIR / "sb3"
+SB3_DQN = "cartpole_dqn.py"
+"""Figure 11's SB3 program (in :data:`SB3_DIR`)."""
+SB3_SAC = "pendulum_sac.py"
+"""Figure 18's."""
 
 
 _lock_file: Path | None = None
@@ -283,7 +287,7 @@ def _create_venv(
     return str(python), ""
 
 
-# -- the Stable-Baselines3 virtualenv (figure 11) ----------------------------------
+# -- the Stable-Baselines3 virtualenv (figures 11 and 18) --------------------------
 
 
 def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
@@ -292,7 +296,7 @@ def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
     It is made from this interpreter's base Python with the repository's
     ``constraints.txt`` (the pinned CPU torch, whose wheel pip finds locally)
     and the gymnasium version installed here, so both sides run the same
-    torch and the same CartPole.
+    torch and the same CartPole and Pendulum.
 
     Returns:
         ``(path, "")`` when ready, or ``(None, reason)`` when it cannot be had.
@@ -326,6 +330,8 @@ def sb3_python(cache_dir: Path = CACHE_DIR) -> tuple[str | None, str]:
     )
 
 
-def run_sb3(python: str, args: list[str], timeout: float) -> Outcome:
-    """Run ``benchmarks/sb3/cartpole_dqn.py ARGS`` with the SB3 interpreter."""
-    return run_json([python, str(SB3_DIR / "cartpole_dqn.py"), *args], timeout)
+def run_sb3(
+    python: str, args: list[str], timeout: float, program: str = SB3_DQN
+) -> Outcome:
+    """Run ``benchmarks/sb3/<program> ARGS`` with the SB3 interpreter."""
+    return run_json([python, str(SB3_DIR / program), *args], timeout)

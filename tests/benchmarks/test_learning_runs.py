@@ -31,7 +31,7 @@ def test_a_run_of_other_code_or_settings_is_not_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     learning_runs.Keeper(tmp_path, 300.0, 600.0).save("sb3", 3, RUN)
-    monkeypatch.setattr(learning_runs, "sb3_key", lambda: "another program")
+    monkeypatch.setattr(learning_runs, "sb3_key", lambda program: "another program")
     assert learning_runs.Keeper(tmp_path, 300.0, 600.0).load("sb3", 3) is None
 
 

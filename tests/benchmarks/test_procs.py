@@ -97,12 +97,13 @@ def test_an_old_interpreter_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_figure_selection() -> None:
-    assert [f.number for f in select([])] == [str(n) for n in range(1, 18)]
+    assert [f.number for f in select([])] == [str(n) for n in range(1, 19)]
     assert [f.number for f in select(["idle", "1"])] == ["1", "3"]
     assert [f.name for f in select(["2,state"])] == ["realtime", "state"]
     assert [f.name for f in select(["learning,9"])] == ["replay", "learning"]
+    assert [f.number for f in select(["sac"])] == ["18"]
     with pytest.raises(ValueError, match="unknown figure"):
-        select(["18"])
+        select(["19"])
 
 
 def test_plain_loop_program_reports_steps() -> None:
