@@ -31,7 +31,7 @@ def conditions(quick: bool) -> tuple[list[tuple[int, bool]], float]:
     """The runs, as (actors (0: threads), lag correction), and each one's budget (s)."""
     if quick:
         return [(0, True), (2, True), (2, False)], 120.0
-    return [(0, True), (1, True), (2, True), (4, True), (4, False)], 900.0
+    return [(0, True), (1, True), (2, True), (4, True), (4, False)], 1200.0
 
 
 def _label(actors: int, correction: bool) -> str:

@@ -145,7 +145,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seconds", type=float, default=900.0)
+    parser.add_argument("--seconds", type=float, default=1200.0)
     parser.add_argument("--actors", type=int, default=0, help="on Ray (0: threads)")
     parser.add_argument("--step-delay", type=float, default=STEP_DELAY)
     parser.add_argument("--no-correction", action="store_true")
