@@ -378,6 +378,7 @@ def test_the_sample_trains_rounds_on_threads_and_saves(tmp_path: Path) -> None:
         SAMPLE,
         overrides={
             "states_dir": str(tmp_path),
+            "run_dir": str(tmp_path),
             "save_final_state": False,
             "metrics": False,
         },
@@ -411,6 +412,7 @@ def test_the_ray_sample_trains_on_rollouts_from_two_actors(
         RAY_SAMPLE,
         overrides={
             "states_dir": str(tmp_path),
+            "run_dir": str(tmp_path),
             "save_final_state": False,
             "metrics": False,
         },
