@@ -88,9 +88,10 @@ def _mlp(
 def _forward(net: nn.Sequential, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
     """Run ``net`` calling each layer's function directly (no module hooks).
 
-    The trainer runs seven of these per optimizer step; the module machinery
-    was a third of the time of DQN's small network. ``frozen``: the weights
-    are detached, so a loss through them moves the input but not the weights.
+    The trainer runs eight of these per optimizer step, and for DQN's small
+    network the module machinery was a third of the time. ``frozen``: the
+    weights are detached, so a loss through them moves the input but not the
+    weights.
     """
     for layer in net:
         if isinstance(layer, nn.Linear):

@@ -77,8 +77,9 @@ def run_learning(seed: int, seconds: float, extend_to: float) -> dict[str, Any]:
                 progress.append([now, system.steps, trainer.global_step])
                 if now < budget:
                     continue
+                # A copy first (one call): the agent's thread appends meanwhile.
                 if budget < extend_to and not reached(
-                    [r for _, r in agent.episode_returns]
+                    [r for _, r in list(agent.episode_returns)]
                 ):
                     budget = extend_to
                     continue

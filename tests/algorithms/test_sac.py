@@ -260,8 +260,8 @@ def test_a_loaded_state_resumes_the_very_same_updates(tmp_path: Path) -> None:
         _round(first)
     models = tmp_path / "models"
     models.mkdir()
-    for name in ("policy", "critic"):
-        save_weights(first._training_models[name].model, models / f"{name}.safetensors")
+    for name, net in (("policy", first.policy), ("critic", first.critic)):
+        save_weights(net, models / f"{name}.safetensors")
     first.save_state(tmp_path / "trainer")
     _round(first)
     _round(first)
@@ -273,10 +273,8 @@ def test_a_loaded_state_resumes_the_very_same_updates(tmp_path: Path) -> None:
     assert not all(
         torch.equal(a, b) for a, b in zip(_weights(second), expected, strict=True)
     )
-    for name in ("policy", "critic"):
-        load_weights(
-            second._training_models[name].model, models / f"{name}.safetensors"
-        )
+    for name, net in (("policy", second.policy), ("critic", second.critic)):
+        load_weights(net, models / f"{name}.safetensors")
     second.load_state(tmp_path / "trainer")
     _round(second)
     _round(second)
@@ -488,3 +486,44 @@ def test_the_target_critics_start_as_a_frozen_copy_of_the_critics() -> None:
     assert all(not p.requires_grad for p in trainer.target_critic.parameters())
     for a, b in zip(original, trainer.critic.parameters(), strict=True):
         assert torch.equal(a, b)  # starts as a copy of the critics
+
+
+@pytest.mark.slow
+def test_the_sample_reaches_a_mean_of_minus_200_within_five_minutes(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.learning_stats import first_reach
+
+    built = run_config.load(
+        SAMPLE,
+        overrides={
+            "states_dir": str(tmp_path),
+            "save_final_state": False,
+            "metrics": False,
+        },
+        cwd=ROOT,
+    )
+    system = built.system
+    agent = system.interaction.agent
+    start = time.time()
+    system.start()
+    reach = None
+    try:
+        while reach is None and time.time() - start < 300:
+            time.sleep(1.0)
+            # Copies first (one call each): the agent's thread appends meanwhile.
+            returns, ends = list(agent.episode_returns), list(agent.episode_end_steps)
+            count = min(len(returns), len(ends))
+            episodes = [
+                (t - start, r, n)
+                for (t, r), n in zip(returns[:count], ends[:count], strict=True)
+            ]
+            reach = first_reach(episodes, target=-200.0)
+    finally:
+        system.shutdown()
+        assert system.wait(WAIT)
+    assert not system.failures
+    best = max((r for _, r in agent.episode_returns), default=None)
+    assert reach is not None, (
+        f"no 20-episode mean of -200 in 300 s (best return {best})"
+    )
