@@ -394,7 +394,8 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
             else:
                 mean, log_std = self.policy(torch.from_numpy(batch))
                 if noise is not None:
-                    mean = mean + log_std.exp() * torch.from_numpy(noise)
+                    eps = torch.as_tensor(noise, dtype=mean.dtype, device=mean.device)
+                    mean = mean + log_std.exp() * eps
                 action = torch.tanh(mean)[0].cpu().numpy()
         self._action = action
         return self._offset + self._scale * action
@@ -607,9 +608,13 @@ class SACTrainer(ConfigDrivenTrainer[Transitions]):
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:
         user = self.get_data_user(self.data_user_name)
+        device = self.policy.net[0].weight.device
         while True:
             # O(batch_size): the buffer is not copied.
-            yield unpack_batch(user.sample(batch_size, self.random), self.action_dim)
+            batch = unpack_batch(user.sample(batch_size, self.random), self.action_dim)
+            if device.type != "cpu":
+                batch = Transitions(*(t.to(device) for t in batch))
+            yield batch
 
     def _noise(self, batch: int) -> torch.Tensor:
         """Standard normal noise for two action draws, from the saved generator."""
@@ -689,7 +694,7 @@ class SACTrainer(ConfigDrivenTrainer[Transitions]):
         super().save_state(path)
         save_weights(self.target_critic, path / "target_critic.safetensors")
         save_file(
-            {"log_alpha": self.log_alpha.detach().clone()},
+            {"log_alpha": self.log_alpha.detach().cpu().clone()},
             str(path / "temperature.safetensors"),
         )
         version, internal, gauss = self.random.getstate()

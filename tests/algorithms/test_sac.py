@@ -369,6 +369,15 @@ def test_the_agent_acts_with_the_actor_within_the_bounds() -> None:
     np.testing.assert_allclose(agent._act(obs), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_the_agent_s_torch_path_acts_as_its_numpy_path() -> None:
+    fast, model = _agent()
+    slow, _ = _agent()
+    slow.attach_inference_models({"policy": model.inference_model})
+    slow._numpy_policy = None  # as for a network not float32 on the CPU
+    for obs in np.random.default_rng(2).standard_normal((20, OBS)).astype(np.float32):
+        np.testing.assert_allclose(slow._act(obs), fast._act(obs), rtol=1e-5, atol=1e-6)
+
+
 def test_random_actions_first_and_transitions_keep_the_actor_s_actions() -> None:
     agent, _ = _agent(learning_starts=3)
     rows = agent.collector
