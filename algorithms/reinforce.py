@@ -1,14 +1,20 @@
 """REINFORCE on CartPole-v1 by composition: no trainer class, as in ASTRA-RL.
 
 Reads top to bottom: the policy network, the agent that samples actions with
-the inference copy and collects one step dict per action into an
-``engine.data:EpisodeBuffer`` (``done`` marks an episode's last step), and the
-algorithm: ``flatten`` turns an episode into steps carrying their discounted
-return-to-go, ``step`` is the policy-gradient loss. A
+the inference copy, records one step dict per action and collects an
+episode's steps together into an ``engine.data:EpisodeBuffer`` when it ends
+(``done`` marks its last step), and the algorithm: ``flatten`` turns an
+episode into steps carrying their discounted return-to-go, ``step`` is the
+policy-gradient loss. A
 ``trainers.pushbutton:PushbuttonTrainer`` puts them together with a
 ``TrainingConfiguration``: every round waits for
 ``num_episodes_per_experience`` new complete episodes, trains on their steps
 once, and syncs the policy while the agent keeps playing.
+
+Collected together, an episode's steps arrive together on the learner: on Ray
+an actor closes its batches between interaction steps, so every batch holds
+whole episodes and the learner's one buffer, fed every actor's batches in
+arrival order, never splices one actor's steps into another's episode.
 
 Components (TOML targets): ``algorithms.reinforce:PolicyNetwork`` (wrapped by
 ``engine.torch:TorchTrainingModel``), ``algorithms.reinforce:ReinforceAgent``
@@ -75,12 +81,14 @@ class PolicyNetwork(nn.Module):
 
 
 class ReinforceAgent(GymAgent[np.ndarray, int]):
-    """Samples actions from the policy and collects ``{obs, action, reward, done}``.
+    """Samples actions from the policy and collects whole episodes of step dicts.
 
-    ``done`` (terminated or truncated) marks the last step of an episode for the
-    :class:`~engine.data.EpisodeBuffer`. Returns are reported as agent metrics at
-    the end of each episode: ``episode_return``, ``episode_return_mean20`` and
-    ``episodes``, at the agent's step count.
+    Every step is ``{obs, action, reward, done}``; ``done`` (terminated or
+    truncated) marks the last step of an episode for the
+    :class:`~engine.data.EpisodeBuffer`. An episode's steps are held until it
+    ends and then collected together (see the module's docstring). Returns are
+    reported as agent metrics at the end of each episode: ``episode_return``,
+    ``episode_return_mean20`` and ``episodes``, at the agent's step count.
 
     Args:
         model: Name of the policy's inference model.
@@ -102,6 +110,7 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         self.episodes = 0
         self.episode_return = 0.0
         self._recent_returns: deque[float] = deque(maxlen=20)
+        self._episode: list[dict[str, Any]] = []
         self._obs: np.ndarray | None = None
         self._action = 0
 
@@ -128,6 +137,9 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
     @override
     def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
         self.episode_return = 0.0
+        # Steps still held here belong to an episode whose end never came:
+        # collected, they would be the start of the next one.
+        self._episode = []
         return self._act(obs)
 
     @override
@@ -140,9 +152,11 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         info: dict[str, Any],
     ) -> int:
         done = terminated or truncated
-        self.collector.collect(
+        self._episode.append(
             {"obs": self._obs, "action": self._action, "reward": reward, "done": done}
         )
+        if done:
+            self._collect_episode()
         self.episode_return += reward
         if not done:
             return self._act(obs)
@@ -158,10 +172,17 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         )
         return 0  # the environment resets next and on_reset picks the real action
 
+    def _collect_episode(self) -> None:
+        episode, self._episode = self._episode, []
+        for step in episode:
+            self.collector.collect(step)
+
     @override
     def save_state(self, path: Path) -> None:
         """Save the counters, the returns of the 20-episode mean and the
-        sampling generator (JSON), so a resumed run's curves go on where they were."""
+        sampling generator (JSON), so a resumed run's curves go on where they were.
+        The episode in progress is not saved (nor is the environment's): a
+        resumed run starts a new one."""
         version, internal, gauss = self.random.getstate()
         path.with_suffix(".json").write_text(
             json.dumps(
@@ -177,7 +198,8 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
     @override
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote (a state from before the recent
-        returns were saved leaves them as they are)."""
+        returns were saved leaves them as they are). The episode in progress
+        goes on, as the environment's does."""
         state = json.loads(path.with_suffix(".json").read_text())
         steps, episodes = int(state["steps"]), int(state["episodes"])
         recent = [float(r) for r in state.get("recent_returns", self._recent_returns)]

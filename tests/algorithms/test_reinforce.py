@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from itertools import cycle, pairwise
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -14,7 +18,14 @@ from typer.testing import CliRunner
 from algorithms.reinforce import PolicyNetwork, Reinforce, ReinforceAgent
 from console import config as run_config
 from console.cli import app
+from engine import Interaction
+from engine.data import EpisodeBuffer
+from engine.gym import GymEnvironment
+from engine.scale import ActorParts, ScaleConfig
+from engine.scale.actor_runner import ActorRunner
+from engine.scale.batches import decode_items
 from engine.telemetry.events import Metric, TrainingRunFinished
+from engine.torch import TorchTrainingModel
 from trainers.pushbutton import PushbuttonTrainer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,3 +177,91 @@ def test_a_resumed_agent_counts_episodes_and_its_mean_on_from_the_saved_state(
     reported = _play(resumed, [50])
     assert reported["episodes"] == (3.0, 90)
     assert reported["episode_return_mean20"] == (30.0, 90)
+
+
+# Each actor's episode lengths, in the order it plays them (then again).
+SCRIPTS = {0: [3, 5, 2, 7], 1: [4, 6, 1, 3]}
+
+
+class _LabelledEpisodes(gym.Env[np.ndarray, int]):
+    """Episodes of scripted lengths whose observations are ``[actor, t, 0, 0]``."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, actor: int) -> None:
+        self.actor = actor
+        self.lengths = cycle(SCRIPTS[actor])
+        self.length = 0
+        self.t = 0
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self.actor, self.t, 0, 0], np.float32)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        self.length = next(self.lengths)
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.t += 1
+        return self._obs(), 1.0, self.t == self.length, False, {}
+
+
+def _labelled_actor(index: int) -> ActorParts:
+    return ActorParts(
+        Interaction(
+            ReinforceAgent(seed=index), GymEnvironment(_LabelledEpisodes(index))
+        ),
+        {"policy": TorchTrainingModel(PolicyNetwork())},
+    )
+
+
+@pytest.fixture
+def runners() -> Iterator[list[ActorRunner]]:
+    made: list[ActorRunner] = []
+    yield made
+    for runner in made:
+        runner.stop()
+
+
+def test_two_actors_episodes_reach_the_learners_buffer_whole(
+    runners: list[ActorRunner],
+) -> None:
+    # A batch closes as soon as one item is unsent, and an actor holding one
+    # unread batch waits: an agent collecting step by step would ship a batch
+    # per step, and taking the actors' batches in turn (arrival order, as the
+    # feed does) would splice their steps into each other's episodes.
+    config = ScaleConfig(
+        backend="ray", batch_items=1, max_in_flight_batches=1, when_behind="wait"
+    )
+    for index in SCRIPTS:
+        runners.append(ActorRunner(index, _labelled_actor, ["episodes"], config))
+    for runner in runners:
+        runner.start()
+    buffer = EpisodeBuffer[dict[str, Any]](max_size=10_000)
+    taken = {0: 0, 1: 0}
+    for turn in range(16):
+        runner = runners[turn % 2]
+        batch = runner.next_batch(timeout=30)
+        assert batch is not None, f"actor {runner.index} shipped no batch in 30 s"
+        taken[batch.actor] += batch.sizes["episodes"]
+        for step in decode_items(batch.items["episodes"]):
+            buffer.add(step)
+
+    episodes = buffer.get_data()
+    actors = [int(episode[0]["obs"][0]) for episode in episodes]
+    # Every batch holds whole episodes, one actor's, and the batches alternate.
+    switches = sum(a != b for a, b in pairwise(actors))
+    assert actors[0] == 0 and switches == 15
+    assert sum(len(e) for e in episodes) == len(buffer) == sum(taken.values())
+    for actor, script in SCRIPTS.items():
+        own = [e for e, a in zip(episodes, actors, strict=True) if a == actor]
+        assert sum(len(e) for e in own) == taken[actor]
+        assert [len(e) for e in own] == [script[i % 4] for i in range(len(own))]
+        for episode in own:
+            assert [int(s["obs"][0]) for s in episode] == [actor] * len(episode)
+            assert [int(s["obs"][1]) for s in episode] == list(range(len(episode)))
+            assert [s["done"] for s in episode] == [False] * (len(episode) - 1) + [True]
