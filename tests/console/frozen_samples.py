@@ -42,8 +42,10 @@ SAMPLES = (
     "cartpole_dqn",
     "pendulum_sac",
     "cartpole_reinforce",
+    "cartpole_ppo",
     "sensor_autoencoder",
     "minimal_ray",
+    "cartpole_ppo_ray",
 )
 
 # What each sample's trainer and agent report (names and values as a real run
@@ -78,6 +80,41 @@ TRAINER_METRICS: dict[str, dict[str, float]] = {
         "lr": 0.01,
         "steps_per_s": 0.9165,
     },
+    # A round's metrics first, then its optimizer steps', as PPO reports them;
+    # runs of 150 s (threads) and 120 s (two Ray actors, whose returns were
+    # 500 by then: hence the tiny value loss).
+    "cartpole_ppo": {
+        "rollouts": 8,
+        "experience_steps": 500,
+        "policy_lag_mean": 0.712,
+        "policy_lag_max": 1,
+        "rho_truncated": 0.328,
+        "loss": 0.01408,
+        "policy_loss": -0.001539,
+        "value_loss": 0.03124,
+        "entropy": 0.2212,
+        "approx_kl": 0.0009743,
+        "clip_fraction": 0.01162,
+        "grad_norm": 1.147,
+        "lr": 0.001,
+        "steps_per_s": 254.3,
+    },
+    "cartpole_ppo_ray": {
+        "rollouts": 8,
+        "experience_steps": 500,
+        "policy_lag_mean": 1.038,
+        "policy_lag_max": 2,
+        "rho_truncated": 0.382,
+        "loss": -0.05153,
+        "policy_loss": -0.05153,
+        "value_loss": 3.941e-07,
+        "entropy": 0.1411,
+        "approx_kl": 0.03508,
+        "clip_fraction": 0.1704,
+        "grad_norm": 1.311,
+        "lr": 0.001,
+        "steps_per_s": 429.2,
+    },
     "sensor_autoencoder": {
         "loss": 0.003926,
         "grad_norm": 0.01921,
@@ -90,7 +127,14 @@ AGENT_METRICS: dict[str, tuple[str, ...]] = {
     "cartpole_dqn": ("episode_return_mean20", "episode_return", "episodes"),
     "pendulum_sac": ("episode_return_mean20", "episode_return", "episodes"),
     "cartpole_reinforce": ("episode_return_mean20", "episode_return", "episodes"),
+    "cartpole_ppo": ("episode_return_mean20", "episode_return", "episodes"),
+    "cartpole_ppo_ray": ("episode_return_mean20", "episode_return", "episodes"),
 }
+AGENT_SOURCES: dict[str, tuple[str, ...]] = {
+    # On actors each agent reports under its actor's name.
+    "cartpole_ppo_ray": ("actor0.agent", "actor1.agent"),
+}
+"""Who reports a sample's agent metrics, when not its one agent."""
 
 RETURNS: dict[str, tuple[float, float]] = {
     # Pendulum's returns are negative: from random swinging to held upright.
@@ -240,22 +284,23 @@ def sample_events(sample: str) -> list[Event]:
             wall_time=NOW - 754,
         ),
     ]
-    for source in AGENT_METRICS.get(sample, ()):
-        start, end = (9.0, 480.0) if source == "episode_return" else (9.0, 450.0)
-        if sample in RETURNS:
-            start, end = RETURNS[sample]
-        for i in range(200):
-            events.append(
-                Metric(
-                    source="agent",
-                    name=source,
-                    value=(i + 1)
-                    if source == "episodes"
-                    else round(_curve(i, 200, start, end), 1),
-                    step=i * 150,
-                    wall_time=NOW - 700 + i * 3,
+    for agent in AGENT_SOURCES.get(sample, ("agent",)):
+        for source in AGENT_METRICS.get(sample, ()):
+            start, end = (9.0, 480.0) if source == "episode_return" else (9.0, 450.0)
+            if sample in RETURNS:
+                start, end = RETURNS[sample]
+            for i in range(200):
+                events.append(
+                    Metric(
+                        source=agent,
+                        name=source,
+                        value=(i + 1)
+                        if source == "episodes"
+                        else round(_curve(i, 200, start, end), 1),
+                        step=i * 150,
+                        wall_time=NOW - 700 + i * 3,
+                    )
                 )
-            )
     trainer = next(iter(built(sample).system.status().trainers))
     states_dir = local_run(built(sample).system).states_dir
     for name, last in TRAINER_METRICS[sample].items():

@@ -6,8 +6,8 @@ The dashboards are frozen (:mod:`tests.console.frozen_samples`): each sample's
 real buffers, models and trainers, with the metrics and log lines of a few
 minutes of its run, at a fixed clock. Every size is taken of the run's own
 dashboard; attached and read-only, which differ in the header's view mark and
-the footer's keys, at 80x24 only, where those are tightest (25 snapshots,
-about 1 s each on the 2-core machine: all 45 took 40 s of the suite's budget).
+the footer's keys, at 80x24 only, where those are tightest (five snapshots a
+sample, about 1 s each on the 2-core machine, instead of nine).
 """
 
 from __future__ import annotations
