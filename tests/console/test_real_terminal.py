@@ -42,6 +42,15 @@ pytestmark = pytest.mark.skipif(
     not SCRIPT.exists(), reason="needs the installed pamiq-console script"
 )
 
+POLL = 0.05
+"""Seconds between two looks at the screen, a file or the CLI's answer."""
+PAUSED_TOAST = "paused (state: paused)"
+"""The dashboard's notice that its pause returned. An operation's key pressed
+before the dashboard has heard that the last one returned is refused ("busy; try
+again"), and the header may say PAUSED, or the state be on disk, before that."""
+SAVED_TOAST = "▌ saved"
+"""The dashboard's notice that its save returned (the event log's line has no bar)."""
+
 
 def _needs(sample: Path) -> None:
     if sample.stem in TORCH_SAMPLES:
@@ -65,7 +74,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(POLL)
 
 
 def _written(exit_file: Path) -> bool:
@@ -163,12 +172,14 @@ def test_the_dashboard_in_a_real_terminal(
 
     tmux.keys("p")
     tmux.wait_for(" PAUSED ")
+    tmux.wait_for(PAUSED_TOAST)
     status = json.loads(_cli(tmp_path, "status", "--run", run_dir, "--json").stdout)
     assert status["state"] == "paused"
 
     before = len(_saved(run_dir))
     tmux.keys("s")
     _wait(lambda: len(_saved(run_dir)) > before, 30, "the state that s saves")
+    tmux.wait_for(SAVED_TOAST)
 
     tmux.keys("p")
     tmux.wait_for(" ACTIVE ")
@@ -377,10 +388,12 @@ def test_attach_to_a_headless_run_in_a_real_terminal(
 
         tmux.keys("p")
         tmux.wait_for(" PAUSED ")
+        tmux.wait_for(PAUSED_TOAST)
         assert status()["state"] == "paused"
         tmux.keys("s")
         tmux.wait_for("saved ")  # in the event log, from the run's events
         _wait(lambda: bool(_saved(run_dir)), 30, "the state the attached save wrote")
+        tmux.wait_for(SAVED_TOAST)
         tmux.keys("p")
         tmux.wait_for(" ACTIVE ")
         assert status()["state"] == "active"

@@ -25,7 +25,14 @@ import pytest
 
 from engine.state.manifest import verify_state
 from tests.console.helpers import ROOT
-from tests.console.test_real_terminal import SCRIPT, Tmux, _cli, _saved, _wait
+from tests.console.test_real_terminal import (
+    PAUSED_TOAST,
+    SCRIPT,
+    Tmux,
+    _cli,
+    _saved,
+    _wait,
+)
 
 pytest.importorskip("ray")
 pytestmark = [
@@ -102,6 +109,7 @@ def test_the_two_actor_sample_in_a_real_terminal(
     tmux.keys("p")
     tmux.wait_for("all paused")
     tmux.wait_for(" PAUSED ")
+    tmux.wait_for(PAUSED_TOAST)  # else the p below may find the dashboard busy
     saved = _cli(tmp_path, "save", "--run", run_dir)
     assert saved.returncode == 0, saved.stderr
     state = Path(saved.stdout.splitlines()[0].split()[1])
