@@ -149,7 +149,8 @@ def _rel(path: Path) -> str:
 @contextlib.contextmanager
 def stop_on_signals(system: System) -> Iterator[None]:
     """While inside, SIGINT, SIGTERM and SIGHUP (a closed terminal) stop the
-    system in order (final save) instead of killing it."""
+    system in order (final save) instead of killing it; a SIGHUP ignored from the
+    start (``nohup``) stays ignored."""
     with engine_stop_on_signals(system.shutdown):
         yield
 

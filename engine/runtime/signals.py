@@ -9,6 +9,10 @@ possibly inside a ``with lock:`` of the very code the stop needs (the event
 bus's subscription that the headless loop waits on, a lock a dashboard holds):
 a stop made there could wait for ever on the thread it interrupted. So the
 handler only hands the signal to a thread of its own, which asks for the stop.
+
+A SIGHUP that the process was started ignoring (``nohup``, or any parent that
+set it to SIG_IGN) stays ignored: whoever started the run asked for it to
+outlive its terminal.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ def stop_on_signals(
         signals: The signals to take.
         only_unhandled: Leave alone a signal the program already handles (or
             ignores): only those with the default action are taken.
+            An ignored SIGHUP is left alone either way (see the module's docstring).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -65,7 +70,10 @@ def stop_on_signals(
     stopper.start()
     previous = {}
     for sig in signals:
-        if only_unhandled and signal.getsignal(sig) is not signal.SIG_DFL:
+        current = signal.getsignal(sig)
+        if sig == signal.SIGHUP and current is signal.SIG_IGN:
+            continue  # nohup: the run is to survive its terminal
+        if only_unhandled and current is not signal.SIG_DFL:
             continue
         previous[sig] = signal.signal(sig, handler)
     try:

@@ -478,3 +478,47 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_run_started_under_nohup_outlives_a_hangup(tmp_path: Path) -> None:
+    """``nohup pamiq-console run CONFIG --headless &``: SIGHUP ignored from the
+    start stays ignored, so a closed terminal leaves the run running; SIGTERM
+    still stops it in order. Signals pending together are handled in number
+    order (SIGHUP first), so the stop's reason says which one stopped it."""
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    run_dir = tmp_path / "runs" / "minimal"
+    log = tmp_path / "console.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(SCRIPT), "run", str(sample), "--headless"],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+        )
+    try:
+
+        def status() -> dict:
+            return _status(tmp_path, run_dir)
+
+        def live() -> bool:
+            info = read_run_info(run_dir)
+            return info is not None and info.live
+
+        _wait(live, 60, "the run")
+        proc.send_signal(signal.SIGHUP)  # the terminal goes away
+        steps = status()["steps"]
+        _wait(lambda: status()["steps"] > steps, 30, "the run to step on")
+        assert status()["state"] == "active" and proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = log.read_text()
+    assert "SIGTERM received" in output and "SIGHUP" not in output, output
+    info = read_run_info(run_dir)
+    assert info is not None and info.data["exit_code"] == 0
+    assert len(_saved(run_dir)) == 1, "no final save"

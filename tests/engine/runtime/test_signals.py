@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from engine.runtime.signals import stop_on_signals
+from engine.runtime.signals import ORDERLY_STOP, UNLESS_HANDLED, stop_on_signals
 
 
 def test_a_stop_that_needs_a_lock_the_interrupted_thread_holds_still_happens() -> None:
@@ -46,3 +46,26 @@ def test_every_signal_is_delivered_in_order_and_the_handlers_are_put_back() -> N
         signal.getsignal(signal.SIGUSR2),
     ) == before
     assert not [t for t in threading.enumerate() if t.name == "signal-stop"]
+
+
+def test_a_hangup_the_process_was_started_ignoring_stays_ignored() -> None:
+    """Under ``nohup`` (SIGHUP ignored from the start) a closed terminal must not
+    stop the run: the console's signals and ``launch()``'s (``only_unhandled``)
+    leave SIGHUP ignored, and SIGINT and SIGTERM still stop it in order."""
+    before = {sig: signal.getsignal(sig) for sig in ORDERLY_STOP}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        for signals, only_unhandled in (
+            (ORDERLY_STOP, False),
+            (UNLESS_HANDLED, True),
+        ):
+            reasons: list[str] = []
+            with stop_on_signals(reasons.append, signals, only_unhandled):
+                assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+                signal.raise_signal(signal.SIGHUP)
+                signal.raise_signal(signal.SIGTERM)
+            assert reasons == ["SIGTERM received"]
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
