@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from typing_extensions import override
 
+from algorithms.episodes import EpisodeLog
 from engine.data import DataCollector
 from engine.gym import GymAgent
 from engine.model import InferenceModel
@@ -204,7 +205,8 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     The latest ``episode_history`` episode returns are kept in
     :attr:`episode_returns` (wall time, return), the agent step at which each
     ended in :attr:`episode_end_steps` (so a run of any length holds bounded
-    memory), the count of all in :attr:`episodes`, and
+    memory), the count of all in :attr:`episodes` (all kept by
+    :attr:`episode_log`, an :class:`~algorithms.episodes.EpisodeLog`), and
     reported as agent metrics at the end of each episode: ``episode_return``,
     ``episode_return_mean20`` and ``episodes``, at the agent's step count.
 
@@ -254,11 +256,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         self.epsilon_decay_steps = epsilon_decay_steps
         self.random = random.Random(seed)
         self.steps = 0
-        self.episode_return = 0.0
-        self.episodes = 0
-        self.episode_returns: deque[tuple[float, float]] = deque(maxlen=episode_history)
-        self.episode_end_steps: deque[int] = deque(maxlen=episode_history)
-        self._recent_returns: deque[float] = deque(maxlen=20)
+        self.episode_log = EpisodeLog(history=episode_history)
+        self.episode_returns = self.episode_log.returns
+        self.episode_end_steps = self.episode_log.end_steps
         self._obs: np.ndarray | None = None
         self._numpy_q: TorchInferenceModel[QNetwork] | None = None
         self._action = 0
@@ -311,6 +311,16 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         }
 
     @property
+    def episodes(self) -> int:
+        """Episodes ended, in all."""
+        return self.episode_log.count
+
+    @property
+    def episode_return(self) -> float:
+        """Return of the episode in progress (or of the one that just ended)."""
+        return self.episode_log.current
+
+    @property
     def epsilon(self) -> float:
         """The current exploration rate."""
         progress = min(1.0, self.steps / self.epsilon_decay_steps)
@@ -341,7 +351,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
 
     @override
     def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
-        self.episode_return = 0.0
+        self.episode_log.begin()
         return self._act(obs)
 
     @override
@@ -361,20 +371,9 @@ class DQNAgent(GymAgent[np.ndarray, int]):
                 self._emit(obs, terminated)
         elif len(self._pending) == self.n_step:
             self._emit(obs, False)
-        self.episode_return += reward
+        self.episode_log.add(reward)
         if terminated or truncated:
-            self.episode_returns.append((time.time(), self.episode_return))
-            self.episode_end_steps.append(self.steps)
-            self.episodes += 1
-            self._recent_returns.append(self.episode_return)
-            self.report_metrics(
-                {
-                    "episode_return": self.episode_return,
-                    "episode_return_mean20": float(np.mean(self._recent_returns)),
-                    "episodes": self.episodes,
-                },
-                self.steps,
-            )
+            self.report_metrics(self.episode_log.end(self.steps), self.steps)
             # The environment resets next and on_reset picks the real action.
             return 0
         return self._act(obs)
@@ -403,8 +402,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
             json.dumps(
                 {
                     "steps": self.steps,
-                    "episodes": self.episodes,
-                    "recent_returns": list(self._recent_returns),
+                    **self.episode_log.state(),
                     "random": [version, list(internal), gauss],
                 }
             )
@@ -415,12 +413,10 @@ class DQNAgent(GymAgent[np.ndarray, int]):
         """Load what :meth:`save_state` wrote (a state from before the episode
         counts were saved leaves them as they are)."""
         state = json.loads(path.with_suffix(".json").read_text())
-        steps, episodes = int(state["steps"]), int(state.get("episodes", self.episodes))
-        recent = [float(r) for r in state.get("recent_returns", self._recent_returns)]
+        steps = int(state["steps"])
         self._pending.clear()  # steps of an episode that is not the loaded one
         self.steps = steps
-        self.episodes = episodes
-        self._recent_returns = deque(recent, maxlen=self._recent_returns.maxlen)
+        self.episode_log.restore(state)
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
 

@@ -85,7 +85,6 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +95,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
+from algorithms.episodes import EpisodeLog
 from engine.data import DataCollector, DataUsersDict, EpisodeBuffer
 from engine.gym import GymAgent
 from engine.model import InferenceModel
@@ -199,7 +199,8 @@ class PPOAgent(GymAgent[np.ndarray, int]):
     ``rollout_end``. A rollout's steps are collected together when it ends
     (see the module's docstring). Returns are reported as agent metrics at the
     end of each episode: ``episode_return``, ``episode_return_mean20`` and
-    ``episodes``, at the agent's step count.
+    ``episodes``, at the agent's step count (kept by :attr:`episode_log`, an
+    :class:`~algorithms.episodes.EpisodeLog`).
 
     Args:
         model: Name of the actor-critic's inference model.
@@ -223,9 +224,7 @@ class PPOAgent(GymAgent[np.ndarray, int]):
         self.rollout_length = rollout_length
         self.random = random.Random(seed)
         self.steps = 0
-        self.episodes = 0
-        self.episode_return = 0.0
-        self._recent_returns: deque[float] = deque(maxlen=20)
+        self.episode_log = EpisodeLog()
         self._rollout: list[dict[str, Any]] = []
         self._obs: np.ndarray | None = None
         self._action = 0
@@ -244,6 +243,11 @@ class PPOAgent(GymAgent[np.ndarray, int]):
             self.collector_name
         )
 
+    @property
+    def episodes(self) -> int:
+        """Episodes ended, in all."""
+        return self.episode_log.count
+
     def _act(self, obs: np.ndarray) -> int:
         self.steps += 1
         self._obs = np.asarray(obs, np.float32)
@@ -257,7 +261,7 @@ class PPOAgent(GymAgent[np.ndarray, int]):
 
     @override
     def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
-        self.episode_return = 0.0
+        self.episode_log.begin()
         return self._act(obs)
 
     @override
@@ -285,19 +289,10 @@ class PPOAgent(GymAgent[np.ndarray, int]):
         )
         if done or len(self._rollout) >= self.rollout_length:
             self._collect_rollout()
-        self.episode_return += reward
+        self.episode_log.add(reward)
         if not done:
             return self._act(obs)
-        self.episodes += 1
-        self._recent_returns.append(self.episode_return)
-        self.report_metrics(
-            {
-                "episode_return": self.episode_return,
-                "episode_return_mean20": float(np.mean(self._recent_returns)),
-                "episodes": self.episodes,
-            },
-            self.steps,
-        )
+        self.report_metrics(self.episode_log.end(self.steps), self.steps)
         return 0  # the environment resets next and on_reset picks the real action
 
     def _collect_rollout(self) -> None:
@@ -316,8 +311,7 @@ class PPOAgent(GymAgent[np.ndarray, int]):
             json.dumps(
                 {
                     "steps": self.steps,
-                    "episodes": self.episodes,
-                    "recent_returns": list(self._recent_returns),
+                    **self.episode_log.state(),
                     "random": [version, list(internal), gauss],
                 }
             )
@@ -329,11 +323,7 @@ class PPOAgent(GymAgent[np.ndarray, int]):
         state = json.loads(path.with_suffix(".json").read_text())
         self._rollout = []
         self.steps = int(state["steps"])
-        self.episodes = int(state["episodes"])
-        self._recent_returns = deque(
-            (float(r) for r in state["recent_returns"]),
-            maxlen=self._recent_returns.maxlen,
-        )
+        self.episode_log.restore(state)
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
+from algorithms.episodes import EpisodeLog
 from engine.data import DataCollector
 from engine.gym import GymAgent
 from engine.model import InferenceModel
@@ -88,7 +88,8 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
     :class:`~engine.data.EpisodeBuffer`. An episode's steps are held until it
     ends and then collected together (see the module's docstring). Returns are
     reported as agent metrics at the end of each episode: ``episode_return``,
-    ``episode_return_mean20`` and ``episodes``, at the agent's step count.
+    ``episode_return_mean20`` and ``episodes``, at the agent's step count
+    (kept by :attr:`episode_log`, an :class:`~algorithms.episodes.EpisodeLog`).
 
     Args:
         model: Name of the policy's inference model.
@@ -107,9 +108,7 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         self.collector_name = collector
         self.random = random.Random(seed)
         self.steps = 0
-        self.episodes = 0
-        self.episode_return = 0.0
-        self._recent_returns: deque[float] = deque(maxlen=20)
+        self.episode_log = EpisodeLog()
         self._episode: list[dict[str, Any]] = []
         self._obs: np.ndarray | None = None
         self._action = 0
@@ -126,6 +125,11 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
             self.collector_name
         )
 
+    @property
+    def episodes(self) -> int:
+        """Episodes ended, in all."""
+        return self.episode_log.count
+
     def _act(self, obs: np.ndarray) -> int:
         self.steps += 1
         self._obs = np.asarray(obs, np.float32)
@@ -136,7 +140,7 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
 
     @override
     def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> int:
-        self.episode_return = 0.0
+        self.episode_log.begin()
         # Steps still held here belong to an episode whose end never came:
         # collected, they would be the start of the next one.
         self._episode = []
@@ -157,19 +161,10 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         )
         if done:
             self._collect_episode()
-        self.episode_return += reward
+        self.episode_log.add(reward)
         if not done:
             return self._act(obs)
-        self.episodes += 1
-        self._recent_returns.append(self.episode_return)
-        self.report_metrics(
-            {
-                "episode_return": self.episode_return,
-                "episode_return_mean20": float(np.mean(self._recent_returns)),
-                "episodes": self.episodes,
-            },
-            self.steps,
-        )
+        self.report_metrics(self.episode_log.end(self.steps), self.steps)
         return 0  # the environment resets next and on_reset picks the real action
 
     def _collect_episode(self) -> None:
@@ -188,8 +183,7 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
             json.dumps(
                 {
                     "steps": self.steps,
-                    "episodes": self.episodes,
-                    "recent_returns": list(self._recent_returns),
+                    **self.episode_log.state(),
                     "random": [version, list(internal), gauss],
                 }
             )
@@ -201,11 +195,9 @@ class ReinforceAgent(GymAgent[np.ndarray, int]):
         returns were saved leaves them as they are). The episode in progress
         goes on, as the environment's does."""
         state = json.loads(path.with_suffix(".json").read_text())
-        steps, episodes = int(state["steps"]), int(state["episodes"])
-        recent = [float(r) for r in state.get("recent_returns", self._recent_returns)]
+        steps = int(state["steps"])
         self.steps = steps
-        self.episodes = episodes
-        self._recent_returns = deque(recent, maxlen=self._recent_returns.maxlen)
+        self.episode_log.restore(state)
         version, internal, gauss = state["random"]
         self.random.setstate((version, tuple(internal), gauss))
 

@@ -39,7 +39,6 @@ import json
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -52,6 +51,7 @@ from torch import nn
 from typing_extensions import override
 
 from algorithms.dqn import numpy_layers
+from algorithms.episodes import EpisodeLog
 from engine.data import DataCollector
 from engine.gym import GymAgent
 from engine.model import InferenceModel
@@ -280,7 +280,8 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
 
     The latest ``episode_history`` episode returns are kept in
     :attr:`episode_returns` (wall time, return), the agent step at which each
-    ended in :attr:`episode_end_steps`, the count of all in :attr:`episodes`,
+    ended in :attr:`episode_end_steps`, the count of all in :attr:`episodes`
+    (all kept by :attr:`episode_log`, an :class:`~algorithms.episodes.EpisodeLog`),
     and reported as agent metrics at the end of each episode:
     ``episode_return``, ``episode_return_mean20`` and ``episodes``, at the
     agent's step count.
@@ -333,11 +334,9 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
         self.deterministic = deterministic
         self.random = np.random.default_rng(seed)
         self.steps = 0
-        self.episode_return = 0.0
-        self.episodes = 0
-        self.episode_returns: deque[tuple[float, float]] = deque(maxlen=episode_history)
-        self.episode_end_steps: deque[int] = deque(maxlen=episode_history)
-        self._recent_returns: deque[float] = deque(maxlen=20)
+        self.episode_log = EpisodeLog(history=episode_history)
+        self.episode_returns = self.episode_log.returns
+        self.episode_end_steps = self.episode_log.end_steps
         self._obs: np.ndarray | None = None
         self._action = np.zeros(self.action_dim, np.float32)
         self._numpy_policy: TorchInferenceModel[GaussianPolicy] | None = None
@@ -371,6 +370,11 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
             ),
         }
 
+    @property
+    def episodes(self) -> int:
+        """Episodes ended, in all."""
+        return self.episode_log.count
+
     def _act(self, obs: np.ndarray) -> np.ndarray:
         self.steps += 1
         self._obs = obs
@@ -402,7 +406,7 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
 
     @override
     def on_reset(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
-        self.episode_return = 0.0
+        self.episode_log.begin()
         return self._act(obs)
 
     @override
@@ -418,20 +422,9 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
         self.collector.collect(
             pack_transition(self._obs, self._action, reward, obs, terminated)
         )
-        self.episode_return += reward
+        self.episode_log.add(reward)
         if terminated or truncated:
-            self.episode_returns.append((time.time(), self.episode_return))
-            self.episode_end_steps.append(self.steps)
-            self.episodes += 1
-            self._recent_returns.append(self.episode_return)
-            self.report_metrics(
-                {
-                    "episode_return": self.episode_return,
-                    "episode_return_mean20": float(np.mean(self._recent_returns)),
-                    "episodes": self.episodes,
-                },
-                self.steps,
-            )
+            self.report_metrics(self.episode_log.end(self.steps), self.steps)
             # The environment resets next and on_reset picks the real action.
             return self._offset.copy()
         return self._act(obs)
@@ -444,8 +437,7 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
             json.dumps(
                 {
                     "steps": self.steps,
-                    "episodes": self.episodes,
-                    "recent_returns": list(self._recent_returns),
+                    **self.episode_log.state(),
                     "random": self.random.bit_generator.state,
                 }
             )
@@ -455,12 +447,10 @@ class SACAgent(GymAgent[np.ndarray, np.ndarray]):
     def load_state(self, path: Path) -> None:
         """Load what :meth:`save_state` wrote."""
         state = json.loads(path.with_suffix(".json").read_text())
-        steps, episodes = int(state["steps"]), int(state["episodes"])
-        recent = [float(r) for r in state["recent_returns"]]
+        steps = int(state["steps"])
         self.random.bit_generator.state = state["random"]
         self.steps = steps
-        self.episodes = episodes
-        self._recent_returns = deque(recent, maxlen=self._recent_returns.maxlen)
+        self.episode_log.restore(state)
 
 
 # ---------------------------------------------------------------------------
