@@ -8,7 +8,7 @@ from engine.services.operations import local_run
 
 from .app import ConsoleApp
 from .config import BuiltRun
-from .hangup import exit_after_hangup
+from .hangup import exit_after_hangup, say
 from .poller import DEFAULT_POLL_HZ, POLLER_QUEUE
 from .runner import Run, stop_on_signals
 
@@ -50,8 +50,8 @@ def run_dashboard(built: BuiltRun, poll_hz: float = DEFAULT_POLL_HZ) -> int:
         finally:
             subscription.close()
             run.stop_and_wait("console exiting")
-    print(run.describe(), file=sys.stderr)
+    say(run.describe(), sys.stderr)
     run.report_failures(sys.stderr)
     if system.status().last_save:
-        print(f"last state: {system.status().last_save}", file=sys.stderr)
+        say(f"last state: {system.status().last_save}", sys.stderr)
     return run.exit_code

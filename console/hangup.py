@@ -1,17 +1,23 @@
-"""A dashboard whose terminal hung up (closed window, dropped SSH, killed tmux).
+"""A terminal that hung up (closed window, dropped SSH, killed tmux).
 
 The run is stopped in order (final save) on SIGHUP; but a Textual app whose
 terminal is gone can block for ever writing to it. Once whatever must finish
 has finished (the final save, the program's exit), the process exits itself.
+
+What the console prints to a hung-up terminal fails (EIO); nobody is left to
+read it, so it is dropped (:func:`say`) rather than ending an orderly stop as a
+failure.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from engine.runtime.signals import stop_on_signals
 
@@ -21,6 +27,39 @@ GRACE = 0.5
 It closes by itself only if it was already closing (q pressed just before the
 hang-up): a dashboard left open shows that the run ended until q, which nobody
 can press on a dead terminal, so it is not waited for longer."""
+
+
+_GONE = (errno.EIO, errno.EPIPE)
+"""What a write fails with once its terminal hung up (or its reader went away)."""
+
+
+def say(text: str, out: TextIO) -> None:
+    """Print ``text`` as a line to ``out`` and flush it; once ``out``'s terminal
+    has hung up, drop it, and everything written to ``out`` later.
+
+    Raises:
+        OSError: If the write failed for another reason.
+    """
+    try:
+        print(text, file=out, flush=True)
+    except OSError as e:
+        if e.errno not in _GONE:
+            raise
+        _discard(out)
+
+
+def _discard(out: TextIO) -> None:
+    """Point ``out``'s file descriptor at /dev/null: what it still buffers, and
+    whatever the process writes to it later (its exit's flush too), goes nowhere."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a file (io.UnsupportedOperation is both)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 @contextlib.contextmanager

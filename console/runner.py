@@ -20,14 +20,21 @@ from engine.scale import ScaleConfigError, connect_actors
 from engine.services.control_server import ControlHandler
 from engine.services.run_dir import RunDir
 from engine.services.run_services import RunServices
+from engine.state.persistence import StateError
 from engine.telemetry.events import ErrorOccurred, Event
 
 from .config import BuiltRun
 from .eventlog import Coalescer, LogLine
+from .hangup import say
 
 
 class ActorsStartError(RuntimeError):
     """The actors of a ``backend = "ray"`` run could not be started (one line)."""
+
+
+class RunStartError(RuntimeError):
+    """The run could not start: its run directory or socket could not be made
+    (one line; an OSError from later is not the start's)."""
 
 
 def _start_actors(system: System) -> None:
@@ -91,9 +98,9 @@ class Run:
     def report_failures(self, out: TextIO) -> None:
         """Print the failures of a finished run and where their tracebacks are."""
         for failure in self.system.failures:
-            print(f"error: {failure}", file=out, flush=True)
+            say(f"error: {failure}", out)
         if self.system.failures and self.errors_path.exists():
-            print(f"tracebacks: {_rel(self.errors_path)}", file=out, flush=True)
+            say(f"tracebacks: {_rel(self.errors_path)}", out)
 
     def start(self) -> None:
         """Start the actors (if any), then the engine, which claims the run directory
@@ -102,9 +109,17 @@ class Run:
         Raises:
             RunDirError: If the run directory is in use.
             StateError: If the state to load (``--load``/``--resume``) is refused.
-            OSError: If the socket cannot be bound.
+            RunStartError: If the run directory or the socket cannot be made.
             ActorsStartError: If a ``backend = "ray"`` run's actors did not start.
         """
+        try:
+            self._start()
+        except StateError:
+            raise  # some are also OSErrors (a state not found): said as states
+        except OSError as e:
+            raise RunStartError(str(e)) from e
+
+    def _start(self) -> None:
         # The run directory first: Ray logs to it.
         self.services.open()
         try:
@@ -194,17 +209,16 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
 
     def emit(lines: list[LogLine]) -> None:
         for line in lines:
-            print(line.stamped(), file=out, flush=True)
+            say(line.stamped(), out)
 
     def feed(event: Event) -> None:
         emit(coalescer.feed(event))
         if isinstance(event, ErrorOccurred) and event.traceback:
             # Where it was raised, on one line; the traceback is in errors.log.
             where = raised_at(event.traceback)
-            print(
+            say(
                 f"{' ' * 9}raised at {where} (traceback in {_rel(run.errors_path)})",
-                file=out,
-                flush=True,
+                out,
             )
 
     with stop_on_signals(system):
@@ -213,8 +227,8 @@ def run_headless(built: BuiltRun, stream: TextIO | None = None) -> int:
         except BaseException:
             subscription.close()
             raise
-        print(run.describe(), file=out, flush=True)
         try:
+            say(run.describe(), out)
             while True:
                 event = subscription.get(timeout=0.25)
                 if event is not None:

@@ -256,7 +256,7 @@ def run(
         raise fail(str(e), ExitCode.USAGE) from None
     for warning in built.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    from ..runner import ActorsStartError
+    from ..runner import ActorsStartError, RunStartError
 
     try:
         if headless:
@@ -278,8 +278,8 @@ def run(
         raise fail(f"{where}: {e}", ExitCode.USAGE) from None
     except RunDirError as e:
         raise fail(f"cannot start: {e}", ExitCode.USAGE) from None
-    except ActorsStartError as e:
+    except (ActorsStartError, RunStartError) as e:
         raise fail(f"cannot start: {e}", ExitCode.FAILED) from None
-    except OSError as e:
-        raise fail(f"cannot start: {e}", ExitCode.FAILED) from None
+    except OSError as e:  # after the start: the run was stopped in order
+        raise fail(f"error after the run started: {e}", ExitCode.FAILED) from None
     raise typer.Exit(code)

@@ -8,12 +8,16 @@ directory outside the repository, like a user who followed the README.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 import tomllib
 import uuid
@@ -521,4 +525,57 @@ def test_a_run_started_under_nohup_outlives_a_hangup(tmp_path: Path) -> None:
     assert "SIGTERM received" in output and "SIGHUP" not in output, output
     info = read_run_info(run_dir)
     assert info is not None and info.data["exit_code"] == 0
+    assert len(_saved(run_dir)) == 1, "no final save"
+
+
+def test_a_headless_run_whose_terminal_hangs_up_exits_as_run_json_says(
+    tmp_path: Path,
+) -> None:
+    """The run's output goes to a terminal (a pty, whose controlling process
+    pamiq-console is) that then hangs up: the stop's lines, written to the dead
+    terminal, fail (EIO), and must not turn the orderly stop into a failure. The
+    process's exit code is run.json's: 0, with a final save."""
+    sample = ROOT / "sample_configs" / "minimal.toml"
+    run_dir = tmp_path / "runs" / "minimal"
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:  # after the new session's setsid
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        proc = subprocess.Popen(
+            [str(SCRIPT), "run", str(sample), "--headless"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=tmp_path,
+            start_new_session=True,
+            preexec_fn=controlling_terminal,
+        )
+    finally:
+        os.close(slave)
+    shown = bytearray()
+    try:
+
+        def live() -> bool:
+            # Read what it shows, or it would block on a full terminal.
+            while select.select([master], [], [], 0)[0]:
+                shown.extend(os.read(master, 65536))
+            info = read_run_info(run_dir)
+            return info is not None and info.live
+
+        _wait(live, 60, "the run")
+        os.close(master)  # the terminal goes away: SIGHUP, then EIO on writes
+        master = -1
+        code = proc.wait(timeout=60)
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    info = read_run_info(run_dir)
+    assert info is not None and info.data["stopped"] is not None
+    assert info.data["exit_code"] == 0
+    assert code == 0, shown.decode(errors="replace")
     assert len(_saved(run_dir)) == 1, "no final save"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -10,7 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from console import runner as runner_mod
+from console.cli import app
 from engine.services.run_dir import read_run_info
 from engine.state.catalogue import list_states
 from engine.state.manifest import verify_state
@@ -168,3 +172,26 @@ def test_config_error_from_the_real_script(tmp_path: Path, headless: bool) -> No
         proc.stderr.strip()
         == f"{config}: models.values.arms: expected int, got float 3.5"
     )
+
+
+def test_an_error_after_the_start_is_not_said_to_be_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the run's output fails once it runs (a full disk): the run is
+    stopped in order, and the one line says it happened after the start."""
+
+    def full(_text: str, _out: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    config = tmp_path / "run.toml"
+    config.write_text(bandit_config(tmp_path, name="e2e"))
+    monkeypatch.setattr(runner_mod, "say", full)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", str(config), "--headless"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error after the run started: [Errno 28] No space left on device\n"
+    )
+    info = read_run_info(tmp_path / "run")
+    assert info is not None and info.data["exit_code"] == 0
+    assert [i for i in list_states(tmp_path / "run" / "states") if not i.problem]
