@@ -73,9 +73,11 @@ def ours_key(
 
 
 def sb3_key(program: str = procs.SB3_DQN) -> str:
-    """What SB3's runs depend on: its program (in ``benchmarks/sb3/``) and the pinned version."""
+    """What SB3's runs depend on: its program (in ``benchmarks/sb3/``), the run
+    loop the programs share and the pinned version."""
     text = (procs.SB3_DIR / program).read_text()
-    return _digest([procs.SB3_REQUIREMENT, text])
+    shared = (procs.SB3_DIR / "budgeted_learn.py").read_text()
+    return _digest([procs.SB3_REQUIREMENT, text, shared])
 
 
 class Keeper:

@@ -28,11 +28,9 @@ gradient steps) about once a second, and the versions used.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
 from typing import Any
+
+import budgeted_learn
 
 ZOO_CARTPOLE_DQN: dict[str, Any] = {
     "n_timesteps": 50_000,
@@ -55,22 +53,14 @@ TOTAL_TIMESTEPS = 20_000_000
 
 
 TARGET = 475.0
-WINDOW = 20
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--extend-to", type=float, default=0.0)
-    args = parser.parse_args()
-    extend_to = max(args.seconds, args.extend_to)
+    args = budgeted_learn.parse_args()
 
     import gymnasium as gym
-    import stable_baselines3
     import torch
     from stable_baselines3 import DQN
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
 
     zoo = dict(ZOO_CARTPOLE_DQN)
@@ -85,61 +75,19 @@ def main() -> None:
         verbose=0,
         **zoo,
     )
-    episodes: list[list[float]] = []
-    progress: list[list[float]] = []
-
-    class Budget(BaseCallback):
-        """Records episodes and stops the run when the wall-time budget is spent."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.start = time.perf_counter()
-            self.last = self.start
-            self.reached = False
-
-        def _on_step(self) -> bool:
-            now = time.perf_counter()
-            for info in self.locals.get("infos", []):
-                episode = info.get("episode")
-                if episode is not None:
-                    episodes.append(
-                        [now - self.start, float(episode["r"]), self.num_timesteps]
-                    )
-                    recent = [e[1] for e in episodes[-WINDOW:]]
-                    if len(recent) == WINDOW and sum(recent) / WINDOW >= TARGET:
-                        self.reached = True
-            if now - self.last >= 1.0:
-                self.last = now
-                progress.append(
-                    [now - self.start, self.num_timesteps, self.model._n_updates]
-                )
-            elapsed = now - self.start
-            if elapsed < args.seconds:
-                return True
-            return elapsed < extend_to and not self.reached
-
-    budget = Budget()
-    model.learn(total_timesteps=TOTAL_TIMESTEPS, callback=budget)
-    wall = time.perf_counter() - budget.start
-    progress.append([wall, model.num_timesteps, model._n_updates])
-    result = {
-        "seed": args.seed,
-        "wall_s": wall,
-        "env_steps": model.num_timesteps,
-        "gradient_steps": model._n_updates,
-        "episodes": episodes,
-        "progress": progress,
-        "versions": {
-            "python": sys.version.split()[0],
-            "stable_baselines3": stable_baselines3.__version__,
-            "torch": torch.__version__,
-            "gymnasium": gym.__version__,
-        },
-        "torch_threads": torch.get_num_threads(),
-        "hyperparameters": ZOO_CARTPOLE_DQN,
-        "exploration_steps": exploration_steps,
-    }
-    sys.stdout.write(json.dumps(result) + "\n")
+    run = budgeted_learn.learn(
+        model, TOTAL_TIMESTEPS, args.seconds, args.extend_to, TARGET
+    )
+    budgeted_learn.emit(
+        {
+            "seed": args.seed,
+            **run,
+            "versions": budgeted_learn.versions(),
+            "torch_threads": torch.get_num_threads(),
+            "hyperparameters": ZOO_CARTPOLE_DQN,
+            "exploration_steps": exploration_steps,
+        }
+    )
 
 
 if __name__ == "__main__":
