@@ -53,6 +53,11 @@ def test_a_hangup_the_process_was_started_ignoring_stays_ignored() -> None:
     stop the run: the console's signals and ``launch()``'s (``only_unhandled``)
     leave SIGHUP ignored, and SIGINT and SIGTERM still stop it in order."""
     before = {sig: signal.getsignal(sig) for sig in ORDERLY_STOP}
+    # As a fresh process has them: ``launch()`` takes only signals still at
+    # their defaults, and an earlier test in this process (ray.init) may have
+    # left a SIGTERM handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         for signals, only_unhandled in (
