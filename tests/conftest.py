@@ -33,6 +33,15 @@ def _private_registry_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PAMIQ_RUNS_DIR", str(tmp_path / "runs-from-python"))
 
 
+@pytest.fixture(autouse=True)
+def _terminal_size_from_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No inherited ``$COLUMNS``/``$LINES`` (pytest-xdist's workers export 80x24):
+    piped output takes its documented width, and a program in a tmux window the
+    window's size."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def still_clock() -> None:
     """The global engine clock stands still (the autouse fixture resumes it)."""
@@ -62,3 +71,11 @@ def ray_session() -> Iterator[Any]:
     print(f"\nray started in {_time.perf_counter() - started:.1f} s")
     yield ray
     ray.shutdown()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With ``-n`` (pytest-xdist), the Ray tests share one worker: one Ray."""
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(pytest.mark.xdist_group("ray"))
