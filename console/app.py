@@ -42,7 +42,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from engine import SystemState
-from engine.services.curves import CurveView, Key
+from engine.services.curves import CurveView, Key, is_agent_source
 from engine.services.operations import EventFeed, OperationError, RunControl, describe
 from engine.telemetry.events import ErrorOccurred, Metric
 from engine.telemetry.status import SystemStatus
@@ -516,7 +516,7 @@ class ConsoleApp(App[int]):
             # Snapshots fed by hand (no watch): the curves they brought.
             known += [k for k in self.curves.curves if k not in known]
         configured = [k for k in known if k in self._plots]
-        agent = [k for k in known if k not in configured and k[0].startswith("agent")]
+        agent = [k for k in known if k not in configured and is_agent_source(k[0])]
         rest = [k for k in known if k not in configured and k not in agent]
         shown = self.shown_curve
         self.curve_order = configured + agent + rest

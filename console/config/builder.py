@@ -86,7 +86,9 @@ def build(raw: Mapping[str, Any], settings: RunSettings) -> BuiltRun:
     model_tables = named_tables(file, raw, "models")
     buffer_tables = named_tables(file, raw, "buffers")
     trainer_tables = named_tables(file, raw, "trainers")
-    dashboard = check_dashboard_table(file, raw, trainer_tables)
+    dashboard = check_dashboard_table(
+        file, raw, trainer_tables, scale.actors if scale.uses_ray else 0
+    )
     # The run keeps the curves (its services do); the table says which and how many.
     settings.launch = dataclasses.replace(
         settings.launch, plots=dashboard.plots, curve_history=dashboard.plot_history

@@ -7,7 +7,9 @@
     plot_history = 512                                     # points kept per curve
 
 A source is a trainer of the config, ``agent`` or ``agent.CHILD``; the name is
-the metric's (``report_metrics``). The run keeps every curve (the plotted ones
+the metric's (``report_metrics``). With its agents on Ray actors (``[scale]``),
+an agent's curve is each actor's: ``agent/NAME`` plots ``actor0.agent/NAME``,
+``actor1.agent/NAME`` and so on, and ``actorN.agent/NAME`` names one. The run keeps every curve (the plotted ones
 first in the dashboard's order, ``c`` cycles through all), so an attached
 dashboard shows them from the run's start.
 """
@@ -19,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.services.curves import DEFAULT_CAPACITY, Key, parse_key
+from engine.services.curves import DEFAULT_CAPACITY, Key, is_agent_source, parse_key
 
 from .errors import ConfigError, describe, suggest
 
@@ -44,7 +46,7 @@ class DashboardSettings:
 
 
 def check_dashboard_table(
-    file: Path, raw: Mapping[str, Any], trainers: Iterable[str]
+    file: Path, raw: Mapping[str, Any], trainers: Iterable[str], actors: int = 0
 ) -> DashboardSettings:
     """The config's ``[dashboard]`` settings.
 
@@ -52,6 +54,7 @@ def check_dashboard_table(
         file: The config file (named in errors).
         raw: The parsed TOML.
         trainers: The config's trainer names (the sources a plot may name).
+        actors: Ray actors that run the agent (0: it runs in this process).
 
     Raises:
         ConfigError: For an unknown key, a wrong type, a malformed curve or
@@ -102,11 +105,7 @@ def check_dashboard_table(
                 "metric, e.g. 'agent/episode_return')",
             )
         source = key[0]
-        if (
-            source != "agent"
-            and not source.startswith("agent.")
-            and source not in sources
-        ):
+        if source not in sources and not is_agent_source(source):
             known = ", ".join(["agent", *sources])
             raise ConfigError(
                 file,
@@ -114,6 +113,26 @@ def check_dashboard_table(
                 f"{source!r} is neither a trainer of this config nor the agent"
                 f"{suggest(source, ['agent', *sources])} (sources: {known})",
             )
-        if key not in keys:
-            keys.append(key)
+        if source not in sources and source.startswith("actor"):
+            actor = int(source.partition(".")[0].removeprefix("actor"))
+            if actor >= actors:
+                raise ConfigError(
+                    file,
+                    where,
+                    f"{source!r}: this config has no actor {actor} "
+                    + (
+                        f"(its actors are actor0 to actor{actors - 1})"
+                        if actors
+                        else "(its agent runs in this process: write 'agent')"
+                    ),
+                )
+        keys += [k for k in _each_actor(key, actors) if k not in keys]
     return DashboardSettings(plots=tuple(keys), plot_history=history)
+
+
+def _each_actor(key: Key, actors: int) -> list[Key]:
+    """``agent...`` as each actor's agent on Ray; any other key as it is."""
+    source, name = key
+    if not actors or not source.startswith("agent") or not is_agent_source(source):
+        return [key]
+    return [(f"actor{i}.{source}", name) for i in range(actors)]

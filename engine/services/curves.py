@@ -31,6 +31,7 @@ import base64
 import itertools
 import json
 import math
+import re
 import sys
 import threading
 from array import array
@@ -71,6 +72,15 @@ def parse_key(text: str) -> Key | None:
     if not slash or not source or not name:
         return None
     return source, name
+
+
+_AGENT_SOURCE = re.compile(r"(actor\d+\.)?agent(\..+)?")
+
+
+def is_agent_source(source: str) -> bool:
+    """Whether metrics from ``source`` are an agent's: ``agent``, ``agent.CHILD``,
+    or on Ray ``actorN.agent`` and ``actorN.agent.CHILD`` (actor N's agent)."""
+    return _AGENT_SOURCE.fullmatch(source) is not None
 
 
 @dataclass(frozen=True)
@@ -302,7 +312,7 @@ class CurveBook(PersistentStateMixin):
         """Whether sharp drops of this curve are marked and noted."""
         if self.plots:
             return key in self.plots
-        return key[0] == "agent" or key[0].startswith("agent.")
+        return is_agent_source(key[0])
 
     def _new_entry(self, key: Key, series: Series) -> _Entry:
         watch = DropWatch(key[1]) if self.watched(key) else None

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from console import config as config_mod
 from console.cli import app as cli_app
 from console.plot import braille_lines
 from engine.services.curves import DROP, LOAD, CurveBook, CurveView, Mark, Series
 from engine.telemetry.events import Event, LogMessage, Metric, StateSaved
-from tests.console.helpers import bandit_config
+from tests.console.helpers import ROOT, bandit_config
 
 
 def test_a_series_stays_bounded_and_still_spans_the_whole_run() -> None:
@@ -105,6 +106,74 @@ def test_a_good_dashboard_table_validates(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli_app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def _ray_sample_with(tmp_path: Path, dashboard: str) -> Path:
+    """minimal_ray.toml (two actors) with a ``[dashboard]`` table."""
+    path = tmp_path / "ray.toml"
+    text = (ROOT / "sample_configs" / "minimal_ray.toml").read_text()
+    path.write_text(text + "\n[dashboard]\n" + dashboard + "\n")
+    return path
+
+
+def test_on_ray_actors_an_agent_curve_to_plot_is_each_actor_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ray")
+    monkeypatch.chdir(ROOT)
+    path = _ray_sample_with(
+        tmp_path, 'plots = ["agent/episode_return", "values/loss", "actor1.agent/x"]'
+    )
+    assert config_mod.load(path).dashboard.plots == (
+        ("actor0.agent", "episode_return"),
+        ("actor1.agent", "episode_return"),
+        ("values", "loss"),
+        ("actor1.agent", "x"),
+    )
+    # The run watches them for sharp drops, plotted or not.
+    book = CurveBook()
+    assert book.watched(("actor1.agent", "episode_return"))
+    assert book.watched(("actor0.agent.child", "reward"))
+    assert not book.watched(("values", "loss"))
+    assert not book.watched(("actor1", "steps"))
+
+
+@pytest.mark.parametrize(
+    ("ray", "plot", "expected"),
+    [
+        (
+            True,
+            "actor2.agent/x",
+            "'actor2.agent': this config has no actor 2 "
+            "(its actors are actor0 to actor1)",
+        ),
+        (
+            False,
+            "actor0.agent/x",
+            "'actor0.agent': this config has no actor 0 "
+            "(its agent runs in this process: write 'agent')",
+        ),
+    ],
+)
+def test_a_plot_of_an_actor_the_config_does_not_have_is_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ray: bool,
+    plot: str,
+    expected: str,
+) -> None:
+    table = f'plots = ["{plot}"]'
+    if ray:
+        pytest.importorskip("ray")
+        monkeypatch.chdir(ROOT)
+        path = _ray_sample_with(tmp_path, table)
+    else:
+        path = tmp_path / "run.toml"
+        path.write_text(bandit_config(tmp_path) + "\n[dashboard]\n" + table + "\n")
+    result = CliRunner().invoke(cli_app, ["validate", str(path)])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line == f"{path}: dashboard.plots[0]: {expected}"
 
 
 KEY = ("agent", "episode_return_mean20")
