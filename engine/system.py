@@ -135,9 +135,14 @@ class _SystemCounters(PersistentStateMixin):
         if not isinstance(data, dict):
             raise ValueError("counters are not a JSON object")
         steps, uptime = data.get("steps"), data.get("uptime")
-        if type(steps) is not int or steps < 0:
+        # JSON's numbers only: bool is an int to isinstance.
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"impossible 'steps' ({steps!r})")
-        if type(uptime) not in (int, float) or not (0 <= uptime < math.inf):
+        if (
+            isinstance(uptime, bool)
+            or not isinstance(uptime, int | float)
+            or not (0 <= uptime < math.inf)
+        ):
             raise ValueError(f"impossible 'uptime' ({uptime!r})")
         counters = _RunCounters(
             steps=steps,
@@ -872,7 +877,7 @@ class System:
     def status(self) -> SystemStatus:
         """An immutable snapshot of the whole system (safe from any thread)."""
         return SystemStatus(
-            name=self.config.name,
+            name=self.name,
             state=self.controller.state.value,
             uptime=self.uptime,
             time_scale=self.clock.get_time_scale(),

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from ..telemetry.events import EVENT_KINDS, Event, LogMessage
 from ..telemetry.status import SystemStatus
 from ..thread.supervision import FailureHandler, SupervisedThread
+from ..tunables import no_such_setting
 from .curves import MAX_CURVES, CurveBook, Key
 from .feeds import FEED_TICK, JOURNAL_SIZE, FeedCursor, FeedHub
 from .operations import LocalRun, OperationError
@@ -403,7 +404,11 @@ class ControlHandler:
     def _op_set(self, request: dict[str, Any]) -> dict[str, Any]:
         if "value" not in request:
             raise RequestError("'set' needs a 'name' and a 'value'")
-        return self.run.set_setting(request.get("name"), request["value"])
+        name = request.get("name")
+        if not isinstance(name, str):
+            known = [str(setting["name"]) for setting in self.run.settings()]
+            raise RequestError(no_such_setting(name, known))
+        return self.run.set_setting(name, request["value"])
 
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

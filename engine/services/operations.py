@@ -256,7 +256,7 @@ class LocalRun:
     @property
     def name(self) -> str:
         """The run's name."""
-        return self.system.config.name
+        return self.system.name
 
     @property
     def states_dir(self) -> Path:

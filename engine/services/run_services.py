@@ -135,7 +135,7 @@ class RunServices:
         """Where the run directory is (or will be, before :meth:`open`)."""
         if self.run_dir is not None:
             return self.run_dir.path
-        return self._path_for(self._system.config.name)
+        return self._path_for(self._system.name)
 
     def _path_for(self, name: str) -> Path:
         configured = self._system.config.run_dir
@@ -254,7 +254,7 @@ class RunServices:
     def _claim(self) -> RunDir:
         """Acquire the run directory; a default name steps aside for a live run."""
         system = self._system
-        base = system.config.name
+        base = system.name
         attempts = 1 if self._name_given else MAX_NAME_SUFFIX
         for n in range(1, attempts + 1):
             name = base if n == 1 else f"{base}-{n}"
@@ -306,7 +306,7 @@ class RunServices:
             )
         try:
             self._registration = register(
-                name=config.name,
+                name=system.name,
                 run_dir=self.run_dir.path,
                 socket=self.run_dir.socket_path,
                 origin=self.origin,

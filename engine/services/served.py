@@ -43,6 +43,11 @@ class ServedSystem(Protocol):
     store: StateStore
 
     @property
+    def name(self) -> str:
+        """The run's name (set by then: a program's run without one takes a default)."""
+        ...
+
+    @property
     def services(self) -> CurveKeeper | None:
         """Its services (None for a system started without them)."""
         ...

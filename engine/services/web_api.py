@@ -161,7 +161,8 @@ class _HttpServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer's own looks the host up in DNS (getfqdn), which may hang.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
 
     @override
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -56,7 +56,7 @@ class _Writer:
             if not block.flags.c_contiguous:
                 block = block.copy(order="C")
             if block.size:
-                self._stream.write(memoryview(block).cast("B"))
+                self._stream.write(block.data.cast("B"))
             self._offset += block.nbytes
         self.arrays.append(
             {
@@ -164,6 +164,7 @@ def _encode_sequence(items: list[Any], out: _Writer, tag: str) -> Any:
         kind = type(first)
         if kind in (int, float, bool) and all(type(x) is kind for x in items):
             dtype = {int: np.int64, float: np.float64, bool: np.bool_}[kind]
+            column: np.ndarray | None
             try:
                 column = np.asarray(items, dtype=dtype)
             except OverflowError:
@@ -173,8 +174,13 @@ def _encode_sequence(items: list[Any], out: _Writer, tag: str) -> Any:
         if _homogeneous_arrays(items):
             return {"t": tag, "col": "nd", "i": out.add_rows(items)}
         if _homogeneous_tensors(items):
-            array, dtype = _tensor_to_numpy(_torch().stack(items))
-            return {"t": tag, "col": "tensor", "i": out.add(array), "dtype": dtype}
+            array, torch_dtype = _tensor_to_numpy(_torch().stack(items))
+            return {
+                "t": tag,
+                "col": "tensor",
+                "i": out.add(array),
+                "dtype": torch_dtype,
+            }
         if isinstance(first, dict) and all(type(k) is str for k in first):
             keys = list(first)
             key_set = set(keys)
@@ -277,7 +283,7 @@ def load(stem: Path) -> Any:
     # np.empty, not bytearray: no zero-filling pass over memory about to be overwritten.
     blob = np.empty(bin_path.stat().st_size, dtype=np.uint8)
     with open(bin_path, "rb", buffering=0) as stream:
-        view = memoryview(blob)
+        view = blob.data
         read = 0
         while read < len(blob) and (n := stream.readinto(view[read:])):
             read += n

@@ -250,7 +250,7 @@ class StateStore:
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete half-written states left by processes that no longer exist."""
-        removed = []
+        removed: list[Path] = []
         if not self.states_dir.is_dir():
             return removed
         for path in self.states_dir.iterdir():
@@ -318,7 +318,7 @@ class StateStore:
         umask) and recorded as the directory's newest own state.
         """
         own = self._catalogue()
-        files = {}
+        files: dict[str, dict[str, Any]] = {}
         for file in files_under(pending.tmp):
             if not file.is_symlink():
                 file.chmod(0o600)

@@ -8,7 +8,6 @@ console therefore never slows the engine.
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 import time as _time
 from collections import deque
@@ -19,9 +18,16 @@ from typing import Any, ClassVar
 _FLAT = frozenset({str, int, float, bool, type(None)})
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[Any, ...]] = {}
+
+
 def _fields_of(cls: type) -> tuple[Any, ...]:
-    return fields(cls)
+    # A dict, not functools.cache, whose stubs take a dataclass's class for
+    # unhashable (mypy).
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = fields(cls)
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -58,10 +58,10 @@ def collect_tensors(module: nn.Module) -> list[torch.Tensor]:
             if tensor is not None and id(tensor) not in seen:
                 seen.add(id(tensor))
                 params.append(tensor)
-        for tensor in sub._buffers.values():
-            if tensor is not None and id(tensor) not in seen:
-                seen.add(id(tensor))
-                buffers.append(tensor)
+        for buffer in sub._buffers.values():
+            if buffer is not None and id(buffer) not in seen:
+                seen.add(id(buffer))
+                buffers.append(buffer)
     params.extend(buffers)
     return params
 
