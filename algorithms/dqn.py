@@ -101,12 +101,12 @@ class QNetwork(nn.Module):
         interval. Read under :meth:`TorchInferenceModel.unwrap`, so a sync
         never writes the weights meanwhile.
         """
-        layers = numpy_layers(self)
+        layers = numpy_layers(self.net)
         if layers is None:
-            weight = self.net[0].weight
+            weight = input_layer(self.net).weight
             with torch.inference_mode():
-                x = torch.as_tensor(obs, dtype=weight.dtype, device=weight.device)
-                return self(x).cpu().numpy()
+                batch = torch.as_tensor(obs, dtype=weight.dtype, device=weight.device)
+                return self(batch).cpu().numpy()
         x = np.asarray(obs, np.float32)
         last = len(layers) - 1
         for i, (weight_t, bias) in enumerate(layers):
@@ -122,9 +122,9 @@ class _NumpyLayers:
 
     __slots__ = ("generation", "layers", "ptrs", "tensors")
 
-    def __init__(self, network: nn.Module) -> None:
+    def __init__(self, net: nn.Sequential) -> None:
         self.generation = structure_generation()
-        linears = [m for m in network.net if isinstance(m, nn.Linear)]
+        linears = [m for m in net if isinstance(m, nn.Linear)]
         self.tensors = [t for m in linears for t in (m.weight, m.bias)]
         self.ptrs = [t.data_ptr() for t in self.tensors]
         self.layers: list[tuple[np.ndarray, np.ndarray]] | None = None
@@ -143,22 +143,35 @@ class _NumpyLayers:
         ]
 
 
-_NUMPY_LAYERS: weakref.WeakKeyDictionary[nn.Module, _NumpyLayers] = (
+_NUMPY_LAYERS: weakref.WeakKeyDictionary[nn.Sequential, _NumpyLayers] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def numpy_layers(network: nn.Module) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """NumPy views of the network's linear layers ``(weight.T, bias)``, made once
-    per network and remade if a tensor was replaced (None: not CPU float32).
+def numpy_layers(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """NumPy views of the linear layers ``(weight.T, bias)`` of ``net``, linear
+    layers and activations, made once per ``net`` and remade if a tensor was
+    replaced (None: not CPU float32).
 
-    Any network whose ``net`` is an ``nn.Sequential`` of linear layers and
-    activations has them (the SAC actor's too, see :mod:`algorithms.sac`).
+    A network's ``net`` (the Q-network's, the SAC actor's too, see
+    :mod:`algorithms.sac`).
     """
-    cached = _NUMPY_LAYERS.get(network)
+    cached = _NUMPY_LAYERS.get(net)
     if cached is None or not cached.current():
-        cached = _NUMPY_LAYERS[network] = _NumpyLayers(network)
+        cached = _NUMPY_LAYERS[net] = _NumpyLayers(net)
     return cached.layers
+
+
+def input_layer(net: nn.Sequential) -> nn.Linear:
+    """The first layer of ``net``, whose weight has the network's dtype and device.
+
+    Raises:
+        TypeError: If ``net`` does not start with a linear layer.
+    """
+    layer = net[0]
+    if not isinstance(layer, nn.Linear):
+        raise TypeError(f"the network starts with {type(layer).__name__}, not Linear")
+    return layer
 
 
 # ---------------------------------------------------------------------------
@@ -271,7 +284,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     def on_inference_models_attached(self) -> None:
         super().on_inference_models_attached()
         self.q_network: InferenceModel = self.get_inference_model(self.model_name)
-        self._numpy_q: TorchInferenceModel[QNetwork] | None = None
+        self._numpy_q = None
         if isinstance(self.q_network, TorchInferenceModel):
             with self.q_network.unwrap() as network:
                 if isinstance(network, QNetwork):
@@ -280,7 +293,7 @@ class DQNAgent(GymAgent[np.ndarray, int]):
     @override
     def on_data_collectors_attached(self) -> None:
         super().on_data_collectors_attached()
-        self.collector: DataCollector[dict[str, Any]] = self.get_data_collector(
+        self.collector: DataCollector[np.ndarray] = self.get_data_collector(
             self.collector_name
         )
 
@@ -513,10 +526,12 @@ class DQNTrainer(ConfigDrivenTrainer[Transitions]):
     @override
     def on_training_models_attached(self) -> None:
         super().on_training_models_attached()
-        self.q_network = self.get_torch_training_model(self.model_name).model
+        # Any module mapping observations to Q-values (not only a QNetwork).
+        self.q_network = self.get_torch_training_model(self.model_name, nn.Module).model
         self.target_network = copy.deepcopy(self.q_network).requires_grad_(False)
-        self._online_params = list(self.q_network.parameters())
-        self._target_params = list(self.target_network.parameters())
+        # Typed as tensors for torch._foreach_lerp_ (lists are invariant).
+        self._online_params: list[torch.Tensor] = list(self.q_network.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target_network.parameters())
 
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:

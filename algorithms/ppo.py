@@ -525,8 +525,7 @@ class PPOTrainer(ConfigDrivenTrainer[Minibatch]):
     @override
     def on_training_models_attached(self) -> None:
         super().on_training_models_attached()
-        model = self.get_torch_training_model(self.model_name)
-        self.network: ActorCritic = model.model
+        self.network = self.get_torch_training_model(self.model_name, ActorCritic).model
 
     @property
     def policy_version(self) -> int:
@@ -555,12 +554,15 @@ class PPOTrainer(ConfigDrivenTrainer[Minibatch]):
         device = self.network.policy_version.device
         dtype = next(self.network.parameters()).dtype
 
-        def column(key: str) -> np.ndarray:
-            return np.asarray([step[key] for step in steps])
+        def values(key: str) -> list[Any]:
+            return [step[key] for step in steps]
 
-        obs = torch.as_tensor(np.stack(column("obs")), dtype=dtype, device=device)
+        def column(key: str) -> np.ndarray:
+            return np.asarray(values(key))
+
+        obs = torch.as_tensor(np.stack(values("obs")), dtype=dtype, device=device)
         next_obs = torch.as_tensor(
-            np.stack(column("next_obs")), dtype=dtype, device=device
+            np.stack(values("next_obs")), dtype=dtype, device=device
         )
         action = torch.as_tensor(column("action"), dtype=torch.long, device=device)
         behaviour = column("log_prob").astype(np.float64)

@@ -50,7 +50,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from typing_extensions import override
 
-from algorithms.dqn import numpy_layers
+from algorithms.dqn import input_layer, numpy_layers
 from algorithms.episodes import EpisodeLog
 from engine.data import DataCollector
 from engine.gym import GymAgent
@@ -95,7 +95,8 @@ def _forward(net: nn.Sequential, x: torch.Tensor, frozen: bool = False) -> torch
     """
     for layer in net:
         if isinstance(layer, nn.Linear):
-            weight, bias = layer.weight, layer.bias
+            weight: torch.Tensor = layer.weight
+            bias: torch.Tensor = layer.bias
             if frozen:
                 weight, bias = weight.detach(), bias.detach()
             x = F.linear(x, weight, bias)
@@ -176,13 +177,13 @@ class GaussianPolicy(nn.Module):
             noise: Standard normal noise ``(batch, action_dim)``; None: the
                 mean action (deterministic).
         """
-        layers = numpy_layers(self)
+        layers = numpy_layers(self.net)
         k = self.action_dim
         if layers is None:
-            weight = self.net[0].weight
+            weight = input_layer(self.net).weight
             with torch.inference_mode():
-                x = torch.as_tensor(obs, dtype=weight.dtype, device=weight.device)
-                mean, log_std = self(x)
+                batch = torch.as_tensor(obs, dtype=weight.dtype, device=weight.device)
+                mean, log_std = self(batch)
                 if noise is not None:
                     eps = torch.as_tensor(
                         noise, dtype=weight.dtype, device=weight.device
@@ -573,14 +574,15 @@ class SACTrainer(ConfigDrivenTrainer[Transitions]):
             self.critic_name, TwinQNetwork
         ).model
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self._critic_params = list(self.critic.parameters())
-        self._target_params = list(self.target_critic.parameters())
+        # Typed as tensors for torch._foreach_lerp_ (lists are invariant).
+        self._critic_params: list[torch.Tensor] = list(self.critic.parameters())
+        self._target_params: list[torch.Tensor] = list(self.target_critic.parameters())
         self.action_dim = self.policy.action_dim
         if self._target_entropy is None:
             self.target_entropy = -float(self.action_dim)
         else:
             self.target_entropy = float(self._target_entropy)
-        weight = self.policy.net[0].weight
+        weight = input_layer(self.policy.net).weight
         self.log_alpha = nn.Parameter(
             torch.tensor(
                 math.log(self.initial_alpha), dtype=weight.dtype, device=weight.device
@@ -598,7 +600,7 @@ class SACTrainer(ConfigDrivenTrainer[Transitions]):
     @override
     def batches(self, batch_size: int) -> Iterator[Transitions]:
         user = self.get_data_user(self.data_user_name)
-        device = self.policy.net[0].weight.device
+        device = input_layer(self.policy.net).weight.device
         while True:
             # O(batch_size): the buffer is not copied.
             batch = unpack_batch(user.sample(batch_size, self.random), self.action_dim)
@@ -609,7 +611,7 @@ class SACTrainer(ConfigDrivenTrainer[Transitions]):
     def _noise(self, batch: int) -> torch.Tensor:
         """Standard normal noise for two action draws, from the saved generator."""
         noise = torch.randn(2, batch, self.action_dim, generator=self.generator)
-        weight = self.policy.net[0].weight
+        weight = input_layer(self.policy.net).weight
         return noise.to(weight.device, weight.dtype)
 
     @override

@@ -95,7 +95,9 @@ class SensorStream(Environment[np.ndarray, np.ndarray]):
     def observe(self) -> np.ndarray:
         phases = self._frequencies * self.t * 2 * math.pi
         hidden = np.sin(phases + np.arange(len(phases))).astype(np.float32)
-        reading = hidden @ self._mixing
+        # numpy types ``@`` as ndarray[Any, Any], whose Any shape would pick
+        # normal()'s scalar overload.
+        reading: np.ndarray = hidden @ self._mixing
         reading += self._rng.normal(0.0, self._noise, reading.shape).astype(np.float32)
         self.t += 1
         return reading
