@@ -26,6 +26,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -411,14 +412,18 @@ class ConfigDrivenTrainer(TorchTrainer, Generic[B]):
                 continue
             settings[field] = Tunable(
                 kind,
-                lambda field=field: getattr(self.config, field),
-                lambda value, field=field: self._set_config(field, value),
+                partial(self._get_config, field),
+                partial(self._set_config, field),
                 low,
                 high,
                 open_low,
                 what,
             )
         return settings
+
+    def _get_config(self, field: str) -> Any:
+        """The configuration's ``field`` now (``_set_config`` replaces the config)."""
+        return getattr(self.config, field)
 
     def _set_config(self, field: str, value: Any) -> None:
         self.config = self.config.model_copy(update={field: value})
