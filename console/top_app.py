@@ -142,7 +142,8 @@ class TopApp(App[RunRow | None]):
         select: str | None = None,
     ) -> None:
         super().__init__()
-        self.watch = watch if watch is not None else RunsWatch()
+        # Not ``self.watch``: that is Textual's method for watching reactives.
+        self.runs_watch = watch if watch is not None else RunsWatch()
         self.refresh_interval = refresh_interval
         self.rows: dict[str, RunRow] = {}
         self.refreshes = 0
@@ -170,7 +171,7 @@ class TopApp(App[RunRow | None]):
     def _refresh_loop(self) -> None:
         while True:
             started = _time.monotonic()
-            rows = self.watch.refresh()
+            rows = self.runs_watch.refresh()
             try:
                 self.call_from_thread(self.show_rows, rows)
             except RuntimeError:
