@@ -271,11 +271,11 @@ def buffers_table(status: SystemStatus, width: int | None = None) -> Table:
     for header, column_width in zip(headers[1:], widths[1:], strict=True):
         table.add_column(header, justify="right", no_wrap=True, min_width=column_width)
     for name, buffer, size, collected, new in rows:
-        cells: list[Any] = [name]
+        row: list[RenderableType] = [name]
         if bar_width:
-            cells.append(fill_bar(buffer.size, buffer.capacity, bar_width))
-        cells += [size, collected, new]
-        table.add_row(*cells)
+            row.append(fill_bar(buffer.size, buffer.capacity, bar_width))
+        row += [size, collected, new]
+        table.add_row(*row)
     if not status.buffers:
         table.add_row(Text("no buffers", style="dim"), *[""] * (len(table.columns) - 1))
     return table
@@ -338,6 +338,7 @@ def models_table(
         no_wrap=True,
         min_width=max([4] + [len(r[3]) for r in rows]),
     )
+    synced: dict[str, str] | None = None
     if rates is not None:
         synced = {name: per_second(rates.get(name)) for name in status.models}
         table.add_column(
@@ -346,8 +347,10 @@ def models_table(
             no_wrap=True,
             min_width=max([5] + [len(r) for r in synced.values()]),
         )
-        rows = [(*row, synced[row[0]]) for row in rows]
-    for row in rows:
+    for name, version, ago, took in rows:
+        row: list[RenderableType] = [name, version, ago, took]
+        if synced is not None:
+            row.append(synced[name])
         table.add_row(*row)
     if not status.models:
         table.add_row(Text("no models", style="dim"), *[""] * (len(table.columns) - 1))
@@ -402,9 +405,11 @@ def _metrics_line(metrics: Sequence[tuple[str, float]], width: int | None) -> st
     """The latest values as ``  name value   name value``: as many as fit in
     ``width``, then how many more there are (the learning curves have them all)."""
     cells = [f"{k} {v:.4g}" for k, v in metrics]
+    if width is None:
+        return "  " + "   ".join(cells)
     for gap in ("   ", "  "):
         line = "  " + gap.join(cells)
-        if width is None or len(line) <= width:
+        if len(line) <= width:
             return line
     for shown in range(len(cells) - 1, 0, -1):
         line = "  " + "  ".join(cells[:shown]) + f"  +{len(cells) - shown} more"

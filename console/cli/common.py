@@ -44,8 +44,13 @@ def out() -> Console:
     return Console(highlight=False, soft_wrap=True, width=width)
 
 
-def fail(message: str, code: ExitCode) -> typer.Exit:
-    """Print ``message`` as one line on stderr; the exit to raise."""
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``message`` as one line on stderr; the exit to raise.
+
+    Args:
+        message: The line.
+        code: An :class:`ExitCode`, or a program's own exit status passed on.
+    """
     print(message, file=sys.stderr)
     return typer.Exit(int(code))
 

@@ -171,7 +171,7 @@ def _signature(
         return None, {}
     params = dict(sig.parameters)
     hints: dict[str, Any] = {}
-    func = factory.__init__ if isinstance(factory, type) else factory
+    func = factory.__init__ if inspect.isclass(factory) else factory
     try:
         hints = typing.get_type_hints(func)
     except Exception:

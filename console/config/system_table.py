@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from engine import LaunchConfig
 from engine.launch_config import LaunchConfigError
@@ -40,6 +41,13 @@ _NAME_RE = RUN_NAME_RE
 def _launch(alias: str | None = None, **kwargs: Any) -> Any:
     """A key passed on to :class:`LaunchConfig` (under ``alias`` in the file, if given)."""
     return Field(None, alias=alias, json_schema_extra={"launch": True}, **kwargs)
+
+
+def _is_launch_field(info: FieldInfo) -> bool:
+    """Whether a field was made by :func:`_launch` (pydantic also allows a
+    callable ``json_schema_extra``, which no launch field has)."""
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("launch"))
 
 
 class SystemTable(BaseModel):
@@ -124,10 +132,11 @@ class SystemTable(BaseModel):
 
     def launch_settings(self) -> dict[str, Any]:
         """The launch settings the config set, by ``LaunchConfig`` field name."""
+        fields = type(self).model_fields
         return {
             name: getattr(self, name)
             for name in self.model_fields_set
-            if (type(self).model_fields[name].json_schema_extra or {}).get("launch")
+            if _is_launch_field(fields[name])
         }
 
 

@@ -111,10 +111,10 @@ def curve_text(
     if steps is not None:
         per = f", {curve.stride:,} per point" if curve.stride > 1 else ""
         axis = f"steps {steps[0]:,.0f}..{steps[1]:,.0f}  {curve.count:,} reports{per}"
-        line = Text(" " * (LABEL_WIDTH + 1) + axis, style="dim")
-        line.truncate(width, overflow="ellipsis")
+        axis_line = Text(" " * (LABEL_WIDTH + 1) + axis, style="dim")
+        axis_line.truncate(width, overflow="ellipsis")
         text.append("\n")
-        text.append_text(line)
+        text.append_text(axis_line)
     if legend:
         text.append("\n")
         text.append_text(_legend(marks, width))

@@ -155,7 +155,7 @@ class TrainersPanel(VerticalScroll):
     def update_status(
         self,
         status: SystemStatus,
-        metrics: dict[str, tuple[str | None, Sequence[float]]],
+        metrics: Mapping[str, tuple[str | None, Sequence[float]]],
         activity: Mapping[str, Rate | None] | None = None,
     ) -> None:
         """Render every trainer; ``metrics`` maps a trainer to (metric name, history),
