@@ -308,15 +308,17 @@ def models_table(
     """
     rows = []
     for name, model in status.models.items():
+        version = f"v{model.version}"
         if model.inference_thread_only:
             ago = Text("inference only", style="dim")
+        elif model.training_only:
+            # Nothing to sync: "v0, never" would read as a stuck model.
+            version, ago = "-", Text("training only", style="dim")
         elif model.last_sync_time is None:
             ago = Text("never", style="dim")
         else:
             ago = Text(f"{human_duration(max(0.0, now - model.last_sync_time))} ago")
-        rows.append(
-            (name, f"v{model.version}", ago, human_duration(model.last_sync_duration))
-        )
+        rows.append((name, version, ago, human_duration(model.last_sync_duration)))
     table = Table(box=None, expand=True, padding=(0, 1))
     # The room a wide panel has goes to the names: the numbers stay together.
     table.add_column("model", style="bold", no_wrap=True, overflow="ellipsis", ratio=1)

@@ -58,12 +58,15 @@ class ModelStatus:
         last_sync_time: Wall time of the last sync (None before the first).
         last_sync_duration: Seconds the last sync took.
         inference_thread_only: Never trained.
+        training_only: No inference copy (``has_inference_model=False``, e.g.
+            SAC's critics): the agent never reads it, so it is never synced.
     """
 
     version: int
     last_sync_time: float | None
     last_sync_duration: float | None
     inference_thread_only: bool
+    training_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def model_statuses(models: TrainingModelsDict) -> dict[str, ModelStatus]:
             last_sync_time=model.last_sync_time,
             last_sync_duration=model.last_sync_duration,
             inference_thread_only=model.inference_thread_only,
+            training_only=not model.has_inference_model,
         )
         for name, model in models.data.items()
     }

@@ -19,6 +19,7 @@ from console.render import buffers_table, header_text, models_table, trainer_tex
 from console.widgets import ModelsPanel, StatusHeader, TrainersPanel
 from console.widgets.errors import traceback_excerpt
 from engine.services.operations import local_run
+from engine.telemetry.status import ModelStatus
 from tests.console.helpers import sync
 from tests.console.test_app import text_of
 from tests.console.test_snapshots import NOW, frozen_status
@@ -105,6 +106,19 @@ def test_the_traceback_excerpt_leaves_out_caret_lines() -> None:
         "    loss = self.step(batch)",
         "RuntimeError: kaboom",
     ]
+
+
+def test_a_training_only_model_is_not_shown_as_never_synced() -> None:
+    status = frozen_status()
+    critic = ModelStatus(0, None, None, False, training_only=True)
+    status = dataclasses.replace(status, models={**status.models, "critic": critic})
+    [row] = [
+        line
+        for line in plain(models_table(status, NOW), 76).splitlines()
+        if "critic" in line
+    ]
+    assert "training only" in row
+    assert "v0" not in row and "never" not in row
 
 
 def test_at_80_columns_numbers_are_never_cut() -> None:

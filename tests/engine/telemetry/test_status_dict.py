@@ -6,13 +6,16 @@ import json
 
 import pytest
 
+from engine.model import TrainingModelsDict
 from engine.telemetry.status import (
     BufferStatus,
     ModelStatus,
     SystemStatus,
     TrainerStatus,
 )
+from engine.telemetry.status_report import model_statuses
 from engine.telemetry.trainability import TrainabilityReport
+from tests.engine.tiny import ScaleModel
 
 
 def full_status() -> SystemStatus:
@@ -50,6 +53,7 @@ def full_status() -> SystemStatus:
         models={
             "q": ModelStatus(4, 1_699_999_999.5, 0.001, False),
             "enc": ModelStatus(0, None, None, True),
+            "critic": ModelStatus(0, None, None, False, training_only=True),
         },
         errors=("inference thread: ValueError: boom",),
         last_save="runs/probe/states/a.state",
@@ -84,3 +88,16 @@ def test_a_reply_that_is_not_a_status_is_a_value_error() -> None:
         SystemStatus.from_dict(wire)
     with pytest.raises(ValueError):
         SystemStatus.from_dict({**full_status().to_dict(), "trainers": {"t": {}}})
+
+
+def test_a_model_without_an_inference_copy_is_reported_training_only() -> None:
+    models = TrainingModelsDict(
+        {"policy": ScaleModel(), "critic": ScaleModel(has_inference_model=False)}
+    )
+    statuses = model_statuses(models)
+    assert not statuses["policy"].training_only
+    assert statuses["critic"].training_only
+    # A snapshot from a run older than the field reads as a model it syncs.
+    wire = full_status().to_dict()
+    del wire["models"]["critic"]["training_only"]
+    assert not SystemStatus.from_dict(wire).models["critic"].training_only
