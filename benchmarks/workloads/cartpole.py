@@ -132,7 +132,9 @@ def run_learning(
 
         def returns() -> list[float]:
             if agent is not None:
-                return [r for _, r in agent.episode_returns]
+                # list() copies the deque in one step, under the GIL: iterating
+                # it here while the agent thread appends can raise.
+                return [r for _, r in list(agent.episode_returns)]
             assert events is not None
             for event in events.drain():
                 if isinstance(event, Metric) and event.name == "episode_return":
