@@ -342,7 +342,10 @@ def models_table(
     )
     synced: dict[str, str] | None = None
     if rates is not None:
-        synced = {name: per_second(rates.get(name)) for name in status.models}
+        synced = {
+            name: "-" if model.training_only else per_second(rates.get(name))
+            for name, model in status.models.items()
+        }
         table.add_column(
             "syncs",
             justify="right",
