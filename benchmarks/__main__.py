@@ -184,7 +184,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_seeds,
         default=None,
         metavar="SEEDS",
-        help="figures 11's and 18's seeds, e.g. 0-4 (the default) or 0,2",
+        help="figures 11's and 18's seeds, e.g. 0-4 (the default) or 0,2; "
+        "figure 17's (default: 0)",
     )
     parser.add_argument(
         "--side",

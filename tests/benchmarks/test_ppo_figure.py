@@ -8,11 +8,14 @@ from benchmarks.ppo_figure import conditions, rows_of
 from benchmarks.table import MISS, NA, PASS
 
 
-def _run(actors: int, reach_s: float | None, correction: bool = True) -> dict[str, Any]:
+def _run(
+    actors: int, reach_s: float | None, correction: bool = True, seed: int = 0
+) -> dict[str, Any]:
     """A run whose 20-episode mean first reaches 475 at ``reach_s`` (None: never)."""
     returns = [500.0] * 40 if reach_s is not None else [100.0] * 40
     every = (reach_s or 40.0) / 20  # the 20th episode ends at reach_s
     return {
+        "seed": seed,
         "actors": actors,
         "lag_correction": correction,
         "episodes": [[(i + 1) * every, r, 10.0 * i] for i, r in enumerate(returns)],
@@ -26,11 +29,11 @@ def _run(actors: int, reach_s: float | None, correction: bool = True) -> dict[st
 
 def test_rows_give_speedups_over_threads_against_the_issue_s_targets() -> None:
     runs = {
-        (0, True): _run(0, 400.0),
-        (1, True): _run(1, 410.0),
-        (2, True): _run(2, 200.0),
-        (4, True): _run(4, 200.0),
-        (4, False): _run(4, 250.0, correction=False),
+        (0, True): [_run(0, 400.0)],
+        (1, True): [_run(1, 410.0)],
+        (2, True): [_run(2, 200.0)],
+        (4, True): [_run(4, 200.0)],
+        (4, False): [_run(4, 250.0, correction=False)],
     }
     rows = rows_of(runs, 1200.0)
     threads, one, two, four, off = rows
@@ -44,7 +47,7 @@ def test_rows_give_speedups_over_threads_against_the_issue_s_targets() -> None:
 
 
 def test_a_run_that_never_reaches_the_target_has_no_speedup_and_says_so() -> None:
-    runs = {(0, True): _run(0, 400.0), (2, True): _run(2, None)}
+    runs = {(0, True): [_run(0, 400.0)], (2, True): [_run(2, None)]}
     _, two = rows_of(runs, 120.0)
     assert two.ours is None and two.status == NA
     assert "not reached in 120 s (best mean 100)" in two.note
@@ -57,3 +60,18 @@ def test_the_full_figure_runs_threads_one_two_and_four_actors_and_four_uncorrect
     assert full == [(0, True), (1, True), (2, True), (4, True), (4, False)]
     quick, quick_budget = conditions(quick=True)
     assert (0, True) in quick and quick_budget < budget
+
+
+def test_with_several_seeds_each_condition_is_its_median_time() -> None:
+    runs = {
+        (0, True): [_run(0, t, seed=s) for s, t in enumerate([300.0, 400.0, 500.0])],
+        # One seed never gets there: it counts as later than any that did.
+        (2, True): [_run(2, t, seed=s) for s, t in enumerate([150.0, None, 320.0])],
+        (4, True): [_run(4, t, seed=s) for s, t in enumerate([100.0, None, None])],
+    }
+    threads, two, four = rows_of(runs, 1200.0)
+    assert threads.ours == 400.0 and "median" in threads.metric
+    assert "seeds (0, 1, 2)" in threads.note
+    assert two.ours == 400.0 / 320.0 and two.status == MISS  # < 1.6x
+    assert "seed 1: 2 actors: not reached in 1200 s" in two.note
+    assert four.ours is None and four.status == NA  # most seeds never reached it
