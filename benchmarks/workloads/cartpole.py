@@ -38,14 +38,14 @@ TARGET = 475.0
 WINDOW = 20
 
 
-def first_success(returns: list[float]) -> int | None:
-    """Index of the episode that completes the first window with mean >= TARGET."""
+def first_success(returns: list[float], target: float = TARGET) -> int | None:
+    """Index of the episode that completes the first window with mean >= ``target``."""
     total = 0.0
     for i, value in enumerate(returns):
         total += value
         if i >= WINDOW:
             total -= returns[i - WINDOW]
-        if i >= WINDOW - 1 and total / WINDOW >= TARGET:
+        if i >= WINDOW - 1 and total / WINDOW >= target:
             return i
     return None
 

@@ -20,23 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from ._components import emit
-from .cartpole import REPO, loaded_files
+from .cartpole import REPO, first_success, loaded_files
 
 SAMPLE = REPO / "sample_configs" / "pendulum_sac.toml"
 TARGET = -200.0
-WINDOW = 20
 
 
 def reached(returns: list[float]) -> bool:
-    """Whether some ``WINDOW`` consecutive returns have a mean of at least ``TARGET``."""
-    total = 0.0
-    for i, value in enumerate(returns):
-        total += value
-        if i >= WINDOW:
-            total -= returns[i - WINDOW]
-        if i >= WINDOW - 1 and total / WINDOW >= TARGET:
-            return True
-    return False
+    """Whether some 20 consecutive returns have a mean of at least ``TARGET``."""
+    return first_success(returns, TARGET) is not None
 
 
 def build(seed: int, states: Path) -> Any:
