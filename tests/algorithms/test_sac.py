@@ -22,6 +22,7 @@ from algorithms.sac import (
 )
 from console import config as run_config
 from console.cli import app
+from engine import System
 from engine.data import ArrayBuffer, DataUsersDict
 from engine.model import TrainingModelsDict
 from engine.telemetry.events import Metric, ModelSynced, TrainingRunFinished
@@ -425,6 +426,12 @@ def test_a_resumed_agent_counts_on_and_draws_the_same_actions(tmp_path: Path) ->
 # -- the sample -------------------------------------------------------------------
 
 
+def _sample_system(states: Path) -> System:
+    """The sample's system (not started), its states under ``states``, no metrics file."""
+    overrides = {"states_dir": str(states), "save_final_state": False, "metrics": False}
+    return run_config.load(SAMPLE, overrides=overrides, cwd=ROOT).system
+
+
 def test_the_sample_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, ["validate", str(SAMPLE)])
@@ -434,16 +441,7 @@ def test_the_sample_validates(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_sample_acts_trains_syncs_and_saves_through_the_system(
     tmp_path: Path,
 ) -> None:
-    built = run_config.load(
-        SAMPLE,
-        overrides={
-            "states_dir": str(tmp_path),
-            "save_final_state": False,
-            "metrics": False,
-        },
-        cwd=ROOT,
-    )
-    system = built.system
+    system = _sample_system(tmp_path)
     agent = system.interaction.agent
     trainer = system.trainers["sac"]
     assert isinstance(agent, SACAgent) and isinstance(trainer, SACTrainer)
@@ -503,16 +501,7 @@ def test_the_sample_reaches_a_mean_of_minus_200_within_five_minutes(
 ) -> None:
     from benchmarks.learning_stats import first_reach
 
-    built = run_config.load(
-        SAMPLE,
-        overrides={
-            "states_dir": str(tmp_path),
-            "save_final_state": False,
-            "metrics": False,
-        },
-        cwd=ROOT,
-    )
-    system = built.system
+    system = _sample_system(tmp_path)
     agent = system.interaction.agent
     start = time.time()
     system.start()
