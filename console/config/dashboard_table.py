@@ -9,7 +9,8 @@
 A source is a trainer of the config, ``agent`` or ``agent.CHILD``; the name is
 the metric's (``report_metrics``). With its agents on Ray actors (``[scale]``),
 an agent's curve is each actor's: ``agent/NAME`` plots ``actor0.agent/NAME``,
-``actor1.agent/NAME`` and so on, and ``actorN.agent/NAME`` names one. The run keeps every curve (the plotted ones
+``actor1.agent/NAME`` and so on, and ``actorN.agent/NAME`` names one. The run
+keeps every curve (the plotted ones
 first in the dashboard's order, ``c`` cycles through all), so an attached
 dashboard shows them from the run's start.
 """
@@ -21,7 +22,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.services.curves import DEFAULT_CAPACITY, Key, is_agent_source, parse_key
+from engine.services.curves import (
+    DEFAULT_CAPACITY,
+    Key,
+    agent_actor,
+    is_agent_source,
+    parse_key,
+)
 
 from .errors import ConfigError, describe, suggest
 
@@ -113,19 +120,18 @@ def check_dashboard_table(
                 f"{source!r} is neither a trainer of this config nor the agent"
                 f"{suggest(source, ['agent', *sources])} (sources: {known})",
             )
-        if source not in sources and source.startswith("actor"):
-            actor = int(source.partition(".")[0].removeprefix("actor"))
-            if actor >= actors:
-                raise ConfigError(
-                    file,
-                    where,
-                    f"{source!r}: this config has no actor {actor} "
-                    + (
-                        f"(its actors are actor0 to actor{actors - 1})"
-                        if actors
-                        else "(its agent runs in this process: write 'agent')"
-                    ),
-                )
+        actor = None if source in sources else agent_actor(source)
+        if actor is not None and actor >= actors:
+            raise ConfigError(
+                file,
+                where,
+                f"{source!r}: this config has no actor {actor} "
+                + (
+                    f"(its actors are actor0 to actor{actors - 1})"
+                    if actors
+                    else "(its agent runs in this process: write 'agent')"
+                ),
+            )
         keys += [k for k in _each_actor(key, actors) if k not in keys]
     return DashboardSettings(plots=tuple(keys), plot_history=history)
 
@@ -133,6 +139,7 @@ def check_dashboard_table(
 def _each_actor(key: Key, actors: int) -> list[Key]:
     """``agent...`` as each actor's agent on Ray; any other key as it is."""
     source, name = key
-    if not actors or not source.startswith("agent") or not is_agent_source(source):
+    # A source that names its actor already is one curve.
+    if not actors or agent_actor(source) is not None or not is_agent_source(source):
         return [key]
     return [(f"actor{i}.{source}", name) for i in range(actors)]

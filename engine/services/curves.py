@@ -74,13 +74,19 @@ def parse_key(text: str) -> Key | None:
     return source, name
 
 
-_AGENT_SOURCE = re.compile(r"(actor\d+\.)?agent(\..+)?")
+_AGENT_SOURCE = re.compile(r"(?:actor(\d+)\.)?agent(?:\..+)?")
 
 
 def is_agent_source(source: str) -> bool:
     """Whether metrics from ``source`` are an agent's: ``agent``, ``agent.CHILD``,
     or on Ray ``actorN.agent`` and ``actorN.agent.CHILD`` (actor N's agent)."""
     return _AGENT_SOURCE.fullmatch(source) is not None
+
+
+def agent_actor(source: str) -> int | None:
+    """N for an agent's source on actor N (``actorN.agent...``); else None."""
+    match = _AGENT_SOURCE.fullmatch(source)
+    return None if match is None or match[1] is None else int(match[1])
 
 
 @dataclass(frozen=True)
