@@ -8,7 +8,8 @@
     .venv/bin/python -m benchmarks --lock /work/cpu.lock  # flock per program run
     .venv/bin/python -m benchmarks --only 11 --side ours --seeds 0-2  # part of figure 11
     .venv/bin/python -m benchmarks --only sac     # figure 18: Pendulum SAC, ours and SB3
-    .venv/bin/python -m benchmarks --reuse-runs      # everything, kept figure-11 and -18 runs taken
+    .venv/bin/python -m benchmarks --only ppo --seeds 0-2 --reuse-runs  # figure 17, resumable
+    .venv/bin/python -m benchmarks --reuse-runs      # everything, kept figure-11, -17 and -18 runs taken
 
 Results go to ``benchmarks/results/latest.json`` and a timestamped copy; a
 full run also rewrites ``benchmarks/RESULTS.md``.
@@ -197,8 +198,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--reuse-runs",
         action="store_true",
-        help="figures 11 and 18: take a kept run (results/learning-runs/) of the same code and "
-        "settings instead of running it again, so a long run can be split or resumed",
+        help="figures 11, 17 and 18: take a kept run (results/learning-runs/) of the same code "
+        "and settings instead of running it again, so a long run can be split or resumed",
     )
     parser.add_argument(
         "--results-dir", type=Path, default=RESULTS_DIR, help="where JSON results go"

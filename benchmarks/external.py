@@ -169,6 +169,7 @@ def call_run(module: str, quick: bool) -> Any:
     """Import ``benchmarks.<module>`` and call its ``run``."""
     mod = importlib.import_module(f"benchmarks.{module}")
     run = mod.run
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(run).parameters
     except (TypeError, ValueError):

@@ -25,13 +25,13 @@ class Settings:
 
     quick: bool = False
     seeds: list[int] | None = None
-    """Figures 11's and 18's seeds (None: 0-4, or 0 with ``quick``)."""
+    """Figures 11's and 18's seeds (None: 0-4, or 0 with ``quick``); figure 17's (None: 0)."""
     side: str = "both"
     """Figures 11's and 18's sides to run: "both", "ours" or "sb3"."""
     runs_dir: Path | None = None
-    """Where figures 11 and 18 keep every finished run (None: nowhere)."""
+    """Where figures 11, 17 and 18 keep every finished run (None: nowhere)."""
     reuse_runs: bool = False
-    """Figures 11 and 18 take a kept run of the same code and settings instead of running it."""
+    """Figures 11, 17 and 18 take a kept run of the same code and settings instead of running it."""
 
     @property
     def step_seconds(self) -> float:

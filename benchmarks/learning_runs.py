@@ -1,8 +1,8 @@
-"""Figures 11's and 18's finished runs, kept on disk so that a long run can be split and resumed.
+"""Figures 11's, 17's and 18's finished runs, kept on disk so that a long run can be split and resumed.
 
-One learning run takes 5-10 minutes, and each figure makes ten. Every finished
-run is written to ``benchmarks/results/learning-runs/`` (figure 18's to its
-``pendulum_sac/``) with what it measured:
+One learning run takes 1-20 minutes, and each figure makes ten or more. Every
+finished run is written to ``benchmarks/results/learning-runs/`` (figure 17's
+to its ``cartpole_ppo/``, 18's to ``pendulum_sac/``) with what it measured:
 for ours, the sample config's values and the committed contents of every file
 of this repository the run loaded (the workload lists them: a change to a
 module the run never imported, such as the Ray backend or the dashboard, does
@@ -110,16 +110,23 @@ class Keeper:
             return ours_key(data.get("loaded_files"), sample=self.sample)
         return self._sb3_key
 
-    def _path(self, side: str, seed: int) -> Path | None:
+    def _path(self, side: str, seed: int, condition: str) -> Path | None:
         if self.directory is None:
             return None
         return self.directory / (
-            f"{side}-seed{seed}-{self.budget:g}s-{self.extend_to:g}s.json"
+            f"{side}{condition and '-' + condition}-seed{seed}-"
+            f"{self.budget:g}s-{self.extend_to:g}s.json"
         )
 
-    def save(self, side: str, seed: int, data: dict[str, Any]) -> None:
-        """Keep a finished run (nowhere when there is no directory or no key)."""
-        path, key = self._path(side, seed), self._key(side, data)
+    def save(
+        self, side: str, seed: int, data: dict[str, Any], condition: str = ""
+    ) -> None:
+        """Keep a finished run (nowhere when there is no directory or no key).
+
+        ``condition`` tells apart runs of one side and seed that differ in
+        arguments the key does not hold (figure 17's actors, say).
+        """
+        path, key = self._path(side, seed, condition), self._key(side, data)
         if path is None or key is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,9 +142,9 @@ class Keeper:
         tmp.write_text(json.dumps(record))
         tmp.replace(path)
 
-    def load(self, side: str, seed: int) -> dict[str, Any] | None:
+    def load(self, side: str, seed: int, condition: str = "") -> dict[str, Any] | None:
         """The kept record of this run if its key matches (None: run it)."""
-        path = self._path(side, seed)
+        path = self._path(side, seed, condition)
         if path is None or not path.is_file():
             return None
         try:

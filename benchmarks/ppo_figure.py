@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from . import learning_stats
+from . import learning_runs, learning_stats, procs
 from .table import Row, Target
 
 if TYPE_CHECKING:
     from .figures import Context
 
+SAMPLE = procs.REPO_ROOT / "sample_configs" / "cartpole_ppo.toml"
 SPEEDUP_TARGETS = {2: 1.6, 4: 2.5}
 """Actors: the least speedup over threads (issue 27)."""
 
@@ -151,17 +152,49 @@ def rows_of(
     return rows
 
 
+def _condition(actors: int, correction: bool) -> str:
+    """A kept run's condition, in its file's name: ``threads``, ``2actors-off``..."""
+    return ("threads" if actors == 0 else f"{actors}actors") + "-off" * (not correction)
+
+
 def figure_ppo(ctx: Context) -> list[Row]:
-    """Run every condition on each seed (``--seeds``; else seed 0), then build the rows."""
-    runs_to_make, budget = conditions(ctx.settings.quick)
+    """Run every condition on each seed (``--seeds``; else seed 0), then build the rows.
+
+    Every finished run is kept (``learning-runs/cartpole_ppo/``); with
+    ``--reuse-runs`` a kept run of the same code, sample values, seed and
+    condition is taken instead of running it again, so a long figure can be
+    stopped and resumed.
+    """
+    settings = ctx.settings
+    runs_to_make, budget = conditions(settings.quick)
+    runs_dir = None if settings.runs_dir is None else settings.runs_dir / "cartpole_ppo"
+    keep = learning_runs.Keeper(runs_dir, budget, budget, SAMPLE)
     runs: dict[tuple[int, bool], list[dict[str, Any]]] = {}
+    reused: list[str] = []
     # Seed by seed, every condition in turn: a busy spell hits them all alike.
-    for seed in ctx.settings.seeds or [0]:
+    for seed in settings.seeds or [0]:
         for actors, correction in runs_to_make:
-            args = ["--seed", str(seed), "--seconds", f"{budget:g}", "--stop-at-target"]
-            args += ["--actors", str(actors)]
-            if not correction:
-                args.append("--no-correction")
-            run = ctx.ours("cartpole_ppo", args, budget + 120.0)
+            condition = _condition(actors, correction)
+            found = keep.load("ours", seed, condition) if settings.reuse_runs else None
+            if found is not None:
+                ctx.log(
+                    f"[bench]   {condition} seed {seed}: kept run of {found['finished']}"
+                )
+                run = found["data"]
+                reused.append(
+                    f"{condition} seed {seed} ({found['finished']}, "
+                    f"{found['commit'][:12]})"
+                )
+            else:
+                args = ["--seed", str(seed), "--seconds", f"{budget:g}"]
+                args += ["--stop-at-target", "--actors", str(actors)]
+                if not correction:
+                    args.append("--no-correction")
+                run = ctx.ours("cartpole_ppo", args, budget + 120.0)
+                keep.save("ours", seed, run, condition)
+            ctx.log(f"[bench]     {_about(run, budget)}")
             runs.setdefault((actors, correction), []).append(run)
-    return rows_of(runs, budget)
+    rows = rows_of(runs, budget)
+    if reused:
+        rows[0].note += "; runs kept from earlier: " + ", ".join(reused)
+    return rows

@@ -1,4 +1,4 @@
-"""Figure 11's kept runs: saved with what they measured, taken back only when that matches."""
+"""Figures 11's, 17's and 18's kept runs: saved with what they measured, taken back only when that matches."""
 
 from __future__ import annotations
 
@@ -94,3 +94,14 @@ def test_seed_lists() -> None:
     assert _seeds("1-2,4") == [1, 2, 4]
     with pytest.raises(argparse.ArgumentTypeError, match="0-4"):
         _seeds("a-b")
+
+
+def test_runs_of_one_seed_under_other_conditions_are_kept_apart(
+    tmp_path: Path,
+) -> None:
+    keeper = learning_runs.Keeper(tmp_path, 1200.0, 1200.0)
+    keeper.save("sb3", 0, RUN, "2actors")
+    assert keeper.load("sb3", 0) is None
+    assert keeper.load("sb3", 0, "4actors") is None
+    record = keeper.load("sb3", 0, "2actors")
+    assert record is not None and record["data"] == RUN

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from benchmarks.ppo_figure import conditions, rows_of
+import pytest
+
+from benchmarks import learning_runs
+from benchmarks.figures import Context, Settings
+from benchmarks.ppo_figure import conditions, figure_ppo, rows_of
 from benchmarks.table import MISS, NA, PASS
 
 
@@ -24,6 +29,7 @@ def _run(
         "policy_lag_max": 2.0,
         "startup_s": 4.0,
         "failures": [],
+        "loaded_files": ["engine/loop.py"],
     }
 
 
@@ -75,3 +81,34 @@ def test_with_several_seeds_each_condition_is_its_median_time() -> None:
     assert two.ours == 400.0 / 320.0 and two.status == MISS  # < 1.6x
     assert "seed 1: 2 actors: not reached in 1200 s" in two.note
     assert four.ours is None and four.status == NA  # most seeds never reached it
+
+
+def test_kept_runs_resume_the_figure_without_running_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The key stands for "same committed code and sample values" (tested with
+    # git in test_learning_runs); here every run has the same one.
+    monkeypatch.setattr(learning_runs, "ours_key", lambda files, **_: "same code")
+    made: list[list[str]] = []
+
+    def ours(module: str, args: list[str], budget: float) -> dict[str, Any]:
+        made.append(args)
+        actors = int(args[args.index("--actors") + 1])
+        return _run(actors, 400.0 / max(actors, 1), "--no-correction" not in args)
+
+    settings = Settings(seeds=[0], runs_dir=tmp_path, reuse_runs=True)
+    ctx = Context(settings, None, log=lambda message: None)
+    monkeypatch.setattr(ctx, "ours", ours)
+    first = figure_ppo(ctx)
+    assert len(made) == 5  # nothing kept yet: every condition ran
+    assert {p.name for p in (tmp_path / "cartpole_ppo").iterdir()} >= {
+        "ours-threads-seed0-1200s-1200s.json",
+        "ours-4actors-off-seed0-1200s-1200s.json",
+    }
+    again = figure_ppo(ctx)
+    assert len(made) == 5  # all five taken from disk
+    assert [row.ours for row in again] == [row.ours for row in first]
+    assert "runs kept from earlier: threads seed 0" in again[0].note
+    settings.seeds = [0, 1]
+    figure_ppo(ctx)
+    assert len(made) == 10 and {args[1] for args in made[5:]} == {"1"}
