@@ -847,14 +847,13 @@ def learning_figure(ctx: Context, spec: LearningTask) -> list[Row]:
     def kept(side: str, seed: int) -> dict[str, Any] | None:
         if not settings.reuse_runs:
             return None
-        found = keep.load(side, seed)
-        if found is not None:
-            ctx.log(f"[bench]   {side} seed {seed}: kept run of {found['finished']}")
-            reused.append(
-                f"{side} seed {seed} ({found['finished']}, {found['commit'][:12]})"
-            )
-            return found["data"]
-        return None
+        found = keep.take(side, seed)
+        if found is None:
+            return None
+        data, made = found
+        ctx.log(f"[bench]   {side} seed {seed}: kept run of {made}")
+        reused.append(f"{side} seed {seed} ({made})")
+        return data
 
     for seed in seeds:
         # Interleaved, so that a busy spell of the machine hits both sides.

@@ -157,3 +157,12 @@ class Keeper:
         if key is None or record.get("key") != key:
             return None
         return record
+
+    def take(
+        self, side: str, seed: int, condition: str = ""
+    ) -> tuple[dict[str, Any], str] | None:
+        """A matching kept run's data and where it came from (``finished, commit``)."""
+        record = self.load(side, seed, condition)
+        if record is None:
+            return None
+        return record["data"], f"{record['finished']}, {record['commit'][:12]}"

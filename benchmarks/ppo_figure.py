@@ -17,6 +17,7 @@ time: the rows then give the best mean).
 from __future__ import annotations
 
 import math
+import statistics
 from typing import TYPE_CHECKING, Any
 
 from . import learning_runs, learning_stats, procs
@@ -50,10 +51,8 @@ def _reach(run: dict[str, Any]) -> float | None:
 def _median_reach(seeds: list[dict[str, Any]]) -> float | None:
     """The median time to the target over a condition's seeds (None: most never
     reached it; a run that never did counts as later than any that did)."""
-    times = sorted(math.inf if (t := _reach(run)) is None else t for run in seeds)
-    middle = len(times) // 2
-    median = (
-        times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    median = statistics.median(
+        math.inf if (t := _reach(run)) is None else t for run in seeds
     )
     return None if math.isinf(median) else median
 
@@ -175,16 +174,11 @@ def figure_ppo(ctx: Context) -> list[Row]:
     for seed in settings.seeds or [0]:
         for actors, correction in runs_to_make:
             condition = _condition(actors, correction)
-            found = keep.load("ours", seed, condition) if settings.reuse_runs else None
+            found = keep.take("ours", seed, condition) if settings.reuse_runs else None
             if found is not None:
-                ctx.log(
-                    f"[bench]   {condition} seed {seed}: kept run of {found['finished']}"
-                )
-                run = found["data"]
-                reused.append(
-                    f"{condition} seed {seed} ({found['finished']}, "
-                    f"{found['commit'][:12]})"
-                )
+                run, made = found
+                ctx.log(f"[bench]   {condition} seed {seed}: kept run of {made}")
+                reused.append(f"{condition} seed {seed} ({made})")
             else:
                 args = ["--seed", str(seed), "--seconds", f"{budget:g}"]
                 args += ["--stop-at-target", "--actors", str(actors)]
